@@ -1,0 +1,84 @@
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class Role(models.TextChoices):
+    CUSTOMER = "customer", "Customer"
+    PROVIDER = "provider", "Provider"
+    STAFF = "staff", "Staff"
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in with an email address.
+
+    What a user may do follows from what they *are*: a ``Customer`` profile makes them a
+    customer, a ``Provider`` profile a provider, ``is_staff`` staff.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(max_length=254, unique=True)
+    name = models.CharField(max_length=150)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["name"]
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def roles(self) -> list[str]:
+        roles = []
+        if hasattr(self, "customer"):
+            roles.append(Role.CUSTOMER.value)
+        if hasattr(self, "provider"):
+            roles.append(Role.PROVIDER.value)
+        if self.is_staff:
+            roles.append(Role.STAFF.value)
+        return roles
+
+    @property
+    def is_customer(self) -> bool:
+        return hasattr(self, "customer")
+
+    @property
+    def is_provider(self) -> bool:
+        return hasattr(self, "provider")

@@ -1,0 +1,17 @@
+from rest_framework.permissions import BasePermission
+
+
+class IsCustomer(BasePermission):
+    message = "Only customers can do this."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and hasattr(user, "customer"))
+
+
+class IsProvider(BasePermission):
+    message = "Only providers can do this."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and hasattr(user, "provider"))

@@ -1,0 +1,49 @@
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from rest_framework.exceptions import ValidationError
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from apps.accounts.models import User
+from apps.core.exceptions import AlreadyExists, ApplicationError
+
+
+def _email_taken() -> AlreadyExists:
+    return AlreadyExists("A user with this email already exists.")
+
+
+@transaction.atomic
+def user_create(*, email: str, password: str, name: str, is_staff: bool = False) -> User:
+    """Create an active user; 409 ``already_exists`` when the email is taken (any case)."""
+    email = User.objects.normalize_email(email).lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise _email_taken()
+    candidate = User(email=email, name=name)
+    try:
+        validate_password(password, user=candidate)
+    except DjangoValidationError as exc:
+        raise ValidationError({"password": list(exc.messages)}) from exc
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(email=email, password=password, name=name, is_staff=is_staff)
+    except IntegrityError as exc:
+        # Two registrations raced past the exists() check; the unique index decided.
+        raise _email_taken() from exc
+
+
+class InvalidRefreshToken(ApplicationError):
+    status_code = 400
+    default_code = "token_not_valid"
+    default_detail = "Token is invalid or expired."
+
+
+def refresh_token_blacklist(*, user: User, refresh: str) -> None:
+    """Blacklist a refresh token that belongs to ``user`` (logout)."""
+    try:
+        token = RefreshToken(refresh)
+    except TokenError as exc:
+        raise InvalidRefreshToken() from exc
+    if str(token.get("user_id")) != str(user.pk):
+        raise InvalidRefreshToken()
+    token.blacklist()

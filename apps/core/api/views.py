@@ -1,0 +1,73 @@
+from django.core.cache import cache
+from django.db import connections
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+
+class _OpsView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+
+_check_result = inline_serializer(
+    "ReadinessOutput",
+    fields={
+        "status": serializers.ChoiceField(choices=["ok", "unavailable"]),
+        "checks": serializers.DictField(child=serializers.CharField()),
+    },
+)
+
+
+class HealthzView(_OpsView):
+    """Liveness: the process answers. Touches no database, cache or broker."""
+
+    @extend_schema(
+        operation_id="healthz",
+        tags=["ops"],
+        responses={200: inline_serializer("HealthOutput", fields={"status": serializers.CharField()})},
+    )
+    def get(self, request):
+        return Response({"status": "ok"})
+
+
+def _check_database() -> str:
+    for alias in connections:
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SELECT 1")
+    return "ok"
+
+
+def _check_cache() -> str:
+    cache.set("readyz-probe", "1", timeout=5)
+    if cache.get("readyz-probe") != "1":
+        raise RuntimeError("cache did not return the probe value")
+    return "ok"
+
+
+READINESS_CHECKS = {"database": _check_database, "cache": _check_cache}
+
+
+class ReadyzView(_OpsView):
+    """Readiness: every dependency answers. 503 with per-check detail otherwise."""
+
+    @extend_schema(
+        operation_id="readyz",
+        tags=["ops"],
+        responses={200: _check_result, 503: OpenApiResponse(_check_result)},
+    )
+    def get(self, request):
+        checks, healthy = {}, True
+        for name, check in READINESS_CHECKS.items():
+            try:
+                checks[name] = check()
+            except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+                healthy = False
+                checks[name] = f"error: {type(exc).__name__}: {exc}"[:300]
+        return Response(
+            {"status": "ok" if healthy else "unavailable", "checks": checks},
+            status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE,
+        )

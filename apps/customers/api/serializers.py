@@ -1,0 +1,14 @@
+from rest_framework import serializers
+
+
+class CustomerRegisterInput(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(write_only=True, min_length=8, max_length=128, style={"input_type": "password"})
+    name = serializers.CharField(max_length=150)
+
+
+class CustomerOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
+    name = serializers.CharField()
+    created_at = serializers.DateTimeField()

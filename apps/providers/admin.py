@@ -1,0 +1,34 @@
+from django.contrib import admin
+
+from apps.providers.models import Provider, ServiceCategory
+
+
+@admin.register(ServiceCategory)
+class ServiceCategoryAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "created_at")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("id", "created_at", "updated_at")
+
+
+@admin.register(Provider)
+class ProviderAdmin(admin.ModelAdmin):
+    list_display = ("name", "email", "service_list", "created_at")
+    list_filter = ("services", "created_at")
+    search_fields = ("name", "user__email", "description", "id")
+    list_select_related = ("user",)
+    raw_id_fields = ("user",)
+    filter_horizontal = ("services",)
+    readonly_fields = ("id", "created_at", "updated_at")
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("services")
+
+    @admin.display(description="Email", ordering="user__email")
+    def email(self, obj: Provider) -> str:
+        return obj.user.email
+
+    @admin.display(description="Services")
+    def service_list(self, obj: Provider) -> str:
+        return ", ".join(s.name for s in obj.services.all()) or "—"

@@ -1,0 +1,33 @@
+from django.conf import settings
+from django.db import models
+
+from apps.core.models import TimeStampedModel
+
+
+class ServiceCategory(TimeStampedModel):
+    """A kind of service a provider offers (plumbing, tutoring…), managed by staff in admin."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "service categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Provider(TimeStampedModel):
+    """The profile of a user who offers services and receives ratings."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="provider")
+    name = models.CharField(max_length=150, db_index=True)
+    description = models.TextField(blank=True, max_length=5000)
+    services = models.ManyToManyField(ServiceCategory, blank=True, related_name="providers")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name

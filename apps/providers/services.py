@@ -1,0 +1,50 @@
+from collections.abc import Sequence
+
+from django.db import transaction
+from rest_framework.exceptions import ValidationError
+
+from apps.accounts.services import user_create
+from apps.providers.models import Provider, ServiceCategory
+
+
+def _categories_from_slugs(slugs: Sequence[str]) -> list[ServiceCategory]:
+    wanted = set(slugs)
+    found = list(ServiceCategory.objects.filter(slug__in=wanted))
+    missing = sorted(wanted - {c.slug for c in found})
+    if missing:
+        raise ValidationError({"services": [f"Unknown service category: {', '.join(missing)}."]})
+    return found
+
+
+@transaction.atomic
+def provider_register(
+    *, email: str, password: str, name: str, description: str = "", services: Sequence[str] = ()
+) -> Provider:
+    """Create a user and its provider profile in one transaction."""
+    categories = _categories_from_slugs(services)
+    user = user_create(email=email, password=password, name=name)
+    provider = Provider.objects.create(user=user, name=name, description=description)
+    provider.services.set(categories)
+    return provider
+
+
+_UNSET = object()
+
+
+@transaction.atomic
+def provider_update(*, provider: Provider, name=_UNSET, description=_UNSET, services=_UNSET) -> Provider:
+    """Change the given fields of a provider profile; untouched fields stay as they are."""
+    provider = Provider.objects.select_for_update().get(pk=provider.pk)
+    fields = []
+    if name is not _UNSET:
+        provider.name = name
+        fields.append("name")
+    if description is not _UNSET:
+        provider.description = description
+        fields.append("description")
+    if fields:
+        provider.full_clean(exclude=["user", "services"])
+        provider.save(update_fields=[*fields, "updated_at"])
+    if services is not _UNSET:
+        provider.services.set(_categories_from_slugs(services))
+    return provider

@@ -1,0 +1,140 @@
+from uuid import UUID
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotAuthenticated, ValidationError
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from apps.accounts.permissions import IsCustomer
+from apps.core.exceptions import PermissionDenied
+from apps.core.idempotency import idempotent
+from apps.core.openapi import conflict_response, unprocessable_response
+from apps.providers.api.serializers import RatingSummaryOutput, rating_summary_data
+from apps.providers.models import Provider
+from apps.ratings.api.serializers import RatingCreateInput, RatingListQuery, RatingOutput, RatingUpdateInput
+from apps.ratings.api.throttling import RatingSubmitThrottle
+from apps.ratings.models import Rating
+from apps.ratings.selectors import rating_get_for_author, rating_get_visible, rating_list, rating_summary_get
+from apps.ratings.services import rating_create, rating_delete, rating_update
+
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Replays the first successful response for this key (per user, 24 h).",
+)
+
+
+class RatingListView(GenericAPIView):
+    """Published ratings newest first, and rating submission (customers only)."""
+
+    throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, RatingSubmitThrottle]
+    queryset = Rating.objects.none()
+    serializer_class = RatingOutput
+
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "GET" else [IsCustomer()]
+
+    @extend_schema(
+        operation_id="ratings_list",
+        tags=["ratings"],
+        parameters=[RatingListQuery],
+        responses={200: RatingOutput(many=True)},
+        auth=[{}],
+    )
+    def get(self, request):
+        query = RatingListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        customer_id = None
+        if query.validated_data["mine"]:
+            if not request.user.is_authenticated:
+                raise NotAuthenticated()
+            if not hasattr(request.user, "customer"):
+                raise PermissionDenied("Only customers have ratings of their own.")
+            customer_id = request.user.customer.pk
+        queryset = rating_list(provider_id=query.validated_data.get("provider"), customer_id=customer_id)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(RatingOutput(page, many=True).data)
+
+    @extend_schema(
+        operation_id="ratings_create",
+        tags=["ratings"],
+        request=RatingCreateInput,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={
+            201: RatingOutput,
+            409: conflict_response("already_rated"),
+            422: unprocessable_response("idempotency_key_reused"),
+        },
+    )
+    def post(self, request):
+        return idempotent(request, lambda: self._create(request))
+
+    def _create(self, request) -> Response:
+        data = RatingCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        provider = Provider.objects.select_related("user").filter(pk=data.validated_data["provider_id"]).first()
+        if provider is None:
+            raise ValidationError({"provider_id": ["Provider not found."]}, code="does_not_exist")
+        rating = rating_create(
+            customer=request.user.customer,
+            provider=provider,
+            score=data.validated_data["score"],
+            comment=data.validated_data["comment"],
+        )
+        return Response(RatingOutput(rating).data, status=status.HTTP_201_CREATED)
+
+
+class RatingDetailView(APIView):
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
+
+    @extend_schema(operation_id="ratings_retrieve", tags=["ratings"], responses={200: RatingOutput}, auth=[{}])
+    def get(self, request, rating_id: UUID):
+        return Response(RatingOutput(rating_get_visible(rating_id=rating_id, viewer=request.user)).data)
+
+    @extend_schema(
+        operation_id="ratings_partial_update",
+        tags=["ratings"],
+        request=RatingUpdateInput,
+        responses={200: RatingOutput},
+    )
+    def patch(self, request, rating_id: UUID):
+        rating = rating_get_for_author(rating_id=rating_id, user=request.user)
+        data = RatingUpdateInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        rating = rating_update(rating=rating, **data.validated_data)
+        return Response(RatingOutput(rating).data)
+
+    @extend_schema(operation_id="ratings_destroy", tags=["ratings"], responses={204: None})
+    def delete(self, request, rating_id: UUID):
+        rating_delete(rating=rating_get_for_author(rating_id=rating_id, user=request.user))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProviderRatingSummaryView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="providers_rating_summary",
+        tags=["providers"],
+        responses={200: RatingSummaryOutput},
+        auth=[{}],
+    )
+    def get(self, request, provider_id: UUID):
+        summary = rating_summary_get(provider_id=provider_id)
+        return Response(
+            rating_summary_data(
+                provider_id=summary.provider_id,
+                count=summary.count,
+                total=summary.sum,
+                stars=summary.stars,
+                verified_count=summary.verified_count,
+            )
+        )

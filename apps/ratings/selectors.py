@@ -1,0 +1,50 @@
+from django.db.models import Q, QuerySet
+
+from apps.accounts.models import User
+from apps.core.exceptions import NotFound, PermissionDenied
+from apps.providers.models import Provider
+from apps.ratings.models import Rating, RatingStatus, RatingSummary
+
+
+def _ratings() -> QuerySet[Rating]:
+    return Rating.objects.select_related("customer__user")
+
+
+def rating_list(*, provider_id=None, customer_id=None) -> QuerySet[Rating]:
+    """Ratings newest first: a customer's own (any status), else only published ones."""
+    if customer_id is not None:
+        queryset = _ratings().filter(customer_id=customer_id)
+    else:
+        queryset = _ratings().filter(status=RatingStatus.PUBLISHED)
+    if provider_id is not None:
+        queryset = queryset.filter(provider_id=provider_id)
+    return queryset
+
+
+def rating_get_visible(*, rating_id, viewer: User | None) -> Rating:
+    """A rating anyone may see (published) or its author may see (any status); else 404."""
+    visible = Q(status=RatingStatus.PUBLISHED)
+    if viewer is not None and viewer.is_authenticated and hasattr(viewer, "customer"):
+        visible |= Q(customer_id=viewer.customer.pk)
+    rating = _ratings().filter(visible, pk=rating_id).first()
+    if rating is None:
+        raise NotFound("Rating not found.")
+    return rating
+
+
+def rating_get_for_author(*, rating_id, user: User) -> Rating:
+    """The rating only its author may change: 404 if invisible to ``user``, 403 if not theirs."""
+    rating = rating_get_visible(rating_id=rating_id, viewer=user)
+    if not (hasattr(user, "customer") and rating.customer_id == user.customer.pk):
+        raise PermissionDenied("Only the author can change this rating.")
+    return rating
+
+
+def rating_summary_get(*, provider_id) -> RatingSummary:
+    """One provider's summary in one query; an unrated provider gets an empty summary."""
+    summary = RatingSummary.objects.filter(provider_id=provider_id).first()
+    if summary is not None:
+        return summary
+    if not Provider.objects.filter(pk=provider_id).exists():
+        raise NotFound("Provider not found.")
+    return RatingSummary(provider_id=provider_id)

@@ -1,0 +1,13 @@
+from django.urls import include, path
+
+from apps.ratings.api.urls import provider_urlpatterns as provider_rating_urls
+
+app_name = "v1"
+
+urlpatterns = [
+    path("auth/", include("apps.accounts.api.urls")),
+    path("customers/", include("apps.customers.api.urls")),
+    path("providers/", include(provider_rating_urls)),
+    path("providers/", include("apps.providers.api.urls")),
+    path("ratings/", include("apps.ratings.api.urls")),
+]

@@ -1,0 +1,21 @@
+"""Test settings: PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set, SQLite otherwise."""
+
+from .base import *  # noqa: F403
+from .base import REST_FRAMEWORK, SIMPLE_JWT, env
+
+DEBUG = False
+SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdef"
+SIMPLE_JWT["SIGNING_KEY"] = SECRET_KEY
+ALLOWED_HOSTS = ["*"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "anon": "100000/min",
+    "user": "100000/min",
+    "rating_submit": "100000/min",
+}
+CACHES["default"]["KEY_PREFIX"] = env("CACHE_KEY_PREFIX", default="mr-test")  # noqa: F405

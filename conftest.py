@@ -1,0 +1,79 @@
+"""Fixtures shared by every test package."""
+
+import os
+
+import pytest
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+
+def pytest_configure(config):
+    # CI sets REQUIRE_POSTGRES=1 so a missing DATABASE_URL fails loudly instead of
+    # silently testing against SQLite.
+    if os.environ.get("REQUIRE_POSTGRES") == "1" and not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        raise pytest.UsageError("REQUIRE_POSTGRES=1 but DATABASE_URL is not a PostgreSQL URL")
+
+
+@pytest.fixture(autouse=True)
+def _require_postgres(request):
+    if os.environ.get("REQUIRE_POSTGRES") == "1":
+        from django.db import connection
+
+        assert connection.vendor == "postgresql", f"tests must run on PostgreSQL, not {connection.vendor}"
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Throttle counters and cached values must not leak from one test into another."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+def auth_client(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+@pytest.fixture
+def customer(db):
+    from tests.factories import CustomerFactory
+
+    return CustomerFactory()
+
+
+@pytest.fixture
+def provider(db):
+    from tests.factories import ProviderFactory
+
+    return ProviderFactory()
+
+
+@pytest.fixture
+def staff_user(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(is_staff=True)
+
+
+@pytest.fixture
+def customer_client(customer) -> APIClient:
+    return auth_client(customer.user)
+
+
+@pytest.fixture
+def provider_client(provider) -> APIClient:
+    return auth_client(provider.user)
+
+
+@pytest.fixture
+def staff_client(staff_user) -> APIClient:
+    return auth_client(staff_user)

@@ -1,0 +1,47 @@
+import factory
+
+from apps.accounts.models import User
+from apps.customers.models import Customer
+from apps.providers.models import Provider, ServiceCategory
+
+DEFAULT_PASSWORD = "correct-horse-battery-staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    name = factory.Faker("name")
+    password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    user = factory.SubFactory(UserFactory)
+
+
+class ServiceCategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ServiceCategory
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"service-{n}")
+    name = factory.LazyAttribute(lambda o: o.slug.replace("-", " ").title())
+
+
+class ProviderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Provider
+
+    user = factory.SubFactory(UserFactory)
+    name = factory.Faker("company")
+    description = factory.Faker("sentence")
