@@ -3,6 +3,7 @@ from unittest import mock
 import pytest
 
 
+@pytest.mark.django_db
 def test_healthz_answers_without_touching_the_database(api_client, django_assert_num_queries):
     with django_assert_num_queries(0):
         response = api_client.get("/healthz")
