@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from apps.providers.models import Provider, ServiceCategory
 
@@ -13,13 +15,13 @@ class ServiceCategoryAdmin(admin.ModelAdmin):
 
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
-    list_display = ("name", "email", "service_list", "created_at")
+    list_display = ("name", "email", "service_list", "rating_links", "created_at")
     list_filter = ("services", "created_at")
     search_fields = ("name", "user__email", "description", "id")
     list_select_related = ("user",)
     raw_id_fields = ("user",)
     filter_horizontal = ("services",)
-    readonly_fields = ("id", "created_at", "updated_at")
+    readonly_fields = ("id", "rating_links", "created_at", "updated_at")
     date_hierarchy = "created_at"
 
     def get_queryset(self, request):
@@ -32,3 +34,10 @@ class ProviderAdmin(admin.ModelAdmin):
     @admin.display(description="Services")
     def service_list(self, obj: Provider) -> str:
         return ", ".join(s.name for s in obj.services.all()) or "—"
+
+    @admin.display(description="Ratings")
+    def rating_links(self, obj: Provider) -> str:
+        # Linked by admin URL name, so this app needs no import of the ratings app.
+        ratings = reverse("admin:ratings_rating_changelist") + f"?provider__id__exact={obj.pk}"
+        summary = reverse("admin:ratings_ratingsummary_changelist") + f"?provider__id__exact={obj.pk}"
+        return format_html('<a href="{}">ratings</a> · <a href="{}">summary</a>', ratings, summary)
