@@ -141,8 +141,11 @@ def rating_summaries_recompute(*, fix: bool = True) -> list[dict]:
     provider_ids = Provider.objects.order_by("pk").values_list("pk", flat=True)
     for provider_id in provider_ids.iterator(chunk_size=1000):
         with transaction.atomic():
-            RatingSummary.objects.bulk_create([RatingSummary(provider_id=provider_id)], ignore_conflicts=True)
-            summary = RatingSummary.objects.select_for_update().get(provider_id=provider_id)
+            if fix:
+                RatingSummary.objects.bulk_create([RatingSummary(provider_id=provider_id)], ignore_conflicts=True)
+            # A provider without a row reads as an empty summary; a check must not create one.
+            summary = RatingSummary.objects.select_for_update().filter(provider_id=provider_id).first()
+            summary = summary or RatingSummary(provider_id=provider_id)
             expected = _expected_summary(provider_id)
             actual = {field: getattr(summary, field) for field in expected}
             if actual != expected:
