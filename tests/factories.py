@@ -45,3 +45,15 @@ class ProviderFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     name = factory.Faker("company")
     description = factory.Faker("sentence")
+
+
+def rating_make(*, customer=None, provider=None, score: int = 5, comment: str = ""):
+    """Create a rating through the service, so the provider's summary stays exact."""
+    from apps.ratings.services import rating_create
+
+    return rating_create(
+        customer=customer or CustomerFactory(),
+        provider=provider or ProviderFactory(),
+        score=score,
+        comment=comment,
+    )
