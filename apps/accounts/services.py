@@ -1,7 +1,7 @@
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -23,7 +23,9 @@ def user_create(*, email: str, password: str, name: str, is_staff: bool = False)
     try:
         validate_password(password, user=candidate)
     except DjangoValidationError as exc:
-        raise ValidationError({"password": list(exc.messages)}) from exc
+        # Keep Django's validator codes (password_too_common, …) as the stable error codes.
+        errors = [ErrorDetail(" ".join(e.messages), code=e.code or "invalid") for e in exc.error_list]
+        raise ValidationError({"password": errors}) from exc
     try:
         with transaction.atomic():
             return User.objects.create_user(email=email, password=password, name=name, is_staff=is_staff)
