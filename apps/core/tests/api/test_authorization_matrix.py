@@ -1,0 +1,137 @@
+"""Who may call what: anonymous / customer / other customer / provider / staff, against every endpoint.
+
+"customer" is the author of the rating and the subject of the customer detail; "provider" is the
+rated provider and the subject of the provider detail.
+"""
+
+import pytest
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from conftest import auth_client
+from tests.factories import CustomerFactory, ProviderFactory, ServiceCategoryFactory, UserFactory, rating_make
+
+ROLES = ["anonymous", "customer", "other_customer", "provider", "staff"]
+
+
+@pytest.fixture
+def world(db):
+    customer = CustomerFactory()
+    other_customer = CustomerFactory()
+    provider = ProviderFactory()
+    unrated_provider = ProviderFactory()
+    staff = UserFactory(is_staff=True)
+    ServiceCategoryFactory(slug="plumbing")
+    rating = rating_make(customer=customer, provider=provider, score=4)
+    users = {
+        "anonymous": None,
+        "customer": customer.user,
+        "other_customer": other_customer.user,
+        "provider": provider.user,
+        "staff": staff,
+    }
+    return {
+        "users": users,
+        "customer": customer,
+        "provider": provider,
+        "unrated_provider": unrated_provider,
+        "rating": rating,
+    }
+
+
+def _client(user):
+    return APIClient() if user is None else auth_client(user)
+
+
+def _logout_body(world, user):
+    # Each caller logs out its own session; anonymous sends a valid token of someone else.
+    return {"refresh": str(RefreshToken.for_user(user or world["users"]["customer"]))}
+
+
+_n = iter(range(10_000))
+
+# endpoint id → (method, path template, body factory | None)
+ENDPOINTS = {
+    "token": ("post", "/api/v1/auth/token/", lambda w, u: {"email": "nobody@example.com", "password": "x" * 10}),
+    "token_refresh": (
+        "post",
+        "/api/v1/auth/token/refresh/",
+        lambda w, u: {"refresh": str(RefreshToken.for_user(w["users"]["customer"]))},
+    ),
+    "logout": ("post", "/api/v1/auth/logout/", _logout_body),
+    "customers_list_get": ("get", "/api/v1/customers/", None),
+    "customers_register": (
+        "post",
+        "/api/v1/customers/",
+        lambda w, u: {"email": f"new{next(_n)}@example.com", "password": "a-long-enough-secret", "name": "N"},
+    ),
+    "customers_me": ("get", "/api/v1/customers/me/", None),
+    "customers_detail": ("get", "/api/v1/customers/{customer}/", None),
+    "providers_list": ("get", "/api/v1/providers/", None),
+    "providers_register": (
+        "post",
+        "/api/v1/providers/",
+        lambda w, u: {"email": f"newp{next(_n)}@example.com", "password": "a-long-enough-secret", "name": "N"},
+    ),
+    "providers_me": ("get", "/api/v1/providers/me/", None),
+    "providers_detail": ("get", "/api/v1/providers/{provider}/", None),
+    "providers_patch": ("patch", "/api/v1/providers/{provider}/", lambda w, u: {"name": "Renamed"}),
+    "rating_summary": ("get", "/api/v1/providers/{provider}/rating-summary/", None),
+    "ratings_list": ("get", "/api/v1/ratings/", None),
+    "ratings_mine": ("get", "/api/v1/ratings/?mine=true", None),
+    "ratings_create": (
+        "post",
+        "/api/v1/ratings/",
+        lambda w, u: {"provider_id": str(w["unrated_provider"].pk), "score": 5},
+    ),
+    "rating_detail": ("get", "/api/v1/ratings/{rating}/", None),
+    "rating_patch": ("patch", "/api/v1/ratings/{rating}/", lambda w, u: {"score": 2}),
+    "rating_delete": ("delete", "/api/v1/ratings/{rating}/", None),
+}
+
+#                            anonymous, customer, other_customer, provider, staff
+EXPECTED = {
+    "token": (401, 401, 401, 401, 401),
+    "token_refresh": (200, 200, 200, 200, 200),
+    "logout": (401, 204, 204, 204, 204),
+    "customers_list_get": (405, 405, 405, 405, 405),
+    "customers_register": (201, 201, 201, 201, 201),
+    "customers_me": (401, 200, 200, 403, 403),
+    "customers_detail": (401, 200, 404, 404, 200),
+    "providers_list": (200, 200, 200, 200, 200),
+    "providers_register": (201, 201, 201, 201, 201),
+    "providers_me": (401, 403, 403, 200, 403),
+    "providers_detail": (200, 200, 200, 200, 200),
+    "providers_patch": (401, 403, 403, 200, 200),
+    "rating_summary": (200, 200, 200, 200, 200),
+    "ratings_list": (200, 200, 200, 200, 200),
+    "ratings_mine": (401, 200, 200, 403, 403),
+    "ratings_create": (401, 201, 201, 403, 403),
+    "rating_detail": (200, 200, 200, 200, 200),
+    "rating_patch": (401, 200, 403, 403, 403),
+    "rating_delete": (401, 204, 403, 403, 403),
+}
+
+CASES = [(endpoint, role, EXPECTED[endpoint][i]) for endpoint in ENDPOINTS for i, role in enumerate(ROLES)]
+
+
+def test_the_matrix_covers_every_endpoint():
+    assert set(EXPECTED) == set(ENDPOINTS)
+
+
+@pytest.mark.parametrize(("endpoint", "role", "status"), CASES, ids=[f"{e}-{r}" for e, r, _ in CASES])
+def test_authorization_matrix(world, endpoint, role, status):
+    method, template, body = ENDPOINTS[endpoint]
+    path = template.format(customer=world["customer"].pk, provider=world["provider"].pk, rating=world["rating"].pk)
+    user = world["users"][role]
+    kwargs = {"format": "json"}
+    if body is not None:
+        kwargs["data"] = body(world, user)
+    response = getattr(_client(user), method)(path, **kwargs)
+    assert response.status_code == status, response.content[:300]
+    if status >= 400:
+        body_json = response.json()
+        assert set(body_json) == {"type", "errors"}
+        expected_code = {401: {"not_authenticated", "no_active_account"}, 403: {"permission_denied"}}
+        expected_code |= {404: {"not_found"}, 405: {"method_not_allowed"}}
+        assert body_json["errors"][0]["code"] in expected_code[status]

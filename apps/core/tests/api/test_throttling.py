@@ -1,0 +1,84 @@
+import pytest
+from rest_framework.settings import api_settings
+from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
+
+from apps.ratings.api.throttling import RatingSubmitThrottle
+from apps.ratings.models import Rating
+from conftest import auth_client
+from tests.errors import assert_error
+from tests.factories import CustomerFactory, ProviderFactory
+
+
+@pytest.fixture
+def rates(settings, monkeypatch):
+    """Set throttle rates for one test. DRF reads them into a class attribute at import."""
+
+    def apply(**rates):
+        full = {"anon": "1000/min", "user": "1000/min", "rating_submit": "1000/min", **rates}
+        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": full}
+        api_settings.reload()
+        for cls in (SimpleRateThrottle, AnonRateThrottle, UserRateThrottle, RatingSubmitThrottle):
+            monkeypatch.setattr(cls, "THROTTLE_RATES", full)
+
+    yield apply
+    api_settings.reload()
+
+
+@pytest.mark.django_db
+def test_429_in_the_error_shape(api_client, rates):
+    rates(anon="2/min")
+    assert api_client.get("/api/v1/providers/").status_code == 200
+    assert api_client.get("/api/v1/providers/").status_code == 200
+    response = api_client.get("/api/v1/providers/")
+    assert_error(response, 429, "throttled", attr=None, type_="client_error")
+    assert int(response["Retry-After"]) > 0
+
+
+@pytest.mark.django_db
+def test_rating_submit_rate_applies_to_post_only(customer_client, rates):
+    rates(rating_submit="2/min")
+    providers = ProviderFactory.create_batch(3)
+    for provider in providers[:2]:
+        response = customer_client.post("/api/v1/ratings/", {"provider_id": str(provider.pk), "score": 5})
+        assert response.status_code == 201
+    blocked = customer_client.post("/api/v1/ratings/", {"provider_id": str(providers[2].pk), "score": 5})
+    assert_error(blocked, 429, "throttled", attr=None)
+    assert Rating.objects.count() == 2
+
+    for _ in range(5):
+        assert customer_client.get("/api/v1/ratings/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_rating_submit_rate_is_per_user(customer_client, rates):
+    rates(rating_submit="1/min")
+    provider = ProviderFactory()
+    assert customer_client.post("/api/v1/ratings/", {"provider_id": str(provider.pk), "score": 5}).status_code == 201
+    other = auth_client(CustomerFactory().user)
+    assert other.post("/api/v1/ratings/", {"provider_id": str(provider.pk), "score": 5}).status_code == 201
+
+
+@pytest.mark.django_db
+def test_with_num_proxies_the_client_ip_comes_from_x_forwarded_for(api_client, settings, rates):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    rates(anon="1/min")
+    assert api_settings.NUM_PROXIES == 1
+
+    first = api_client.get("/api/v1/providers/", HTTP_X_FORWARDED_FOR="203.0.113.1")
+    second = api_client.get("/api/v1/providers/", HTTP_X_FORWARDED_FOR="203.0.113.2")
+    assert (first.status_code, second.status_code) == (200, 200)
+
+    again = api_client.get("/api/v1/providers/", HTTP_X_FORWARDED_FOR="203.0.113.1")
+    assert_error(again, 429, "throttled")
+    # The proxy appends the real peer; a client-forged leftmost entry does not buy a new bucket.
+    forged = api_client.get("/api/v1/providers/", HTTP_X_FORWARDED_FOR="198.51.100.9, 203.0.113.2")
+    assert_error(forged, 429, "throttled")
+
+
+@pytest.mark.django_db
+def test_with_num_proxies_0_x_forwarded_for_is_ignored(api_client, settings, rates):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 0}
+    rates(anon="1/min")
+    assert api_client.get("/api/v1/providers/", HTTP_X_FORWARDED_FOR="203.0.113.1").status_code == 200
+    rotated = api_client.get("/api/v1/providers/", HTTP_X_FORWARDED_FOR="203.0.113.2")
+    assert_error(rotated, 429, "throttled")
