@@ -19,3 +19,7 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "rating_submit": "100000/min",
 }
 CACHES["default"]["KEY_PREFIX"] = env("CACHE_KEY_PREFIX", default="mr-test")  # noqa: F405
+
+# Serve static files straight from the apps (no collectstatic needed outside production).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
