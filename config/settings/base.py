@@ -141,8 +141,9 @@ REST_FRAMEWORK = {
         "rating_submit": env("THROTTLE_RATING_SUBMIT", default="30/min"),
     },
     # Number of trusted reverse proxies in front of the app; the client IP used for
-    # throttling is taken that many hops from the right of X-Forwarded-For.
-    "NUM_PROXIES": env.int("NUM_PROXIES") if env("NUM_PROXIES", default="") else None,
+    # throttling is taken that many hops from the right of X-Forwarded-For. 0 ignores the
+    # header (DRF's None would trust whatever a client puts in it and let it dodge limits).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
@@ -179,6 +180,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No call to validator.swagger.io from the browser: the docs use only local assets.
+    "SWAGGER_UI_SETTINGS": {"validatorUrl": None, "deepLinking": True, "persistAuthorization": True},
     "ENUM_NAME_OVERRIDES": {
         "ValidationErrorEnum": f"{_ERROR_ENUMS}.ValidationErrorEnum.choices",
         "ClientErrorEnum": f"{_ERROR_ENUMS}.ClientErrorEnum.choices",
