@@ -29,6 +29,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 schema: install
+	mkdir -p var
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
 
 check-compose: install
