@@ -92,7 +92,8 @@ def _moderate_with_reason(modeladmin, request, queryset, *, to_status: str, verb
                     done += 1
                 except ApplicationError:
                     skipped += 1
-            modeladmin.message_user(request, f"{verb.capitalize()} {done} rating(s).", messages.SUCCESS)
+            past = "hidden" if to_status == RatingStatus.HIDDEN else "published"
+            modeladmin.message_user(request, f"{done} rating(s) {past}.", messages.SUCCESS)
             if skipped:
                 modeladmin.message_user(request, f"Skipped {skipped} already {to_status}.", messages.WARNING)
             return None
