@@ -308,17 +308,17 @@ def report_resolve(*, report: RatingReport, upheld: bool, moderator: User, reaso
 
     409 ``report_already_resolved`` if the report is no longer open.
     """
+    # Rating before report, the order rating_moderate takes them in, so the two never deadlock.
+    rating = _locked(Rating(pk=report.rating_id))
     locked = RatingReport.objects.select_for_update().get(pk=report.pk)
     if locked.status != ReportStatus.OPEN:
         raise ReportAlreadyResolved()
-    if upheld:
-        rating = _locked(locked.rating)
-        if rating.status != RatingStatus.HIDDEN:
-            reason = reason.strip() or f"Report upheld: {locked.get_reason_display()}"
-            # Marks this and every other open report on the rating upheld.
-            _transition(rating=rating, to_status=RatingStatus.HIDDEN, reason=reason, moderator=moderator)
-            locked.refresh_from_db()
-            return locked
+    if upheld and rating.status != RatingStatus.HIDDEN:
+        reason = reason.strip() or f"Report upheld: {locked.get_reason_display()}"
+        # Marks this and every other open report on the rating upheld.
+        _transition(rating=rating, to_status=RatingStatus.HIDDEN, reason=reason, moderator=moderator)
+        locked.refresh_from_db()
+        return locked
     locked.status = ReportStatus.UPHELD if upheld else ReportStatus.DISMISSED
     locked.resolved_by = moderator
     locked.resolved_at = timezone.now()
