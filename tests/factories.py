@@ -57,3 +57,19 @@ def rating_make(*, customer=None, provider=None, score: int = 5, comment: str = 
         score=score,
         comment=comment,
     )
+
+
+def moderator_create(**kwargs) -> User:
+    """A staff user (not a superuser) in the ``moderators`` group made by the ratings data migration."""
+    from django.contrib.auth.models import Group
+
+    user = UserFactory(is_staff=True, **kwargs)
+    user.groups.add(Group.objects.get(name="moderators"))
+    return user
+
+
+def partner_key_create(name: str = "Partner") -> tuple:
+    """A partner API key and its plain-text secret (shown once, as in the admin)."""
+    from apps.ratings.models import PartnerAPIKey
+
+    return PartnerAPIKey.objects.create_key(name=name)

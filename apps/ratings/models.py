@@ -1,9 +1,11 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Cast, Length, NullIf
 from django.db.models.lookups import LessThanOrEqual
+from rest_framework_api_key.models import AbstractAPIKey
 
-from apps.core.models import TimeStampedModel
+from apps.core.models import TimeStampedModel, UUIDModel
 from apps.customers.models import Customer
 from apps.providers.models import Provider
 
@@ -13,6 +15,39 @@ COMMENT_MAX_LENGTH = 2000
 
 class RatingStatus(models.TextChoices):
     PUBLISHED = "published", "Published"
+    PENDING_REVIEW = "pending_review", "Pending review"
+    HIDDEN = "hidden", "Hidden"
+
+
+class PartnerAPIKey(AbstractAPIKey):
+    """A staff-issued key for a partner system (only its hash is stored, by djangorestframework-api-key)."""
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "partner API key"
+        verbose_name_plural = "partner API keys"
+
+
+class RatingInvitation(UUIDModel):
+    """A partner's proof that ``customer`` had a job done by ``provider``; a rating made with it is verified."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="rating_invitations")
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="rating_invitations")
+    external_reference = models.CharField(max_length=255)
+    partner_key = models.ForeignKey(
+        PartnerAPIKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="invitations"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "external_reference"], name="ratings_invitation_provider_reference_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation {self.external_reference} for {self.provider_id}"
 
 
 class Rating(TimeStampedModel):
@@ -22,10 +57,21 @@ class Rating(TimeStampedModel):
     comment = models.TextField(blank=True, default="", max_length=COMMENT_MAX_LENGTH)
     status = models.CharField(max_length=20, choices=RatingStatus.choices, default=RatingStatus.PUBLISHED)
     verified = models.BooleanField(default=False)
+    # Why the rating is held or hidden (the latest decision's reason); empty once published.
+    moderation_reason = models.CharField(max_length=500, blank=True, default="")
+    # Set the first time the rating becomes public, so a release from hold is told apart from a re-publication.
+    first_published_at = models.DateTimeField(null=True, blank=True)
+    # RESTRICT: an invitation outlives nothing it verified, but both go when the customer is deleted.
+    invitation = models.OneToOneField(
+        RatingInvitation, on_delete=models.RESTRICT, null=True, blank=True, related_name="rating"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(verified=False) | Q(invitation__isnull=False), name="ratings_verified_needs_invitation"
+            ),
             models.UniqueConstraint(fields=["customer", "provider"], name="ratings_one_per_customer_provider"),
             models.CheckConstraint(
                 condition=Q(score__gte=SCORE_MIN) & Q(score__lte=SCORE_MAX), name="ratings_score_1_to_5"
@@ -91,3 +137,86 @@ class RatingSummary(models.Model):
     @property
     def stars(self) -> list[int]:
         return [self.stars_1, self.stars_2, self.stars_3, self.stars_4, self.stars_5]
+
+
+class ModerationDecision(UUIDModel):
+    """One status change of a rating: who (null for an automatic rule), when, from → to, why. Never edited."""
+
+    rating = models.ForeignKey(Rating, on_delete=models.CASCADE, related_name="moderation_decisions")
+    moderator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Empty when the rating was held as it was created.
+    from_status = models.CharField(max_length=20, choices=RatingStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=RatingStatus.choices)
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or 'new'} → {self.to_status}"
+
+
+class ReportReason(models.TextChoices):
+    SPAM = "spam", "Spam"
+    OFFENSIVE = "offensive", "Offensive"
+    CONFLICT_OF_INTEREST = "conflict_of_interest", "Conflict of interest"
+    FAKE = "fake", "Fake"
+    OTHER = "other", "Other"
+
+
+class ReportStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    UPHELD = "upheld", "Upheld"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+REPORT_DETAILS_MAX_LENGTH = 2000
+
+
+class RatingReport(UUIDModel):
+    rating = models.ForeignKey(Rating, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rating_reports")
+    reason = models.CharField(max_length=32, choices=ReportReason.choices)
+    details = models.TextField(blank=True, default="", max_length=REPORT_DETAILS_MAX_LENGTH)
+    status = models.CharField(max_length=20, choices=ReportStatus.choices, default=ReportStatus.OPEN)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["rating", "reporter"], name="ratings_report_one_per_user"),
+            models.CheckConstraint(condition=Q(reason__in=ReportReason.values), name="ratings_report_reason_valid"),
+            models.CheckConstraint(condition=Q(status__in=ReportStatus.values), name="ratings_report_status_valid"),
+        ]
+        indexes = [models.Index(fields=["rating", "status"], name="ratings_report_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} report on {self.rating_id}"
+
+
+REPLY_MAX_LENGTH = 2000
+
+
+class RatingReply(TimeStampedModel):
+    """The rated provider's one public answer to a rating."""
+
+    rating = models.OneToOneField(Rating, on_delete=models.CASCADE, related_name="reply")
+    body = models.TextField(max_length=REPLY_MAX_LENGTH)
+
+    class Meta:
+        verbose_name_plural = "rating replies"
+        constraints = [
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("body"), REPLY_MAX_LENGTH), name="ratings_reply_body_max_length"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reply to {self.rating_id}"

@@ -2,12 +2,13 @@ from django.db.models import Q, QuerySet
 
 from apps.accounts.models import User
 from apps.core.exceptions import NotFound, PermissionDenied
+from apps.customers.models import Customer
 from apps.providers.models import Provider
-from apps.ratings.models import Rating, RatingStatus, RatingSummary
+from apps.ratings.models import Rating, RatingInvitation, RatingStatus, RatingSummary
 
 
 def _ratings() -> QuerySet[Rating]:
-    return Rating.objects.select_related("customer__user")
+    return Rating.objects.select_related("customer__user", "reply")
 
 
 def rating_list(*, provider_id=None, customer_id=None) -> QuerySet[Rating]:
@@ -38,6 +39,19 @@ def rating_get_for_author(*, rating_id, user: User) -> Rating:
     if not (hasattr(user, "customer") and rating.customer_id == user.customer.pk):
         raise PermissionDenied("Only the author can change this rating.")
     return rating
+
+
+def rating_get_for_provider(*, rating_id, user: User) -> Rating:
+    """A visible rating that only the rated provider may answer: 404 if invisible, 403 if not theirs."""
+    rating = rating_get_visible(rating_id=rating_id, viewer=user)
+    if not (hasattr(user, "provider") and rating.provider_id == user.provider.pk):
+        raise PermissionDenied("Only the rated provider can reply to this rating.")
+    return rating
+
+
+def rating_invitation_get(*, invitation_id, customer: Customer, provider: Provider) -> RatingInvitation | None:
+    """The invitation only if it was issued for this customer and this provider (no enumeration)."""
+    return RatingInvitation.objects.filter(pk=invitation_id, customer=customer, provider=provider).first()
 
 
 def rating_summary_get(*, provider_id) -> RatingSummary:

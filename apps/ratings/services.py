@@ -7,18 +7,66 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from apps.core.exceptions import Conflict
+from apps.accounts.models import User
+from apps.core.exceptions import ApplicationError, Conflict, PermissionDenied
 from apps.customers.models import Customer
 from apps.providers.models import Provider
 from apps.ratings import signals
-from apps.ratings.models import Rating, RatingStatus, RatingSummary
+from apps.ratings.content_rules import hold_reasons
+from apps.ratings.models import (
+    ModerationDecision,
+    PartnerAPIKey,
+    Rating,
+    RatingInvitation,
+    RatingReply,
+    RatingReport,
+    RatingStatus,
+    RatingSummary,
+    ReportStatus,
+)
 
 COMMENT_EXCERPT_LENGTH = 140
+AUTOMATIC_HOLD_PREFIX = "Automatic hold: "
 
 
 class AlreadyRated(Conflict):
     default_code = "already_rated"
     default_detail = "You have already rated this provider."
+
+
+class StatusUnchanged(Conflict):
+    default_code = "status_unchanged"
+    default_detail = "The rating already has this status."
+
+
+class ReasonRequired(ApplicationError):
+    default_code = "reason_required"
+    default_detail = "Hiding a rating needs a reason."
+
+
+class AlreadyReported(Conflict):
+    default_code = "already_reported"
+    default_detail = "You have already reported this rating."
+
+
+class CannotReportOwnRating(PermissionDenied):
+    default_code = "cannot_report_own_rating"
+    default_detail = "You cannot report your own rating."
+
+
+class ReportAlreadyResolved(Conflict):
+    default_code = "report_already_resolved"
+    default_detail = "This report has already been resolved."
+
+
+class AlreadyInvited(Conflict):
+    default_code = "already_invited"
+    default_detail = "An invitation with this external reference already exists for this provider."
+
+
+class InvalidInvitation(ApplicationError):
+    default_code = "invalid_invitation"
+    default_detail = "The invitation does not belong to this customer and provider."
 
 
 def _summary_apply(*, provider_id, changes: Iterable[tuple[int, int]], verified_delta: int = 0) -> None:
@@ -67,21 +115,116 @@ def _counted(rating: Rating) -> bool:
     return rating.status == RatingStatus.PUBLISHED
 
 
+def _hold_reason(comment: str) -> str:
+    reasons = hold_reasons(comment)
+    return AUTOMATIC_HOLD_PREFIX + ", ".join(reasons) if reasons else ""
+
+
+def _transition(*, rating: Rating, to_status: str, reason: str, moderator: User | None) -> Rating:
+    """Move a rating locked by the caller to ``to_status``: summary, history row and event, in its transaction."""
+    previous_status = rating.status
+    if to_status == previous_status:
+        raise StatusUnchanged()
+    if to_status == RatingStatus.HIDDEN and not reason.strip():
+        raise ReasonRequired()
+    was_counted = _counted(rating)
+    rating.status = to_status
+    rating.moderation_reason = "" if to_status == RatingStatus.PUBLISHED else reason
+    fields = ["status", "moderation_reason", "updated_at"]
+    first_publication = to_status == RatingStatus.PUBLISHED and rating.first_published_at is None
+    if first_publication:
+        rating.first_published_at = timezone.now()
+        fields.append("first_published_at")
+    rating.save(update_fields=fields)
+    if was_counted != _counted(rating):
+        delta = 1 if _counted(rating) else -1
+        _summary_apply(
+            provider_id=rating.provider_id,
+            changes=[(rating.score, delta)],
+            verified_delta=delta * int(rating.verified),
+        )
+    ModerationDecision.objects.create(
+        rating=rating, moderator=moderator, from_status=previous_status, to_status=to_status, reason=reason
+    )
+    if to_status == RatingStatus.HIDDEN and moderator is not None:
+        # Hiding is the staff decision every open report on the rating was waiting for.
+        rating.reports.filter(status=ReportStatus.OPEN).update(
+            status=ReportStatus.UPHELD, resolved_by=moderator, resolved_at=timezone.now()
+        )
+    signals.rating_moderated.send(
+        sender=Rating,
+        event=_event(
+            rating,
+            previous_status=previous_status,
+            reason=reason,
+            moderator_id=str(moderator.pk) if moderator is not None else None,
+            first_publication=first_publication,
+        ),
+    )
+    return rating
+
+
+def _locked(rating: Rating) -> Rating:
+    return Rating.objects.select_for_update().select_related("provider__user", "customer__user").get(pk=rating.pk)
+
+
 @transaction.atomic
-def rating_create(*, customer: Customer, provider: Provider, score: int, comment: str = "") -> Rating:
-    """Rate ``provider`` once. 409 ``already_rated`` if ``customer`` already did, even under races."""
+def rating_moderate(*, rating: Rating, to_status: str, reason: str = "", moderator: User | None) -> Rating:
+    """The one way a rating changes status (published, pending_review, hidden).
+
+    The summary follows (only published ratings count), an immutable ``ModerationDecision``
+    records who, when, from → to and why, and ``rating_moderated`` is sent, all in one
+    transaction. 409 ``status_unchanged`` if the rating already has ``to_status``; hiding needs
+    a ``reason``. ``moderator`` is None for automatic rules.
+    """
+    return _transition(rating=_locked(rating), to_status=to_status, reason=reason, moderator=moderator)
+
+
+@transaction.atomic
+def rating_create(
+    *,
+    customer: Customer,
+    provider: Provider,
+    score: int,
+    comment: str = "",
+    invitation: RatingInvitation | None = None,
+) -> Rating:
+    """Rate ``provider`` once. 409 ``already_rated`` if ``customer`` already did, even under races.
+
+    A comment that trips an automatic hold rule puts the rating in ``pending_review`` (not
+    counted, not public) instead of publishing it. A rating made through a partner
+    ``invitation`` for this customer and provider is ``verified``.
+    """
+    if invitation is not None and (invitation.customer_id != customer.pk or invitation.provider_id != provider.pk):
+        raise InvalidInvitation()
     if Rating.objects.filter(customer=customer, provider=provider).exists():
         raise AlreadyRated()
-    rating = Rating(customer=customer, provider=provider, score=score, comment=comment)
-    rating.full_clean(exclude=["customer", "provider"], validate_unique=False, validate_constraints=False)
+    hold_reason = _hold_reason(comment)
+    rating = Rating(
+        customer=customer,
+        provider=provider,
+        score=score,
+        comment=comment,
+        invitation=invitation,
+        verified=invitation is not None,
+        status=RatingStatus.PENDING_REVIEW if hold_reason else RatingStatus.PUBLISHED,
+        moderation_reason=hold_reason,
+        first_published_at=None if hold_reason else timezone.now(),
+    )
+    rating.full_clean(exclude=["customer", "provider", "invitation"], validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():
             rating.save(force_insert=True)
     except IntegrityError as exc:
-        # A concurrent request from the same customer committed first.
+        # A concurrent request from the same customer committed first (the invitation, bound to
+        # this customer and provider, can only have been used by that same rating).
         raise AlreadyRated() from exc
     if _counted(rating):
         _summary_apply(provider_id=provider.pk, changes=[(score, 1)], verified_delta=int(rating.verified))
+    else:
+        ModerationDecision.objects.create(
+            rating=rating, moderator=None, from_status="", to_status=rating.status, reason=hold_reason
+        )
     signals.rating_created.send(sender=Rating, event=_event(rating))
     return rating
 
@@ -91,8 +234,14 @@ _UNSET = object()
 
 @transaction.atomic
 def rating_update(*, rating: Rating, score=_UNSET, comment=_UNSET) -> Rating:
-    """Change score and/or comment; the summary moves by the difference."""
-    locked = Rating.objects.select_for_update().select_related("provider__user", "customer__user").get(pk=rating.pk)
+    """Change score and/or comment; the summary moves by the difference while the rating is published.
+
+    A published rating whose new comment trips an automatic hold rule goes back to
+    ``pending_review``: otherwise a clean comment could be published and then edited into a
+    link or phone number, which is exactly what the rules exist to stop. A held or hidden
+    rating keeps its status whatever the edit: only staff release it.
+    """
+    locked = _locked(rating)
     previous_score = locked.score
     fields = []
     if score is not _UNSET and score != locked.score:
@@ -108,6 +257,10 @@ def rating_update(*, rating: Rating, score=_UNSET, comment=_UNSET) -> Rating:
     if "score" in fields and _counted(locked):
         _summary_apply(provider_id=locked.provider_id, changes=[(previous_score, -1), (locked.score, 1)])
     signals.rating_updated.send(sender=Rating, event=_event(locked, previous_score=previous_score))
+    if "comment" in fields and locked.status == RatingStatus.PUBLISHED:
+        hold_reason = _hold_reason(locked.comment)
+        if hold_reason:
+            _transition(rating=locked, to_status=RatingStatus.PENDING_REVIEW, reason=hold_reason, moderator=None)
     return locked
 
 
@@ -129,6 +282,107 @@ def rating_delete(*, rating: Rating) -> None:
         )
     locked.delete()
     signals.rating_deleted.send(sender=Rating, event=event)
+
+
+@transaction.atomic
+def report_create(*, rating: Rating, reporter: User, reason: str, details: str = "") -> RatingReport:
+    """Report a rating to staff, once per user. 403 for its author, 409 ``already_reported``.
+
+    The rating stays as it is until staff decide (``report_resolve`` or hiding it).
+    """
+    if rating.customer.user_id == reporter.pk:
+        raise CannotReportOwnRating()
+    report = RatingReport(rating=rating, reporter=reporter, reason=reason, details=details)
+    report.full_clean(exclude=["rating", "reporter"], validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            report.save(force_insert=True)
+    except IntegrityError as exc:
+        raise AlreadyReported() from exc
+    return report
+
+
+@transaction.atomic
+def report_resolve(*, report: RatingReport, upheld: bool, moderator: User, reason: str = "") -> RatingReport:
+    """Staff decide a report: upheld hides the rating (through ``rating_moderate``), dismissed leaves it.
+
+    409 ``report_already_resolved`` if the report is no longer open.
+    """
+    # Rating before report, the order rating_moderate takes them in, so the two never deadlock.
+    rating = _locked(Rating(pk=report.rating_id))
+    locked = RatingReport.objects.select_for_update().get(pk=report.pk)
+    if locked.status != ReportStatus.OPEN:
+        raise ReportAlreadyResolved()
+    if upheld and rating.status != RatingStatus.HIDDEN:
+        reason = reason.strip() or f"Report upheld: {locked.get_reason_display()}"
+        # Marks this and every other open report on the rating upheld.
+        _transition(rating=rating, to_status=RatingStatus.HIDDEN, reason=reason, moderator=moderator)
+        locked.refresh_from_db()
+        return locked
+    locked.status = ReportStatus.UPHELD if upheld else ReportStatus.DISMISSED
+    locked.resolved_by = moderator
+    locked.resolved_at = timezone.now()
+    locked.save(update_fields=["status", "resolved_by", "resolved_at"])
+    return locked
+
+
+@transaction.atomic
+def reply_set(*, rating: Rating, body: str) -> RatingReply:
+    """Create or replace the provider's one public reply; the author is told through ``rating_replied``."""
+    locked = _locked(rating)
+    reply = RatingReply.objects.filter(rating=locked).first()
+    created = reply is None
+    if created:
+        reply = RatingReply(rating=locked, body=body)
+    elif reply.body == body:
+        return reply
+    else:
+        reply.body = body
+    reply.full_clean(exclude=["rating"], validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            reply.save(force_insert=created)
+    except IntegrityError:
+        # A concurrent first reply won; ours replaces it as the latest write.
+        reply = RatingReply.objects.get(rating=locked)
+        reply.body = body
+        reply.save(update_fields=["body", "updated_at"])
+        created = False
+    signals.rating_replied.send(
+        sender=Rating,
+        event=_event(
+            locked,
+            reply_id=str(reply.pk),
+            reply_excerpt=reply.body[:COMMENT_EXCERPT_LENGTH],
+            reply_created=created,
+        ),
+    )
+    return reply
+
+
+@transaction.atomic
+def reply_delete(*, rating: Rating) -> None:
+    """Remove the provider's reply, if there is one."""
+    RatingReply.objects.filter(rating_id=rating.pk).delete()
+
+
+@transaction.atomic
+def invitation_create(
+    *, customer: Customer, provider: Provider, external_reference: str, partner_key: PartnerAPIKey | None
+) -> RatingInvitation:
+    """A partner's invitation for ``customer`` to rate ``provider`` for one job (409 ``already_invited``)."""
+    invitation = RatingInvitation(
+        customer=customer, provider=provider, external_reference=external_reference, partner_key=partner_key
+    )
+    invitation.full_clean(
+        exclude=["customer", "provider", "partner_key"], validate_unique=False, validate_constraints=False
+    )
+    try:
+        with transaction.atomic():
+            invitation.save(force_insert=True)
+    except IntegrityError as exc:
+        raise AlreadyInvited() from exc
+    return invitation
 
 
 def rating_summaries_recompute(*, fix: bool = True) -> list[dict]:

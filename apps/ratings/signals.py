@@ -3,10 +3,22 @@
 Each signal is sent with ``event=<dict>`` inside the transaction that made the change, so a
 receiver can write to the database atomically with it (the notifications outbox does).
 
-``event`` keys: ``rating_id``, ``provider_id``, ``provider_user_id``, ``provider_name``,
+Every ``event`` has: ``rating_id``, ``provider_id``, ``provider_user_id``, ``provider_name``,
 ``provider_email``, ``customer_id``, ``customer_user_id``, ``customer_name``, ``score``,
-``comment_excerpt``, ``status``, ``verified``, ``occurred_at`` (ISO 8601); ``rating_updated``
-adds ``previous_score``.
+``comment_excerpt``, ``status``, ``verified``, ``occurred_at`` (ISO 8601). ``status`` is the
+rating's status *after* the change: ``published``, ``pending_review`` or ``hidden``.
+
+- ``rating_created``: every new rating. ``status`` is ``published`` (tell the provider about a
+  new rating) or ``pending_review`` (held by an automatic rule: tell the provider one awaits
+  review; the "new rating" notice follows from ``rating_moderated`` with ``first_publication``).
+- ``rating_updated``: score and/or comment edited by the author; adds ``previous_score``.
+- ``rating_deleted``: deleted by the author.
+- ``rating_moderated``: a status change (staff, or an automatic hold of an edited comment); adds
+  ``previous_status``, ``reason`` (may be empty), ``moderator_id`` (the staff user's id, null
+  for an automatic rule) and ``first_publication`` (true when the rating becomes public for the
+  first time, e.g. released from automatic hold: send the normal "new rating" notice then).
+- ``rating_replied``: the provider created or changed its public reply (tell the author); adds
+  ``reply_id``, ``reply_excerpt`` and ``reply_created`` (false for an edit).
 """
 
 from django.dispatch import Signal
@@ -14,3 +26,5 @@ from django.dispatch import Signal
 rating_created = Signal()
 rating_updated = Signal()
 rating_deleted = Signal()
+rating_moderated = Signal()
+rating_replied = Signal()

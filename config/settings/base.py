@@ -31,6 +31,7 @@ THIRD_PARTY_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "drf_standardized_errors",
+    "rest_framework_api_key",
 ]
 LOCAL_APPS = [
     "apps.core",
@@ -204,6 +205,12 @@ SPECTACULAR_SETTINGS = {
 RATING_BAYES_PRIOR_MEAN = env.float("RATING_BAYES_PRIOR_MEAN", default=3.5)
 RATING_BAYES_PRIOR_WEIGHT = env.int("RATING_BAYES_PRIOR_WEIGHT", default=5)
 IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24))
+# Automatic hold: a new rating (or an edited comment) that trips one of these rules waits in
+# pending_review for staff instead of being published.
+RATING_HOLD_LINKS = env.bool("RATING_HOLD_LINKS", default=True)
+RATING_HOLD_EMAILS = env.bool("RATING_HOLD_EMAILS", default=True)
+RATING_HOLD_PHONES = env.bool("RATING_HOLD_PHONES", default=True)
+RATING_HOLD_WORDS = env.list("RATING_HOLD_WORDS", default=[])
 
 # --- Celery ------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")

@@ -2,13 +2,25 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.fields import StrictIntegerField
-from apps.ratings.models import COMMENT_MAX_LENGTH, SCORE_MAX, SCORE_MIN, RatingStatus
+from apps.ratings.models import (
+    COMMENT_MAX_LENGTH,
+    REPLY_MAX_LENGTH,
+    REPORT_DETAILS_MAX_LENGTH,
+    SCORE_MAX,
+    SCORE_MIN,
+    RatingStatus,
+    ReportReason,
+    ReportStatus,
+)
 
 
 class RatingCreateInput(serializers.Serializer):
     provider_id = serializers.UUIDField()
     score = StrictIntegerField(min_value=SCORE_MIN, max_value=SCORE_MAX)
     comment = serializers.CharField(max_length=COMMENT_MAX_LENGTH, required=False, allow_blank=True, default="")
+    invitation_id = serializers.UUIDField(
+        required=False, allow_null=True, default=None, help_text="A partner invitation: the rating is then verified."
+    )
 
 
 class RatingUpdateInput(serializers.Serializer):
@@ -46,5 +58,38 @@ class RatingOutput(serializers.Serializer):
 
     @extend_schema_field(RatingReplyOutput(allow_null=True))
     def get_reply(self, rating) -> dict | None:
-        # Provider replies arrive with moderation (issue #5); until then no rating has one.
-        return None
+        # The reverse one-to-one is select_related by the selectors, so this costs no query.
+        reply = getattr(rating, "reply", None)
+        return RatingReplyOutput(reply).data if reply is not None else None
+
+
+class RatingReportCreateInput(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=ReportReason.choices)
+    details = serializers.CharField(max_length=REPORT_DETAILS_MAX_LENGTH, required=False, allow_blank=True, default="")
+
+
+class RatingReportOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    rating_id = serializers.UUIDField()
+    reason = serializers.ChoiceField(choices=ReportReason.choices)
+    details = serializers.CharField()
+    status = serializers.ChoiceField(choices=ReportStatus.choices)
+    created_at = serializers.DateTimeField()
+
+
+class RatingReplyInput(serializers.Serializer):
+    body = serializers.CharField(max_length=REPLY_MAX_LENGTH, trim_whitespace=True)
+
+
+class RatingInvitationCreateInput(serializers.Serializer):
+    customer_id = serializers.UUIDField()
+    provider_id = serializers.UUIDField()
+    external_reference = serializers.CharField(max_length=255, help_text="The partner's own job reference.")
+
+
+class RatingInvitationOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    customer_id = serializers.UUIDField()
+    provider_id = serializers.UUIDField()
+    external_reference = serializers.CharField()
+    created_at = serializers.DateTimeField()

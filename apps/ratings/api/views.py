@@ -14,13 +14,41 @@ from apps.accounts.permissions import IsCustomer
 from apps.core.exceptions import PermissionDenied
 from apps.core.idempotency import idempotent
 from apps.core.openapi import conflict_response, unprocessable_response
+from apps.customers.models import Customer
 from apps.providers.api.serializers import RatingSummaryOutput, rating_summary_data
 from apps.providers.models import Provider
-from apps.ratings.api.serializers import RatingCreateInput, RatingListQuery, RatingOutput, RatingUpdateInput
+from apps.ratings.api.authentication import HasPartnerAPIKey, PartnerAPIKeyAuthentication
+from apps.ratings.api.serializers import (
+    RatingCreateInput,
+    RatingInvitationCreateInput,
+    RatingInvitationOutput,
+    RatingListQuery,
+    RatingOutput,
+    RatingReplyInput,
+    RatingReplyOutput,
+    RatingReportCreateInput,
+    RatingReportOutput,
+    RatingUpdateInput,
+)
 from apps.ratings.api.throttling import RatingSubmitThrottle
 from apps.ratings.models import Rating
-from apps.ratings.selectors import rating_get_for_author, rating_get_visible, rating_list, rating_summary_get
-from apps.ratings.services import rating_create, rating_delete, rating_update
+from apps.ratings.selectors import (
+    rating_get_for_author,
+    rating_get_for_provider,
+    rating_get_visible,
+    rating_invitation_get,
+    rating_list,
+    rating_summary_get,
+)
+from apps.ratings.services import (
+    invitation_create,
+    rating_create,
+    rating_delete,
+    rating_update,
+    reply_delete,
+    reply_set,
+    report_create,
+)
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     "Idempotency-Key",
@@ -82,11 +110,20 @@ class RatingListView(GenericAPIView):
         provider = Provider.objects.select_related("user").filter(pk=data.validated_data["provider_id"]).first()
         if provider is None:
             raise ValidationError({"provider_id": ["Provider not found."]}, code="does_not_exist")
+        customer = request.user.customer
+        invitation = None
+        if data.validated_data["invitation_id"] is not None:
+            invitation = rating_invitation_get(
+                invitation_id=data.validated_data["invitation_id"], customer=customer, provider=provider
+            )
+            if invitation is None:
+                raise ValidationError({"invitation_id": ["Invitation not found."]}, code="does_not_exist")
         rating = rating_create(
-            customer=request.user.customer,
+            customer=customer,
             provider=provider,
             score=data.validated_data["score"],
             comment=data.validated_data["comment"],
+            invitation=invitation,
         )
         return Response(RatingOutput(rating).data, status=status.HTTP_201_CREATED)
 
@@ -116,6 +153,85 @@ class RatingDetailView(APIView):
     def delete(self, request, rating_id: UUID):
         rating_delete(rating=rating_get_for_author(rating_id=rating_id, user=request.user))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RatingReportListView(APIView):
+    """Reports of one rating to staff."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="ratings_reports_create",
+        tags=["ratings"],
+        request=RatingReportCreateInput,
+        responses={201: RatingReportOutput, 409: conflict_response("already_reported")},
+        description="Report a rating to staff, once per user; its author cannot. It stays visible until staff decide.",
+    )
+    def post(self, request, rating_id: UUID):
+        rating = rating_get_visible(rating_id=rating_id, viewer=request.user)
+        data = RatingReportCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        report = report_create(rating=rating, reporter=request.user, **data.validated_data)
+        return Response(RatingReportOutput(report).data, status=status.HTTP_201_CREATED)
+
+
+class RatingReplyView(APIView):
+    """The rated provider's one public reply."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="ratings_reply_update",
+        tags=["ratings"],
+        request=RatingReplyInput,
+        responses={200: RatingReplyOutput},
+        description="Create or replace the reply (the rated provider only); the rating's author is notified.",
+    )
+    def put(self, request, rating_id: UUID):
+        rating = rating_get_for_provider(rating_id=rating_id, user=request.user)
+        data = RatingReplyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        reply = reply_set(rating=rating, body=data.validated_data["body"])
+        return Response(RatingReplyOutput(reply).data)
+
+    @extend_schema(operation_id="ratings_reply_destroy", tags=["ratings"], responses={204: None})
+    def delete(self, request, rating_id: UUID):
+        reply_delete(rating=rating_get_for_provider(rating_id=rating_id, user=request.user))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RatingInvitationListView(APIView):
+    """Invitations to a verified rating, created by partner systems with an API key."""
+
+    authentication_classes = [PartnerAPIKeyAuthentication]
+    permission_classes = [HasPartnerAPIKey]
+
+    @extend_schema(
+        operation_id="ratings_invitations_create",
+        tags=["ratings"],
+        request=RatingInvitationCreateInput,
+        responses={201: RatingInvitationOutput, 409: conflict_response("already_invited")},
+        description=(
+            "A partner system records that a customer had a job done by a provider. The customer "
+            "then rates with `invitation_id` and the rating is verified (one rating per invitation)."
+        ),
+    )
+    def post(self, request):
+        data = RatingInvitationCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        customer = Customer.objects.filter(pk=data.validated_data["customer_id"]).first()
+        if customer is None:
+            raise ValidationError({"customer_id": ["Customer not found."]}, code="does_not_exist")
+        provider = Provider.objects.filter(pk=data.validated_data["provider_id"]).first()
+        if provider is None:
+            raise ValidationError({"provider_id": ["Provider not found."]}, code="does_not_exist")
+        invitation = invitation_create(
+            customer=customer,
+            provider=provider,
+            external_reference=data.validated_data["external_reference"],
+            partner_key=request.auth,
+        )
+        return Response(RatingInvitationOutput(invitation).data, status=status.HTTP_201_CREATED)
 
 
 class ProviderRatingSummaryView(APIView):
