@@ -4,7 +4,10 @@
 rated provider and the subject of the provider detail.
 """
 
+import re
+
 import pytest
+from django.urls import URLResolver, get_resolver
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -87,6 +90,18 @@ ENDPOINTS = {
     "rating_detail": ("get", "/api/v1/ratings/{rating}/", None),
     "rating_patch": ("patch", "/api/v1/ratings/{rating}/", lambda w, u: {"score": 2}),
     "rating_delete": ("delete", "/api/v1/ratings/{rating}/", None),
+    "rating_report": ("post", "/api/v1/ratings/{rating}/reports/", lambda w, u: {"reason": "spam"}),
+    "rating_reply_put": ("put", "/api/v1/ratings/{rating}/reply/", lambda w, u: {"body": "Thank you!"}),
+    "rating_reply_delete": ("delete", "/api/v1/ratings/{rating}/reply/", None),
+    "invitations_create": (
+        "post",
+        "/api/v1/ratings/invitations/",
+        lambda w, u: {
+            "customer_id": str(w["customer"].pk),
+            "provider_id": str(w["unrated_provider"].pk),
+            "external_reference": "job-1",
+        },
+    ),
 }
 
 #                            anonymous, customer, other_customer, provider, staff
@@ -110,13 +125,32 @@ EXPECTED = {
     "rating_detail": (200, 200, 200, 200, 200),
     "rating_patch": (401, 200, 403, 403, 403),
     "rating_delete": (401, 204, 403, 403, 403),
+    # Reporting: any signed-in user but the author.
+    "rating_report": (401, 403, 201, 201, 201),
+    "rating_reply_put": (401, 403, 403, 200, 403),
+    # DELETE is idempotent: no reply yet is still 204 for the one allowed to delete it.
+    "rating_reply_delete": (401, 403, 403, 204, 403),
+    # Partner systems only: no user token opens it, whatever the role.
+    "invitations_create": (401, 401, 401, 401, 401),
 }
 
 CASES = [(endpoint, role, EXPECTED[endpoint][i]) for endpoint in ENDPOINTS for i, role in enumerate(ROLES)]
 
 
+def _api_routes(patterns, prefix=""):
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            yield from _api_routes(pattern.url_patterns, route)
+        else:
+            yield route
+
+
 def test_the_matrix_covers_every_endpoint():
     assert set(EXPECTED) == set(ENDPOINTS)
+    routed = {re.sub(r"<[^>]+>", "{}", r) for r in _api_routes(get_resolver().url_patterns) if r.startswith("api/v1/")}
+    covered = {re.sub(r"\{[a-z_]+\}", "{}", t.split("?")[0]).removeprefix("/") for _, t, _ in ENDPOINTS.values()}
+    assert routed == covered
 
 
 @pytest.mark.parametrize(("endpoint", "role", "status"), CASES, ids=[f"{e}-{r}" for e, r, _ in CASES])
@@ -132,6 +166,6 @@ def test_authorization_matrix(world, endpoint, role, status):
     if status >= 400:
         body_json = response.json()
         assert set(body_json) == {"type", "errors"}
-        expected_code = {401: {"not_authenticated", "no_active_account"}, 403: {"permission_denied"}}
+        expected_code = {401: {"not_authenticated", "no_active_account"}, 403: {"permission_denied", "cannot_report_own_rating"}}
         expected_code |= {404: {"not_found"}, 405: {"method_not_allowed"}}
         assert body_json["errors"][0]["code"] in expected_code[status]
