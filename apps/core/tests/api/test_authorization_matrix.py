@@ -166,6 +166,9 @@ def test_authorization_matrix(world, endpoint, role, status):
     if status >= 400:
         body_json = response.json()
         assert set(body_json) == {"type", "errors"}
-        expected_code = {401: {"not_authenticated", "no_active_account"}, 403: {"permission_denied", "cannot_report_own_rating"}}
+        expected_code = {
+            401: {"not_authenticated", "no_active_account"},
+            403: {"permission_denied", "cannot_report_own_rating"},
+        }
         expected_code |= {404: {"not_found"}, 405: {"method_not_allowed"}}
         assert body_json["errors"][0]["code"] in expected_code[status]
