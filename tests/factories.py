@@ -60,7 +60,7 @@ def rating_make(*, customer=None, provider=None, score: int = 5, comment: str = 
 
 
 def moderator_create(**kwargs) -> User:
-    """A staff user (not a superuser) in the ``moderators`` group made by the ratings data migration."""
+    """A staff user (not a superuser) in the ``moderators`` group (see apps/accounts/staff_groups.py)."""
     from django.contrib.auth.models import Group
 
     user = UserFactory(is_staff=True, **kwargs)

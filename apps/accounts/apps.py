@@ -1,7 +1,13 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class AccountsConfig(AppConfig):
     name = "apps.accounts"
     label = "accounts"
     verbose_name = "Accounts"
+
+    def ready(self) -> None:
+        from apps.accounts.staff_groups import sync_after_migrate
+
+        post_migrate.connect(sync_after_migrate, dispatch_uid="accounts.staff_groups_sync")

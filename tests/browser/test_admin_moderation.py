@@ -4,8 +4,7 @@ from playwright.sync_api import expect
 from apps.ratings.services import rating_create, report_create
 from tests.factories import DEFAULT_PASSWORD, CustomerFactory, ProviderFactory, UserFactory, moderator_create
 
-# serialized_rollback keeps the moderators group (a data migration) across transactional tests.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_moderator_hides_a_reported_rating_and_the_public_summary_changes(live_server, page, screenshot):
