@@ -1,5 +1,6 @@
 """Seed a small demo marketplace once: categories, providers, customers, ratings, staff."""
 
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -11,6 +12,7 @@ from apps.ratings.services import rating_create
 
 DEMO_PASSWORD = "demo-pass-2026"
 STAFF_EMAIL = "staff@example.com"
+MODERATOR_EMAIL = "moderator@example.com"
 CATEGORIES = [
     ("plumbing", "Plumbing"),
     ("cleaning", "Cleaning"),
@@ -26,8 +28,9 @@ PROVIDERS = [
 CUSTOMERS = [("alice@example.com", "Alice"), ("bob@example.com", "Bob"), ("carol@example.com", "Carol")]
 SCORES = {  # customer index -> provider index -> (score, comment)
     0: {0: (5, "Fixed our boiler in an hour."), 1: (4, "Very thorough."), 2: (5, "")},
-    1: {0: (4, "Good work, a bit late."), 3: (3, "Did the job.")},
     2: {1: (5, "Spotless!"), 2: (4, "My son finally likes algebra.")},
+    # Held for review by the automatic rules (a link), so the moderation queue has work.
+    1: {0: (4, "Good work, a bit late."), 3: (3, "Did the job."), 1: (1, "Cheaper at https://example.com")},
 }
 
 
@@ -50,6 +53,10 @@ class Command(BaseCommand):
         for c_index, ratings in SCORES.items():
             for p_index, (score, comment) in ratings.items():
                 rating_create(customer=customers[c_index], provider=providers[p_index], score=score, comment=comment)
+        moderator = User.objects.create_user(
+            email=MODERATOR_EMAIL, password=DEMO_PASSWORD, name="Moderator", is_staff=True
+        )
+        moderator.groups.add(Group.objects.get(name="moderators"))
         User.objects.create_superuser(email=STAFF_EMAIL, password=DEMO_PASSWORD, name="Staff")
         self.stdout.write(self.style.SUCCESS("Demo data created."))
         self._print_credentials()
@@ -57,6 +64,7 @@ class Command(BaseCommand):
     def _print_credentials(self):
         self.stdout.write(
             f"  staff (admin):  {STAFF_EMAIL} / {DEMO_PASSWORD}\n"
+            f"  moderator:      {MODERATOR_EMAIL} / {DEMO_PASSWORD}\n"
             f"  customers:      {', '.join(e for e, _ in CUSTOMERS)} / {DEMO_PASSWORD}\n"
             f"  providers:      {', '.join(p[0] for p in PROVIDERS)} / {DEMO_PASSWORD}"
         )
