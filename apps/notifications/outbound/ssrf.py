@@ -187,8 +187,8 @@ def _non_global_reason(ip: IPAddress) -> str | None:
         ("loopback", ip.is_loopback),
         ("link-local", ip.is_link_local),
         ("multicast", ip.is_multicast),
-        ("private", ip.is_private),
         ("reserved", ip.is_reserved),
+        ("private", ip.is_private),
         # Python 3.11 has no is_site_local on IPv4; on IPv6 fec0::/10 is deprecated site-local.
         ("site-local", getattr(ip, "is_site_local", False)),
         # Catches the rest of the special-purpose registry (100.64/10 shared space, 192.0.0/24…).
