@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.exceptions import ConnectTimeoutError, ProtocolError
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProtocolError
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from .errors import ConnectFailed, DeadlineExceeded
@@ -169,7 +169,10 @@ def _connect(target: CheckedURL, *, connect_timeout: float, deadline: float) -> 
             conn.connect()
         except (OSError, Urllib3Error) as exc:
             conn.close()
-            timed_out = isinstance(exc, ConnectTimeoutError | TimeoutError)
+            # urllib3 derives NewConnectionError (refused, unreachable) from ConnectTimeoutError.
+            timed_out = isinstance(exc, TimeoutError) or (
+                isinstance(exc, ConnectTimeoutError) and not isinstance(exc, NewConnectionError)
+            )
             errors.append((timed_out, f"{address}: {type(exc).__name__}: {exc}"))
             continue
         return conn, address
