@@ -1,3 +1,4 @@
+import itertools
 import random
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -17,7 +18,7 @@ def test_caps_double_from_the_base_and_never_exceed_the_cap(settings):
 
     assert len(caps) == settings.OUTBOUND_MAX_ATTEMPTS - 1
     assert caps[:3] == [60.0, 120.0, 240.0]
-    assert all(a <= b for a, b in zip(caps, caps[1:], strict=False))
+    assert all(a <= b for a, b in itertools.pairwise(caps))
     assert max(caps) == settings.OUTBOUND_RETRY_CAP_SECONDS
     assert retry.backoff_cap(attempt=10_000) == settings.OUTBOUND_RETRY_CAP_SECONDS
 
