@@ -23,6 +23,7 @@ from django.conf import settings
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProtocolError
 from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.util.ssl_match_hostname import CertificateError
 
 from .errors import ConnectFailed, DeadlineExceeded
 from .ssrf import CheckedURL, check_url
@@ -167,7 +168,7 @@ def _connect(target: CheckedURL, *, connect_timeout: float, deadline: float) -> 
             conn = HTTPConnection(address, target.port, timeout=timeout)
         try:
             conn.connect()
-        except (OSError, Urllib3Error) as exc:
+        except (OSError, Urllib3Error, CertificateError) as exc:
             conn.close()
             # urllib3 derives NewConnectionError (refused, unreachable) from ConnectTimeoutError.
             timed_out = isinstance(exc, TimeoutError) or (
