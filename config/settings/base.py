@@ -251,3 +251,25 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
     },
 }
+
+# --- Outbound delivery (webhooks, push gateways) ------------------------------------------
+# Secure defaults; local/test settings relax the two guards, production pins them.
+OUTBOUND_REQUIRE_HTTPS = env.bool("OUTBOUND_REQUIRE_HTTPS", default=True)
+OUTBOUND_ALLOW_LOOPBACK = env.bool("OUTBOUND_ALLOW_LOOPBACK", default=False)
+OUTBOUND_CONNECT_TIMEOUT = env.float("OUTBOUND_CONNECT_TIMEOUT", default=3.0)
+# Hard deadline (seconds) for one request: resolve + connect + send + read, not per socket op.
+OUTBOUND_TOTAL_TIMEOUT = env.float("OUTBOUND_TOTAL_TIMEOUT", default=10.0)
+OUTBOUND_MAX_RESPONSE_BYTES = env.int("OUTBOUND_MAX_RESPONSE_BYTES", default=64 * 1024)
+# CA bundle for verifying receivers' certificates; empty = the system trust store.
+OUTBOUND_CA_BUNDLE = env("OUTBOUND_CA_BUNDLE", default="") or None
+# Full-jitter backoff: the wait after attempt n is uniform(0, min(CAP, BASE * 2**(n-1))).
+# With 60 s, 4 h and 20 attempts the caps of the 19 waits add up to ~48 h, so the expected
+# (mean) span from first to last attempt is ~24 h and the longest possible one ~48 h.
+OUTBOUND_RETRY_BASE_SECONDS = env.float("OUTBOUND_RETRY_BASE_SECONDS", default=60.0)
+OUTBOUND_RETRY_CAP_SECONDS = env.float("OUTBOUND_RETRY_CAP_SECONDS", default=4 * 3600.0)
+OUTBOUND_MAX_ATTEMPTS = env.int("OUTBOUND_MAX_ATTEMPTS", default=20)
+
+# Circuit breakers (one per destination host / delivery provider), state in REDIS_URL when set.
+BREAKER_FAIL_MAX = env.int("BREAKER_FAIL_MAX", default=5)
+BREAKER_RESET_TIMEOUT = env.float("BREAKER_RESET_TIMEOUT", default=60.0)
+BREAKER_KEY_PREFIX = env("BREAKER_KEY_PREFIX", default="mr-breaker")

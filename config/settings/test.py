@@ -23,3 +23,10 @@ CACHES["default"]["KEY_PREFIX"] = env("CACHE_KEY_PREFIX", default="mr-test")  # 
 # Serve static files straight from the apps (no collectstatic needed outside production).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Tests run their receivers and gateways on 127.0.0.1 over plain HTTP; tests that check the
+# refusals turn loopback off with the ``settings`` fixture.
+OUTBOUND_REQUIRE_HTTPS = False
+OUTBOUND_ALLOW_LOOPBACK = True
+# Keeps breaker keys of test runs apart from those of a local server sharing the same Redis.
+BREAKER_KEY_PREFIX = env("BREAKER_KEY_PREFIX", default="mr-test-breaker")

@@ -1,0 +1,202 @@
+"""Delivery through providers in priority order, with per-provider circuit breakers.
+
+``deliver_with_fallback`` tries each enabled provider (lowest ``priority`` first) whose breaker
+is not open, falls through on failure, and reports which provider delivered. How a provider
+sends depends on its ``kind``: a sender registered with ``register_sender``. This module ships
+``http_push`` (a generic HTTP push gateway); the integration registers ``smtp`` for email.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from . import breakers
+from .errors import OutboundError
+from .http import OutboundResponse, post
+from .retry import Outcome, classify, describe
+
+KIND_HTTP_PUSH = "http_push"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Provider:
+    """A delivery provider as the fallback sees it (the integration maps its model row to this)."""
+
+    id: str
+    name: str
+    kind: str
+    endpoint: str
+    credential: str = field(repr=False)
+    priority: int = 0
+    enabled: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class PushMessage:
+    """One push notification to one device. ``message_id`` is stable across retries."""
+
+    message_id: str
+    token: str
+    platform: str
+    title: str
+    body: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class ProviderFailed(Exception):
+    """The provider did not accept the message; the next provider may."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class DeviceGone(breakers.NotABreakerFailure):
+    """The gateway says the device token is no longer valid (HTTP 410).
+
+    Stops the fallback (another provider cannot reach an unregistered device either); the
+    integration deletes the device. Counts as a success for the provider's breaker.
+    """
+
+    def __init__(self, provider_id: str) -> None:
+        super().__init__(f"device token rejected as gone by provider {provider_id}")
+        self.provider_id = provider_id
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProviderAttempt:
+    """One line of the attempt log: a provider tried or skipped, and what happened."""
+
+    provider_id: str
+    provider_name: str
+    outcome: str  # "sent" | "failed" | "skipped_open"
+    detail: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FallbackResult:
+    """The provider that delivered, and every provider tried before it."""
+
+    provider: Provider
+    detail: str
+    attempts: list[ProviderAttempt]
+
+
+class AllProvidersFailed(Exception):
+    """No provider delivered; spend an attempt and reschedule (``retry.next_attempt_at``)."""
+
+    def __init__(self, attempts: list[ProviderAttempt]) -> None:
+        self.attempts = attempts
+        self.errors = {a.provider_id: a.detail for a in attempts}
+        summary = "; ".join(f"{a.provider_name}: {a.outcome} {a.detail}".strip() for a in attempts)
+        super().__init__(f"all providers failed: {summary or 'no enabled provider'}")
+
+
+class AllProvidersOpen(Exception):
+    """Every enabled provider was skipped because its breaker is open.
+
+    Nothing was sent: reschedule the delivery without counting an attempt.
+    """
+
+    def __init__(self, attempts: list[ProviderAttempt]) -> None:
+        self.attempts = attempts
+        super().__init__("all providers skipped: circuit breakers open")
+
+
+class Sender(Protocol):
+    def __call__(self, *, provider: Provider, message: Any) -> str:
+        """Send ``message`` through ``provider``; return a short detail for the log.
+
+        Raise ``ProviderFailed`` (or any ``OutboundError``) to fall through to the next provider.
+        """
+        ...
+
+
+_SENDERS: dict[str, Sender] = {}
+
+
+def register_sender(kind: str, sender: Sender) -> None:
+    """Make providers of ``kind`` usable by ``deliver_with_fallback`` (e.g. "smtp")."""
+    _SENDERS[kind] = sender
+
+
+def http_push_send(*, provider: Provider, message: PushMessage) -> str:
+    """POST the message as JSON to a generic push gateway with the provider's bearer credential.
+
+    Body: ``{token, platform, title, body, data}``; ``Idempotency-Key`` carries the stable
+    message id so a gateway can drop the duplicate of a retried request.
+    """
+    payload = {
+        "token": message.token,
+        "platform": message.platform,
+        "title": message.title,
+        "body": message.body,
+        "data": message.data,
+    }
+    response: OutboundResponse = post(
+        provider.endpoint,
+        body=json.dumps(payload, separators=(",", ":")).encode(),
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {provider.credential}",
+            "Idempotency-Key": message.message_id,
+        },
+    )
+    outcome = classify(response)
+    if outcome is Outcome.SENT:
+        return f"HTTP {response.status}"
+    if outcome is Outcome.GONE:
+        raise DeviceGone(provider.id)
+    raise ProviderFailed(describe(response))
+
+
+register_sender(KIND_HTTP_PUSH, http_push_send)
+
+
+def deliver_with_fallback(
+    *,
+    providers: Iterable[Provider],
+    message: Any,
+    senders: dict[str, Sender] | None = None,
+) -> FallbackResult:
+    """Send ``message`` through the first provider that accepts it.
+
+    Providers are tried by ascending ``priority``; disabled ones are ignored, those whose
+    breaker (``breakers.provider_key(id)``) is open are skipped without a request. Raises
+    ``AllProvidersOpen`` when every enabled provider was skipped, ``AllProvidersFailed`` (with
+    per-provider errors) otherwise, and lets ``DeviceGone`` through.
+    """
+    registry = _SENDERS if senders is None else senders
+    attempts: list[ProviderAttempt] = []
+    candidates = sorted((p for p in providers if p.enabled), key=lambda p: (p.priority, p.name, p.id))
+    for provider in candidates:
+        key = breakers.provider_key(provider.id)
+        if breakers.is_open(key):
+            attempts.append(_attempt(provider, "skipped_open", "circuit breaker open"))
+            continue
+        sender = registry.get(provider.kind)
+        if sender is None:
+            attempts.append(_attempt(provider, "failed", f"no sender for kind {provider.kind!r}"))
+            continue
+        try:
+            detail = breakers.call(key, functools.partial(sender, provider=provider, message=message))
+        except breakers.BreakerOpen:
+            # Opened by another worker between is_open() and the call.
+            attempts.append(_attempt(provider, "skipped_open", "circuit breaker open"))
+            continue
+        except (ProviderFailed, OutboundError) as exc:
+            attempts.append(_attempt(provider, "failed", str(exc)))
+            continue
+        attempts.append(_attempt(provider, "sent", detail))
+        return FallbackResult(provider=provider, detail=detail, attempts=attempts)
+    if attempts and all(a.outcome == "skipped_open" for a in attempts):
+        raise AllProvidersOpen(attempts)
+    raise AllProvidersFailed(attempts)
+
+
+def _attempt(provider: Provider, outcome: str, detail: str) -> ProviderAttempt:
+    return ProviderAttempt(provider_id=provider.id, provider_name=provider.name, outcome=outcome, detail=detail)

@@ -1,0 +1,58 @@
+import os
+import socket
+import uuid
+
+import pytest
+import redis
+
+from .servers import Receiver
+
+
+@pytest.fixture
+def receiver_factory():
+    started: list[Receiver] = []
+
+    def make(behaviour=None) -> Receiver:
+        server = Receiver(behaviour)
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.close()
+
+
+@pytest.fixture
+def receiver(receiver_factory) -> Receiver:
+    return receiver_factory()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port with nothing listening (connection refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def breaker_redis(settings):
+    """Point the breakers at a real Redis with a prefix of this test's own; removed afterwards.
+
+    Uses REDIS_URL when the run sets one (CI), else DB 7 of a local Redis. Skipped when no
+    Redis answers, except in CI where a missing Redis must fail.
+    """
+    url = settings.REDIS_URL or "redis://127.0.0.1:6379/7"
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no Redis at {url}: {exc}")
+    settings.REDIS_URL = url
+    settings.BREAKER_KEY_PREFIX = f"mr-test-breaker-{uuid.uuid4().hex}"
+    yield url
+    for key in client.scan_iter(match=f"{settings.BREAKER_KEY_PREFIX}:*"):
+        client.delete(key)
+    client.close()
