@@ -1,7 +1,10 @@
+import uuid
+
 import factory
 
 from apps.accounts.models import User
 from apps.customers.models import Customer
+from apps.notifications.models import Channel, Delivery, Notification
 from apps.providers.models import Provider, ServiceCategory
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
@@ -45,3 +48,26 @@ class ProviderFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     name = factory.Faker("company")
     description = factory.Faker("sentence")
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Notification
+
+    recipient_id = factory.LazyFunction(uuid.uuid4)
+    event_id = factory.LazyFunction(uuid.uuid4)
+    type = "rating.created"
+    title = factory.Sequence(lambda n: f"New 5-star rating #{n}")
+    body = "Great job."
+    data = factory.LazyFunction(lambda: {"rating_id": str(uuid.uuid4()), "score": 5})
+
+
+class DeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Delivery
+
+    notification = factory.SubFactory(NotificationFactory)
+    event_id = factory.SelfAttribute("notification.event_id")
+    recipient_id = factory.SelfAttribute("notification.recipient_id")
+    channel = Channel.EMAIL
+    address = factory.Sequence(lambda n: f"provider{n}@example.com")
