@@ -10,4 +10,5 @@ urlpatterns = [
     path("providers/", include(provider_rating_urls)),
     path("providers/", include("apps.providers.api.urls")),
     path("ratings/", include("apps.ratings.api.urls")),
+    path("notifications/", include("apps.notifications.api.urls")),
 ]

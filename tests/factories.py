@@ -1,7 +1,10 @@
+import uuid
+
 import factory
 
 from apps.accounts.models import User
 from apps.customers.models import Customer
+from apps.notifications.models import Channel, Delivery, Notification
 from apps.providers.models import Provider, ServiceCategory
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
@@ -73,3 +76,26 @@ def partner_key_create(name: str = "Partner") -> tuple:
     from apps.ratings.models import PartnerAPIKey
 
     return PartnerAPIKey.objects.create_key(name=name)
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Notification
+
+    recipient_id = factory.LazyFunction(uuid.uuid4)
+    event_id = factory.LazyFunction(uuid.uuid4)
+    type = "rating.created"
+    title = factory.Sequence(lambda n: f"New 5-star rating #{n}")
+    body = "Great job."
+    data = factory.LazyFunction(lambda: {"rating_id": str(uuid.uuid4()), "score": 5})
+
+
+class DeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Delivery
+
+    notification = factory.SubFactory(NotificationFactory)
+    event_id = factory.SelfAttribute("notification.event_id")
+    recipient_id = factory.SelfAttribute("notification.recipient_id")
+    channel = Channel.EMAIL
+    address = factory.Sequence(lambda n: f"provider{n}@example.com")

@@ -42,3 +42,47 @@ class IdempotencyKey(UUIDModel):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.key}]"
+
+
+class OutboxEvent(UUIDModel):
+    """An event to hand to a consumer through the broker, written with the change it describes.
+
+    ``dispatched_at`` is set when the broker accepted the message, ``confirmed_at`` when the
+    consumer reported it processed. The relay sends again what is undispatched, or dispatched
+    but unconfirmed for too long; consumers are idempotent, so a resend is harmless.
+    """
+
+    type = models.CharField(max_length=100)
+    version = models.PositiveSmallIntegerField(default=1)
+    occurred_at = models.DateTimeField()
+    data = models.JSONField()
+    task_name = models.CharField(max_length=200)
+    queue = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["created_at", "id"],
+                condition=models.Q(confirmed_at__isnull=True),
+                name="core_outbox_unconfirmed_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.pk}"
+
+    @property
+    def envelope(self) -> dict:
+        return {
+            "id": str(self.pk),
+            "type": self.type,
+            "version": self.version,
+            "occurred_at": self.occurred_at.isoformat(),
+            "data": self.data,
+        }

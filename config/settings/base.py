@@ -4,6 +4,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from kombu import Queue
+
+from config.celery_options import broker_transport_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -39,6 +42,7 @@ LOCAL_APPS = [
     "apps.customers",
     "apps.providers",
     "apps.ratings",
+    "apps.notifications",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -77,8 +81,17 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The notifications app can keep its tables in a database of its own (config/routers.py).
+NOTIFICATIONS_DATABASE_URL = env("NOTIFICATIONS_DATABASE_URL", default="")
+if NOTIFICATIONS_DATABASE_URL:
+    DATABASES["notifications"] = env.db_url_config(NOTIFICATIONS_DATABASE_URL)
+    DATABASE_ROUTERS = ["config.routers.NotificationsRouter"]
+for _db in DATABASES.values():
+    _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    _db["CONN_HEALTH_CHECKS"] = True
+    if _db["ENGINE"] == "django.db.backends.sqlite3":
+        # Web, worker and beat write the same SQLite file: wait for the lock instead of failing.
+        _db.setdefault("OPTIONS", {})["timeout"] = 20
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
@@ -212,21 +225,78 @@ RATING_HOLD_EMAILS = env.bool("RATING_HOLD_EMAILS", default=True)
 RATING_HOLD_PHONES = env.bool("RATING_HOLD_PHONES", default=True)
 RATING_HOLD_WORDS = env.list("RATING_HOLD_WORDS", default=[])
 
+# --- Email -------------------------------------------------------------------------------
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Marketplace Ratings <no-reply@marketplace-ratings.local>")
+
+# --- Notifications -----------------------------------------------------------------------
+# Absolute base URL put in emails (unsubscribe links); the app never sees its public host.
+NOTIFICATIONS_PUBLIC_BASE_URL = env("NOTIFICATIONS_PUBLIC_BASE_URL", default="http://localhost:8000")
+NOTIFICATIONS_EMAIL_DOMAIN = env("NOTIFICATIONS_EMAIL_DOMAIN", default="marketplace-ratings.local")
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=8)
+NOTIFICATIONS_RETRY_BASE_SECONDS = env.float("NOTIFICATIONS_RETRY_BASE_SECONDS", default=30)
+NOTIFICATIONS_RETRY_MAX_SECONDS = env.float("NOTIFICATIONS_RETRY_MAX_SECONDS", default=3600)
+# A claimed delivery whose worker died is taken over after this lease.
+NOTIFICATIONS_DELIVERY_LEASE_SECONDS = env.float("NOTIFICATIONS_DELIVERY_LEASE_SECONDS", default=120)
+# Fresh pending deliveries are enqueued on commit; the sweeper only picks them up after this.
+NOTIFICATIONS_SWEEP_GRACE_SECONDS = env.float("NOTIFICATIONS_SWEEP_GRACE_SECONDS", default=30)
+NOTIFICATIONS_SWEEP_INTERVAL = env.float("NOTIFICATIONS_SWEEP_INTERVAL", default=10)
+
+# --- Outbox (publisher side, apps.core.outbox) --------------------------------------------
+OUTBOX_RELAY_INTERVAL = env.float("OUTBOX_RELAY_INTERVAL", default=5)
+OUTBOX_LEASE_SECONDS = env.float("OUTBOX_LEASE_SECONDS", default=30)
+# A dispatched event the consumer has not confirmed within this is sent again.
+OUTBOX_CONFIRM_TIMEOUT_SECONDS = env.float("OUTBOX_CONFIRM_TIMEOUT_SECONDS", default=120)
+OUTBOX_RELAY_BATCH = env.int("OUTBOX_RELAY_BATCH", default=500)
+
 # --- Celery ------------------------------------------------------------------------------
+# The database is the source of truth (outbox, deliveries); the broker is the fast path.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = VAR_DIR / "broker"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "out"),
-        "data_folder_out": str(_broker_dir / "out"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "store_processed": False,
-    }
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=30)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=60)
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2)
+CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(
+    CELERY_BROKER_URL,
+    var_dir=VAR_DIR,
+    socket_timeout=env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=3),
+    hard_time_limit=CELERY_TASK_TIME_LIMIT,
+)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A request must not wait for a dead broker: one quick retry, then the outbox relay takes over.
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES = (Queue("default"), Queue("notifications"))
+CELERY_TASK_ROUTES = {"notifications.*": {"queue": "notifications"}, "core.*": {"queue": "default"}}
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE_FILENAME = env("CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule"))
+CELERY_BEAT_SCHEDULE = {
+    "outbox-relay": {
+        "task": "core.outbox_relay",
+        "schedule": OUTBOX_RELAY_INTERVAL,
+        "options": {"expires": OUTBOX_RELAY_INTERVAL * 2},
+    },
+    "notifications-deliveries-sweep": {
+        "task": "notifications.deliveries_sweep",
+        "schedule": NOTIFICATIONS_SWEEP_INTERVAL,
+        "options": {"expires": NOTIFICATIONS_SWEEP_INTERVAL * 2},
+    },
+    "idempotency-keys-purge": {"task": "core.idempotency_keys_purge", "schedule": 3600, "options": {"expires": 3600}},
+}
+
+# --- Metrics -----------------------------------------------------------------------------
+# Set in multi-process deployments (gunicorn, prefork workers) so /metrics sums every process.
+PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default="")
 
 # --- Logging -----------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")

@@ -25,6 +25,3 @@ CSRF_COOKIE_SECURE = True
 # Not read from the environment: production never sends to plain-HTTP or loopback receivers.
 OUTBOUND_REQUIRE_HTTPS = True
 OUTBOUND_ALLOW_LOOPBACK = False
-
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
-vars().update(EMAIL_CONFIG)

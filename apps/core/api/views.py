@@ -1,3 +1,5 @@
+from celery import current_app
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -48,7 +50,14 @@ def _check_cache() -> str:
     return "ok"
 
 
-READINESS_CHECKS = {"database": _check_database, "cache": _check_cache}
+def _check_broker() -> str:
+    timeout = settings.CELERY_BROKER_CONNECTION_TIMEOUT
+    with current_app.connection_for_write(connect_timeout=timeout) as connection:
+        connection.ensure_connection(max_retries=1, timeout=timeout)
+    return "ok"
+
+
+READINESS_CHECKS = {"database": _check_database, "cache": _check_cache, "broker": _check_broker}
 
 
 class ReadyzView(_OpsView):

@@ -12,7 +12,14 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from conftest import auth_client
-from tests.factories import CustomerFactory, ProviderFactory, ServiceCategoryFactory, UserFactory, rating_make
+from tests.factories import (
+    CustomerFactory,
+    NotificationFactory,
+    ProviderFactory,
+    ServiceCategoryFactory,
+    UserFactory,
+    rating_make,
+)
 
 ROLES = ["anonymous", "customer", "other_customer", "provider", "staff"]
 
@@ -26,6 +33,7 @@ def world(db):
     staff = UserFactory(is_staff=True)
     ServiceCategoryFactory(slug="plumbing")
     rating = rating_make(customer=customer, provider=provider, score=4)
+    notification = NotificationFactory(recipient_id=provider.user.pk)
     users = {
         "anonymous": None,
         "customer": customer.user,
@@ -39,6 +47,7 @@ def world(db):
         "provider": provider,
         "unrated_provider": unrated_provider,
         "rating": rating,
+        "notification": notification,
     }
 
 
@@ -93,6 +102,16 @@ ENDPOINTS = {
     "rating_report": ("post", "/api/v1/ratings/{rating}/reports/", lambda w, u: {"reason": "spam"}),
     "rating_reply_put": ("put", "/api/v1/ratings/{rating}/reply/", lambda w, u: {"body": "Thank you!"}),
     "rating_reply_delete": ("delete", "/api/v1/ratings/{rating}/reply/", None),
+    "notifications_list": ("get", "/api/v1/notifications/", None),
+    "notifications_unread_count": ("get", "/api/v1/notifications/unread-count/", None),
+    "notifications_read_all": ("post", "/api/v1/notifications/read-all/", None),
+    "notification_read": ("post", "/api/v1/notifications/{notification}/read/", None),
+    "notification_preferences_get": ("get", "/api/v1/notifications/preferences/", None),
+    "notification_preferences_patch": (
+        "patch",
+        "/api/v1/notifications/preferences/",
+        lambda w, u: {"preferences": [{"event_type": "rating.created", "channel": "email", "enabled": False}]},
+    ),
     "invitations_create": (
         "post",
         "/api/v1/ratings/invitations/",
@@ -132,6 +151,13 @@ EXPECTED = {
     "rating_reply_delete": (401, 403, 403, 204, 403),
     # Partner systems only: no user token opens it, whatever the role.
     "invitations_create": (401, 401, 401, 401, 401),
+    # Everyone signed in has an inbox; another user's notification is 404, never 403.
+    "notifications_list": (401, 200, 200, 200, 200),
+    "notifications_unread_count": (401, 200, 200, 200, 200),
+    "notifications_read_all": (401, 200, 200, 200, 200),
+    "notification_read": (401, 404, 404, 200, 404),
+    "notification_preferences_get": (401, 200, 200, 200, 200),
+    "notification_preferences_patch": (401, 200, 200, 200, 200),
 }
 
 CASES = [(endpoint, role, EXPECTED[endpoint][i]) for endpoint in ENDPOINTS for i, role in enumerate(ROLES)]
@@ -156,7 +182,12 @@ def test_the_matrix_covers_every_endpoint():
 @pytest.mark.parametrize(("endpoint", "role", "status"), CASES, ids=[f"{e}-{r}" for e, r, _ in CASES])
 def test_authorization_matrix(world, endpoint, role, status):
     method, template, body = ENDPOINTS[endpoint]
-    path = template.format(customer=world["customer"].pk, provider=world["provider"].pk, rating=world["rating"].pk)
+    path = template.format(
+        customer=world["customer"].pk,
+        provider=world["provider"].pk,
+        rating=world["rating"].pk,
+        notification=world["notification"].pk,
+    )
     user = world["users"][role]
     kwargs = {"format": "json"}
     if body is not None:

@@ -1,0 +1,60 @@
+"""Prometheus metrics and the ``/metrics`` view.
+
+Counters live in the process that increments them; with several processes (gunicorn
+workers, prefork Celery children) set ``PROMETHEUS_MULTIPROC_DIR`` so prometheus_client sums
+them. Backlogs and delivery states are read from the database at scrape time instead
+(``register_db_collector``), so every process reports the same truth.
+django-prometheus is not used: its view cannot add collectors to a multi-process registry.
+"""
+
+from collections.abc import Callable, Iterable
+
+from django.conf import settings
+from django.http import HttpResponse
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+EVENTS_PUBLISHED = Counter("outbox_events_published", "Outbox events committed", ["type"])
+EVENTS_DISPATCHED = Counter("outbox_events_dispatched", "Outbox dispatch attempts to the broker", ["path", "outcome"])
+
+_db_collectors: list[Callable[[], Iterable[Metric]]] = []
+
+
+def register_db_collector(collect: Callable[[], Iterable[Metric]]) -> None:
+    if collect not in _db_collectors:
+        _db_collectors.append(collect)
+
+
+def _outbox_metrics() -> Iterable[Metric]:
+    from apps.core.models import OutboxEvent
+
+    backlog = GaugeMetricFamily("outbox_backlog", "Outbox events not yet confirmed by the consumer", labels=["state"])
+    pending = OutboxEvent.objects.filter(confirmed_at__isnull=True)
+    backlog.add_metric(["undispatched"], pending.filter(dispatched_at__isnull=True).count())
+    backlog.add_metric(["unconfirmed"], pending.filter(dispatched_at__isnull=False).count())
+    yield backlog
+
+
+register_db_collector(_outbox_metrics)
+
+
+class _DatabaseCollector:
+    def collect(self):
+        for collect in _db_collectors:
+            yield from collect()
+
+
+class _ProcessCollector:
+    def collect(self):
+        return REGISTRY.collect()
+
+
+def metrics_view(request) -> HttpResponse:
+    registry = CollectorRegistry()
+    if settings.PROMETHEUS_MULTIPROC_DIR:
+        multiprocess.MultiProcessCollector(registry, path=settings.PROMETHEUS_MULTIPROC_DIR)
+    else:
+        registry.register(_ProcessCollector())
+    registry.register(_DatabaseCollector())
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

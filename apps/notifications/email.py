@@ -1,0 +1,56 @@
+"""The email channel: rendering, stable Message-ID, one-click unsubscribe (RFC 8058)."""
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.template.loader import select_template
+from django.urls import reverse
+
+from apps.notifications.models import Channel, Delivery
+
+UNSUBSCRIBE_SALT = "notifications.unsubscribe"
+
+
+def unsubscribe_token(*, recipient_id, event_type: str, channel: str = Channel.EMAIL) -> str:
+    return signing.dumps({"r": str(recipient_id), "t": event_type, "c": channel}, salt=UNSUBSCRIBE_SALT, compress=True)
+
+
+def unsubscribe_token_read(token: str) -> dict:
+    """The signed ``{"r", "t", "c"}`` payload; raises ``signing.BadSignature`` if tampered with."""
+    return signing.loads(token, salt=UNSUBSCRIBE_SALT)
+
+
+def unsubscribe_url(*, recipient_id, event_type: str) -> str:
+    token = unsubscribe_token(recipient_id=recipient_id, event_type=event_type)
+    path = reverse("notifications-unsubscribe", kwargs={"token": token})
+    return settings.NOTIFICATIONS_PUBLIC_BASE_URL.rstrip("/") + path
+
+
+def _render(event_type: str, suffix: str, context: dict) -> str:
+    slug = event_type.replace(".", "_")
+    names = [f"notifications/email/{slug}.{suffix}", f"notifications/email/default.{suffix}"]
+    return select_template(names).render(context)
+
+
+def email_message(delivery: Delivery) -> EmailMultiAlternatives:
+    notification = delivery.notification
+    link = unsubscribe_url(recipient_id=delivery.recipient_id, event_type=notification.type)
+    context = {"notification": notification, "data": notification.data, "unsubscribe_url": link}
+    message = EmailMultiAlternatives(
+        subject=notification.title,
+        body=_render(notification.type, "txt", context),
+        to=[delivery.address],
+        headers={
+            "Message-ID": f"<{delivery.message_id}@{settings.NOTIFICATIONS_EMAIL_DOMAIN}>",
+            "List-Unsubscribe": f"<{link}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
+    message.attach_alternative(_render(notification.type, "html", context), "text/html")
+    return message
+
+
+def email_send(delivery: Delivery) -> None:
+    """Send one delivery's email; raises on any failure (the caller schedules the retry)."""
+    with get_connection(fail_silently=False, timeout=settings.EMAIL_TIMEOUT) as connection:
+        connection.send_messages([email_message(delivery)])

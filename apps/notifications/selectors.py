@@ -1,0 +1,65 @@
+"""Reads of the notifications app. Recipients are user ids (UUIDs), never user rows."""
+
+from uuid import UUID
+
+from django.db.models import QuerySet
+
+from apps.core.exceptions import NotFound
+from apps.notifications.events import EVENT_TYPES
+from apps.notifications.models import Channel, Notification, NotificationPreference
+
+
+def notification_list(*, recipient_id: UUID, unread: bool | None = None, type: str | None = None) -> QuerySet:
+    """The recipient's inbox, newest first."""
+    queryset = Notification.objects.filter(recipient_id=recipient_id)
+    if unread is True:
+        queryset = queryset.filter(read_at__isnull=True)
+    elif unread is False:
+        queryset = queryset.filter(read_at__isnull=False)
+    if type:
+        queryset = queryset.filter(type=type)
+    return queryset.order_by("-created_at", "-id")
+
+
+def notification_unread_count(*, recipient_id: UUID) -> int:
+    return Notification.objects.filter(recipient_id=recipient_id, read_at__isnull=True).count()
+
+
+def notification_get(*, recipient_id: UUID, notification_id: UUID) -> Notification:
+    """The recipient's own notification; anyone else's is 404, never 403."""
+    notification = Notification.objects.filter(pk=notification_id, recipient_id=recipient_id).first()
+    if notification is None:
+        raise NotFound()
+    return notification
+
+
+def preference_list(*, recipient_id: UUID) -> list[dict]:
+    """Every (event type, channel) switch with its effective value: the choice made, else the default."""
+    chosen = {
+        (p.event_type, p.channel): p.enabled for p in NotificationPreference.objects.filter(recipient_id=recipient_id)
+    }
+    return [
+        {
+            "event_type": event_type,
+            "label": spec.label,
+            "channel": channel,
+            "enabled": spec.critical or chosen.get((event_type, channel), default),
+            "critical": spec.critical,
+        }
+        for event_type, spec in EVENT_TYPES.items()
+        for channel, default in spec.defaults.items()
+    ]
+
+
+def preference_enabled(*, recipient_id: UUID, event_type: str, channel: Channel | str) -> bool:
+    spec = EVENT_TYPES.get(event_type)
+    if spec is None:
+        return False
+    if spec.critical:
+        return True
+    chosen = (
+        NotificationPreference.objects.filter(recipient_id=recipient_id, event_type=event_type, channel=channel)
+        .values_list("enabled", flat=True)
+        .first()
+    )
+    return spec.defaults.get(channel, False) if chosen is None else chosen

@@ -1,0 +1,35 @@
+import uuid
+
+import pytest
+
+
+def envelope(*, event_id=None, type="rating.created", recipient_id=None, **data) -> dict:
+    return {
+        "id": str(event_id or uuid.uuid4()),
+        "type": type,
+        "version": 1,
+        "occurred_at": "2026-01-02T03:04:05+00:00",
+        "data": {
+            "rating_id": str(uuid.uuid4()),
+            "provider_id": str(uuid.uuid4()),
+            "recipient_user_id": str(recipient_id or uuid.uuid4()),
+            "recipient_email": "pipes@example.com",
+            "recipient_name": "Pipe Dreams",
+            "customer_name": "Alice",
+            "score": 5,
+            "comment_excerpt": "Fixed our boiler in an hour.",
+            "status": "published",
+            "verified": False,
+            **data,
+        },
+    }
+
+
+@pytest.fixture
+def send_task(monkeypatch):
+    """Records every task sent by name instead of talking to a broker."""
+    from unittest import mock
+
+    recorder = mock.Mock()
+    monkeypatch.setattr("apps.notifications.services.current_app.send_task", recorder)
+    return recorder

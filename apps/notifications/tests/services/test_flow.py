@@ -1,0 +1,61 @@
+"""A rating posted through the API reaches the provider's inbox through the outbox envelope."""
+
+from unittest import mock
+
+import pytest
+
+from apps.core.models import OutboxEvent
+from apps.notifications.models import Notification
+from apps.notifications.services import ingest_event
+
+pytestmark = pytest.mark.django_db
+
+
+def test_rating_created_is_published_with_the_rating_and_reaches_the_inbox(
+    customer_client, provider, django_capture_on_commit_callbacks, send_task
+):
+    with (
+        mock.patch("apps.core.outbox.current_app.send_task") as publish,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = customer_client.post(
+            "/api/v1/ratings/", {"provider_id": str(provider.pk), "score": 5, "comment": "Great"}
+        )
+    assert response.status_code == 201
+    event = OutboxEvent.objects.get()
+    assert event.type == "rating.created"
+    assert event.dispatched_at is not None
+    (envelope,) = publish.call_args.kwargs["args"]
+    assert envelope["data"]["rating_id"] == response.json()["id"]
+    assert envelope["data"]["recipient_user_id"] == str(provider.user_id)
+    assert envelope["data"]["recipient_email"] == provider.user.email
+    assert envelope["data"]["status"] == "published"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest_event(envelope=envelope)
+    notification = Notification.objects.get()
+    assert notification.recipient_id == provider.user_id
+    assert notification.data["rating_id"] == response.json()["id"]
+
+
+def test_a_rejected_rating_publishes_nothing(customer_client, provider, django_capture_on_commit_callbacks):
+    with (
+        mock.patch("apps.core.outbox.current_app.send_task") as publish,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = customer_client.post("/api/v1/ratings/", {"provider_id": str(provider.pk), "score": 9})
+    assert response.status_code == 400
+    assert OutboxEvent.objects.count() == 0
+    publish.assert_not_called()
+
+
+def test_broker_down_the_rating_is_still_created(customer_client, provider, django_capture_on_commit_callbacks):
+    with (
+        mock.patch("apps.core.outbox.current_app.send_task", side_effect=ConnectionRefusedError("down")),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = customer_client.post("/api/v1/ratings/", {"provider_id": str(provider.pk), "score": 3})
+    assert response.status_code == 201
+    event = OutboxEvent.objects.get()
+    assert event.dispatched_at is None
+    assert event.last_error == "ConnectionRefusedError: down"

@@ -1,0 +1,50 @@
+"""The notifications app must stay deployable apart: it imports no other domain app.
+
+The one sanctioned seam is ``apps.ratings.signals`` (the ratings app's published events),
+imported by ``receivers.py`` only.
+"""
+
+import ast
+from pathlib import Path
+
+import apps.notifications
+
+FORBIDDEN = ("apps.ratings", "apps.providers", "apps.customers")
+ALLOWED = {"receivers.py": {"apps.ratings.signals"}}
+ROOT = Path(apps.notifications.__file__).parent
+
+
+def _imported_modules(tree: ast.AST) -> set[str]:
+    modules = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            # `from apps.ratings import signals` imports apps.ratings.signals.
+            modules.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return modules
+
+
+def _violations() -> list[str]:
+    found = []
+    for path in sorted(ROOT.rglob("*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        for module in _imported_modules(ast.parse(path.read_text(), filename=str(path))):
+            forbidden = any(module == f or module.startswith(f + ".") for f in FORBIDDEN)
+            if forbidden and module not in ALLOWED.get(relative, set()):
+                found.append(f"{relative}: {module}")
+    return found
+
+
+def test_notifications_imports_no_other_domain_app():
+    assert _violations() == []
+
+
+def test_the_checker_catches_a_forbidden_import(tmp_path, monkeypatch):
+    tree = ast.parse("from apps.ratings.models import Rating\nimport apps.providers.models\n")
+    assert _imported_modules(tree) == {"apps.ratings.models.Rating", "apps.providers.models"}
+
+
+def test_the_receivers_seam_is_the_signals_module_only():
+    tree = ast.parse((ROOT / "receivers.py").read_text())
+    assert {m for m in _imported_modules(tree) if m.startswith("apps.ratings")} == {"apps.ratings.signals"}

@@ -1,0 +1,37 @@
+"""One-click unsubscribe (RFC 8058), reached from an email, outside the JSON API.
+
+GET shows a confirmation page (link scanners must not unsubscribe anyone); POST, which mail
+clients send with ``List-Unsubscribe=One-Click``, switches the preference off. The signed
+token is the only credential, hence no CSRF check on POST.
+"""
+
+from django.core import signing
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from apps.core.exceptions import ApplicationError
+from apps.notifications.email import unsubscribe_token_read
+from apps.notifications.events import EVENT_TYPES
+from apps.notifications.services import unsubscribe
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe_view(request, token: str) -> HttpResponse:
+    try:
+        payload = unsubscribe_token_read(token)
+    except signing.BadSignature:
+        return HttpResponse("This unsubscribe link is invalid.", status=400, content_type="text/plain")
+    spec = EVENT_TYPES.get(payload.get("t"))
+    if spec is None:
+        return HttpResponse("This unsubscribe link is no longer valid.", status=400, content_type="text/plain")
+    context = {"label": spec.label, "done": False}
+    if request.method == "POST":
+        try:
+            unsubscribe(recipient_id=payload["r"], event_type=payload["t"], channel=payload["c"])
+        except ApplicationError as exc:
+            return HttpResponse(str(exc.detail), status=400, content_type="text/plain")
+        context["done"] = True
+    return render(request, "notifications/unsubscribe.html", context)

@@ -1,0 +1,55 @@
+"""The separate notifications deployment: only the notifications API and its worker.
+
+Runs on production settings (same secrets and hardening) with fewer apps: no admin and no
+ratings, providers or customers, so the ratings receivers are not connected; events arrive
+through the broker. Requests authenticate with the main deployment's JWTs (same signing key)
+without reading the users table: the recipient is the token's ``user_id``.
+Its worker consumes only the ``notifications`` queue:
+``celery -A config worker -Q notifications``.
+"""
+
+from .production import *  # noqa: F403
+from .production import REST_FRAMEWORK, SPECTACULAR_SETTINGS, env
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "drf_standardized_errors",
+    "apps.core",
+    # The user model must be importable (core's idempotency keys reference it); its table is
+    # never read here.
+    "apps.accounts",
+    "apps.notifications",
+]
+MIDDLEWARE = [
+    "apps.core.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+ROOT_URLCONF = "config.urls_notifications"
+TEMPLATES[0]["OPTIONS"]["context_processors"] = ["django.template.context_processors.request"]  # noqa: F405
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
+    "rest_framework_simplejwt.authentication.JWTStatelessUserAuthentication",
+]
+SPECTACULAR_SETTINGS = {
+    **SPECTACULAR_SETTINGS,
+    "TITLE": "Marketplace Ratings notifications API",
+    "DESCRIPTION": "The inbox and notification preferences, served by the notifications deployment.",
+}
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    k: v for k, v in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].items() if not v.startswith("apps.ratings")
+}
+# Only the sweeper is this deployment's own periodic work; the outbox relay belongs to the
+# publisher (main deployment).
+CELERY_BEAT_SCHEDULE = {
+    "notifications-deliveries-sweep": CELERY_BEAT_SCHEDULE["notifications-deliveries-sweep"],  # noqa: F405
+}
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+DEBUG = env.bool("DEBUG", default=False)
