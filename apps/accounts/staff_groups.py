@@ -22,6 +22,12 @@ STAFF_GROUPS: dict[str, list[tuple[str, str]]] = {
         ("ratings", "view_ratingreply"),
         ("ratings", "view_ratinginvitation"),
         ("ratings", "view_ratingsummary"),
+        # The delivery log of every notice, and the replay of dead deliveries (a "change";
+        # every delivery field is read-only in the admin).
+        ("notifications", "view_notification"),
+        ("notifications", "view_delivery"),
+        ("notifications", "change_delivery"),
+        ("core", "view_outboxevent"),
     ],
 }
 

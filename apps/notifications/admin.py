@@ -36,7 +36,8 @@ class DeliveryAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Replay selected dead deliveries")
+    # Replaying is a change: view-only staff see the log but cannot resend.
+    @admin.action(description="Replay selected dead deliveries", permissions=["change"])
     def replay(self, request, queryset):
         replayed = deliveries_replay(
             delivery_ids=queryset.filter(status=DeliveryStatus.DEAD).values_list("pk", flat=True)

@@ -11,7 +11,10 @@ from apps.notifications.models import Channel
 
 RATING_CREATED = "rating.created"
 RATING_UPDATED = "rating.updated"
-PUBLISHED = "published"
+RATING_HELD = "rating.held"
+RATING_MODERATED = "rating.moderated"
+RATING_REPLIED = "rating.replied"
+PUBLISHED, PENDING_REVIEW, HIDDEN = "published", "pending_review", "hidden"
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,67 @@ def _rating_updated(data: dict) -> list[Notice]:
     ]
 
 
+def _notice(data: dict, *, title: str, body: str, **extra) -> list[Notice]:
+    return [
+        Notice(
+            recipient_id=UUID(data["recipient_user_id"]),
+            title=title,
+            body=body,
+            data={**_rating_data(data), **extra},
+            email=data.get("recipient_email", ""),
+        )
+    ]
+
+
+def _rating_held(data: dict) -> list[Notice]:
+    return _notice(
+        data,
+        title=f"A new {_stars(data['score'])} rating from {data['customer_name']} is awaiting review",
+        body="Staff review it before it is shown; you will be told when it is published.",
+    )
+
+
+_AUTHOR_TITLES = {
+    PUBLISHED: "Your rating of {provider_name} is published",
+    HIDDEN: "Your rating of {provider_name} was hidden",
+    PENDING_REVIEW: "Your rating of {provider_name} is being reviewed",
+}
+_PROVIDER_TITLES = {
+    PUBLISHED: "A {stars} rating from {customer_name} is published",
+    HIDDEN: "A {stars} rating from {customer_name} was hidden",
+    PENDING_REVIEW: "A {stars} rating from {customer_name} is being reviewed",
+}
+
+
+def _rating_moderated(data: dict) -> list[Notice]:
+    titles = _AUTHOR_TITLES if data.get("recipient_role") == "author" else _PROVIDER_TITLES
+    template = titles.get(data.get("status", ""))
+    if template is None:
+        return []
+    title = template.format(
+        provider_name=data.get("provider_name", "the provider"),
+        customer_name=data.get("customer_name", "a customer"),
+        stars=_stars(data["score"]),
+    )
+    reason = data.get("reason", "")
+    return _notice(
+        data,
+        title=title,
+        body=f"Reason: {reason}" if reason else "",
+        status=data.get("status"),
+        previous_status=data.get("previous_status"),
+        reason=reason,
+    )
+
+
+def _rating_replied(data: dict) -> list[Notice]:
+    return _notice(
+        data,
+        title=f"{data.get('provider_name', 'The provider')} replied to your rating",
+        body=data.get("reply_excerpt", ""),
+    )
+
+
 EVENT_TYPES: dict[str, EventType] = {
     RATING_CREATED: EventType(
         label="New rating",
@@ -83,6 +147,21 @@ EVENT_TYPES: dict[str, EventType] = {
         label="Rating changed",
         build=_rating_updated,
         defaults={Channel.IN_APP: True, Channel.EMAIL: False},
+    ),
+    RATING_HELD: EventType(
+        label="Rating awaiting review",
+        build=_rating_held,
+        defaults={Channel.IN_APP: True, Channel.EMAIL: False},
+    ),
+    RATING_MODERATED: EventType(
+        label="Moderation decision",
+        build=_rating_moderated,
+        defaults={Channel.IN_APP: True, Channel.EMAIL: True},
+    ),
+    RATING_REPLIED: EventType(
+        label="Reply to your rating",
+        build=_rating_replied,
+        defaults={Channel.IN_APP: True, Channel.EMAIL: True},
     ),
 }
 

@@ -3,17 +3,22 @@
 Runs inside the rating's transaction, so the outbox row commits (or rolls back) with it.
 ``apps.ratings.signals`` is the only module of another domain app imported here: the signals
 are that app's public contract, and the payloads are plain dicts.
+
+One outbox event per recipient: the provider hears about ratings of it (new, held for review,
+changed, moderated), the author about decisions on their rating and the provider's reply.
 """
 
 from apps.core import outbox
 from apps.ratings import signals as rating_signals
 
-RECIPIENT_FIELDS = ("rating_id", "provider_id", "customer_name", "score", "comment_excerpt", "status", "verified")
+RATING_FIELDS = ("rating_id", "provider_id", "customer_name", "score", "comment_excerpt", "status", "verified")
+PUBLISHED, PENDING_REVIEW = "published", "pending_review"
 
 
-def _data(event: dict, **extra) -> dict:
+def _for_provider(event: dict, **extra) -> dict:
     return {
-        **{key: event[key] for key in RECIPIENT_FIELDS if key in event},
+        **{key: event[key] for key in RATING_FIELDS if key in event},
+        "recipient_role": "provider",
         "recipient_user_id": event["provider_user_id"],
         "recipient_email": event["provider_email"],
         "recipient_name": event["provider_name"],
@@ -21,18 +26,55 @@ def _data(event: dict, **extra) -> dict:
     }
 
 
+def _for_author(event: dict, **extra) -> dict:
+    return {
+        **{key: event[key] for key in RATING_FIELDS if key in event},
+        "provider_name": event["provider_name"],
+        "recipient_role": "author",
+        "recipient_user_id": event["customer_user_id"],
+        "recipient_email": event.get("customer_email", ""),
+        "recipient_name": event["customer_name"],
+        **extra,
+    }
+
+
 def on_rating_created(sender, event: dict, **kwargs) -> None:
-    outbox.publish("rating.created", _data(event), occurred_at=event["occurred_at"])
+    if event["status"] == PUBLISHED:
+        outbox.publish("rating.created", _for_provider(event), occurred_at=event["occurred_at"])
+    elif event["status"] == PENDING_REVIEW:
+        outbox.publish("rating.held", _for_provider(event), occurred_at=event["occurred_at"])
 
 
 def on_rating_updated(sender, event: dict, **kwargs) -> None:
     if event.get("previous_score") == event.get("score"):
         return
     outbox.publish(
-        "rating.updated", _data(event, previous_score=event.get("previous_score")), occurred_at=event["occurred_at"]
+        "rating.updated",
+        _for_provider(event, previous_score=event.get("previous_score")),
+        occurred_at=event["occurred_at"],
+    )
+
+
+def on_rating_moderated(sender, event: dict, **kwargs) -> None:
+    decision = {"previous_status": event["previous_status"], "reason": event.get("reason", "")}
+    if event.get("first_publication"):
+        # Released from an automatic hold: the provider gets the normal "new rating" notice now.
+        outbox.publish("rating.created", _for_provider(event), occurred_at=event["occurred_at"])
+    else:
+        outbox.publish("rating.moderated", _for_provider(event, **decision), occurred_at=event["occurred_at"])
+    outbox.publish("rating.moderated", _for_author(event, **decision), occurred_at=event["occurred_at"])
+
+
+def on_rating_replied(sender, event: dict, **kwargs) -> None:
+    outbox.publish(
+        "rating.replied",
+        _for_author(event, reply_excerpt=event.get("reply_excerpt", ""), reply_created=event.get("reply_created")),
+        occurred_at=event["occurred_at"],
     )
 
 
 def connect() -> None:
     rating_signals.rating_created.connect(on_rating_created, dispatch_uid="notifications.rating_created")
     rating_signals.rating_updated.connect(on_rating_updated, dispatch_uid="notifications.rating_updated")
+    rating_signals.rating_moderated.connect(on_rating_moderated, dispatch_uid="notifications.rating_moderated")
+    rating_signals.rating_replied.connect(on_rating_replied, dispatch_uid="notifications.rating_replied")

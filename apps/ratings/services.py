@@ -102,6 +102,7 @@ def _event(rating: Rating, **extra) -> dict:
         "customer_id": str(customer.pk),
         "customer_user_id": str(customer.user_id),
         "customer_name": customer.user.name,
+        "customer_email": customer.user.email,
         "score": rating.score,
         "comment_excerpt": rating.comment[:COMMENT_EXCERPT_LENGTH],
         "status": rating.status,

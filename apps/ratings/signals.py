@@ -4,7 +4,7 @@ Each signal is sent with ``event=<dict>`` inside the transaction that made the c
 receiver can write to the database atomically with it (the notifications outbox does).
 
 Every ``event`` has: ``rating_id``, ``provider_id``, ``provider_user_id``, ``provider_name``,
-``provider_email``, ``customer_id``, ``customer_user_id``, ``customer_name``, ``score``,
+``provider_email``, ``customer_id``, ``customer_user_id``, ``customer_name``, ``customer_email``, ``score``,
 ``comment_excerpt``, ``status``, ``verified``, ``occurred_at`` (ISO 8601). ``status`` is the
 rating's status *after* the change: ``published``, ``pending_review`` or ``hidden``.
 

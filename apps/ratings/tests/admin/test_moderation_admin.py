@@ -38,6 +38,10 @@ def test_moderators_group_has_only_moderation_permissions():
         "view_ratingreply",
         "view_ratinginvitation",
         "view_ratingsummary",
+        "view_notification",
+        "view_delivery",
+        "change_delivery",
+        "view_outboxevent",
     }
 
 

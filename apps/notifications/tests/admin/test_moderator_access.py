@@ -1,0 +1,62 @@
+"""A moderator sees the delivery log and outbox and can replay dead deliveries — nothing more."""
+
+import pytest
+from django.test import Client
+
+from apps.notifications.models import Delivery, DeliveryStatus
+from tests.factories import DeliveryFactory, UserFactory, moderator_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def moderator_client():
+    client = Client()
+    client.force_login(moderator_create())
+    return client
+
+
+def test_a_moderator_sees_notifications_deliveries_and_outbox_events(moderator_client):
+    delivery = DeliveryFactory(status=DeliveryStatus.DEAD, last_error="SMTP 550")
+    for url in [
+        "/admin/notifications/notification/",
+        "/admin/notifications/delivery/",
+        f"/admin/notifications/delivery/{delivery.pk}/change/",
+        "/admin/core/outboxevent/",
+    ]:
+        assert moderator_client.get(url).status_code == 200, url
+
+
+def test_a_moderator_replays_a_dead_delivery(moderator_client, send_task):
+    dead = DeliveryFactory(status=DeliveryStatus.DEAD, attempts=8, last_error="SMTP 550")
+
+    response = moderator_client.post(
+        "/admin/notifications/delivery/", {"action": "replay", "_selected_action": [str(dead.pk)]}, follow=True
+    )
+
+    assert response.status_code == 200
+    dead.refresh_from_db()
+    assert dead.status != DeliveryStatus.DEAD
+    assert "1 dead deliveries queued again." in response.content.decode()
+
+
+def test_a_moderator_cannot_edit_users_or_preferences(moderator_client):
+    user = UserFactory()
+    assert moderator_client.get(f"/admin/accounts/user/{user.pk}/change/").status_code == 403
+    assert moderator_client.get("/admin/accounts/user/").status_code == 403
+    assert moderator_client.get("/admin/notifications/notificationpreference/").status_code == 403
+
+
+def test_view_only_staff_cannot_replay(send_task):
+    from django.contrib.auth.models import Permission
+
+    viewer = UserFactory(is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_delivery"))
+    client = Client()
+    client.force_login(viewer)
+    dead = DeliveryFactory(status=DeliveryStatus.DEAD)
+
+    response = client.post("/admin/notifications/delivery/", {"action": "replay", "_selected_action": [str(dead.pk)]})
+
+    assert response.status_code == 200  # the changelist again: the action is not offered
+    assert Delivery.objects.get(pk=dead.pk).status == DeliveryStatus.DEAD
