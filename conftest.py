@@ -77,3 +77,13 @@ def provider_client(provider) -> APIClient:
 @pytest.fixture
 def staff_client(staff_user) -> APIClient:
     return auth_client(staff_user)
+
+
+@pytest.fixture
+def send_task(monkeypatch):
+    """Records every task sent by name instead of talking to a broker."""
+    from unittest import mock
+
+    recorder = mock.Mock()
+    monkeypatch.setattr("apps.notifications.services.current_app.send_task", recorder)
+    return recorder

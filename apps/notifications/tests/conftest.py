@@ -1,7 +1,5 @@
 import uuid
 
-import pytest
-
 
 def envelope(*, event_id=None, type="rating.created", recipient_id=None, **data) -> dict:
     return {
@@ -23,13 +21,3 @@ def envelope(*, event_id=None, type="rating.created", recipient_id=None, **data)
             **data,
         },
     }
-
-
-@pytest.fixture
-def send_task(monkeypatch):
-    """Records every task sent by name instead of talking to a broker."""
-    from unittest import mock
-
-    recorder = mock.Mock()
-    monkeypatch.setattr("apps.notifications.services.current_app.send_task", recorder)
-    return recorder

@@ -46,6 +46,7 @@ def base_event(rating, **extra) -> dict:
         "customer_id": str(rating.customer.pk),
         "customer_user_id": str(rating.customer.user_id),
         "customer_name": rating.customer.user.name,
+        "customer_email": rating.customer.user.email,
         "score": rating.score,
         "comment_excerpt": rating.comment[:140],
         "status": rating.status,

@@ -112,6 +112,12 @@ def test_preferences_show_defaults_then_choices(provider, provider_client):
         ("rating.created", "email"): True,
         ("rating.updated", "in_app"): True,
         ("rating.updated", "email"): False,
+        ("rating.held", "in_app"): True,
+        ("rating.held", "email"): False,
+        ("rating.moderated", "in_app"): True,
+        ("rating.moderated", "email"): True,
+        ("rating.replied", "in_app"): True,
+        ("rating.replied", "email"): True,
     }
     response = provider_client.patch(
         URL + "preferences/",
