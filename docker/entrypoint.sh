@@ -1,17 +1,39 @@
 #!/bin/sh
-# Usage: entrypoint.sh web|worker|beat|migrate|notifications-web|notifications-worker|<command>
+# One image, every role:
+#   entrypoint.sh web | worker | beat | migrate                   (the monolith)
+#   entrypoint.sh notifications-web | notifications-worker | notifications-migrate
+#                                                                  (the notifications deployment)
+#   entrypoint.sh <any command>
 set -e
 role="${1:-web}"
+
+notifications() {
+  # The notifications deployment: only its API, its own database, only its queue.
+  export DJANGO_SETTINGS_MODULE=config.settings.notifications
+}
+
 case "$role" in
   web)
     exec gunicorn config.wsgi:application --bind "0.0.0.0:${PORT:-8000}" \
       --workers "${WEB_CONCURRENCY:-2}" --access-logfile - --timeout 30 ;;
   worker)
-    exec celery -A config worker --loglevel "${LOG_LEVEL:-INFO}" -Q default,notifications \
+    # WORKER_QUEUES=default when the notifications deployment runs apart.
+    exec celery -A config worker --loglevel "${LOG_LEVEL:-INFO}" -Q "${WORKER_QUEUES:-default,notifications}" \
       --concurrency "${WORKER_CONCURRENCY:-2}" ;;
   beat)
     exec celery -A config beat --loglevel "${LOG_LEVEL:-INFO}" --schedule /app/var/celerybeat-schedule ;;
   migrate)
+    exec python manage.py migrate --noinput ;;
+  notifications-web)
+    notifications
+    exec gunicorn config.wsgi:application --bind "0.0.0.0:${PORT:-8000}" \
+      --workers "${WEB_CONCURRENCY:-2}" --access-logfile - --timeout 30 ;;
+  notifications-worker)
+    notifications
+    exec celery -A config worker --loglevel "${LOG_LEVEL:-INFO}" -Q notifications \
+      --concurrency "${WORKER_CONCURRENCY:-2}" ;;
+  notifications-migrate)
+    notifications
     exec python manage.py migrate --noinput ;;
   *)
     exec "$@" ;;
