@@ -27,6 +27,7 @@ STAFF_GROUPS: dict[str, list[tuple[str, str]]] = {
         ("notifications", "view_notification"),
         ("notifications", "view_delivery"),
         ("notifications", "change_delivery"),
+        ("notifications", "view_deliveryattempt"),
         ("core", "view_outboxevent"),
     ],
 }

@@ -1,7 +1,36 @@
+from django import forms
 from django.contrib import admin, messages
 
-from apps.notifications.models import Delivery, DeliveryStatus, Notification, NotificationPreference
+from apps.notifications.models import (
+    Delivery,
+    DeliveryAttempt,
+    DeliveryProvider,
+    DeliveryStatus,
+    Device,
+    Notification,
+    NotificationPreference,
+    WebhookEndpoint,
+)
+from apps.notifications.outbound import breakers
 from apps.notifications.services import deliveries_replay
+
+
+def _breaker_state(key: str) -> str:
+    try:
+        return breakers.breaker_for(key).current_state
+    except Exception:  # noqa: BLE001 - a status column must not break the page
+        return "unknown"
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    fields = ("number", "target", "provider", "outcome", "status_code", "error", "duration_ms", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 class DeliveryInline(admin.TabularInline):
@@ -25,12 +54,23 @@ class NotificationAdmin(admin.ModelAdmin):
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ("id", "channel", "status", "address", "attempts", "next_attempt_at", "sent_at", "last_error")
+    list_display = (
+        "id",
+        "channel",
+        "status",
+        "address",
+        "provider",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "last_error",
+    )
     list_filter = ("status", "channel")
     search_fields = ("=id", "=event_id", "=recipient_id", "address", "last_error")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
     readonly_fields = [f.name for f in Delivery._meta.fields]
+    inlines = [DeliveryAttemptInline]
     actions = ["replay"]
 
     def has_add_permission(self, request):
@@ -50,3 +90,55 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
     list_display = ("recipient_id", "event_type", "channel", "enabled", "updated_at")
     list_filter = ("event_type", "channel", "enabled")
     search_fields = ("=recipient_id",)
+
+
+class DeliveryProviderForm(forms.ModelForm):
+    # Write-only: the stored credentials are never rendered back into the page.
+    new_credentials = forms.JSONField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text='JSON, e.g. {"token": "…"} (http_push) or {"username": "…", "password": "…"} (smtp). '
+        "Leave empty to keep the stored credentials.",
+    )
+
+    class Meta:
+        model = DeliveryProvider
+        fields = ("channel", "name", "kind", "endpoint", "priority", "enabled")
+
+
+@admin.register(DeliveryProvider)
+class DeliveryProviderAdmin(admin.ModelAdmin):
+    form = DeliveryProviderForm
+    list_display = ("name", "channel", "kind", "priority", "enabled", "breaker_state")
+    list_filter = ("channel", "kind", "enabled")
+    ordering = ("channel", "priority", "name")
+
+    @admin.display(description="Circuit breaker")
+    def breaker_state(self, obj):
+        return _breaker_state(breakers.provider_key(obj.pk))
+
+    def save_model(self, request, obj, form, change):
+        if form.cleaned_data.get("new_credentials") is not None:
+            obj.credentials = form.cleaned_data["new_credentials"]
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ("url", "recipient_id", "enabled", "disabled_reason", "failing_since", "host_breaker", "created_at")
+    list_filter = ("enabled",)
+    search_fields = ("=id", "=recipient_id", "url")
+    exclude = ("secret", "previous_secret")
+    readonly_fields = ("recipient_id", "previous_secret_expires_at", "failing_since", "created_at")
+
+    @admin.display(description="Host breaker")
+    def host_breaker(self, obj):
+        return _breaker_state(breakers.host_key(obj.url))
+
+
+@admin.register(Device)
+class DeviceAdmin(admin.ModelAdmin):
+    list_display = ("id", "recipient_id", "platform", "created_at")
+    list_filter = ("platform",)
+    search_fields = ("=id", "=recipient_id")
+    exclude = ("token",)

@@ -14,6 +14,9 @@ RATING_UPDATED = "rating.updated"
 RATING_HELD = "rating.held"
 RATING_MODERATED = "rating.moderated"
 RATING_REPLIED = "rating.replied"
+WEBHOOK_DISABLED = "webhook.disabled"
+# Sent to one endpoint on its owner's request; never an inbox item.
+WEBHOOK_TEST = "webhook.test"
 PUBLISHED, PENDING_REVIEW, HIDDEN = "published", "pending_review", "hidden"
 
 
@@ -137,31 +140,48 @@ def _rating_replied(data: dict) -> list[Notice]:
     )
 
 
+def _webhook_disabled(data: dict) -> list[Notice]:
+    return [
+        Notice(
+            recipient_id=UUID(data["recipient_user_id"]),
+            title=f"Webhook endpoint {data['url']} was disabled",
+            body=f"Reason: {data['reason']}. Fix the endpoint, then recover its deliveries through the API.",
+            data={key: data[key] for key in ("endpoint_id", "url", "reason")},
+        )
+    ]
+
+
 EVENT_TYPES: dict[str, EventType] = {
     RATING_CREATED: EventType(
         label="New rating",
         build=_rating_created,
-        defaults={Channel.IN_APP: True, Channel.EMAIL: True},
+        defaults={Channel.IN_APP: True, Channel.EMAIL: True, Channel.PUSH: True},
     ),
     RATING_UPDATED: EventType(
         label="Rating changed",
         build=_rating_updated,
-        defaults={Channel.IN_APP: True, Channel.EMAIL: False},
+        defaults={Channel.IN_APP: True, Channel.EMAIL: False, Channel.PUSH: False},
     ),
     RATING_HELD: EventType(
         label="Rating awaiting review",
         build=_rating_held,
-        defaults={Channel.IN_APP: True, Channel.EMAIL: False},
+        defaults={Channel.IN_APP: True, Channel.EMAIL: False, Channel.PUSH: False},
     ),
     RATING_MODERATED: EventType(
         label="Moderation decision",
         build=_rating_moderated,
-        defaults={Channel.IN_APP: True, Channel.EMAIL: True},
+        defaults={Channel.IN_APP: True, Channel.EMAIL: True, Channel.PUSH: True},
     ),
     RATING_REPLIED: EventType(
         label="Reply to your rating",
         build=_rating_replied,
-        defaults={Channel.IN_APP: True, Channel.EMAIL: True},
+        defaults={Channel.IN_APP: True, Channel.EMAIL: True, Channel.PUSH: True},
+    ),
+    WEBHOOK_DISABLED: EventType(
+        label="Webhook endpoint disabled",
+        build=_webhook_disabled,
+        defaults={Channel.IN_APP: True, Channel.PUSH: True},
+        critical=True,
     ),
 }
 

@@ -14,6 +14,8 @@ from apps.core.models import UUIDModel
 class Channel(models.TextChoices):
     IN_APP = "in_app", "In-app inbox"
     EMAIL = "email", "Email"
+    PUSH = "push", "Push"
+    WEBHOOK = "webhook", "Webhook"
 
 
 class DeliveryStatus(models.TextChoices):
@@ -71,14 +73,109 @@ class NotificationPreference(UUIDModel):
         return f"{self.recipient_id} {self.event_type}/{self.channel}: {'on' if self.enabled else 'off'}"
 
 
-class Delivery(UUIDModel):
-    """One send of one notification over one external channel, with its retry state."""
+class WebhookEndpoint(UUIDModel):
+    """A URL of its owner's that receives signed events (Standard Webhooks).
 
-    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
+    ``secret`` is kept in clear because every request is signed with it (HMAC); the API shows
+    it once. After a rotation ``previous_secret`` still signs until ``previous_secret_expires_at``.
+    """
+
+    recipient_id = models.UUIDField()
+    url = models.URLField(max_length=2000)
+    # Empty: every event type.
+    event_types = models.JSONField(default=list, blank=True)
+    secret = models.CharField(max_length=100)
+    previous_secret = models.CharField(max_length=100, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    enabled = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=500, blank=True)
+    # Start of the current run of failed attempts; cleared by a success.
+    failing_since = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["recipient_id", "-created_at"], name="notif_webhook_owner_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.url} ({'enabled' if self.enabled else 'disabled'})"
+
+
+class DeliveryProvider(UUIDModel):
+    """A push gateway or SMTP relay; providers of a channel are tried by ascending priority.
+
+    ``credentials`` is a JSON object, write-only in admin: ``{"token"}`` (bearer) for
+    ``http_push``, ``{"username", "password"}`` for ``smtp``. ``endpoint`` is the gateway URL,
+    or ``smtp://host:port`` / ``smtp+tls://…`` / ``smtps://…`` for a relay.
+    """
+
+    class Kind(models.TextChoices):
+        HTTP_PUSH = "http_push", "Generic HTTP push gateway"
+        SMTP = "smtp", "SMTP relay"
+
+    channel = models.CharField(max_length=20, choices=[(Channel.PUSH, "Push"), (Channel.EMAIL, "Email")])
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    endpoint = models.CharField(max_length=2000)
+    credentials = models.JSONField(default=dict, blank=True)
+    priority = models.IntegerField(default=0)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "name"], name="notifications_provider_name_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}: {self.name}"
+
+
+class Device(UUIDModel):
+    class Platform(models.TextChoices):
+        IOS = "ios", "iOS"
+        ANDROID = "android", "Android"
+        WEB = "web", "Web"
+
+    recipient_id = models.UUIDField()
+    token = models.CharField(max_length=4096)
+    platform = models.CharField(max_length=10, choices=Platform.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["recipient_id", "token"], name="notifications_device_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform} device of {self.recipient_id}"
+
+
+class Delivery(UUIDModel):
+    """One send of one notification over one external channel, with its retry state.
+
+    Email: one per (event, recipient). Webhook: one per (event, endpoint), its body in
+    ``payload``. Push: one per (event, device), so a dead token or a failing device never
+    holds back or repeats the others.
+    """
+
+    # Empty for webhook test sends, which have no inbox item.
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="deliveries", null=True, blank=True
+    )
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.SET_NULL, related_name="deliveries", null=True, blank=True
+    )
+    device = models.ForeignKey(Device, on_delete=models.SET_NULL, related_name="deliveries", null=True, blank=True)
+    provider = models.ForeignKey(
+        DeliveryProvider, on_delete=models.SET_NULL, related_name="deliveries", null=True, blank=True
+    )
+    payload = models.JSONField(default=dict, blank=True)
+    response_status = models.PositiveIntegerField(null=True, blank=True)
     event_id = models.UUIDField()
     recipient_id = models.UUIDField()
     channel = models.CharField(max_length=20, choices=Channel.choices)
-    address = models.CharField(max_length=254)
+    # The email address, webhook URL or device token, as it was when the delivery was made.
+    address = models.CharField(max_length=4096)
     status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
@@ -92,7 +189,21 @@ class Delivery(UUIDModel):
     class Meta:
         verbose_name_plural = "deliveries"
         constraints = [
-            models.UniqueConstraint(fields=["event_id", "recipient_id", "channel"], name="notifications_delivery_uniq"),
+            models.UniqueConstraint(
+                fields=["event_id", "recipient_id", "channel"],
+                condition=Q(channel="email"),
+                name="notifications_delivery_uniq",
+            ),
+            models.UniqueConstraint(
+                fields=["event_id", "endpoint"],
+                condition=Q(endpoint__isnull=False),
+                name="notifications_delivery_endpoint_uniq",
+            ),
+            models.UniqueConstraint(
+                fields=["event_id", "device"],
+                condition=Q(device__isnull=False),
+                name="notifications_delivery_device_uniq",
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=DeliveryStatus.values), name="notifications_delivery_status_valid"
             ),
@@ -103,6 +214,7 @@ class Delivery(UUIDModel):
                 condition=Q(status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRY, DeliveryStatus.SENDING]),
                 name="notifications_delivery_due_idx",
             ),
+            models.Index(fields=["recipient_id", "-created_at", "-id"], name="notif_delivery_log_idx"),
         ]
 
     def __str__(self) -> str:
@@ -112,3 +224,25 @@ class Delivery(UUIDModel):
     def message_id(self) -> str:
         """Stable per (event, recipient): receivers can drop the one unavoidable duplicate."""
         return f"{self.event_id}.{self.recipient_id}"
+
+
+class DeliveryAttempt(UUIDModel):
+    """One line of a delivery's log: a request made (or a provider skipped) and its outcome."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    provider = models.ForeignKey(DeliveryProvider, on_delete=models.SET_NULL, null=True, blank=True)
+    # The provider's name or the webhook host, kept when the provider row goes.
+    target = models.CharField(max_length=300, blank=True)
+    outcome = models.CharField(max_length=20)
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["delivery", "created_at"], name="notif_attempt_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.target} {self.outcome}"

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from apps.core.exceptions import NotFound
 from apps.notifications.events import EVENT_TYPES
-from apps.notifications.models import Channel, Notification, NotificationPreference
+from apps.notifications.models import Channel, Delivery, Device, Notification, NotificationPreference, WebhookEndpoint
 
 
 def notification_list(*, recipient_id: UUID, unread: bool | None = None, type: str | None = None) -> QuerySet:
@@ -63,3 +63,42 @@ def preference_enabled(*, recipient_id: UUID, event_type: str, channel: Channel 
         .first()
     )
     return spec.defaults.get(channel, False) if chosen is None else chosen
+
+
+def webhook_list(*, recipient_id: UUID) -> QuerySet:
+    return WebhookEndpoint.objects.filter(recipient_id=recipient_id).order_by("-created_at", "-id")
+
+
+def webhook_get(*, recipient_id: UUID, endpoint_id: UUID) -> WebhookEndpoint:
+    endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id, recipient_id=recipient_id).first()
+    if endpoint is None:
+        raise NotFound()
+    return endpoint
+
+
+def delivery_list(*, recipient_id: UUID, status: str | None = None, channel: str | None = None) -> QuerySet:
+    """The recipient's delivery log, newest first."""
+    queryset = Delivery.objects.filter(recipient_id=recipient_id).select_related("provider")
+    if status:
+        queryset = queryset.filter(status=status)
+    if channel:
+        queryset = queryset.filter(channel=channel)
+    return queryset.order_by("-created_at", "-id")
+
+
+def delivery_get(*, recipient_id: UUID, delivery_id: UUID) -> Delivery:
+    delivery = Delivery.objects.filter(pk=delivery_id, recipient_id=recipient_id).select_related("provider").first()
+    if delivery is None:
+        raise NotFound()
+    return delivery
+
+
+def device_list(*, recipient_id: UUID) -> QuerySet:
+    return Device.objects.filter(recipient_id=recipient_id).order_by("-created_at", "-id")
+
+
+def device_get(*, recipient_id: UUID, device_id: UUID) -> Device:
+    device = Device.objects.filter(pk=device_id, recipient_id=recipient_id).first()
+    if device is None:
+        raise NotFound()
+    return device

@@ -343,3 +343,9 @@ OUTBOUND_MAX_ATTEMPTS = env.int("OUTBOUND_MAX_ATTEMPTS", default=20)
 BREAKER_FAIL_MAX = env.int("BREAKER_FAIL_MAX", default=5)
 BREAKER_RESET_TIMEOUT = env.float("BREAKER_RESET_TIMEOUT", default=60.0)
 BREAKER_KEY_PREFIX = env("BREAKER_KEY_PREFIX", default="mr-breaker")
+
+# Webhook endpoints: an endpoint whose attempts have all failed for this long (seconds) is
+# disabled and its owner told in the inbox; after a secret rotation the previous secret still
+# signs (a second signature) for WEBHOOK_SECRET_GRACE seconds.
+WEBHOOK_DISABLE_AFTER = env.float("WEBHOOK_DISABLE_AFTER", default=3 * 86400.0)
+WEBHOOK_SECRET_GRACE = env.float("WEBHOOK_SECRET_GRACE", default=86400.0)

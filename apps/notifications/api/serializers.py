@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from apps.notifications.models import Channel, Notification
+from apps.notifications.models import Channel, DeliveryStatus, Device, Notification
 
 
 class NotificationOutput(serializers.ModelSerializer):
@@ -43,3 +43,70 @@ class PreferenceChangeInput(serializers.Serializer):
 
 class PreferencesUpdateInput(serializers.Serializer):
     preferences = PreferenceChangeInput(many=True, allow_empty=False, max_length=50)
+
+
+class WebhookCreateInput(serializers.Serializer):
+    url = serializers.CharField(max_length=2000)
+    event_types = serializers.ListField(child=serializers.CharField(max_length=100), max_length=50, default=list)
+
+
+class WebhookOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    url = serializers.CharField()
+    event_types = serializers.ListField(child=serializers.CharField())
+    enabled = serializers.BooleanField()
+    disabled_reason = serializers.CharField()
+    failing_since = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class WebhookSecretOutput(WebhookOutput):
+    """Shown once, on create and on rotation."""
+
+    secret = serializers.CharField()
+
+
+class WebhookTestOutput(serializers.Serializer):
+    delivery_id = serializers.UUIDField()
+
+
+class WebhookRecoverInput(serializers.Serializer):
+    since = serializers.DateTimeField()
+
+
+class ReplayedOutput(serializers.Serializer):
+    replayed = serializers.IntegerField()
+
+
+class DeliveryListQuery(serializers.Serializer):
+    status = serializers.ChoiceField(choices=DeliveryStatus.choices, required=False)
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False)
+
+
+class DeliveryOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    event_id = serializers.UUIDField()
+    channel = serializers.CharField()
+    status = serializers.CharField()
+    attempts = serializers.IntegerField()
+    last_error = serializers.CharField()
+    response_status = serializers.IntegerField(allow_null=True)
+    endpoint_id = serializers.UUIDField(allow_null=True)
+    device_id = serializers.UUIDField(allow_null=True)
+    provider = serializers.CharField(source="provider.name", allow_null=True, default=None)
+    created_at = serializers.DateTimeField()
+    last_attempt_at = serializers.DateTimeField(allow_null=True)
+    next_attempt_at = serializers.DateTimeField()
+    sent_at = serializers.DateTimeField(allow_null=True)
+
+
+class DeviceRegisterInput(serializers.Serializer):
+    token = serializers.CharField(max_length=4096)
+    platform = serializers.ChoiceField(choices=Device.Platform.choices)
+
+
+class DeviceOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    token = serializers.CharField()
+    platform = serializers.CharField()
+    created_at = serializers.DateTimeField()

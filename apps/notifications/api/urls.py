@@ -8,4 +8,21 @@ urlpatterns = [
     path("read-all/", views.NotificationReadAllView.as_view(), name="notification-read-all"),
     path("preferences/", views.NotificationPreferencesView.as_view(), name="notification-preferences"),
     path("<uuid:notification_id>/read/", views.NotificationReadView.as_view(), name="notification-read"),
+    path("webhooks/", views.WebhookListView.as_view(), name="notification-webhook-list"),
+    path("webhooks/<uuid:endpoint_id>/", views.WebhookDetailView.as_view(), name="notification-webhook-detail"),
+    path(
+        "webhooks/<uuid:endpoint_id>/rotate-secret/",
+        views.WebhookRotateSecretView.as_view(),
+        name="notification-webhook-rotate-secret",
+    ),
+    path("webhooks/<uuid:endpoint_id>/test/", views.WebhookTestView.as_view(), name="notification-webhook-test"),
+    path(
+        "webhooks/<uuid:endpoint_id>/recover/", views.WebhookRecoverView.as_view(), name="notification-webhook-recover"
+    ),
+    path("deliveries/", views.DeliveryListView.as_view(), name="notification-delivery-list"),
+    path(
+        "deliveries/<uuid:delivery_id>/replay/", views.DeliveryReplayView.as_view(), name="notification-delivery-replay"
+    ),
+    path("devices/", views.DeviceListView.as_view(), name="notification-device-list"),
+    path("devices/<uuid:device_id>/", views.DeviceDetailView.as_view(), name="notification-device-detail"),
 ]

@@ -5,20 +5,31 @@ without touching the users table."""
 from uuid import UUID
 
 from drf_spectacular.utils import extend_schema
+from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.notifications import selectors, services
 from apps.notifications.api.serializers import (
+    DeliveryListQuery,
+    DeliveryOutput,
+    DeviceOutput,
+    DeviceRegisterInput,
     NotificationListQuery,
     NotificationOutput,
     PreferenceListOutput,
     PreferencesUpdateInput,
     ReadAllOutput,
+    ReplayedOutput,
     UnreadCountOutput,
+    WebhookCreateInput,
+    WebhookOutput,
+    WebhookRecoverInput,
+    WebhookSecretOutput,
+    WebhookTestOutput,
 )
-from apps.notifications.models import Notification
+from apps.notifications.models import Delivery, Device, Notification, WebhookEndpoint
 
 
 def _recipient_id(request) -> UUID:
@@ -100,3 +111,135 @@ class NotificationPreferencesView(APIView):
         services.preferences_update(recipient_id=recipient_id, changes=data.validated_data["preferences"])
         preferences = selectors.preference_list(recipient_id=recipient_id)
         return Response(PreferenceListOutput({"preferences": preferences}).data)
+
+
+class WebhookListView(GenericAPIView):
+    """The user's webhook endpoints; the secret is shown only when created or rotated."""
+
+    queryset = WebhookEndpoint.objects.none()
+    serializer_class = WebhookOutput
+
+    @extend_schema(
+        operation_id="notifications_webhooks_list", tags=["webhooks"], responses={200: WebhookOutput(many=True)}
+    )
+    def get(self, request):
+        page = self.paginate_queryset(selectors.webhook_list(recipient_id=_recipient_id(request)))
+        return self.get_paginated_response(WebhookOutput(page, many=True).data)
+
+    @extend_schema(
+        operation_id="notifications_webhooks_create",
+        tags=["webhooks"],
+        request=WebhookCreateInput,
+        responses={201: WebhookSecretOutput},
+    )
+    def post(self, request):
+        data = WebhookCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        endpoint = services.webhook_create(recipient_id=_recipient_id(request), **data.validated_data)
+        return Response(WebhookSecretOutput(endpoint).data, status=status.HTTP_201_CREATED)
+
+
+class WebhookDetailView(APIView):
+    @extend_schema(operation_id="notifications_webhooks_delete", tags=["webhooks"], responses={204: None})
+    def delete(self, request, endpoint_id: UUID):
+        services.webhook_delete(recipient_id=_recipient_id(request), endpoint_id=endpoint_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WebhookRotateSecretView(APIView):
+    @extend_schema(
+        operation_id="notifications_webhooks_rotate_secret",
+        tags=["webhooks"],
+        request=None,
+        responses={200: WebhookSecretOutput},
+    )
+    def post(self, request, endpoint_id: UUID):
+        endpoint = services.webhook_rotate_secret(recipient_id=_recipient_id(request), endpoint_id=endpoint_id)
+        return Response(WebhookSecretOutput(endpoint).data)
+
+
+class WebhookTestView(APIView):
+    @extend_schema(
+        operation_id="notifications_webhooks_test", tags=["webhooks"], request=None, responses={202: WebhookTestOutput}
+    )
+    def post(self, request, endpoint_id: UUID):
+        delivery = services.webhook_test(recipient_id=_recipient_id(request), endpoint_id=endpoint_id)
+        return Response(WebhookTestOutput({"delivery_id": delivery.pk}).data, status=status.HTTP_202_ACCEPTED)
+
+
+class WebhookRecoverView(APIView):
+    """Re-enable the endpoint and re-send its dead deliveries since ``since``."""
+
+    @extend_schema(
+        operation_id="notifications_webhooks_recover",
+        tags=["webhooks"],
+        request=WebhookRecoverInput,
+        responses={200: ReplayedOutput},
+    )
+    def post(self, request, endpoint_id: UUID):
+        data = WebhookRecoverInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        replayed = services.webhook_recover(
+            recipient_id=_recipient_id(request), endpoint_id=endpoint_id, since=data.validated_data["since"]
+        )
+        return Response(ReplayedOutput({"replayed": replayed}).data)
+
+
+class DeliveryListView(GenericAPIView):
+    """The user's own delivery log (email, push, webhook), newest first."""
+
+    queryset = Delivery.objects.none()
+    serializer_class = DeliveryOutput
+
+    @extend_schema(
+        operation_id="notifications_deliveries_list",
+        tags=["webhooks"],
+        parameters=[DeliveryListQuery],
+        responses={200: DeliveryOutput(many=True)},
+    )
+    def get(self, request):
+        query = DeliveryListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        queryset = selectors.delivery_list(recipient_id=_recipient_id(request), **query.validated_data)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(DeliveryOutput(page, many=True).data)
+
+
+class DeliveryReplayView(APIView):
+    @extend_schema(
+        operation_id="notifications_deliveries_replay", tags=["webhooks"], request=None, responses={202: DeliveryOutput}
+    )
+    def post(self, request, delivery_id: UUID):
+        delivery = services.delivery_replay(recipient_id=_recipient_id(request), delivery_id=delivery_id)
+        return Response(DeliveryOutput(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+
+class DeviceListView(GenericAPIView):
+    """Push devices; registering a known token again refreshes it (200) instead of adding one."""
+
+    queryset = Device.objects.none()
+    serializer_class = DeviceOutput
+
+    @extend_schema(operation_id="notifications_devices_list", tags=["push"], responses={200: DeviceOutput(many=True)})
+    def get(self, request):
+        page = self.paginate_queryset(selectors.device_list(recipient_id=_recipient_id(request)))
+        return self.get_paginated_response(DeviceOutput(page, many=True).data)
+
+    @extend_schema(
+        operation_id="notifications_devices_register",
+        tags=["push"],
+        request=DeviceRegisterInput,
+        responses={200: DeviceOutput, 201: DeviceOutput},
+    )
+    def post(self, request):
+        data = DeviceRegisterInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        device, created = services.device_register(recipient_id=_recipient_id(request), **data.validated_data)
+        return Response(DeviceOutput(device).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class DeviceDetailView(APIView):
+    @extend_schema(operation_id="notifications_devices_delete", tags=["push"], responses={204: None})
+    def delete(self, request, device_id: UUID):
+        services.device_delete(recipient_id=_recipient_id(request), device_id=device_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -155,6 +155,15 @@ def is_open(key: str) -> bool:
     return opened_at is not None and datetime.now(UTC) < opened_at + timedelta(seconds=breaker.reset_timeout)
 
 
+def reopens_at(key: str) -> datetime | None:
+    """When an open breaker lets its half-open trial through; None unless it is open."""
+    breaker = breaker_for(key)
+    if breaker.current_state != STATE_OPEN:
+        return None
+    opened_at = breaker._state_storage.opened_at  # pybreaker exposes no public accessor
+    return None if opened_at is None else opened_at + timedelta(seconds=breaker.reset_timeout)
+
+
 def call(key: str, fn: Callable[[], T]) -> T:
     """Run ``fn`` through the breaker for ``key``.
 

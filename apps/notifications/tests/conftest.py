@@ -21,3 +21,8 @@ def envelope(*, event_id=None, type="rating.created", recipient_id=None, **data)
             **data,
         },
     }
+
+
+# Real loopback HTTP receivers and a per-test breaker namespace in Redis, shared with the
+# outbound building blocks' tests.
+from apps.notifications.outbound.tests.conftest import breaker_redis, receiver_factory  # noqa: E402, F401

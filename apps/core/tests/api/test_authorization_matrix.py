@@ -11,9 +11,11 @@ from django.urls import URLResolver, get_resolver
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from apps.notifications.models import DeliveryStatus, Device, WebhookEndpoint
 from conftest import auth_client
 from tests.factories import (
     CustomerFactory,
+    DeliveryFactory,
     NotificationFactory,
     ProviderFactory,
     ServiceCategoryFactory,
@@ -34,6 +36,11 @@ def world(db):
     ServiceCategoryFactory(slug="plumbing")
     rating = rating_make(customer=customer, provider=provider, score=4)
     notification = NotificationFactory(recipient_id=provider.user.pk)
+    webhook = WebhookEndpoint.objects.create(
+        recipient_id=provider.user.pk, url="https://hooks.example.com/r", secret="s"
+    )
+    device = Device.objects.create(recipient_id=provider.user.pk, token="tok-1", platform="ios")
+    delivery = DeliveryFactory(notification=notification, status=DeliveryStatus.DEAD)
     users = {
         "anonymous": None,
         "customer": customer.user,
@@ -48,6 +55,9 @@ def world(db):
         "unrated_provider": unrated_provider,
         "rating": rating,
         "notification": notification,
+        "webhook": webhook,
+        "device": device,
+        "delivery": delivery,
     }
 
 
@@ -112,6 +122,25 @@ ENDPOINTS = {
         "/api/v1/notifications/preferences/",
         lambda w, u: {"preferences": [{"event_type": "rating.created", "channel": "email", "enabled": False}]},
     ),
+    "webhooks_list": ("get", "/api/v1/notifications/webhooks/", None),
+    "webhooks_create": (
+        "post",
+        "/api/v1/notifications/webhooks/",
+        lambda w, u: {"url": "https://hooks.example.com/new", "event_types": ["rating.created"]},
+    ),
+    "webhook_delete": ("delete", "/api/v1/notifications/webhooks/{webhook}/", None),
+    "webhook_rotate_secret": ("post", "/api/v1/notifications/webhooks/{webhook}/rotate-secret/", None),
+    "webhook_test": ("post", "/api/v1/notifications/webhooks/{webhook}/test/", None),
+    "webhook_recover": (
+        "post",
+        "/api/v1/notifications/webhooks/{webhook}/recover/",
+        lambda w, u: {"since": "2020-01-01T00:00:00Z"},
+    ),
+    "deliveries_list": ("get", "/api/v1/notifications/deliveries/", None),
+    "delivery_replay": ("post", "/api/v1/notifications/deliveries/{delivery}/replay/", None),
+    "devices_list": ("get", "/api/v1/notifications/devices/", None),
+    "devices_register": ("post", "/api/v1/notifications/devices/", lambda w, u: {"token": "t-new", "platform": "web"}),
+    "device_delete": ("delete", "/api/v1/notifications/devices/{device}/", None),
     "invitations_create": (
         "post",
         "/api/v1/ratings/invitations/",
@@ -158,6 +187,18 @@ EXPECTED = {
     "notification_read": (401, 404, 404, 200, 404),
     "notification_preferences_get": (401, 200, 200, 200, 200),
     "notification_preferences_patch": (401, 200, 200, 200, 200),
+    # Webhooks, deliveries and devices are the user's own; anyone else's is 404, staff too.
+    "webhooks_list": (401, 200, 200, 200, 200),
+    "webhooks_create": (401, 201, 201, 201, 201),
+    "webhook_delete": (401, 404, 404, 204, 404),
+    "webhook_rotate_secret": (401, 404, 404, 200, 404),
+    "webhook_test": (401, 404, 404, 202, 404),
+    "webhook_recover": (401, 404, 404, 200, 404),
+    "deliveries_list": (401, 200, 200, 200, 200),
+    "delivery_replay": (401, 404, 404, 202, 404),
+    "devices_list": (401, 200, 200, 200, 200),
+    "devices_register": (401, 201, 201, 201, 201),
+    "device_delete": (401, 404, 404, 204, 404),
 }
 
 CASES = [(endpoint, role, EXPECTED[endpoint][i]) for endpoint in ENDPOINTS for i, role in enumerate(ROLES)]
@@ -187,6 +228,9 @@ def test_authorization_matrix(world, endpoint, role, status):
         provider=world["provider"].pk,
         rating=world["rating"].pk,
         notification=world["notification"].pk,
+        webhook=world["webhook"].pk,
+        device=world["device"].pk,
+        delivery=world["delivery"].pk,
     )
     user = world["users"][role]
     kwargs = {"format": "json"}

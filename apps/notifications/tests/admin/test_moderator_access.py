@@ -60,3 +60,59 @@ def test_view_only_staff_cannot_replay(send_task):
 
     assert response.status_code == 200  # the changelist again: the action is not offered
     assert Delivery.objects.get(pk=dead.pk).status == DeliveryStatus.DEAD
+
+
+def test_a_moderator_cannot_see_or_edit_delivery_providers_but_sees_the_attempt_log(moderator_client):
+    from apps.notifications.models import DeliveryAttempt, DeliveryProvider
+
+    provider = DeliveryProvider.objects.create(
+        channel="push", name="gw", kind="http_push", endpoint="https://push.example.com", credentials={"token": "x"}
+    )
+    for url in [
+        "/admin/notifications/deliveryprovider/",
+        "/admin/notifications/deliveryprovider/add/",
+        f"/admin/notifications/deliveryprovider/{provider.pk}/change/",
+    ]:
+        assert moderator_client.get(url).status_code == 403, url
+    delivery = DeliveryFactory(status=DeliveryStatus.DEAD)
+    DeliveryAttempt.objects.create(delivery=delivery, number=1, provider=provider, target="gw", outcome="failed")
+    page = moderator_client.get(f"/admin/notifications/delivery/{delivery.pk}/change/")
+    assert page.status_code == 200
+    assert "failed" in page.content.decode()
+
+
+def test_provider_credentials_are_write_only_in_admin(breaker_redis):
+    from apps.notifications.models import DeliveryProvider, WebhookEndpoint
+
+    admin_user = UserFactory(is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/notifications/deliveryprovider/add/",
+        {
+            "channel": "push",
+            "name": "gw",
+            "kind": "http_push",
+            "endpoint": "https://push.example.com",
+            "priority": 0,
+            "enabled": "on",
+            "new_credentials": '{"token": "very-secret-token"}',
+        },
+    )
+    assert response.status_code == 302
+    provider = DeliveryProvider.objects.get()
+    assert provider.credentials == {"token": "very-secret-token"}
+    page = client.get(f"/admin/notifications/deliveryprovider/{provider.pk}/change/").content.decode()
+    assert "very-secret-token" not in page
+    listing = client.get("/admin/notifications/deliveryprovider/").content.decode()
+    assert "closed" in listing  # breaker column
+    # Saving without new credentials keeps them.
+    client.post(
+        f"/admin/notifications/deliveryprovider/{provider.pk}/change/",
+        {"channel": "push", "name": "gw2", "kind": "http_push", "endpoint": "https://push.example.com", "priority": 1},
+    )
+    provider.refresh_from_db()
+    assert (provider.name, provider.credentials) == ("gw2", {"token": "very-secret-token"})
+    WebhookEndpoint.objects.create(recipient_id=admin_user.pk, url="https://hooks.example.com/", secret="whsec_x")
+    assert client.get("/admin/notifications/webhookendpoint/").status_code == 200
+    assert client.get("/admin/notifications/device/").status_code == 200

@@ -118,6 +118,14 @@ def test_preferences_show_defaults_then_choices(provider, provider_client):
         ("rating.moderated", "email"): True,
         ("rating.replied", "in_app"): True,
         ("rating.replied", "email"): True,
+        ("rating.created", "push"): True,
+        ("rating.updated", "push"): False,
+        ("rating.held", "push"): False,
+        ("rating.moderated", "push"): True,
+        ("rating.replied", "push"): True,
+        # Critical: shown, always on.
+        ("webhook.disabled", "in_app"): True,
+        ("webhook.disabled", "push"): True,
     }
     response = provider_client.patch(
         URL + "preferences/",

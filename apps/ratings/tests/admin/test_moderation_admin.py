@@ -41,6 +41,8 @@ def test_moderators_group_has_only_moderation_permissions():
         "view_notification",
         "view_delivery",
         "change_delivery",
+        # The per-attempt log of a delivery (names the provider used), read-only.
+        "view_deliveryattempt",
         "view_outboxevent",
     }
 

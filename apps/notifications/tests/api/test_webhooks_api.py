@@ -1,0 +1,224 @@
+"""Webhook endpoints, the delivery log and push devices through the API."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.notifications.models import Delivery, DeliveryStatus, Device, WebhookEndpoint
+from apps.notifications.services import webhook_create
+from tests.factories import DeliveryFactory
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/notifications/"
+
+
+def _errors(response) -> list[tuple[str, str | None]]:
+    body = response.json()
+    assert set(body) == {"type", "errors"}
+    return [(e["code"], e["attr"]) for e in body["errors"]]
+
+
+def test_create_shows_the_secret_once_and_the_list_never(provider, provider_client):
+    response = provider_client.post(
+        URL + "webhooks/", {"url": "https://hooks.example.com/in", "event_types": ["rating.created"]}, format="json"
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert body["secret"].startswith("whsec_")
+    endpoint = WebhookEndpoint.objects.get()
+    assert (endpoint.recipient_id, endpoint.url, endpoint.event_types, endpoint.secret) == (
+        provider.user.pk,
+        "https://hooks.example.com/in",
+        ["rating.created"],
+        body["secret"],
+    )
+    listed = provider_client.get(URL + "webhooks/").json()["results"]
+    assert [item["id"] for item in listed] == [str(endpoint.pk)]
+    assert "secret" not in listed[0]
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "attr"),
+    [
+        ({"url": "ftp://hooks.example.com/"}, "invalid_url", None),
+        ({"url": "http://10.0.0.1/hook"}, "invalid_url", None),
+        ({"url": "http://169.254.169.254/latest"}, "invalid_url", None),
+        ({"url": "not a url"}, "invalid_url", None),
+        ({"url": "https://hooks.example.com/", "event_types": ["rating.nope"]}, "unknown_event_type", None),
+        ({"event_types": []}, "required", "url"),
+        ({"url": "https://hooks.example.com/", "event_types": "rating.created"}, "not_a_list", "event_types"),
+    ],
+)
+def test_bad_input_is_400_and_writes_nothing(provider_client, body, code, attr):
+    response = provider_client.post(URL + "webhooks/", body, format="json")
+    assert response.status_code == 400
+    assert _errors(response)[0] == (code, attr)
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_loopback_is_refused_unless_allowed(settings, provider_client):
+    settings.OUTBOUND_ALLOW_LOOPBACK = False
+    for url in ["http://127.0.0.1:8000/hook", "http://localhost/hook", "http://[::1]/hook"]:
+        response = provider_client.post(URL + "webhooks/", {"url": url}, format="json")
+        assert response.status_code == 400, url
+        assert _errors(response) == [("invalid_url", None)]
+    settings.OUTBOUND_ALLOW_LOOPBACK = True
+    assert (
+        provider_client.post(URL + "webhooks/", {"url": "http://127.0.0.1:8000/hook"}, format="json").status_code == 201
+    )
+
+
+def test_rotate_shows_a_new_secret_and_keeps_the_old_one_for_the_grace(settings, provider, provider_client):
+    settings.WEBHOOK_SECRET_GRACE = 3600
+    endpoint = webhook_create(recipient_id=provider.user.pk, url="https://hooks.example.com/", event_types=[])
+    response = provider_client.post(URL + f"webhooks/{endpoint.pk}/rotate-secret/")
+    assert response.status_code == 200
+    new_secret = response.json()["secret"]
+    rotated = WebhookEndpoint.objects.get()
+    assert (rotated.secret, rotated.previous_secret) == (new_secret, endpoint.secret)
+    assert abs((rotated.previous_secret_expires_at - timezone.now()) - timedelta(hours=1)) < timedelta(seconds=5)
+
+
+def test_test_send_queues_a_webhook_test_delivery(
+    provider, provider_client, send_task, django_capture_on_commit_callbacks
+):
+    endpoint = webhook_create(recipient_id=provider.user.pk, url="https://hooks.example.com/", event_types=[])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = provider_client.post(URL + f"webhooks/{endpoint.pk}/test/")
+    assert response.status_code == 202
+    delivery = Delivery.objects.get(pk=response.json()["delivery_id"])
+    assert (delivery.channel, delivery.endpoint_id, delivery.payload["type"]) == (
+        "webhook",
+        endpoint.pk,
+        "webhook.test",
+    )
+    send_task.assert_called_once_with("notifications.deliver", args=[str(delivery.pk)])
+
+
+def test_recover_reenables_and_replays_dead_deliveries_since(provider, provider_client, send_task):
+    endpoint = webhook_create(recipient_id=provider.user.pk, url="https://hooks.example.com/", event_types=[])
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(enabled=False, disabled_reason="410")
+    now = timezone.now()
+    recent = DeliveryFactory(
+        recipient_id=provider.user.pk, channel="webhook", endpoint=endpoint, status=DeliveryStatus.DEAD
+    )
+    DeliveryFactory(
+        recipient_id=provider.user.pk,
+        channel="webhook",
+        endpoint=endpoint,
+        status=DeliveryStatus.DEAD,
+        created_at=now - timedelta(days=2),
+    )
+    DeliveryFactory(recipient_id=provider.user.pk, channel="webhook", endpoint=endpoint, status=DeliveryStatus.SENT)
+
+    since = (now - timedelta(days=1)).isoformat()
+    response = provider_client.post(URL + f"webhooks/{endpoint.pk}/recover/", {"since": since}, format="json")
+    assert response.status_code == 200
+    assert response.json() == {"replayed": 1}
+    recent.refresh_from_db()
+    assert (recent.status, recent.attempts) == (DeliveryStatus.PENDING, 0)
+    endpoint.refresh_from_db()
+    assert (endpoint.enabled, endpoint.disabled_reason) == (True, "")
+
+    bad = provider_client.post(URL + f"webhooks/{endpoint.pk}/recover/", {"since": "yesterday"}, format="json")
+    assert bad.status_code == 400
+    assert _errors(bad) == [("invalid", "since")]
+
+
+def test_delete_removes_the_endpoint_but_keeps_its_log(provider, provider_client):
+    endpoint = webhook_create(recipient_id=provider.user.pk, url="https://hooks.example.com/", event_types=[])
+    delivery = DeliveryFactory(recipient_id=provider.user.pk, channel="webhook", endpoint=endpoint)
+    assert provider_client.delete(URL + f"webhooks/{endpoint.pk}/").status_code == 204
+    assert not WebhookEndpoint.objects.exists()
+    delivery.refresh_from_db()
+    assert delivery.endpoint_id is None
+
+
+def test_other_users_objects_are_404_and_untouched(provider, customer_client, send_task):
+    endpoint = webhook_create(recipient_id=provider.user.pk, url="https://hooks.example.com/", event_types=[])
+    device = Device.objects.create(recipient_id=provider.user.pk, token="t", platform="ios")
+    dead = DeliveryFactory(recipient_id=provider.user.pk, status=DeliveryStatus.DEAD)
+    calls = [
+        ("delete", f"webhooks/{endpoint.pk}/", None),
+        ("post", f"webhooks/{endpoint.pk}/rotate-secret/", None),
+        ("post", f"webhooks/{endpoint.pk}/test/", None),
+        ("post", f"webhooks/{endpoint.pk}/recover/", {"since": "2020-01-01T00:00:00Z"}),
+        ("post", f"deliveries/{dead.pk}/replay/", None),
+        ("delete", f"devices/{device.pk}/", None),
+    ]
+    for method, path, body in calls:
+        response = getattr(customer_client, method)(URL + path, body, format="json")
+        assert response.status_code == 404, path
+        assert _errors(response) == [("not_found", None)]
+    assert WebhookEndpoint.objects.get().secret == endpoint.secret
+    assert Device.objects.count() == 1
+    assert Delivery.objects.get(pk=dead.pk).status == DeliveryStatus.DEAD
+    send_task.assert_not_called()
+    assert customer_client.get(URL + "deliveries/").json()["results"] == []
+
+
+def test_delivery_log_filters_and_pages(provider, provider_client, django_assert_max_num_queries):
+    now = timezone.now()
+    for i in range(5):
+        DeliveryFactory(
+            recipient_id=provider.user.pk, status=DeliveryStatus.SENT, created_at=now - timedelta(minutes=i)
+        )
+    dead = DeliveryFactory(recipient_id=provider.user.pk, status=DeliveryStatus.DEAD, last_error="HTTP 500")
+    DeliveryFactory(status=DeliveryStatus.DEAD)  # someone else's
+
+    with django_assert_max_num_queries(3):
+        response = provider_client.get(URL + "deliveries/?status=dead")
+    assert [(d["id"], d["last_error"], d["channel"]) for d in response.json()["results"]] == [
+        (str(dead.pk), "HTTP 500", "email")
+    ]
+    page = provider_client.get(URL + "deliveries/?page_size=4&channel=email").json()
+    assert len(page["results"]) == 4
+    rest = provider_client.get(page["next"]).json()
+    assert len(rest["results"]) == 2
+    bad = provider_client.get(URL + "deliveries/?status=lost")
+    assert bad.status_code == 400
+    assert _errors(bad) == [("invalid_choice", "status")]
+
+
+def test_replay_of_own_dead_delivery_and_409_when_not_dead(provider, provider_client, send_task):
+    dead = DeliveryFactory(recipient_id=provider.user.pk, status=DeliveryStatus.DEAD, attempts=20)
+    response = provider_client.post(URL + f"deliveries/{dead.pk}/replay/")
+    assert response.status_code == 202
+    assert (response.json()["status"], response.json()["attempts"]) == ("pending", 0)
+    again = provider_client.post(URL + f"deliveries/{dead.pk}/replay/")
+    assert again.status_code == 409
+    assert _errors(again) == [("delivery_not_dead", None)]
+
+
+def test_device_registration_is_idempotent_and_moves_a_token_to_its_new_owner(
+    provider, provider_client, customer_client
+):
+    first = provider_client.post(URL + "devices/", {"token": "tok", "platform": "ios"}, format="json")
+    assert first.status_code == 201
+    again = provider_client.post(URL + "devices/", {"token": "tok", "platform": "ios"}, format="json")
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    assert Device.objects.count() == 1
+    assert [d["token"] for d in provider_client.get(URL + "devices/").json()["results"]] == ["tok"]
+
+    assert customer_client.post(URL + "devices/", {"token": "tok", "platform": "ios"}, format="json").status_code == 201
+    assert list(Device.objects.values_list("recipient_id", flat=True)) != [provider.user.pk]
+    assert provider_client.get(URL + "devices/").json()["results"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "attr"),
+    [({"token": "t", "platform": "symbian"}, "invalid_choice", "platform"), ({"platform": "ios"}, "required", "token")],
+)
+def test_device_bad_input_is_400_and_writes_nothing(provider_client, body, code, attr):
+    response = provider_client.post(URL + "devices/", body, format="json")
+    assert response.status_code == 400
+    assert _errors(response) == [(code, attr)]
+    assert not Device.objects.exists()
+
+
+def test_device_delete(provider, provider_client):
+    device = Device.objects.create(recipient_id=provider.user.pk, token="t", platform="web")
+    assert provider_client.delete(URL + f"devices/{device.pk}/").status_code == 204
+    assert not Device.objects.exists()
