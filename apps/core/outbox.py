@@ -143,4 +143,7 @@ def outbox_confirm(*, event_id: UUID | str) -> bool:
 
 def outbox_confirm_send(*, event_id: UUID | str) -> None:
     """Called by a consumer (possibly another deployment and database) once it processed an event."""
+    if settings.OUTBOX_CONFIRM_INLINE:
+        outbox_confirm(event_id=event_id)
+        return
     current_app.send_task(CONFIRM_TASK, args=[str(event_id)], queue=DEFAULT_QUEUE)

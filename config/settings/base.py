@@ -250,6 +250,9 @@ OUTBOX_LEASE_SECONDS = env.float("OUTBOX_LEASE_SECONDS", default=30)
 # A dispatched event the consumer has not confirmed within this is sent again.
 OUTBOX_CONFIRM_TIMEOUT_SECONDS = env.float("OUTBOX_CONFIRM_TIMEOUT_SECONDS", default=120)
 OUTBOX_RELAY_BATCH = env.int("OUTBOX_RELAY_BATCH", default=500)
+# A consumer that shares the publisher's database confirms an event with one UPDATE instead of
+# a task round trip through the broker; the notifications deployment (own database) sends it.
+OUTBOX_CONFIRM_INLINE = env.bool("OUTBOX_CONFIRM_INLINE", default=True)
 
 # --- Celery ------------------------------------------------------------------------------
 # The database is the source of truth (outbox, deliveries); the broker is the fast path.

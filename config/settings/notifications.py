@@ -53,3 +53,6 @@ CELERY_BEAT_SCHEDULE = {
 }
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 DEBUG = env.bool("DEBUG", default=False)
+
+# The outbox lives in the publisher's database, not in ours: confirm through the broker.
+OUTBOX_CONFIRM_INLINE = False

@@ -118,3 +118,23 @@ def test_confirm_marks_the_event_processed_once():
     with mock.patch(SEND) as send:
         assert outbox.outbox_relay() == 0
     send.assert_not_called()
+
+
+def test_a_consumer_in_the_publishers_database_confirms_inline(settings):
+    settings.OUTBOX_CONFIRM_INLINE = True
+    event = _row(dispatched_at=timezone.now())
+    with mock.patch("apps.core.outbox.current_app.send_task") as send:
+        outbox.outbox_confirm_send(event_id=event.pk)
+    send.assert_not_called()
+    event.refresh_from_db()
+    assert event.confirmed_at is not None
+
+
+def test_a_consumer_with_its_own_database_confirms_through_the_broker(settings):
+    settings.OUTBOX_CONFIRM_INLINE = False
+    event = _row(dispatched_at=timezone.now())
+    with mock.patch("apps.core.outbox.current_app.send_task") as send:
+        outbox.outbox_confirm_send(event_id=event.pk)
+    send.assert_called_once_with("core.outbox_confirm", args=[str(event.pk)], queue="default")
+    event.refresh_from_db()
+    assert event.confirmed_at is None
