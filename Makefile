@@ -31,6 +31,10 @@ lint: install
 schema: install
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
 
+# Load benchmark of the production stack on loopback (needs PostgreSQL, Redis and wrk); see README.
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 check-compose: install
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker/compose.yml
 

@@ -202,6 +202,11 @@ RATING_BAYES_PRIOR_MEAN = env.float("RATING_BAYES_PRIOR_MEAN", default=3.5)
 RATING_BAYES_PRIOR_WEIGHT = env.int("RATING_BAYES_PRIOR_WEIGHT", default=5)
 IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24))
 
+# --- Benchmark ---------------------------------------------------------------------------
+# Mounts the bare one-INSERT view that bench/run.py uses as its in-run baseline. Never set it
+# in a real deployment: the route exists only for the benchmark's own throwaway stack.
+BENCH_BASELINE_VIEW = env.bool("BENCH_BASELINE_VIEW", default=False)
+
 # --- Celery ------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
