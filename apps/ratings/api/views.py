@@ -119,6 +119,8 @@ class RatingDetailView(APIView):
 
 
 class ProviderRatingSummaryView(APIView):
+    # Public and the same for everyone: no token to verify, no user to load.
+    authentication_classes: list = []
     permission_classes = [AllowAny]
 
     @extend_schema(

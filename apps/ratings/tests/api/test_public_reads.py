@@ -1,0 +1,56 @@
+import pytest
+from rest_framework.test import APIClient
+
+from apps.ratings.services import rating_create
+from tests.factories import CustomerFactory
+
+
+def _bad_token_client() -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Bearer not-a-jwt")
+    return client
+
+
+@pytest.mark.django_db
+def test_rating_summary_is_one_query_and_loads_no_user(provider, customer, customer_client, django_assert_num_queries):
+    rating_create(customer=customer, provider=provider, score=4)
+    with django_assert_num_queries(1):
+        response = customer_client.get(f"/api/v1/providers/{provider.pk}/rating-summary/")
+    assert response.status_code == 200
+    assert response.json()["count"] == 1
+    assert response.json()["average"] == 4.0
+
+
+@pytest.mark.django_db
+def test_public_reads_ignore_the_caller_token(provider):
+    client = _bad_token_client()
+    assert client.get(f"/api/v1/providers/{provider.pk}/rating-summary/").status_code == 200
+    assert client.get("/api/v1/providers/?ordering=-average").status_code == 200
+
+
+@pytest.mark.django_db
+def test_provider_list_pins_its_query_count(provider, django_assert_max_num_queries, api_client):
+    customers = CustomerFactory.create_batch(3)
+    for i, customer in enumerate(customers):
+        rating_create(customer=customer, provider=provider, score=i + 3)
+    with django_assert_max_num_queries(2):
+        response = api_client.get("/api/v1/providers/?ordering=-average")
+    assert response.status_code == 200
+    assert response.json()["results"][0]["rating"]["count"] == 3
+
+
+@pytest.mark.django_db
+def test_rating_submission_still_needs_a_customer_token(provider, provider_client, api_client):
+    body = {"provider_id": str(provider.pk), "score": 5}
+    assert api_client.post("/api/v1/ratings/", body, format="json").status_code == 401
+    assert _bad_token_client().post("/api/v1/ratings/", body, format="json").status_code == 401
+    assert provider_client.post("/api/v1/ratings/", body, format="json").status_code == 403
+
+
+@pytest.mark.django_db
+def test_rating_submission_by_a_customer_creates_and_then_conflicts(provider, customer_client):
+    body = {"provider_id": str(provider.pk), "score": 5}
+    assert customer_client.post("/api/v1/ratings/", body, format="json").status_code == 201
+    second = customer_client.post("/api/v1/ratings/", body, format="json")
+    assert second.status_code == 409
+    assert second.json()["errors"][0]["code"] == "already_rated"
