@@ -343,6 +343,8 @@ def main() -> int:
         env["CONN_MAX_AGE"] = "0"
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
+    # A plain `kill` still runs the cleanup below (stop processes, drop the database).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     stack = Stack()
     created_db = False

@@ -69,16 +69,18 @@ def _counted(rating: Rating) -> bool:
 
 @transaction.atomic
 def rating_create(*, customer: Customer, provider: Provider, score: int, comment: str = "") -> Rating:
-    """Rate ``provider`` once. 409 ``already_rated`` if ``customer`` already did, even under races."""
-    if Rating.objects.filter(customer=customer, provider=provider).exists():
-        raise AlreadyRated()
+    """Rate ``provider`` once. 409 ``already_rated`` if ``customer`` already did, even under races.
+
+    The unique constraint is the only check: a pre-check query would cost every rating a
+    round trip and still need the constraint for concurrent requests.
+    """
     rating = Rating(customer=customer, provider=provider, score=score, comment=comment)
     rating.full_clean(exclude=["customer", "provider"], validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():
             rating.save(force_insert=True)
     except IntegrityError as exc:
-        # A concurrent request from the same customer committed first.
+        # This customer already rated this provider (possibly a concurrent request).
         raise AlreadyRated() from exc
     if _counted(rating):
         _summary_apply(provider_id=provider.pk, changes=[(score, 1)], verified_delta=int(rating.verified))

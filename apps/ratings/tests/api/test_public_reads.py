@@ -54,3 +54,23 @@ def test_rating_submission_by_a_customer_creates_and_then_conflicts(provider, cu
     second = customer_client.post("/api/v1/ratings/", body, format="json")
     assert second.status_code == 409
     assert second.json()["errors"][0]["code"] == "already_rated"
+
+
+@pytest.mark.django_db
+def test_rating_submission_query_count_is_pinned(provider, customer_client, django_assert_num_queries):
+    rating_create(customer=CustomerFactory(), provider=provider, score=5)  # the summary row exists
+    # user with its profiles (one query), provider with its user, the service's savepoint
+    # (the test's transaction makes its atomic() one too), savepoint, INSERT, release,
+    # summary UPDATE, release. No customers query, no already-rated pre-check.
+    with django_assert_num_queries(8):
+        response = customer_client.post(
+            "/api/v1/ratings/", {"provider_id": str(provider.pk), "score": 3}, format="json"
+        )
+    assert response.status_code == 201
+
+
+@pytest.mark.django_db
+def test_a_customer_without_provider_profile_is_refused_provider_only_views(customer_client, provider_client):
+    assert customer_client.get("/api/v1/providers/me/").status_code == 403
+    assert provider_client.get("/api/v1/providers/me/").status_code == 200
+    assert provider_client.get("/api/v1/customers/me/").status_code == 403
