@@ -77,8 +77,9 @@ def rating_create(*, customer: Customer, provider: Provider, score: int, comment
     rating = Rating(customer=customer, provider=provider, score=score, comment=comment)
     rating.full_clean(exclude=["customer", "provider"], validate_unique=False, validate_constraints=False)
     try:
-        with transaction.atomic():
-            rating.save(force_insert=True)
+        # No savepoint of its own (two round trips): on a conflict nothing more runs in this
+        # transaction, and leaving this function's atomic() with the error rolls it back.
+        rating.save(force_insert=True)
     except IntegrityError as exc:
         # This customer already rated this provider (possibly a concurrent request).
         raise AlreadyRated() from exc

@@ -77,7 +77,9 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A health check costs every request one extra round trip (SELECT 1); without it a connection
+# broken under a worker fails one request and is then replaced.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 if env.bool("DB_POOL", default=False) and DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # psycopg's pool (Django 5.1+) instead of one persistent connection per process.
     DATABASES["default"].update(CONN_MAX_AGE=0, CONN_HEALTH_CHECKS=False)

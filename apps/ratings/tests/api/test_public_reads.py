@@ -54,15 +54,32 @@ def test_rating_submission_by_a_customer_creates_and_then_conflicts(provider, cu
     second = customer_client.post("/api/v1/ratings/", body, format="json")
     assert second.status_code == 409
     assert second.json()["errors"][0]["code"] == "already_rated"
+    summary = customer_client.get(f"/api/v1/providers/{provider.pk}/rating-summary/").json()
+    assert summary["count"] == 1
+    assert summary["distribution"]["5"] == 1
+
+
+@pytest.mark.django_db
+def test_a_conflicting_rating_with_an_idempotency_key_is_a_409_and_writes_nothing(provider, customer, customer_client):
+    from apps.core.models import IdempotencyKey
+    from apps.ratings.models import Rating
+
+    rating_create(customer=customer, provider=provider, score=2)
+    response = customer_client.post(
+        "/api/v1/ratings/", {"provider_id": str(provider.pk), "score": 5}, format="json", HTTP_IDEMPOTENCY_KEY="k1"
+    )
+    assert response.status_code == 409
+    assert Rating.objects.count() == 1
+    assert not IdempotencyKey.objects.exists()
 
 
 @pytest.mark.django_db
 def test_rating_submission_query_count_is_pinned(provider, customer_client, django_assert_num_queries):
     rating_create(customer=CustomerFactory(), provider=provider, score=5)  # the summary row exists
-    # user with its profiles (one query), provider with its user, the service's savepoint
-    # (the test's transaction makes its atomic() one too), savepoint, INSERT, release,
-    # summary UPDATE, release. No customers query, no already-rated pre-check.
-    with django_assert_num_queries(8):
+    # user with its profiles (one query), provider with its user, INSERT, summary UPDATE, plus
+    # the savepoint and release of the service's atomic() inside the test's transaction.
+    # No customers query, no already-rated pre-check, no inner savepoint.
+    with django_assert_num_queries(6):
         response = customer_client.post(
             "/api/v1/ratings/", {"provider_id": str(provider.pk), "score": 3}, format="json"
         )
