@@ -1,5 +1,6 @@
 from types import SimpleNamespace
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt import authentication
 
 
@@ -16,3 +17,9 @@ class JWTAuthentication(authentication.JWTAuthentication):
         self.user_model = SimpleNamespace(
             objects=users.objects.select_related("customer", "provider"), DoesNotExist=users.DoesNotExist
         )
+
+
+class JWTAuthenticationScheme(SimpleJWTScheme):
+    """The OpenAPI security scheme of simplejwt's authentication, for this subclass too."""
+
+    target_class = JWTAuthentication
