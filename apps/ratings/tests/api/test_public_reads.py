@@ -33,9 +33,10 @@ def test_provider_list_pins_its_query_count(provider, django_assert_max_num_quer
     customers = CustomerFactory.create_batch(3)
     for i, customer in enumerate(customers):
         rating_create(customer=customer, provider=provider, score=i + 3)
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(2) as captured:
         response = api_client.get("/api/v1/providers/?ordering=-average")
     assert response.status_code == 200
+    assert not [q for q in captured.captured_queries if "accounts_user" in q["sql"]]
     assert response.json()["results"][0]["rating"]["count"] == 3
 
 
