@@ -139,6 +139,62 @@ def worker_rss(master_pid: int) -> list[int]:
     return sorted(sizes)
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids) -> dict[int, float]:
+    """user+system CPU seconds of each live pid (from /proc/<pid>/stat)."""
+    seconds = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return seconds
+
+
+class CpuMeter:
+    """CPU time the web processes and this run's PostgreSQL backends spend per request.
+
+    On a machine shared with other work, req/s moves with the neighbours' load; CPU seconds
+    per request move far less, so they are what to compare between two runs.
+    """
+
+    def __init__(self, master_pid: int, database_url: str) -> None:
+        import psycopg
+
+        self.master_pid = master_pid
+        self.db_name = database_url.rsplit("/", 1)[1]
+        self.conn = psycopg.connect(database_url, autocommit=True)
+
+    def _web_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.master_pid}/task/{self.master_pid}/children").read_text().split()
+        return [self.master_pid, *map(int, children)]
+
+    def _pg_pids(self) -> list[int]:
+        rows = self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [self.db_name]
+        ).fetchall()
+        return [pid for (pid,) in rows]
+
+    def snapshot(self) -> tuple[dict, dict]:
+        return cpu_seconds(self._web_pids()), cpu_seconds(self._pg_pids())
+
+    def per_request_ms(self, before: tuple[dict, dict], requests: int) -> dict:
+        after = self.snapshot()
+        used = [
+            sum(t - start.get(pid, 0.0) for pid, t in end.items()) for start, end in zip(before, after, strict=True)
+        ]
+        return {
+            "web_cpu_ms_per_req": round(used[0] * 1000 / max(requests, 1), 3),
+            "pg_cpu_ms_per_req": round(used[1] * 1000 / max(requests, 1), 3),
+        }
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 # --- seeding -----------------------------------------------------------------------------
 
 
@@ -281,7 +337,10 @@ def row(endpoint: str, connections, measured: dict | None = None, note: str = ""
 
 
 def print_table(rows: list[dict]) -> None:
-    header = f"{'endpoint':<44} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'errors':>7}"
+    header = (
+        f"{'endpoint':<44} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'errors':>7}"
+        f" {'web CPU ms/req':>15} {'pg CPU ms/req':>14}"
+    )
     print(header)
     print("-" * len(header))
     for r in rows:
@@ -291,6 +350,7 @@ def print_table(rows: list[dict]) -> None:
         print(
             f"{r['endpoint']:<44} {r['connections']!s:>5} {r['rps']:>9.0f} {r['p50_ms']:>8.1f} "
             f"{r['p90_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['errors']:>7}"
+            f" {r.get('web_cpu_ms_per_req', ''):>15} {r.get('pg_cpu_ms_per_req', ''):>14}"
         )
 
 
@@ -387,6 +447,8 @@ def main() -> int:
             worker_cmd += ["--concurrency", "2", "--loglevel", "WARNING"]
             stack.start(worker_cmd, env=env, log_path=workdir / "celery.log")
         wait_http(f"{base_url}/healthz")
+        meter = CpuMeter(master.pid, database_url)
+        stack.cleanups.append(meter.close)
         log(f"gunicorn {args.worker_class} x{args.workers} (threads {args.threads}) on {base_url}")
 
         def wanted(name: str) -> bool:
@@ -418,7 +480,9 @@ def main() -> int:
                     continue
                 if name == "post":
                     extra = {**extra, "BENCH_PAIRS": str(inputs[str(connections)])}
+                before = meter.snapshot()
                 measured = run_wrk(base_url, script, connections=connections, duration=args.duration, env=extra)
+                measured |= meter.per_request_ms(before, measured["requests"])
                 rows.append(row(endpoint, connections, measured) | {"scenario": name})
                 log(f"{endpoint} c={connections}: {measured['rps']:.0f} req/s, p99 {measured['p99_ms']:.1f} ms")
 
