@@ -8,23 +8,31 @@ twice the rate across a window edge, the usual trade of fixed windows. On any ot
 (locmem in the embedded default) DRF's own algorithm runs.
 """
 
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache import cache as default_cache
 from django.core.cache.backends.redis import RedisCache
 from rest_framework import throttling
+
+
+def _backend(cache):
+    # DRF's throttles hold the ``django.core.cache.cache`` proxy, never the backend itself.
+    return caches[DEFAULT_CACHE_ALIAS] if cache is default_cache else cache
 
 
 class RedisWindowMixin:
     _wait: float | None = None
 
     def allow_request(self, request, view) -> bool:
-        if not isinstance(self.cache, RedisCache):
+        backend = _backend(self.cache)
+        if not isinstance(backend, RedisCache):
             return super().allow_request(request, view)
         if self.rate is None:
             return True
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        key = self.cache.make_and_validate_key(self.key)
-        pipeline = self.cache._cache.get_client(key, write=True).pipeline(transaction=False)
+        key = backend.make_and_validate_key(self.key)
+        pipeline = backend._cache.get_client(key, write=True).pipeline(transaction=False)
         pipeline.incr(key)
         pipeline.expire(key, self.duration, nx=True)
         pipeline.ttl(key)

@@ -60,3 +60,18 @@ def test_rating_submissions_past_the_rate_are_429(provider, customer_client, mon
     refused = customer_client.post("/api/v1/ratings/", body, format="json")
     assert refused.status_code == 429
     assert 0 < int(refused["Retry-After"]) <= 60
+
+
+@pytest.mark.django_db
+def test_on_redis_a_request_is_counted_in_one_window_counter(api_client, provider):
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+    from rest_framework.throttling import AnonRateThrottle
+
+    if not isinstance(caches["default"], RedisCache):
+        pytest.skip("the one-round-trip counter runs on Redis only")
+    for _ in range(3):
+        api_client.get(f"/api/v1/providers/{provider.pk}/rating-summary/", REMOTE_ADDR="10.9.9.9")
+    key = AnonRateThrottle.cache_format % {"scope": "anon", "ident": "10.9.9.9"}
+    # DRF's algorithm would have stored a list of three timestamps.
+    assert cache.get(key) == 3
