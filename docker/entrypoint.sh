@@ -5,8 +5,7 @@ role="${1:-web}"
 case "$role" in
   web)
     exec gunicorn config.wsgi:application --bind "0.0.0.0:${PORT:-8000}" \
-      --workers "${WEB_CONCURRENCY:-2}" --worker-class gthread --threads "${WEB_THREADS:-4}" \
-      --access-logfile - --timeout 30 ;;
+      --workers "${WEB_CONCURRENCY:-2}" --access-logfile - --timeout 30 ;;
   worker)
     exec celery -A config worker --loglevel "${LOG_LEVEL:-INFO}" -Q default,notifications \
       --concurrency "${WORKER_CONCURRENCY:-2}" ;;
