@@ -449,7 +449,8 @@ def main() -> int:
         wait_http(f"{base_url}/healthz")
         meter = CpuMeter(master.pid, database_url)
         stack.cleanups.append(meter.close)
-        log(f"gunicorn {args.worker_class} x{args.workers} (threads {args.threads}) on {base_url}")
+        threads = f" x {args.threads} threads" if args.worker_class == "gthread" else ""
+        log(f"gunicorn {args.worker_class} x{args.workers}{threads} on {base_url}")
 
         def wanted(name: str) -> bool:
             return not only or name in only
