@@ -92,3 +92,14 @@ def test_a_customer_without_provider_profile_is_refused_provider_only_views(cust
     assert customer_client.get("/api/v1/providers/me/").status_code == 403
     assert provider_client.get("/api/v1/providers/me/").status_code == 200
     assert provider_client.get("/api/v1/customers/me/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_rating_summary_of_an_unrated_provider_is_empty_and_of_an_unknown_one_404(provider, api_client):
+    import uuid
+
+    response = api_client.get(f"/api/v1/providers/{provider.pk}/rating-summary/")
+    assert response.status_code == 200
+    assert response.json()["count"] == 0
+    assert response.json()["average"] is None
+    assert api_client.get(f"/api/v1/providers/{uuid.uuid4()}/rating-summary/").status_code == 404
