@@ -186,10 +186,11 @@ class CpuMeter:
         used = [
             sum(t - start.get(pid, 0.0) for pid, t in end.items()) for start, end in zip(before, after, strict=True)
         ]
-        return {
-            "web_cpu_ms_per_req": round(used[0] * 1000 / max(requests, 1), 3),
-            "pg_cpu_ms_per_req": round(used[1] * 1000 / max(requests, 1), 3),
-        }
+        # A process that exited during the run (a connection recycled after CONN_MAX_AGE, a
+        # restarted worker) took its CPU time with it: report nothing rather than too little.
+        complete = [set(start) <= set(end) for start, end in zip(before, after, strict=True)]
+        web, pg = (round(u * 1000 / max(requests, 1), 3) if ok else None for u, ok in zip(used, complete, strict=True))
+        return {"web_cpu_ms_per_req": web, "pg_cpu_ms_per_req": pg}
 
     def close(self) -> None:
         self.conn.close()
@@ -350,7 +351,7 @@ def print_table(rows: list[dict]) -> None:
         print(
             f"{r['endpoint']:<44} {r['connections']!s:>5} {r['rps']:>9.0f} {r['p50_ms']:>8.1f} "
             f"{r['p90_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['errors']:>7}"
-            f" {r.get('web_cpu_ms_per_req', ''):>15} {r.get('pg_cpu_ms_per_req', ''):>14}"
+            f" {r.get('web_cpu_ms_per_req') or '-':>15} {r.get('pg_cpu_ms_per_req') or '-':>14}"
         )
 
 
