@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
@@ -16,6 +17,11 @@ urlpatterns = [
     path("notifications/", include("apps.notifications.urls")),
     path("admin/", admin.site.urls),
 ]
+
+if settings.BENCH_BASELINE_VIEW:
+    from config.bench_baseline import baseline_insert
+
+    urlpatterns.append(path("bench/baseline-insert", baseline_insert, name="bench-baseline-insert"))
 
 handler400 = "apps.core.errors.bad_request"
 handler403 = "apps.core.errors.permission_denied"

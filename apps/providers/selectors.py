@@ -28,12 +28,12 @@ def _with_rating(queryset: QuerySet[Provider]) -> QuerySet[Provider]:
 
 
 def provider_list() -> QuerySet[Provider]:
-    queryset = Provider.objects.select_related("user").prefetch_related("services")
-    return _with_rating(queryset)
+    # No user join: the public listing shows nothing of the user (its email is for ``me``).
+    return _with_rating(Provider.objects.prefetch_related("services"))
 
 
 def provider_get(*, provider_id) -> Provider:
-    provider = provider_list().filter(pk=provider_id).first()
+    provider = provider_list().select_related("user").filter(pk=provider_id).first()
     if provider is None:
         raise NotFound("Provider not found.")
     return provider

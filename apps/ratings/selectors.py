@@ -56,9 +56,12 @@ def rating_invitation_get(*, invitation_id, customer: Customer, provider: Provid
 
 def rating_summary_get(*, provider_id) -> RatingSummary:
     """One provider's summary in one query; an unrated provider gets an empty summary."""
-    summary = RatingSummary.objects.filter(provider_id=provider_id).first()
-    if summary is not None:
-        return summary
+    try:
+        # get(), not first(): first() adds an ORDER BY whose compilation was a tenth of the
+        # whole request's CPU in the bench profile.
+        return RatingSummary.objects.get(provider_id=provider_id)
+    except RatingSummary.DoesNotExist:
+        pass
     if not Provider.objects.filter(pk=provider_id).exists():
         raise NotFound("Provider not found.")
     return RatingSummary(provider_id=provider_id)

@@ -194,12 +194,12 @@ def rating_create(
 
     A comment that trips an automatic hold rule puts the rating in ``pending_review`` (not
     counted, not public) instead of publishing it. A rating made through a partner
-    ``invitation`` for this customer and provider is ``verified``.
+    ``invitation`` for this customer and provider is ``verified``. The unique constraint is
+    the only duplicate check: a pre-check query would cost every rating a round trip and still
+    need the constraint for concurrent requests.
     """
     if invitation is not None and (invitation.customer_id != customer.pk or invitation.provider_id != provider.pk):
         raise InvalidInvitation()
-    if Rating.objects.filter(customer=customer, provider=provider).exists():
-        raise AlreadyRated()
     hold_reason = _hold_reason(comment)
     rating = Rating(
         customer=customer,
@@ -214,8 +214,9 @@ def rating_create(
     )
     rating.full_clean(exclude=["customer", "provider", "invitation"], validate_unique=False, validate_constraints=False)
     try:
-        with transaction.atomic():
-            rating.save(force_insert=True)
+        # No savepoint of its own (two round trips): on a conflict nothing more runs in this
+        # transaction, and leaving this function's atomic() with the error rolls it back.
+        rating.save(force_insert=True)
     except IntegrityError as exc:
         # A concurrent request from the same customer committed first (the invitation, bound to
         # this customer and provider, can only have been used by that same rating).
@@ -227,6 +228,9 @@ def rating_create(
             rating=rating, moderator=None, from_status="", to_status=rating.status, reason=hold_reason
         )
     signals.rating_created.send(sender=Rating, event=_event(rating))
+    # A new rating has no reply yet: say so in the reverse one-to-one cache, so the response
+    # does not spend a query to find that out.
+    Rating.reply.related.set_cached_value(rating, None)
     return rating
 
 

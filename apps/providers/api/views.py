@@ -24,6 +24,9 @@ from apps.providers.services import provider_register, provider_update
 class ProviderListView(GenericAPIView):
     """Public provider directory, plus provider registration."""
 
+    # Listing and registration are public and never look at the caller: no token to verify,
+    # no user to load (throttling then counts every caller by client IP).
+    authentication_classes: list = []
     filter_backends = [DjangoFilterBackend, ProviderOrdering]
     filterset_class = ProviderFilter
     serializer_class = ProviderOutput

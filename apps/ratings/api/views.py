@@ -235,6 +235,8 @@ class RatingInvitationListView(APIView):
 
 
 class ProviderRatingSummaryView(APIView):
+    # Public and the same for everyone: no token to verify, no user to load.
+    authentication_classes: list = []
     permission_classes = [AllowAny]
 
     @extend_schema(

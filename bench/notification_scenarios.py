@@ -1,0 +1,239 @@
+"""The notification scenarios of ``bench/run.py``, written against the API contract (DESIGN §4).
+
+They run only when ``apps.notifications`` is in ``INSTALLED_APPS`` (run.py prints "not
+available" rows otherwise) and use nothing but HTTP, so they do not depend on how the
+notifications app names its models:
+
+- **inbox**: a provider receives 1 000 notifications (1 000 ratings posted through the API by
+  distinct customers, delivered by the real Celery worker), then wrk reads
+  ``GET /api/v1/notifications/`` as that provider.
+- **latency**: an open-loop driver posts ratings for one provider at a fixed rate; the
+  provider's webhook points at a receiver on loopback. Latency to the inbox is the inbox row's
+  ``created_at`` minus the rating's ``created_at`` (both from the API, both stamped by the
+  database host's clock); latency to the webhook is the arrival time at the receiver minus the
+  rating's ``created_at``. The rating's ``created_at`` is stamped just before its commit, so
+  both figures are a slight over-estimate, never an under-estimate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import requests
+
+INBOX_ENDPOINT = "GET /api/v1/notifications/ (1,000 in inbox)"
+LATENCY_ENDPOINTS = ("rating commit -> inbox row @100/s", "rating commit -> webhook received @100/s")
+INBOX_SIZE = 1000
+RATE_PER_S = 100
+LATENCY_SECONDS = 10
+
+
+@dataclass
+class Context:
+    base_url: str
+    customer_tokens: list[str]  # customers that have rated nothing; each posts at most once
+    inbox_provider: tuple[str, str]  # (provider id, its user id)
+    latency_provider: tuple[str, str]
+    access_token: Callable[[str], str]
+    run_wrk: Callable[..., dict]
+    duration: int
+    log: Callable[[str], None]
+    _next_customer: int = field(default=0)
+
+    def take_customers(self, count: int) -> list[str]:
+        if self._next_customer + count > len(self.customer_tokens):
+            raise RuntimeError("not enough unused customers for the notification scenarios")
+        chosen = self.customer_tokens[self._next_customer : self._next_customer + count]
+        self._next_customer += count
+        return chosen
+
+
+def _post_rating(session: requests.Session, base_url: str, token: str, provider_id: str) -> dict:
+    response = session.post(
+        f"{base_url}/api/v1/ratings/",
+        json={"provider_id": provider_id, "score": 4, "comment": "bench"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def _inbox(base_url: str, token: str) -> list[dict]:
+    """Every notification of the token's user, newest first, through the cursor pages."""
+    items, url = [], f"{base_url}/api/v1/notifications/?page_size=100"
+    while url:
+        response = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        response.raise_for_status()
+        page = response.json()
+        items += page["results"]
+        url = page["next"]
+    return items
+
+
+def _unread(base_url: str, token: str) -> int:
+    response = requests.get(
+        f"{base_url}/api/v1/notifications/unread-count/", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    response.raise_for_status()
+    return response.json()["unread"]
+
+
+def _wait_for_inbox(ctx: Context, token: str, count: int, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while _unread(ctx.base_url, token) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"inbox did not reach {count} notifications within {timeout}s")
+        time.sleep(0.5)
+
+
+def _parse(timestamp: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+
+
+def _percentiles(values_ms: list[float]) -> dict:
+    if not values_ms:
+        return {}
+    ordered = sorted(values_ms)
+    cuts = statistics.quantiles(ordered, n=100, method="inclusive") if len(ordered) > 1 else ordered * 99
+    return {"p50_ms": cuts[49], "p90_ms": cuts[89], "p99_ms": cuts[98], "samples": len(ordered)}
+
+
+def inbox_rows(ctx: Context, connection_levels: list[int]) -> list[dict]:
+    provider_id, provider_user_id = ctx.inbox_provider
+    token = ctx.access_token(provider_user_id)
+    with ThreadPoolExecutor(max_workers=16) as pool, requests.Session() as session:
+        list(pool.map(lambda t: _post_rating(session, ctx.base_url, t, provider_id), ctx.take_customers(INBOX_SIZE)))
+    _wait_for_inbox(ctx, token, INBOX_SIZE)
+    ctx.log(f"inbox of the provider holds {INBOX_SIZE} notifications")
+    rows = []
+    for connections in connection_levels:
+        measured = ctx.run_wrk(
+            ctx.base_url,
+            "get.lua",
+            connections=connections,
+            duration=ctx.duration,
+            env={"BENCH_PATH": "/api/v1/notifications/", "BENCH_TOKEN": token},
+        )
+        rows.append({"endpoint": INBOX_ENDPOINT, "connections": connections, **measured, "note": ""})
+    return rows
+
+
+class _WebhookReceiver(BaseHTTPRequestHandler):
+    arrivals: dict[str, float] = {}
+
+    def do_POST(self):
+        received = time.time()
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(204)
+        self.end_headers()
+        rating_id = _find_rating_id(json.loads(body or b"{}"))
+        if rating_id:
+            self.arrivals.setdefault(rating_id, received)
+
+    def log_message(self, *args):
+        pass
+
+
+def _find_rating_id(payload) -> str | None:
+    if isinstance(payload, dict):
+        if "rating_id" in payload:
+            return str(payload["rating_id"])
+        for value in payload.values():
+            found = _find_rating_id(value)
+            if found:
+                return found
+    return None
+
+
+def latency_rows(ctx: Context) -> list[dict]:
+    """Open loop: post at RATE_PER_S whatever the responses do; measure commit -> inbox/webhook."""
+    provider_id, provider_user_id = ctx.latency_provider
+    token = ctx.access_token(provider_user_id)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _WebhookReceiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    rows = []
+    try:
+        hook_url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        created = requests.post(
+            f"{ctx.base_url}/api/v1/notifications/webhooks/",
+            json={"url": hook_url, "event_types": ["rating.created"]},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        webhook_note = "" if created.ok else f"not available: webhook registration refused ({created.status_code})"
+
+        total = RATE_PER_S * LATENCY_SECONDS
+        customers = ctx.take_customers(total)
+        ratings: dict[str, dt.datetime] = {}
+        errors = 0
+        lock = threading.Lock()
+        session = requests.Session()
+
+        def send(token_: str) -> None:
+            nonlocal errors
+            try:
+                rating = _post_rating(session, ctx.base_url, token_, provider_id)
+            except requests.RequestException:
+                with lock:
+                    errors += 1
+                return
+            with lock:
+                ratings[rating["id"]] = _parse(rating["created_at"])
+
+        start = time.monotonic()
+        with ThreadPoolExecutor(max_workers=64) as pool:
+            for i, customer_token in enumerate(customers):
+                delay = start + i / RATE_PER_S - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                pool.submit(send, customer_token)
+        _wait_for_inbox(ctx, token, len(ratings))
+        time.sleep(2)  # let the last webhooks arrive
+
+        inbox_ms = []
+        for item in _inbox(ctx.base_url, token):
+            rating_id = str((item.get("data") or {}).get("rating_id", ""))
+            if rating_id in ratings:
+                inbox_ms.append((_parse(item["created_at"]) - ratings[rating_id]).total_seconds() * 1000)
+        hook_ms = [
+            (arrived - ratings[rid].timestamp()) * 1000
+            for rid, arrived in _WebhookReceiver.arrivals.items()
+            if rid in ratings
+        ]
+        missing_inbox = len(ratings) - len(inbox_ms)
+        rows.append(
+            {
+                "endpoint": LATENCY_ENDPOINTS[0],
+                "connections": "open",
+                "rps": RATE_PER_S,
+                **_percentiles(inbox_ms),
+                "errors": errors + missing_inbox,
+                "note": "",
+            }
+        )
+        if webhook_note:
+            rows.append({"endpoint": LATENCY_ENDPOINTS[1], "connections": "open", "note": webhook_note})
+        else:
+            rows.append(
+                {
+                    "endpoint": LATENCY_ENDPOINTS[1],
+                    "connections": "open",
+                    "rps": RATE_PER_S,
+                    **_percentiles(hook_ms),
+                    "errors": errors + len(ratings) - len(hook_ms),
+                    "note": "",
+                }
+            )
+    finally:
+        server.shutdown()
+        server.server_close()
+    return rows

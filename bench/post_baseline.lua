@@ -1,0 +1,11 @@
+-- POST the bare one-INSERT baseline view (BENCH_BASELINE_VIEW=1 only).
+package.path = os.getenv("BENCH_DIR") .. "/?.lua;" .. package.path
+require("common")
+
+function init(args)
+  bench_init()
+end
+
+function request()
+  return wrk.format("POST", "/bench/baseline-insert", { ["X-Forwarded-For"] = random_ip() }, "")
+end

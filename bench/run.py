@@ -1,0 +1,581 @@
+"""Benchmark the production stack on loopback and print one table (``make bench``).
+
+Starts its own PostgreSQL database (``mr_bench_<pid>``) and Redis DB index, runs the
+migrations, seeds with bulk SQL, starts gunicorn with production settings, drives it with
+wrk, prints endpoint / connections / req/s / p50 / p90 / p99 / errors and writes the same as
+JSON under ``bench/results/``. Everything it starts is stopped and the database dropped at the
+end, whatever happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import random
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import suppress
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+VENV_BIN = Path(sys.executable).parent
+RESULTS_DIR = BENCH_DIR / "results"
+PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
+REDIS_DB = 9
+
+N_GENERAL_PROVIDERS = 500
+N_POST_CUSTOMERS = 5000  # customers 1..5000 post ratings during the run
+BACKGROUND_RATERS = range(5001, 5021)  # each general provider starts with 20 ratings
+# Customers 6001.. are reserved for the notification scenarios (see bench/notifications.py).
+NOTIFICATION_CUSTOMERS = range(6001, 9001)
+SUMMARY_SIZES = (10, 10_000, 1_000_000)
+NOT_INSTALLED = "not available: notifications app not installed"
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def uuid_sql(kind: str, number_sql: str) -> str:
+    """The deterministic UUID the seed gives to object ``kind`` number ``n``."""
+    return f"md5('bench-{kind}-' || {number_sql})::uuid"
+
+
+def uuid_py(kind: str, number: int) -> str:
+    import hashlib
+    import uuid
+
+    return str(uuid.UUID(hashlib.md5(f"bench-{kind}-{number}".encode()).hexdigest()))
+
+
+# --- processes ---------------------------------------------------------------------------
+
+
+class Stack:
+    """Every process and resource the run owns, released in reverse order."""
+
+    def __init__(self) -> None:
+        self.processes: list[subprocess.Popen] = []
+        self.cleanups: list = []
+
+    def start(self, cmd: list[str], *, env: dict, log_path: Path) -> subprocess.Popen:
+        handle = open(log_path, "ab")  # noqa: SIM115 - closed with the stack
+        process = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.processes.append(process)
+        self.cleanups.append(handle.close)
+        return process
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for process in self.processes:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        for cleanup in reversed(self.cleanups):
+            with suppress(Exception):
+                cleanup()
+
+
+def psql(sql: str, database: str = "postgres") -> None:
+    subprocess.run(
+        ["psql", "-h", PG_HOST, "-p", str(PG_PORT), "-U", PG_USER, "-d", database, "-v", "ON_ERROR_STOP=1", "-qc", sql],
+        check=True,
+    )
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not answer within {timeout}s")
+        time.sleep(0.2)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def worker_rss(master_pid: int) -> list[int]:
+    """RSS in bytes of every direct child (the gunicorn workers) of ``master_pid``."""
+    sizes = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+        if fields.get("PPid", "").strip() == str(master_pid) and "VmRSS" in fields:
+            sizes.append(int(fields["VmRSS"].split()[0]) * 1024)
+    return sorted(sizes)
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids) -> dict[int, float]:
+    """user+system CPU seconds of each live pid (from /proc/<pid>/stat)."""
+    seconds = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return seconds
+
+
+class CpuMeter:
+    """CPU time the web processes and this run's PostgreSQL backends spend per request.
+
+    On a machine shared with other work, req/s moves with the neighbours' load; CPU seconds
+    per request move far less, so they are what to compare between two runs.
+    """
+
+    def __init__(self, master_pid: int, database_url: str) -> None:
+        import psycopg
+
+        self.master_pid = master_pid
+        self.db_name = database_url.rsplit("/", 1)[1]
+        self.conn = psycopg.connect(database_url, autocommit=True)
+
+    def _web_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.master_pid}/task/{self.master_pid}/children").read_text().split()
+        return [self.master_pid, *map(int, children)]
+
+    def _pg_pids(self) -> list[int]:
+        rows = self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [self.db_name]
+        ).fetchall()
+        return [pid for (pid,) in rows]
+
+    def snapshot(self) -> tuple[dict, dict]:
+        return cpu_seconds(self._web_pids()), cpu_seconds(self._pg_pids())
+
+    def per_request_ms(self, before: tuple[dict, dict], requests: int) -> dict:
+        after = self.snapshot()
+        used = [
+            sum(t - start.get(pid, 0.0) for pid, t in end.items()) for start, end in zip(before, after, strict=True)
+        ]
+        # A process that exited during the run (a connection recycled after CONN_MAX_AGE, a
+        # restarted worker) took its CPU time with it: report nothing rather than too little.
+        complete = [set(start) <= set(end) for start, end in zip(before, after, strict=True)]
+        web, pg = (round(u * 1000 / max(requests, 1), 3) if ok else None for u, ok in zip(used, complete, strict=True))
+        return {"web_cpu_ms_per_req": web, "pg_cpu_ms_per_req": pg}
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+# --- seeding -----------------------------------------------------------------------------
+
+
+def seed(database_url: str, *, big: int) -> dict:
+    """Bulk-seed users, customers, providers, ratings and exact summaries with SQL."""
+    import psycopg
+    from django.apps import apps
+
+    user = apps.get_model("accounts", "User")._meta.db_table
+    customer = apps.get_model("customers", "Customer")._meta.db_table
+    provider = apps.get_model("providers", "Provider")._meta.db_table
+    rating = apps.get_model("ratings", "Rating")._meta.db_table
+    summary = apps.get_model("ratings", "RatingSummary")._meta.db_table
+
+    n_customers = max(big, max(NOTIFICATION_CUSTOMERS), max(BACKGROUND_RATERS))
+    specials = {size: N_GENERAL_PROVIDERS + i + 1 for i, size in enumerate(SUMMARY_SIZES)}
+    extra = {
+        "inbox": N_GENERAL_PROVIDERS + len(SUMMARY_SIZES) + 1,
+        "latency": N_GENERAL_PROVIDERS + len(SUMMARY_SIZES) + 2,
+    }
+    n_providers = max(extra.values())
+    started = time.monotonic()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        steps = [
+            (
+                "users",
+                f"INSERT INTO {user} (id, password, is_superuser, email, name, is_active, is_staff, date_joined) "
+                f"SELECT {uuid_sql('user-c', 'g')}, '!', false, 'c' || g || '@bench.example', 'Customer ' || g, "
+                f"true, false, now() FROM generate_series(1, {n_customers}) g "
+                f"UNION ALL SELECT {uuid_sql('user-p', 'g')}, '!', false, 'p' || g || '@bench.example', "
+                f"'Provider ' || g, true, false, now() FROM generate_series(1, {n_providers}) g",
+            ),
+            (
+                "customers",
+                f"INSERT INTO {customer} (id, user_id, created_at, updated_at) "
+                f"SELECT {uuid_sql('customer', 'g')}, {uuid_sql('user-c', 'g')}, now(), now() "
+                f"FROM generate_series(1, {n_customers}) g",
+            ),
+            (
+                "providers",
+                f"INSERT INTO {provider} (id, user_id, name, description, created_at, updated_at) "
+                f"SELECT {uuid_sql('provider', 'g')}, {uuid_sql('user-p', 'g')}, 'Provider ' || g, "
+                f"'Seeded for the benchmark', now() - g * interval '1 minute', now() "
+                f"FROM generate_series(1, {n_providers}) g",
+            ),
+        ]
+        rating_sets = [(BACKGROUND_RATERS.start, BACKGROUND_RATERS.stop - 1, 1, N_GENERAL_PROVIDERS)]
+        rating_sets += [(1, size, specials[size], specials[size]) for size in SUMMARY_SIZES if size <= big]
+        for first_c, last_c, first_p, last_p in rating_sets:
+            steps.append(
+                (
+                    f"ratings c{first_c}..{last_c} x p{first_p}..{last_p}",
+                    f"INSERT INTO {rating} (id, customer_id, provider_id, score, comment, status, verified, "
+                    f"created_at, updated_at) SELECT gen_random_uuid(), {uuid_sql('customer', 'c')}, "
+                    f"{uuid_sql('provider', 'p')}, 1 + abs(hashtext(c || '-' || p)) % 5, '', 'published', "
+                    f"false, now() - (c % 100000) * interval '1 second', now() "
+                    f"FROM generate_series({first_p}, {last_p}) p, generate_series({first_c}, {last_c}) c",
+                )
+            )
+        stars = ", ".join(f"count(r.id) FILTER (WHERE r.score = {n})" for n in range(1, 6))
+        steps.append(
+            (
+                "summaries",
+                f"INSERT INTO {summary} (provider_id, count, sum, stars_1, stars_2, stars_3, stars_4, stars_5, "
+                f"verified_count, updated_at) SELECT p.id, count(r.id), coalesce(sum(r.score), 0), {stars}, "
+                f"count(r.id) FILTER (WHERE r.verified), now() FROM {provider} p "
+                f"LEFT JOIN {rating} r ON r.provider_id = p.id AND r.status = 'published' GROUP BY p.id",
+            )
+        )
+        steps.append(("analyze", "VACUUM ANALYZE"))
+        for name, sql in steps:
+            step_started = time.monotonic()
+            conn.execute(sql)
+            log(f"seeded {name} in {time.monotonic() - step_started:.1f}s")
+    log(f"seed done in {time.monotonic() - started:.0f}s")
+    return {
+        "general_providers": [uuid_py("provider", n) for n in range(1, N_GENERAL_PROVIDERS + 1)],
+        "summary_providers": {size: uuid_py("provider", n) for size, n in specials.items() if size <= big},
+        "inbox_provider": (uuid_py("provider", extra["inbox"]), uuid_py("user-p", extra["inbox"])),
+        "latency_provider": (uuid_py("provider", extra["latency"]), uuid_py("user-p", extra["latency"])),
+    }
+
+
+def access_token(user_id: str) -> str:
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    token = AccessToken()
+    token["user_id"] = user_id
+    return str(token)
+
+
+def write_post_inputs(workdir: Path, providers: list[str], runs: list[str], per_run: int) -> dict[str, Path]:
+    """One tokens file and, per POST run, a pairs file of never-rated (customer, provider) pairs."""
+    tokens_path = workdir / "tokens.txt"
+    tokens_path.write_text("\n".join(access_token(uuid_py("user-c", n)) for n in range(1, N_POST_CUSTOMERS + 1)) + "\n")
+    space = N_POST_CUSTOMERS * len(providers)
+    chosen = random.sample(range(space), per_run * len(runs))
+    paths = {"tokens": tokens_path}
+    for i, run in enumerate(runs):
+        lines = []
+        for index in chosen[i * per_run : (i + 1) * per_run]:
+            customer_index, provider_index = divmod(index, len(providers))
+            lines.append(f"{customer_index + 1} {providers[provider_index]}")
+        path = workdir / f"pairs-{run}.txt"
+        path.write_text("\n".join(lines) + "\n")
+        paths[run] = path
+    return paths
+
+
+# --- load --------------------------------------------------------------------------------
+
+
+def run_wrk(base_url: str, script: str, *, connections: int, duration: int, env: dict) -> dict:
+    threads = min(2, connections)
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "--latency"]
+    cmd += ["-s", str(BENCH_DIR / script), base_url]
+    wrk_env = {**os.environ, **env, "BENCH_DIR": str(BENCH_DIR), "BENCH_THREADS": str(threads)}
+    result = subprocess.run(cmd, env=wrk_env, capture_output=True, text=True, timeout=duration + 60, check=False)
+    for line in result.stdout.splitlines():
+        if line.startswith("BENCHJSON "):
+            raw = json.loads(line.removeprefix("BENCHJSON "))
+            break
+    else:
+        raise RuntimeError(f"wrk gave no summary: {result.stdout}\n{result.stderr}")
+    socket_errors = raw["connect"] + raw["read"] + raw["write"] + raw["timeout"]
+    return {
+        "requests": raw["requests"],
+        "rps": raw["requests"] / (raw["duration_us"] / 1e6),
+        "p50_ms": raw["p50_us"] / 1000,
+        "p90_ms": raw["p90_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "errors": raw["status"] + socket_errors,
+        "non_2xx": raw["status"],
+        "socket_errors": socket_errors,
+    }
+
+
+def row(endpoint: str, connections, measured: dict | None = None, note: str = "") -> dict:
+    return {"endpoint": endpoint, "connections": connections, **(measured or {}), "note": note}
+
+
+def print_table(rows: list[dict]) -> None:
+    header = (
+        f"{'endpoint':<44} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'errors':>7}"
+        f" {'web CPU ms/req':>15} {'pg CPU ms/req':>14}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        if "rps" not in r:
+            print(f"{r['endpoint']:<44} {r['connections']!s:>5}   {r['note']}")
+            continue
+        print(
+            f"{r['endpoint']:<44} {r['connections']!s:>5} {r['rps']:>9.0f} {r['p50_ms']:>8.1f} "
+            f"{r['p90_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['errors']:>7}"
+            f" {r.get('web_cpu_ms_per_req') or '-':>15} {r.get('pg_cpu_ms_per_req') or '-':>14}"
+        )
+
+
+# --- main --------------------------------------------------------------------------------
+
+
+def parse_args() -> argparse.Namespace:
+    cores = os.cpu_count() or 1
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=12, help="seconds per scenario (default 12)")
+    parser.add_argument("--connections", default="16,64", help="comma-separated wrk connection counts")
+    # sync x (2 x cores + 1) measured ahead of gthread (cores x 4 threads) on POST throughput and
+    # on p99 everywhere (README "Performance"); gthread uses less memory in total.
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
+    parser.add_argument("--workers", type=int, default=2 * cores + 1, help="gunicorn workers (default 2 x cores + 1)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread only, default 4)")
+    parser.add_argument("--db-pool", action="store_true", help="psycopg connection pool instead of CONN_MAX_AGE")
+    parser.add_argument("--big", type=int, default=SUMMARY_SIZES[-1], help="ratings of the largest summary provider")
+    parser.add_argument("--only", default="", help="comma-separated scenario names to run (default all)")
+    parser.add_argument("--keep", action="store_true", help="leave the stack running for profiling (Ctrl-C ends)")
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
+    connection_levels = [int(c) for c in args.connections.split(",")]
+    only = {s for s in args.only.split(",") if s}
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    db_name = f"mr_bench_{os.getpid()}"
+    database_url = f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{db_name}"
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    workdir = Path(tempfile.mkdtemp(prefix="mr-bench-"))
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "SECRET_KEY": secrets.token_urlsafe(64),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "false",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+        "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+        "CACHE_KEY_PREFIX": f"bench-{os.getpid()}",
+        "LOG_LEVEL": "WARNING",
+        "BENCH_BASELINE_VIEW": "1",
+        "NUM_PROXIES": "1",
+        # The inbox scenario is one provider reading as fast as wrk can: with the default
+        # 1200/min per user it would measure the throttle's 429s. The throttle still runs.
+        "THROTTLE_USER": "10000000/min",
+        "JWT_ACCESS_MINUTES": "120",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    if args.db_pool:
+        env["DB_POOL"] = "1"
+        env["CONN_MAX_AGE"] = "0"
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    # A plain `kill` still runs the cleanup below (stop processes, drop the database).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+    stack = Stack()
+    created_db = False
+    rows: list[dict] = []
+    meta: dict = {}
+    try:
+        import redis
+
+        redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB).flushdb()
+        psql(f"CREATE DATABASE {db_name}")
+        created_db = True
+        log(f"database {db_name}, redis db {REDIS_DB}, workdir {workdir}")
+        subprocess.run(
+            [str(VENV_BIN / "python"), "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
+        )
+        psql("CREATE TABLE bench_baseline (id uuid PRIMARY KEY, created_at timestamptz NOT NULL)", db_name)
+
+        import django
+
+        django.setup()
+        from django.conf import settings
+
+        notifications = "apps.notifications" in settings.INSTALLED_APPS
+        seeded = seed(database_url, big=args.big)
+        post_runs = ["warmup", *(str(c) for c in connection_levels)]
+        inputs = write_post_inputs(
+            workdir, seeded["general_providers"], post_runs, per_run=max(3000 * args.duration, 6000)
+        )
+
+        gunicorn = [str(VENV_BIN / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{port}"]
+        gunicorn += ["--workers", str(args.workers), "--worker-class", args.worker_class, "--log-level", "warning"]
+        gunicorn += ["--timeout", "30", "--backlog", "2048"]
+        if args.worker_class == "gthread":
+            gunicorn += ["--threads", str(args.threads), "--keep-alive", "5"]
+        master = stack.start(gunicorn, env=env, log_path=workdir / "gunicorn.log")
+        if notifications:
+            worker_cmd = [str(VENV_BIN / "celery"), "-A", "config", "worker", "-Q", "default,notifications"]
+            worker_cmd += ["--concurrency", "2", "--loglevel", "WARNING"]
+            stack.start(worker_cmd, env=env, log_path=workdir / "celery.log")
+        wait_http(f"{base_url}/healthz")
+        meter = CpuMeter(master.pid, database_url)
+        stack.cleanups.append(meter.close)
+        threads = f" x {args.threads} threads" if args.worker_class == "gthread" else ""
+        log(f"gunicorn {args.worker_class} x{args.workers}{threads} on {base_url}")
+
+        def wanted(name: str) -> bool:
+            return not only or name in only
+
+        post_env = {"BENCH_TOKENS": str(inputs["tokens"])}
+        summary_path = "/api/v1/providers/{}/rating-summary/"
+        scenarios = [
+            ("POST /api/v1/ratings/", "post_rating.lua", post_env, "post"),
+            ("POST bare Django INSERT (baseline)", "post_baseline.lua", {}, "baseline"),
+        ]
+        for size, provider_id in seeded["summary_providers"].items():
+            path = summary_path.format(provider_id)
+            scenarios.append(
+                (f"GET rating-summary ({size:,} ratings)", "get.lua", {"BENCH_PATH": path}, f"summary{size}")
+            )
+        list_path = "/api/v1/providers/?ordering=-average&page_size=20"
+        scenarios.append(("GET providers/?ordering=-average (20)", "get.lua", {"BENCH_PATH": list_path}, "list"))
+
+        # Warm every worker (imports, DB connections, caches) without recording anything.
+        warm = [s for s in scenarios if wanted(s[3])]
+        for _, script, extra, name in warm:
+            extra = {**extra, "BENCH_PAIRS": str(inputs["warmup"])} if name == "post" else extra
+            run_wrk(base_url, script, connections=16, duration=2, env=extra)
+
+        for connections in connection_levels:
+            for endpoint, script, extra, name in scenarios:
+                if not wanted(name):
+                    continue
+                if name == "post":
+                    extra = {**extra, "BENCH_PAIRS": str(inputs[str(connections)])}
+                before = meter.snapshot()
+                measured = run_wrk(base_url, script, connections=connections, duration=args.duration, env=extra)
+                measured |= meter.per_request_ms(before, measured["requests"])
+                rows.append(row(endpoint, connections, measured) | {"scenario": name})
+                log(f"{endpoint} c={connections}: {measured['rps']:.0f} req/s, p99 {measured['p99_ms']:.1f} ms")
+
+        from bench import notification_scenarios as notification_bench
+
+        if not notifications:
+            for connections in connection_levels:
+                rows.append(row(notification_bench.INBOX_ENDPOINT, connections, note=NOT_INSTALLED))
+            for endpoint in notification_bench.LATENCY_ENDPOINTS:
+                rows.append(row(endpoint, "open", note=NOT_INSTALLED))
+        else:
+            context = notification_bench.Context(
+                base_url=base_url,
+                customer_tokens=[access_token(uuid_py("user-c", n)) for n in NOTIFICATION_CUSTOMERS],
+                inbox_provider=seeded["inbox_provider"],
+                latency_provider=seeded["latency_provider"],
+                access_token=access_token,
+                run_wrk=run_wrk,
+                duration=args.duration,
+                log=log,
+            )
+            if wanted("inbox"):
+                rows += [r | {"scenario": "inbox"} for r in notification_bench.inbox_rows(context, connection_levels)]
+            if wanted("latency"):
+                rows += [r | {"scenario": "latency"} for r in notification_bench.latency_rows(context)]
+
+        sizes = worker_rss(master.pid)
+        meta["web_worker_rss_mb"] = [round(s / 2**20, 1) for s in sizes]
+        meta["web_worker_rss_total_mb"] = round(sum(sizes) / 2**20, 1)
+        if args.keep:
+            log(f"stack kept on {base_url}; gunicorn master pid {master.pid}; Ctrl-C to stop")
+            with suppress(KeyboardInterrupt):
+                signal.pause()
+    finally:
+        stack.stop()
+        with suppress(Exception):
+            from django.db import connections
+
+            connections.close_all()
+        if created_db:
+            psql(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
+        with suppress(Exception):
+            import redis
+
+            redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB).flushdb()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    baseline = {r["connections"]: r for r in rows if r.get("scenario") == "baseline"}
+    for r in rows:
+        if r.get("scenario") == "post" and r["connections"] in baseline:
+            r["vs_baseline"] = round(r["rps"] / baseline[r["connections"]]["rps"], 3)
+
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    meta |= {
+        "date": stamp,
+        "machine": {"nproc": os.cpu_count(), "cpu": cpu, "load_avg_after": os.getloadavg()},
+        "server": {
+            "worker_class": args.worker_class,
+            "workers": args.workers,
+            "threads": args.threads,
+            "db_pool": args.db_pool,
+        },
+        "duration_s": args.duration,
+        "big_ratings": args.big,
+    }
+    print()
+    print_table(rows)
+    for r in rows:
+        if "vs_baseline" in r:
+            print(f"POST rating / bare INSERT at {r['connections']} connections: {r['vs_baseline']:.0%}")
+    print(
+        f"web worker RSS after the run: {meta['web_worker_rss_total_mb']} MB total, per worker "
+        f"{meta['web_worker_rss_mb']} MB"
+    )
+    print(f"machine: {os.cpu_count()} cores, {cpu}; {args.worker_class} x{args.workers}; {stamp}")
+    RESULTS_DIR.mkdir(exist_ok=True)
+    out = RESULTS_DIR / f"{stamp}.json"
+    out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    print(f"written {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
