@@ -94,8 +94,13 @@ for _db in DATABASES.values():
     # brings the check back).
     _db["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=False)
     if _db["ENGINE"] == "django.db.backends.sqlite3":
-        # Web, worker and beat write the same SQLite file: wait for the lock instead of failing.
-        _db.setdefault("OPTIONS", {})["timeout"] = 20
+        # Web, worker and beat write the same SQLite file. BEGIN IMMEDIATE takes the write lock
+        # up front, so a busy database makes a transaction wait (timeout) instead of failing
+        # at once with "database is locked" when a deferred one tries to upgrade; WAL lets
+        # readers go on while one process writes.
+        _db.setdefault("OPTIONS", {}).update(
+            timeout=20, transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL;"
+        )
     elif env.bool("DB_POOL", default=False):
         # psycopg's pool (Django 5.1+) instead of one persistent connection per process.
         _db.update(CONN_MAX_AGE=0, CONN_HEALTH_CHECKS=False)
