@@ -394,8 +394,13 @@ def celery_commands(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     """The Celery processes of the run: the worker(s) of README "Celery roles" and beat."""
     celery = [str(VENV_BIN / "celery"), "-A", "config"]
     worker = [*celery, "worker", "--loglevel", "WARNING"]
-    worker += ["-Q", "default,notifications", "--pool", args.worker_pool, "--concurrency", str(args.worker_concurrency)]
-    return [("worker", worker), ("beat", [*celery, "beat", "--loglevel", "WARNING"])]
+    queues = "default,notifications" if args.delivery_concurrency else "default,notifications,deliveries"
+    worker += ["-Q", queues, "--pool", args.worker_pool, "--concurrency", str(args.worker_concurrency)]
+    commands = [("worker", worker), ("beat", [*celery, "beat", "--loglevel", "WARNING"])]
+    if args.delivery_concurrency:
+        delivery = [*celery, "worker", "--loglevel", "WARNING", "-Q", "deliveries", "--pool", args.delivery_pool]
+        commands.append(("delivery-worker", [*delivery, "--concurrency", str(args.delivery_concurrency)]))
+    return commands
 
 
 # --- main --------------------------------------------------------------------------------
@@ -414,6 +419,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--db-pool", action="store_true", help="psycopg connection pool instead of CONN_MAX_AGE")
     parser.add_argument("--worker-pool", default="prefork", choices=["prefork", "threads"], help="Celery worker pool")
     parser.add_argument("--worker-concurrency", type=int, default=2, help="Celery worker concurrency (default 2)")
+    parser.add_argument("--delivery-pool", default="threads", choices=["prefork", "threads"])
+    parser.add_argument(
+        "--delivery-concurrency", type=int, default=8, help="delivery worker concurrency; 0: no delivery worker"
+    )
     parser.add_argument("--big", type=int, default=SUMMARY_SIZES[-1], help="ratings of the largest summary provider")
     parser.add_argument("--only", default="", help="comma-separated scenario names to run (default all)")
     parser.add_argument("--keep", action="store_true", help="leave the stack running for profiling (Ctrl-C ends)")
