@@ -18,10 +18,12 @@ case "$role" in
       --workers "${WEB_CONCURRENCY:-2}" --access-logfile - --timeout 30 ;;
   worker)
     # WORKER_QUEUES=default when the notifications deployment runs apart; drop `deliveries`
-    # from it when a delivery-worker runs.
+    # from it when a delivery-worker runs. Threads: the tasks wait on PostgreSQL, Redis and
+    # receivers far more than they compute (README "Performance"); WORKER_POOL=prefork if
+    # Celery's time limits must be enforced (prefork only).
     exec celery -A config worker --loglevel "${LOG_LEVEL:-INFO}" \
       -Q "${WORKER_QUEUES:-default,notifications,deliveries}" \
-      --pool "${WORKER_POOL:-prefork}" --concurrency "${WORKER_CONCURRENCY:-2}" ;;
+      --pool "${WORKER_POOL:-threads}" --concurrency "${WORKER_CONCURRENCY:-8}" ;;
   delivery-worker)
     # External sends only (webhooks, email, push): I/O-bound, so threads.
     exec celery -A config worker --loglevel "${LOG_LEVEL:-INFO}" -Q "${DELIVERY_QUEUES:-deliveries}" \
@@ -37,7 +39,7 @@ case "$role" in
   notifications-worker)
     notifications
     exec celery -A config worker --loglevel "${LOG_LEVEL:-INFO}" -Q "${WORKER_QUEUES:-notifications,deliveries}" \
-      --pool "${WORKER_POOL:-prefork}" --concurrency "${WORKER_CONCURRENCY:-2}" ;;
+      --pool "${WORKER_POOL:-threads}" --concurrency "${WORKER_CONCURRENCY:-8}" ;;
   notifications-migrate)
     notifications
     exec python manage.py migrate --noinput ;;
