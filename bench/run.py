@@ -115,6 +115,40 @@ def wait_http(url: str, timeout: float = 30) -> None:
         time.sleep(0.2)
 
 
+def process_tree(roots: list[int]) -> list[int]:
+    """``roots`` and all their descendants (a Celery master and its pool processes)."""
+    pids, todo = [], list(roots)
+    while todo:
+        pid = todo.pop()
+        pids.append(pid)
+        with suppress(OSError):
+            todo += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return pids
+
+
+def wait_notifications_idle(database_url: str, timeout: float = 300) -> None:
+    """Wait until every outbox event is confirmed and no delivery is pending or being sent.
+
+    The database is the source of truth (DESIGN.md): once this holds, no queued task of an
+    earlier scenario competes for the CPU with the next one.
+    """
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    sql = (
+        "SELECT (SELECT count(*) FROM core_outboxevent WHERE confirmed_at IS NULL), "
+        "(SELECT count(*) FROM notifications_delivery WHERE status IN ('pending', 'sending'))"
+    )
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        while True:
+            unconfirmed, open_deliveries = conn.execute(sql).fetchone()
+            if not unconfirmed and not open_deliveries:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{unconfirmed} events, {open_deliveries} deliveries still open after {timeout}s")
+            time.sleep(0.5)
+
+
 def free_port() -> int:
     import socket
 
@@ -249,9 +283,10 @@ def seed(database_url: str, *, big: int) -> dict:
                 (
                     f"ratings c{first_c}..{last_c} x p{first_p}..{last_p}",
                     f"INSERT INTO {rating} (id, customer_id, provider_id, score, comment, status, verified, "
-                    f"created_at, updated_at) SELECT gen_random_uuid(), {uuid_sql('customer', 'c')}, "
-                    f"{uuid_sql('provider', 'p')}, 1 + abs(hashtext(c || '-' || p)) % 5, '', 'published', "
-                    f"false, now() - (c % 100000) * interval '1 second', now() "
+                    f"moderation_reason, first_published_at, created_at, updated_at) SELECT gen_random_uuid(), "
+                    f"{uuid_sql('customer', 'c')}, {uuid_sql('provider', 'p')}, 1 + abs(hashtext(c || '-' || p)) % 5, "
+                    f"'', 'published', false, '', now() - (c % 100000) * interval '1 second', "
+                    f"now() - (c % 100000) * interval '1 second', now() "
                     f"FROM generate_series({first_p}, {last_p}) p, generate_series({first_c}, {last_c}) c",
                 )
             )
@@ -355,6 +390,19 @@ def print_table(rows: list[dict]) -> None:
         )
 
 
+def celery_commands(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
+    """The Celery processes of the run: the worker(s) of README "Celery roles" and beat."""
+    celery = [str(VENV_BIN / "celery"), "-A", "config"]
+    worker = [*celery, "worker", "--loglevel", "WARNING"]
+    queues = "default,notifications" if args.delivery_concurrency else "default,notifications,deliveries"
+    worker += ["-Q", queues, "--pool", args.worker_pool, "--concurrency", str(args.worker_concurrency)]
+    commands = [("worker", worker), ("beat", [*celery, "beat", "--loglevel", "WARNING"])]
+    if args.delivery_concurrency:
+        delivery = [*celery, "worker", "--loglevel", "WARNING", "-Q", "deliveries", "--pool", args.delivery_pool]
+        commands.append(("delivery-worker", [*delivery, "--concurrency", str(args.delivery_concurrency)]))
+    return commands
+
+
 # --- main --------------------------------------------------------------------------------
 
 
@@ -369,6 +417,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2 * cores + 1, help="gunicorn workers (default 2 x cores + 1)")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread only, default 4)")
     parser.add_argument("--db-pool", action="store_true", help="psycopg connection pool instead of CONN_MAX_AGE")
+    # threads x 8 measured far ahead of prefork x 2 and x 8 on commit -> inbox (README "Performance").
+    parser.add_argument("--worker-pool", default="threads", choices=["prefork", "threads"], help="Celery worker pool")
+    parser.add_argument("--worker-concurrency", type=int, default=8, help="Celery worker concurrency (default 8)")
+    parser.add_argument("--delivery-pool", default="threads", choices=["prefork", "threads"])
+    parser.add_argument(
+        "--delivery-concurrency", type=int, default=8, help="delivery worker concurrency; 0: no delivery worker"
+    )
     parser.add_argument("--big", type=int, default=SUMMARY_SIZES[-1], help="ratings of the largest summary provider")
     parser.add_argument("--only", default="", help="comma-separated scenario names to run (default all)")
     parser.add_argument("--keep", action="store_true", help="leave the stack running for profiling (Ctrl-C ends)")
@@ -383,11 +438,13 @@ def main() -> int:
     db_name = f"mr_bench_{os.getpid()}"
     database_url = f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{db_name}"
     port = free_port()
+    smtp_port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     workdir = Path(tempfile.mkdtemp(prefix="mr-bench-"))
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        # production + webhooks allowed to the plain-HTTP receiver on loopback (nothing else).
+        "DJANGO_SETTINGS_MODULE": "config.settings.bench",
         "SECRET_KEY": secrets.token_urlsafe(64),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "false",
@@ -398,6 +455,10 @@ def main() -> int:
         "LOG_LEVEL": "WARNING",
         "BENCH_BASELINE_VIEW": "1",
         "NUM_PROXIES": "1",
+        # Emails go to a local SMTP sink (aiosmtpd) through the real SMTP backend: the send is
+        # measured as in production, and no message body ends up in the logs.
+        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
+        "CELERY_BEAT_SCHEDULE_FILENAME": str(workdir / "celerybeat-schedule"),
         # The inbox scenario is one provider reading as fast as wrk can: with the default
         # 1200/min per user it would measure the throttle's 429s. The throttle still runs.
         "THROTTLE_USER": "10000000/min",
@@ -446,10 +507,12 @@ def main() -> int:
         if args.worker_class == "gthread":
             gunicorn += ["--threads", str(args.threads), "--keep-alive", "5"]
         master = stack.start(gunicorn, env=env, log_path=workdir / "gunicorn.log")
+        workers = []
         if notifications:
-            worker_cmd = [str(VENV_BIN / "celery"), "-A", "config", "worker", "-Q", "default,notifications"]
-            worker_cmd += ["--concurrency", "2", "--loglevel", "WARNING"]
-            stack.start(worker_cmd, env=env, log_path=workdir / "celery.log")
+            smtp_cmd = [str(VENV_BIN / "python"), "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink"]
+            stack.start([*smtp_cmd, "-l", f"127.0.0.1:{smtp_port}"], env=env, log_path=workdir / "smtp.log")
+            for name, cmd in celery_commands(args):
+                workers.append(stack.start(cmd, env=env, log_path=workdir / f"{name}.log"))
         wait_http(f"{base_url}/healthz")
         meter = CpuMeter(master.pid, database_url)
         stack.cleanups.append(meter.close)
@@ -478,6 +541,8 @@ def main() -> int:
         for _, script, extra, name in warm:
             extra = {**extra, "BENCH_PAIRS": str(inputs["warmup"])} if name == "post" else extra
             run_wrk(base_url, script, connections=16, duration=2, env=extra)
+        if notifications:
+            wait_notifications_idle(database_url)
 
         for connections in connection_levels:
             for endpoint, script, extra, name in scenarios:
@@ -490,6 +555,12 @@ def main() -> int:
                 measured |= meter.per_request_ms(before, measured["requests"])
                 rows.append(row(endpoint, connections, measured) | {"scenario": name})
                 log(f"{endpoint} c={connections}: {measured['rps']:.0f} req/s, p99 {measured['p99_ms']:.1f} ms")
+                if name == "post" and notifications:
+                    # The notifications of those ratings (ingest, emails) are still being worked
+                    # through: let them finish rather than bill them to the next rows.
+                    started = time.monotonic()
+                    wait_notifications_idle(database_url)
+                    log(f"notifications of the POST run drained in {time.monotonic() - started:.1f}s")
 
         from bench import notification_scenarios as notification_bench
 
@@ -499,15 +570,23 @@ def main() -> int:
             for endpoint in notification_bench.LATENCY_ENDPOINTS:
                 rows.append(row(endpoint, "open", note=NOT_INSTALLED))
         else:
+
+            def measured_wrk(url: str, script: str, **kwargs) -> dict:
+                before = meter.snapshot()
+                measured = run_wrk(url, script, **kwargs)
+                return measured | meter.per_request_ms(before, measured["requests"])
+
             context = notification_bench.Context(
                 base_url=base_url,
                 customer_tokens=[access_token(uuid_py("user-c", n)) for n in NOTIFICATION_CUSTOMERS],
                 inbox_provider=seeded["inbox_provider"],
                 latency_provider=seeded["latency_provider"],
                 access_token=access_token,
-                run_wrk=run_wrk,
+                run_wrk=measured_wrk,
                 duration=args.duration,
                 log=log,
+                quiesce=lambda: wait_notifications_idle(database_url),
+                worker_cpu=lambda: sum(cpu_seconds(process_tree([w.pid for w in workers])).values()),
             )
             if wanted("inbox"):
                 rows += [r | {"scenario": "inbox"} for r in notification_bench.inbox_rows(context, connection_levels)]
@@ -565,6 +644,8 @@ def main() -> int:
     for r in rows:
         if "vs_baseline" in r:
             print(f"POST rating / bare INSERT at {r['connections']} connections: {r['vs_baseline']:.0%}")
+        if r.get("worker_cpu_ms_per_rating") is not None:
+            print(f"Celery worker CPU per rating (commit -> inbox, email, webhook): {r['worker_cpu_ms_per_rating']} ms")
     print(
         f"web worker RSS after the run: {meta['web_worker_rss_total_mb']} MB total, per worker "
         f"{meta['web_worker_rss_mb']} MB"

@@ -23,3 +23,16 @@ class JWTAuthenticationScheme(SimpleJWTScheme):
     """The OpenAPI security scheme of simplejwt's authentication, for this subclass too."""
 
     target_class = JWTAuthentication
+
+
+class JWTStatelessAuthentication(authentication.JWTStatelessUserAuthentication):
+    """simplejwt's stateless Bearer authentication: the token is verified (signature, expiry)
+    and ``request.user`` is a ``TokenUser`` carrying its ``user_id``; no users query. For hot
+    reads that need nothing but the caller's id (the inbox)."""
+
+
+class JWTStatelessAuthenticationScheme(SimpleJWTScheme):
+    """Its own OpenAPI name: the document shows which operations do not load the user."""
+
+    target_class = JWTStatelessAuthentication
+    name = "jwtStatelessAuth"

@@ -289,11 +289,25 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES = (Queue("default"), Queue("notifications"))
-CELERY_TASK_ROUTES = {"notifications.*": {"queue": "notifications"}, "core.*": {"queue": "default"}}
+# External sends (webhooks, email, push: notifications.deliver) have a queue of their own, so
+# ingest (event → inbox row) never waits behind a slow receiver or SMTP server; workers for it
+# are I/O-bound (README "Celery roles"). Setting it to "notifications" puts them back together.
+NOTIFICATIONS_DELIVERIES_QUEUE = env("NOTIFICATIONS_DELIVERIES_QUEUE", default="deliveries")
+CELERY_TASK_QUEUES = tuple(
+    Queue(name) for name in dict.fromkeys(["default", "notifications", NOTIFICATIONS_DELIVERIES_QUEUE])
+)
+CELERY_TASK_ROUTES = {
+    "notifications.deliver": {"queue": NOTIFICATIONS_DELIVERIES_QUEUE},
+    "notifications.*": {"queue": "notifications"},
+    "core.*": {"queue": "default"},
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Keep database connections across tasks (CONN_MAX_AGE decides, as for requests: see
+# config/celery_app.py); Celery's fixup otherwise reconnects before and after every task. It
+# still closes them all every CELERY_DB_REUSE_MAX tasks.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -240,7 +240,7 @@ class Stack:
         wait_until(lambda: http("GET", base + "/healthz")[0] == 200, timeout=30, what=f"{name} /healthz")
         return base
 
-    def worker(self, name: str, env: dict, queues: str = "default,notifications") -> subprocess.Popen:
+    def worker(self, name: str, env: dict, queues: str = "default,notifications,deliveries") -> subprocess.Popen:
         return self.start(
             name,
             [

@@ -132,7 +132,7 @@ def test_split_deployment_serves_the_inbox_from_its_own_database(stack, make_db,
         SECURE_SSL_REDIRECT="false",
     )
     notifications = stack.web("notifications-web", notifications_env)
-    stack.worker("notifications-worker", notifications_env, queues="notifications")
+    stack.worker("notifications-worker", notifications_env, queues="notifications,deliveries")
 
     seeded = seed(main_env, customers=5, providers=1)
     assert [s for s, _, _ in post_ratings(main, seeded, 5)] == [201] * 5

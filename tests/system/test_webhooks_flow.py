@@ -99,7 +99,7 @@ def test_a_flapping_receiver_gets_every_event_exactly_once(stack, make_db, redis
     try:
         db = make_db()
         env = _env(stack, db, redis_broker, BREAKER_FAIL_MAX="100000")
-        stack.worker("worker", env, queues="notifications")
+        stack.worker("worker", env, queues="notifications,deliveries")
         stack.beat("beat", env)
         events = 40
         setup = _setup(env, receiver.url(), events)
@@ -136,8 +136,8 @@ def test_the_host_breaker_is_shared_by_two_workers(stack, make_db, redis_broker)
     try:
         db = make_db()
         env = _env(stack, db, redis_broker, BREAKER_FAIL_MAX=str(fail_max), BREAKER_RESET_TIMEOUT=str(reset))
-        stack.worker("worker-a", env, queues="notifications")
-        stack.worker("worker-b", env, queues="notifications")
+        stack.worker("worker-a", env, queues="notifications,deliveries")
+        stack.worker("worker-b", env, queues="notifications,deliveries")
         stack.beat("beat", env)
         client = redis.Redis.from_url(redis_broker.url)
         namespace = f"{env['BREAKER_KEY_PREFIX']}:host:127.0.0.1:pybreaker"

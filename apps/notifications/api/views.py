@@ -6,10 +6,12 @@ from uuid import UUID
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.authentication import JWTStatelessAuthentication
 from apps.notifications import selectors, services
 from apps.notifications.api.serializers import (
     DeliveryListQuery,
@@ -36,11 +38,20 @@ def _recipient_id(request) -> UUID:
     return UUID(str(request.user.id))
 
 
+# The two hot reads (the inbox and its unread badge) need only the user id: take it from the
+# verified token, as the notifications deployment does, instead of loading the user row (and
+# its profiles) on every poll. The token is still checked (signature, expiry); a deactivated
+# user keeps reading their own inbox until the access token expires (JWT_ACCESS_MINUTES).
+# Writes keep the default authentication, which checks the user row.
+STATELESS_READ_AUTHENTICATION = [JWTStatelessAuthentication, SessionAuthentication]
+
+
 class NotificationListView(GenericAPIView):
     """The user's inbox, newest first."""
 
     queryset = Notification.objects.none()
     serializer_class = NotificationOutput
+    authentication_classes = STATELESS_READ_AUTHENTICATION
 
     @extend_schema(
         operation_id="notifications_list",
@@ -57,6 +68,8 @@ class NotificationListView(GenericAPIView):
 
 
 class NotificationUnreadCountView(APIView):
+    authentication_classes = STATELESS_READ_AUTHENTICATION
+
     @extend_schema(
         operation_id="notifications_unread_count", tags=["notifications"], responses={200: UnreadCountOutput}
     )

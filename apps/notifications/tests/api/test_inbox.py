@@ -2,7 +2,10 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from apps.notifications.events import EVENT_TYPES, EventType
 from apps.notifications.models import Notification, NotificationPreference
@@ -19,11 +22,19 @@ def _inbox(user, n: int, **fields) -> list[Notification]:
     ]
 
 
-def test_the_inbox_lists_own_notifications_newest_first(provider, provider_client, django_assert_max_num_queries):
+def _only_notification_queries(queries) -> bool:
+    """The stateless token authentication reads no user row (nor the customer/provider profiles)."""
+    return all("notifications_notification" in q["sql"] and "accounts_user" not in q["sql"] for q in queries)
+
+
+def test_the_inbox_lists_own_notifications_newest_first(provider, provider_client):
     items = _inbox(provider.user, 3)
     NotificationFactory()  # someone else's
-    with django_assert_max_num_queries(2):
+    with CaptureQueriesContext(connection) as queries:
         response = provider_client.get(URL)
+    # One query: the page. The recipient is the verified token's user_id; no users query.
+    assert len(queries) == 1, [q["sql"] for q in queries]
+    assert _only_notification_queries(queries.captured_queries)
     assert response.status_code == 200
     body = response.json()
     assert [r["id"] for r in body["results"]] == [str(n.pk) for n in items]
@@ -34,9 +45,9 @@ def test_the_inbox_lists_own_notifications_newest_first(provider, provider_clien
     assert first["read_at"] is None
 
 
-def test_the_inbox_query_count_does_not_grow_with_the_page(provider, provider_client, django_assert_max_num_queries):
+def test_the_inbox_query_count_does_not_grow_with_the_page(provider, provider_client, django_assert_num_queries):
     _inbox(provider.user, 25)
-    with django_assert_max_num_queries(2):
+    with django_assert_num_queries(1):
         response = provider_client.get(URL, {"page_size": 25})
     assert len(response.json()["results"]) == 25
 
@@ -63,14 +74,35 @@ def test_the_inbox_needs_authentication(api_client):
     assert api_client.get(URL).status_code == 401
 
 
-def test_unread_count(provider, provider_client, django_assert_max_num_queries):
+@pytest.mark.parametrize("path", ["", "unread-count/"])
+def test_the_stateless_inbox_reads_still_verify_the_token(provider, api_client, path):
+    token = str(RefreshToken.for_user(provider.user).access_token)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token[:-2]}xx")
+    assert api_client.get(URL + path).status_code == 401
+    expired = AccessToken.for_user(provider.user)
+    expired.set_exp(lifetime=-timedelta(seconds=1))
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {expired}")
+    assert api_client.get(URL + path).status_code == 401
+
+
+def test_a_session_user_still_reads_the_inbox(provider, api_client):
+    _inbox(provider.user, 2)
+    api_client.force_login(provider.user)
+    response = api_client.get(URL)
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 2
+
+
+def test_unread_count(provider, provider_client):
     _inbox(provider.user, 3)
     NotificationFactory(recipient_id=provider.user.pk, read_at=timezone.now())
     NotificationFactory()
-    # One query loads the token's user (main deployment's JWTAuthentication), one counts.
-    with django_assert_max_num_queries(2):
+    # One query counts; the recipient is the verified token's user_id (no users query).
+    with CaptureQueriesContext(connection) as queries:
         response = provider_client.get(URL + "unread-count/")
     assert response.json() == {"unread": 3}
+    assert len(queries) == 1, [q["sql"] for q in queries]
+    assert _only_notification_queries(queries.captured_queries)
 
 
 def test_reading_a_notification_is_idempotent(provider, provider_client):
