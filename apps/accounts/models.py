@@ -67,9 +67,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def roles(self) -> list[str]:
         roles = []
-        if hasattr(self, "customer"):
+        if self.is_customer:
             roles.append(Role.CUSTOMER.value)
-        if hasattr(self, "provider"):
+        if self.is_provider:
             roles.append(Role.PROVIDER.value)
         if self.is_staff:
             roles.append(Role.STAFF.value)

@@ -6,7 +6,7 @@ class IsCustomer(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         user = request.user
-        return bool(user and user.is_authenticated and hasattr(user, "customer"))
+        return bool(user and user.is_authenticated and user.is_customer)
 
 
 class IsProvider(BasePermission):
@@ -14,4 +14,4 @@ class IsProvider(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         user = request.user
-        return bool(user and user.is_authenticated and hasattr(user, "provider"))
+        return bool(user and user.is_authenticated and user.is_provider)

@@ -25,7 +25,7 @@ def rating_list(*, provider_id=None, customer_id=None) -> QuerySet[Rating]:
 def rating_get_visible(*, rating_id, viewer: User | None) -> Rating:
     """A rating anyone may see (published) or its author may see (any status); else 404."""
     visible = Q(status=RatingStatus.PUBLISHED)
-    if viewer is not None and viewer.is_authenticated and hasattr(viewer, "customer"):
+    if viewer is not None and viewer.is_authenticated and viewer.is_customer:
         visible |= Q(customer_id=viewer.customer.pk)
     rating = _ratings().filter(visible, pk=rating_id).first()
     if rating is None:
@@ -36,7 +36,7 @@ def rating_get_visible(*, rating_id, viewer: User | None) -> Rating:
 def rating_get_for_author(*, rating_id, user: User) -> Rating:
     """The rating only its author may change: 404 if invisible to ``user``, 403 if not theirs."""
     rating = rating_get_visible(rating_id=rating_id, viewer=user)
-    if not (hasattr(user, "customer") and rating.customer_id == user.customer.pk):
+    if not (user.is_customer and rating.customer_id == user.customer.pk):
         raise PermissionDenied("Only the author can change this rating.")
     return rating
 
@@ -44,7 +44,7 @@ def rating_get_for_author(*, rating_id, user: User) -> Rating:
 def rating_get_for_provider(*, rating_id, user: User) -> Rating:
     """A visible rating that only the rated provider may answer: 404 if invisible, 403 if not theirs."""
     rating = rating_get_visible(rating_id=rating_id, viewer=user)
-    if not (hasattr(user, "provider") and rating.provider_id == user.provider.pk):
+    if not (user.is_provider and rating.provider_id == user.provider.pk):
         raise PermissionDenied("Only the rated provider can reply to this rating.")
     return rating
 

@@ -83,7 +83,7 @@ class RatingListView(GenericAPIView):
         if query.validated_data["mine"]:
             if not request.user.is_authenticated:
                 raise NotAuthenticated()
-            if not hasattr(request.user, "customer"):
+            if not request.user.is_customer:
                 raise PermissionDenied("Only customers have ratings of their own.")
             customer_id = request.user.customer.pk
         queryset = rating_list(provider_id=query.validated_data.get("provider"), customer_id=customer_id)
