@@ -248,9 +248,16 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Marketplace Ratings <no-
 # Absolute base URL put in emails (unsubscribe links); the app never sees its public host.
 NOTIFICATIONS_PUBLIC_BASE_URL = env("NOTIFICATIONS_PUBLIC_BASE_URL", default="http://localhost:8000")
 NOTIFICATIONS_EMAIL_DOMAIN = env("NOTIFICATIONS_EMAIL_DOMAIN", default="marketplace-ratings.local")
-NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=8)
-NOTIFICATIONS_RETRY_BASE_SECONDS = env.float("NOTIFICATIONS_RETRY_BASE_SECONDS", default=30)
-NOTIFICATIONS_RETRY_MAX_SECONDS = env.float("NOTIFICATIONS_RETRY_MAX_SECONDS", default=3600)
+# Every channel retries on one policy: OUTBOUND_RETRY_* and OUTBOUND_MAX_ATTEMPTS below.
+# Deliveries to one destination (a webhook host, the SMTP relays, the push gateways) travel in
+# groups of up to this many per task, sent over one connection.
+NOTIFICATIONS_DELIVERY_BATCH = env.int("NOTIFICATIONS_DELIVERY_BATCH", default=50)
+# A group stops starting new sends after this many seconds (the rest go back, due at once), so
+# a task stays well inside CELERY_TASK_SOFT_TIME_LIMIT and its lease.
+NOTIFICATIONS_BATCH_SECONDS = env.float("NOTIFICATIONS_BATCH_SECONDS", default=15)
+# A group whose destination has no free concurrency slot (OUTBOUND_HOST_CONCURRENCY) is tried
+# again this many seconds later, without spending an attempt.
+NOTIFICATIONS_BUSY_RETRY_SECONDS = env.float("NOTIFICATIONS_BUSY_RETRY_SECONDS", default=2)
 # A claimed delivery whose worker died is taken over after this lease.
 NOTIFICATIONS_DELIVERY_LEASE_SECONDS = env.float("NOTIFICATIONS_DELIVERY_LEASE_SECONDS", default=120)
 # Fresh pending deliveries are enqueued on commit; the sweeper only picks them up after this.
@@ -289,7 +296,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TASK_DEFAULT_QUEUE = "default"
-# External sends (webhooks, email, push: notifications.deliver) have a queue of their own, so
+# External sends (webhooks, email, push: notifications.deliver_batch) have a queue of their own, so
 # ingest (event → inbox row) never waits behind a slow receiver or SMTP server; workers for it
 # are I/O-bound (README "Celery roles"). Setting it to "notifications" puts them back together.
 NOTIFICATIONS_DELIVERIES_QUEUE = env("NOTIFICATIONS_DELIVERIES_QUEUE", default="deliveries")
@@ -298,6 +305,7 @@ CELERY_TASK_QUEUES = tuple(
 )
 CELERY_TASK_ROUTES = {
     "notifications.deliver": {"queue": NOTIFICATIONS_DELIVERIES_QUEUE},
+    "notifications.deliver_batch": {"queue": NOTIFICATIONS_DELIVERIES_QUEUE},
     "notifications.*": {"queue": "notifications"},
     "core.*": {"queue": "default"},
 }

@@ -1,14 +1,14 @@
 """Moderation and replies reach the right inbox: the provider and the rating's author.
 
 These drive the ratings services (the publisher) and feed the resulting outbox envelopes to
-``ingest_event`` (the consumer), as the relay or the on-commit hook would.
+``events_ingest`` (the consumer), as the relay or the on-commit hook would.
 """
 
 import pytest
 
 from apps.core.models import OutboxEvent
 from apps.notifications.models import Notification
-from apps.notifications.services import ingest_event
+from apps.notifications.services import events_ingest
 from apps.ratings.models import RatingStatus
 from apps.ratings.services import rating_create, rating_moderate, reply_set
 from tests.factories import moderator_create
@@ -20,7 +20,7 @@ def _published_and_ingested(capture) -> list[OutboxEvent]:
     events = list(OutboxEvent.objects.order_by("created_at", "id"))
     with capture(execute=True):
         for event in events:
-            ingest_event(envelope=event.envelope)
+            events_ingest(envelopes=[event.envelope])
     OutboxEvent.objects.all().delete()
     return events
 

@@ -6,7 +6,7 @@ import pytest
 
 from apps.core.models import OutboxEvent
 from apps.notifications.models import Notification
-from apps.notifications.services import ingest_event
+from apps.notifications.services import events_ingest
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def test_rating_created_is_published_with_the_rating_and_reaches_the_inbox(
     assert envelope["data"]["status"] == "published"
 
     with django_capture_on_commit_callbacks(execute=True):
-        ingest_event(envelope=envelope)
+        events_ingest(envelopes=[envelope])
     notification = Notification.objects.get()
     assert notification.recipient_id == provider.user_id
     assert notification.data["rating_id"] == response.json()["id"]
