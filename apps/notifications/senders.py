@@ -129,7 +129,7 @@ def webhook_send(delivery: Delivery) -> SendResult:
         Outcome.SENT: Result.SENT,
         Outcome.RETRY: Result.RETRY,
         Outcome.GONE: Result.GONE,
-        Outcome.FAIL: Result.FAIL,
+        Outcome.DEAD: Result.FAIL,
     }[outcome]
     line = AttemptLine(target=target, outcome=mapped.value, status_code=status, error=error, duration_ms=duration)
     return SendResult(result=mapped, error=error, status_code=status, retry_after=retry_after, lines=[line])
