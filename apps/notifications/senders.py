@@ -9,12 +9,11 @@ and the provider fallback.
 from __future__ import annotations
 
 import enum
-import functools
 import json
 import smtplib
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
@@ -23,8 +22,7 @@ from django.utils import timezone
 
 from apps.notifications.email import email_message
 from apps.notifications.models import Channel, Delivery, DeliveryProvider, WebhookEndpoint
-from apps.notifications.outbound import breakers, http, push, retry, signing
-from apps.notifications.outbound.errors import UnsafeURL
+from apps.notifications.outbound import breakers, http, limits, push, retry, signing
 from apps.notifications.outbound.retry import Outcome
 
 
@@ -33,8 +31,16 @@ class Result(enum.StrEnum):
     RETRY = "retry"
     GONE = "gone"
     FAIL = "fail"
-    # Nothing was sent (breakers open): reschedule without spending an attempt.
+    # Nothing was sent (breakers open, host at its concurrency limit): reschedule without
+    # spending an attempt.
     SKIPPED = "skipped"
+
+
+# A send that found its host at OUTBOUND_HOST_CONCURRENCY comes back after about this long.
+HOST_BUSY_RETRY_SECONDS = 1.0
+# Margin of a concurrency slot over the send's own deadline: the slot only lapses if its
+# worker died without releasing it.
+SLOT_TTL_MARGIN_SECONDS = 5.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,32 +73,13 @@ def endpoint_secrets(endpoint: WebhookEndpoint, *, now: datetime | None = None) 
     return secrets
 
 
-class _HostFailed(Exception):
-    """A response that says the host is in trouble (5xx, 408, 429): counts for its breaker."""
-
-    def __init__(self, response: http.OutboundResponse) -> None:
-        super().__init__(f"HTTP {response.status}")
-        self.response = response
-
-
-def _post_through_breaker(url: str, body: bytes, headers: dict[str, str]) -> http.OutboundResponse | UnsafeURL:
-    try:
-        response = http.post(url, body=body, headers=headers)
-    except UnsafeURL as exc:
-        # Our own refusal, nothing was sent: not the host's failure.
-        return exc
-    # Other 4xx mean the host is up (a deploy, a rotation mid-way): retried, but no breaker.
-    if response.status >= 500 or response.status in (408, 429):
-        raise _HostFailed(response)
-    return response
-
-
 def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
 def webhook_send(delivery: Delivery) -> SendResult:
-    """POST the delivery's payload to its endpoint, signed, through the host's breaker."""
+    """POST the delivery's payload to its endpoint, signed, if the host's breaker allows it and
+    one of its concurrency slots is free; the breaker records the outcome afterwards."""
     endpoint = delivery.endpoint
     if endpoint is None:
         return SendResult(result=Result.FAIL, error="the webhook endpoint was deleted")
@@ -104,22 +91,35 @@ def webhook_send(delivery: Delivery) -> SendResult:
     )
     key = breakers.host_key(endpoint.url)
     target = urlsplit(endpoint.url).hostname or endpoint.url
-    started = time.monotonic()
-    try:
-        result: http.OutboundResponse | BaseException = breakers.call(
-            key, functools.partial(_post_through_breaker, endpoint.url, body, headers)
-        )
-    except breakers.BreakerOpen:
+    if not breakers.allow(key):
         return SendResult(
             result=Result.SKIPPED,
             error=f"circuit breaker open for {target}",
             reschedule_at=breakers.reopens_at(key),
             lines=[AttemptLine(target=target, outcome="skipped_open", error="circuit breaker open")],
         )
-    except _HostFailed as exc:
-        result = exc.response
+    slot = limits.acquire(
+        key,
+        limit=settings.OUTBOUND_HOST_CONCURRENCY,
+        ttl=settings.OUTBOUND_TOTAL_TIMEOUT + SLOT_TTL_MARGIN_SECONDS,
+    )
+    if slot is None:
+        # Allowed by the breaker but not sent: a trial claim lapses by itself (one reset timeout).
+        return SendResult(
+            result=Result.SKIPPED,
+            error=f"{target} already has {settings.OUTBOUND_HOST_CONCURRENCY} sends in flight",
+            reschedule_at=timezone.now() + timedelta(seconds=HOST_BUSY_RETRY_SECONDS),
+            lines=[AttemptLine(target=target, outcome="skipped_busy", error="host concurrency limit reached")],
+        )
+    started = time.monotonic()
+    result: http.OutboundResponse | BaseException
+    try:
+        result = http.post(endpoint.url, body=body, headers=headers)
     except Exception as exc:  # noqa: BLE001 - classified below; the database keeps the delivery
         result = exc
+    finally:
+        limits.release(key, slot)
+    breakers.record_result(key, result)
     duration = _ms(started)
     outcome = retry.classify(result)
     error = retry.describe(result)
@@ -182,7 +182,8 @@ def _with_fallback(providers: list[push.Provider], message: object) -> SendResul
             result=Result.SKIPPED, error=str(exc), reschedule_at=_reopens_at(exc.attempts), lines=_lines(exc.attempts)
         )
     except push.AllProvidersFailed as exc:
-        return SendResult(result=Result.RETRY, error=str(exc)[:2000], lines=_lines(exc.attempts))
+        result = Result.FAIL if exc.permanent else Result.RETRY
+        return SendResult(result=result, error=str(exc)[:2000], lines=_lines(exc.attempts))
     lines = _lines(sent.attempts)
     if lines:
         last = lines[-1]
