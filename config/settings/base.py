@@ -375,6 +375,10 @@ OUTBOUND_TOTAL_TIMEOUT = env.float("OUTBOUND_TOTAL_TIMEOUT", default=10.0)
 OUTBOUND_MAX_RESPONSE_BYTES = env.int("OUTBOUND_MAX_RESPONSE_BYTES", default=64 * 1024)
 # CA bundle for verifying receivers' certificates; empty = the system trust store.
 OUTBOUND_CA_BUNDLE = env("OUTBOUND_CA_BUNDLE", default="") or None
+# Sends in flight at once to one destination host, across all workers (Redis when REDIS_URL).
+OUTBOUND_HOST_CONCURRENCY = env.int("OUTBOUND_HOST_CONCURRENCY", default=4)
+# Keep-alive: an idle connection to a receiver is reused for this many seconds; 0 = never.
+OUTBOUND_KEEPALIVE_IDLE_SECONDS = env.float("OUTBOUND_KEEPALIVE_IDLE_SECONDS", default=30.0)
 # Full-jitter backoff: the wait after attempt n is uniform(0, min(CAP, BASE * 2**(n-1))).
 # With 60 s, 4 h and 20 attempts the caps of the 19 waits add up to ~48 h, so the expected
 # (mean) span from first to last attempt is ~24 h and the longest possible one ~48 h.

@@ -75,7 +75,9 @@ class PushSession:
                 lines=attempt_lines(exc.attempts),
             )
         except push.AllProvidersFailed as exc:
-            return SendResult(result=Result.RETRY, error=str(exc)[:2000], lines=attempt_lines(exc.attempts))
+            # Every gateway refused this very message: sending it again cannot succeed.
+            result = Result.DEAD if exc.permanent else Result.RETRY
+            return SendResult(result=result, error=str(exc)[:2000], lines=attempt_lines(exc.attempts))
         lines = attempt_lines(sent.attempts)
         if lines:
             lines[-1] = AttemptLine(**{**vars(lines[-1]), "duration_ms": elapsed_ms(started)})
