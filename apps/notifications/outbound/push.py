@@ -138,7 +138,7 @@ _SENDERS: dict[str, Sender] = {}
 
 
 def register_sender(kind: str, sender: Sender) -> None:
-    """Make providers of ``kind`` usable by ``deliver_with_fallback`` (e.g. "smtp")."""
+    """Make providers of ``kind`` usable by ``deliver_with_fallback`` (e.g. "http_push")."""
     _SENDERS[kind] = sender
 
 

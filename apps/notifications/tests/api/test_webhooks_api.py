@@ -93,7 +93,7 @@ def test_test_send_queues_a_webhook_test_delivery(
         endpoint.pk,
         "webhook.test",
     )
-    send_task.assert_called_once_with("notifications.deliver", args=[str(delivery.pk)])
+    send_task.assert_called_once_with("notifications.deliver_batch", args=[[str(delivery.pk)]])
 
 
 def test_recover_reenables_and_replays_dead_deliveries_since(provider, provider_client, send_task):

@@ -102,7 +102,7 @@ def test_a_failed_send_is_retried_on_the_one_retry_policy_kept_in_the_database(s
     assert delivery_attempt(delivery_id=delivery.pk) is None
     delivery.refresh_from_db()
     assert delivery.attempts == 1
-    assert delivery.last_error.startswith("ConnectionRefusedError")
+    assert delivery.last_error.startswith("EMAIL_URL: ConnectionRefusedError")
     # Full jitter over [1 s, base]: the same schedule as webhooks and push.
     assert before + timedelta(seconds=1) <= delivery.next_attempt_at <= timezone.now() + timedelta(seconds=10)
     assert list(DeliveryAttempt.objects.filter(delivery=delivery).values_list("target", "outcome")) == [

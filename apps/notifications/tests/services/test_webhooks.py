@@ -33,7 +33,7 @@ def _deliver_event(endpoint, django_capture_on_commit_callbacks, send_task, **da
     with django_capture_on_commit_callbacks(execute=True):
         events_ingest(envelopes=[event])
     delivery = Delivery.objects.get(endpoint=endpoint, event_id=event["id"])
-    send_task.assert_any_call("notifications.deliver", args=[str(delivery.pk)])
+    send_task.assert_any_call("notifications.deliver_batch", args=[[str(delivery.pk)]])
     return event, delivery
 
 
