@@ -260,6 +260,9 @@ NOTIFICATIONS_BATCH_SECONDS = env.float("NOTIFICATIONS_BATCH_SECONDS", default=1
 # A group whose destination has no free concurrency slot (OUTBOUND_HOST_CONCURRENCY) is tried
 # again this many seconds later, without spending an attempt.
 NOTIFICATIONS_BUSY_RETRY_SECONDS = env.float("NOTIFICATIONS_BUSY_RETRY_SECONDS", default=2)
+# After a group was sent, writing its outcome is retried through a database outage for this
+# long (it must stay well under the lease, or the sends would be made again).
+NOTIFICATIONS_RECORD_RETRY_SECONDS = env.float("NOTIFICATIONS_RECORD_RETRY_SECONDS", default=60)
 # A claimed delivery whose worker died is taken over after this lease.
 NOTIFICATIONS_DELIVERY_LEASE_SECONDS = env.float("NOTIFICATIONS_DELIVERY_LEASE_SECONDS", default=120)
 # Fresh pending deliveries are enqueued on commit; the sweeper only picks them up after this.

@@ -27,7 +27,7 @@ from uuid import UUID
 
 from celery import current_app
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -206,13 +206,38 @@ def deliveries_send(*, delivery_ids: Iterable[UUID | str]) -> dict[str, str]:
 
 
 def _record(outcomes: list[tuple[Delivery, SendResult, int]], *, lease: datetime) -> None:
+    """Write what was sent, insisting through a database blink.
+
+    The sends already happened: if this write were lost, the lease would expire and every one
+    of them would go out again. So a connection error is retried (fresh connection, bounded
+    backoff) for up to NOTIFICATIONS_RECORD_RETRY_SECONDS, well inside the lease; only a crash
+    of the worker leaves the documented duplicate window.
+    """
     now = timezone.now()
     for row, sent, duration_ms in outcomes:
         _apply(row, sent, now=now, duration_ms=duration_ms)
         if sent.result is not Result.SENT and sent.result is not Result.SKIPPED:
             logger.warning("notifications: delivery %s %s (%s): %s", row.pk, sent.result, row.status, sent.error)
-    rows = [row for row, _, _ in outcomes]
     db = notifications_db()
+    deadline = time.monotonic() + settings.NOTIFICATIONS_RECORD_RETRY_SECONDS
+    delay = 0.2
+    while True:
+        try:
+            _write_outcomes(outcomes, lease=lease, db=db)
+            break
+        except (OperationalError, InterfaceError) as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            logger.warning("notifications: recording %d deliveries failed, retrying: %s", len(outcomes), exc)
+            connections[db].close()
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+    for row, _, _ in outcomes:
+        DELIVERY_ATTEMPTS.labels(row.channel, row.status).inc()
+
+
+def _write_outcomes(outcomes: list[tuple[Delivery, SendResult, int]], *, lease: datetime, db: str) -> None:
+    rows = [row for row, _, _ in outcomes]
     with transaction.atomic(using=db):
         # Only the holder of this lease may record the outcome.
         Delivery.objects.using(db).filter(status=DeliveryStatus.SENDING, locked_until=lease).bulk_update(
@@ -233,8 +258,6 @@ def _record(outcomes: list[tuple[Delivery, SendResult, int]], *, lease: datetime
             for line in sent.lines
         )
         _consequences(outcomes)
-    for row in rows:
-        DELIVERY_ATTEMPTS.labels(row.channel, row.status).inc()
 
 
 def _consequences(outcomes: list[tuple[Delivery, SendResult, int]]) -> None:
