@@ -11,7 +11,8 @@ so its counting, transitions, listeners and Redis storage stay pybreaker's.
 Half-open: once an open breaker's reset timeout has passed, ``allow`` lets ONE trial through
 (claimed atomically, in Redis when configured) and says no to the others; the trial's recorded
 outcome closes the breaker or re-opens it for another reset timeout. A trial that never
-reports (its worker died) gives up its claim after one reset timeout.
+reports (its worker died) gives up its claim after one reset timeout (at least one send's
+deadline, ``OUTBOUND_TOTAL_TIMEOUT``).
 
 A key names what fails together: ``host_key(url)`` for a webhook destination host,
 ``provider_key(id)`` for a push/email delivery provider. With ``settings.REDIS_URL`` set, the
@@ -185,7 +186,9 @@ def allow(key: str) -> bool:
         return True
     if state == STATE_OPEN and is_open(key):
         return False
-    return _claim_trial(key, ttl=max(breaker.reset_timeout, 0.001))
+    # The claim outlasts the trial send itself (its deadline), so a slow trial is not joined by a
+    # second one, and lapses by itself if the trial never reports.
+    return _claim_trial(key, ttl=max(breaker.reset_timeout, settings.OUTBOUND_TOTAL_TIMEOUT, 0.001))
 
 
 def record_success(key: str) -> None:

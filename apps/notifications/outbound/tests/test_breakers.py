@@ -150,6 +150,7 @@ def test_an_unreported_trial_lapses_after_one_reset_timeout(settings, key):
     settings.REDIS_URL = ""
     settings.BREAKER_FAIL_MAX = 1
     settings.BREAKER_RESET_TIMEOUT = 0.3
+    settings.OUTBOUND_TOTAL_TIMEOUT = 0.1  # the claim lasts max(reset timeout, one send's deadline)
 
     _trip(key, 1)
     _wait_until_allowed(key, 2)
@@ -203,6 +204,8 @@ def test_state_is_shared_by_two_processes(settings, breaker_redis, key):
     settings.BREAKER_FAIL_MAX = 2
     # Long enough for two interpreters to start while it is open (opened_at has 1 s resolution).
     settings.BREAKER_RESET_TIMEOUT = 4
+    # The trial claim lasts at least one send's deadline: long enough for a third interpreter.
+    settings.OUTBOUND_TOTAL_TIMEOUT = 30
 
     # Process A trips the breaker.
     out_a = _run_in_other_process(
