@@ -33,7 +33,15 @@ EMAIL_URL_TARGET = "EMAIL_URL"
 
 
 class _Permanent(Exception):
-    """This message can never be sent as it is."""
+    """This message can never be sent as it is.
+
+    ``answered``: the relay itself refused it (it works: a success for its breaker); otherwise
+    the message failed before anything was sent, which says nothing about the relay.
+    """
+
+    def __init__(self, detail: str, *, answered: bool = False) -> None:
+        super().__init__(detail)
+        self.answered = answered
 
 
 class _Transient(Exception):
@@ -53,11 +61,11 @@ def _classify(exc: BaseException) -> Exception:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
         if codes and all(code >= 500 for code in codes):
-            return _Permanent(_describe(exc))
+            return _Permanent(_describe(exc), answered=True)
         return _Transient(_describe(exc), unreachable=False)
     if isinstance(exc, (smtplib.SMTPDataError, smtplib.SMTPSenderRefused)):
         if 500 <= exc.smtp_code < 600:
-            return _Permanent(_describe(exc))
+            return _Permanent(_describe(exc), answered=True)
         return _Transient(_describe(exc), unreachable=False)
     if isinstance(exc, (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError)):
         return _Transient(_describe(exc), unreachable=True)
@@ -144,6 +152,8 @@ class EmailSession:
             try:
                 relay.send(delivery)
             except _Permanent as exc:
+                if key and exc.answered:
+                    breakers.record_success(key)
                 lines.append(_line(relay, "dead", str(exc), started))
                 return SendResult(result=Result.DEAD, error=str(exc), provider_id=relay.provider_id, lines=lines)
             except _Transient as exc:

@@ -41,13 +41,6 @@ def endpoint_secrets(endpoint: WebhookEndpoint, *, now: datetime | None = None) 
     return secrets
 
 
-def _host_failed(result: http.OutboundResponse | BaseException) -> bool:
-    """Whether the result counts against the host's breaker."""
-    if isinstance(result, BaseException):
-        return isinstance(result, _UNREACHABLE)
-    return result.status >= 500 or result.status in (408, 429)
-
-
 class WebhookSession:
     def send(self, delivery: Delivery) -> SendResult:
         endpoint = delivery.endpoint
@@ -76,10 +69,9 @@ class WebhookSession:
             result = exc
         duration = elapsed_ms(started)
         outcome = _RESULTS[retry.classify(result)]
-        if outcome is Result.SENT or outcome is Result.GONE:
-            breakers.record_success(key)
-        elif outcome is Result.RETRY and _host_failed(result):
-            breakers.record_failure(key)
+        # Any answer proves the host works; only transient failures count against it, and a
+        # message refused before sending says nothing about the host.
+        breakers.record_result(key, result)
         error = retry.describe(result)
         response = result if isinstance(result, http.OutboundResponse) else None
         status = response.status if response else None
