@@ -10,14 +10,29 @@ from apps.notifications import services
 logger = logging.getLogger(__name__)
 
 
+def _ingest(envelopes: list[dict]) -> int:
+    """Ingest every event, then confirm them all with one call."""
+    created = 0
+    for envelope in envelopes:
+        created += len(services.ingest_event(envelope=envelope))
+    event_ids = [envelope["id"] for envelope in envelopes]
+    try:
+        outbox_confirm_send(event_ids=event_ids)
+    except Exception as exc:  # noqa: BLE001 - unconfirmed events are resent; ingest is idempotent
+        logger.warning("notifications: confirming %d events failed: %s", len(event_ids), exc)
+    return created
+
+
+@shared_task(name="notifications.ingest_events")
+def ingest_events_task(envelopes: list[dict]) -> int:
+    """One outbox batch (the dispatcher sends one per batch and task)."""
+    return _ingest(envelopes)
+
+
 @shared_task(name="notifications.ingest_event")
 def ingest_event_task(envelope: dict) -> int:
-    created = services.ingest_event(envelope=envelope)
-    try:
-        outbox_confirm_send(event_id=envelope["id"])
-    except Exception as exc:  # noqa: BLE001 - unconfirmed events are resent; ingest is idempotent
-        logger.warning("notifications: confirming event %s failed: %s", envelope.get("id"), exc)
-    return len(created)
+    # Messages published one per event (before batching, or rows dispatched before the upgrade).
+    return _ingest([envelope])
 
 
 @shared_task(name="notifications.deliver")
