@@ -26,6 +26,12 @@ SEND = "apps.core.outbox.current_app.send_task"
 ROOT = Path(__file__).resolve().parents[3]
 
 
+def postgres_only(test):
+    """LISTEN/NOTIFY and row locks: PostgreSQL only (the other tests also run on SQLite)."""
+    skip = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
+    return pytest.mark.postgres(skip(test))
+
+
 def _publish(**data) -> OutboxEvent:
     return outbox.publish("rating.created", {"rating_id": "r1", **data}, occurred_at="2026-01-02T03:04:05+00:00")
 
@@ -83,6 +89,7 @@ def test_publish_only_writes_the_row(django_capture_on_commit_callbacks):
     assert _sample("outbox_events_published_total", {"type": "rating.created"}) == published + 1
 
 
+@postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_publish_notifies_the_dispatchers_at_commit_and_not_before():
     listener = _listener()
@@ -99,6 +106,7 @@ def test_publish_notifies_the_dispatchers_at_commit_and_not_before():
         listener.close()
 
 
+@postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_a_rolled_back_publish_writes_nothing_and_notifies_nobody():
     listener = _listener()
@@ -265,6 +273,7 @@ def test_replay_gives_dead_events_fresh_attempts_and_leaves_the_others():
     assert {e["id"] for e in send.call_args.kwargs["args"][0]} == {str(dead.pk), str(pending.pk)}
 
 
+@postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_replay_wakes_the_dispatchers():
     dead = _row(dead_at=timezone.now(), attempts=10)
@@ -287,6 +296,7 @@ def test_the_relay_task_is_the_bounded_safety_net(settings):
     assert _sample("outbox_events_dispatched_total", {"path": "relay", "outcome": "ok"}) == relayed + 3
 
 
+@postgres_only
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("row_locks", [True, False], ids=["skip-locked", "compare-and-set-only"])
 def test_concurrent_dispatchers_never_send_the_same_row(settings, monkeypatch, row_locks):
@@ -403,6 +413,7 @@ def _wait_for(predicate, *, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+@postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_the_dispatcher_sends_on_notify_and_exits_on_sigterm(settings, tmp_path):
     redis_url = settings.REDIS_URL or os.environ.get("REDIS_URL")
