@@ -7,7 +7,8 @@ by the beat task ``core.outbox_relay`` as a safety net) claims due rows in batch
 Celery task per (task name, queue) with the batch's envelopes, by *name* so core never imports
 the consumer, and marks them dispatched. The consumer confirms what it processed; what stays
 unconfirmed is sent again after ``OUTBOX_CONFIRM_TIMEOUT_SECONDS`` (consumers are idempotent)
-and, after ``OUTBOX_MAX_ATTEMPTS`` sends, is marked dead for staff to look at and replay.
+and, after ``OUTBOX_MAX_ATTEMPTS`` sends and ``OUTBOX_DEAD_AFTER_SECONDS``, is marked dead for
+staff to look at and replay.
 """
 
 import logging
@@ -101,7 +102,12 @@ def _claim(size: int) -> tuple[int, list[OutboxEvent]]:
             .filter(_due(now))
             .order_by("created_at", "id")[:size]
         )
-        dead = [row.pk for row in rows if row.attempts >= settings.OUTBOX_MAX_ATTEMPTS]
+        # Both a count and an age: a consumer outage (workers down, broker up) also leaves rows
+        # unconfirmed, and must cost a delay, not a manual replay of every event it spanned.
+        old_enough = now - timedelta(seconds=settings.OUTBOX_DEAD_AFTER_SECONDS)
+        dead = [
+            row.pk for row in rows if row.attempts >= settings.OUTBOX_MAX_ATTEMPTS and row.created_at <= old_enough
+        ]
         if dead:
             marked = OutboxEvent.objects.filter(_due(now), pk__in=dead).update(
                 dead_at=now,
@@ -110,7 +116,7 @@ def _claim(size: int) -> tuple[int, list[OutboxEvent]]:
             )
             EVENTS_DEAD.inc(marked)
             logger.warning("outbox: %d events dead after %d dispatches", marked, settings.OUTBOX_MAX_ATTEMPTS)
-        live = [row for row in rows if row.attempts < settings.OUTBOX_MAX_ATTEMPTS]
+        live = [row for row in rows if row.pk not in dead]
         lease = {"locked_until": _lease_end(now)}
         if connection.features.has_select_for_update_skip_locked:
             if live:

@@ -280,6 +280,8 @@ OUTBOX_RELAY_BATCH = env.int("OUTBOX_RELAY_BATCH", default=500)
 OUTBOX_DISPATCH_BATCH = env.int("OUTBOX_DISPATCH_BATCH", default=200)
 # An event sent this many times without the consumer's confirmation is marked dead.
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
+# ... and is at least this old: a consumer outage must not turn every event it spans dead.
+OUTBOX_DEAD_AFTER_SECONDS = env.float("OUTBOX_DEAD_AFTER_SECONDS", default=86400)
 # The dispatcher looks for due rows at least this often (seconds) besides waking on NOTIFY:
 # rows to resend (unconfirmed) and rows whose NOTIFY it missed while reconnecting.
 OUTBOX_DISPATCHER_POLL_SECONDS = env.float("OUTBOX_DISPATCHER_POLL_SECONDS", default=1.0)

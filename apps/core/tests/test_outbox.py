@@ -216,18 +216,25 @@ def test_a_broker_failure_releases_the_unsent_rows_without_counting_an_attempt(s
 
 
 @pytest.mark.django_db
-def test_an_event_never_confirmed_is_dead_after_the_attempt_cap(settings):
+def test_an_event_never_confirmed_is_dead_after_the_attempt_cap_and_age(settings):
     settings.OUTBOX_MAX_ATTEMPTS = 3
     settings.OUTBOX_CONFIRM_TIMEOUT_SECONDS = 60
+    settings.OUTBOX_DEAD_AFTER_SECONDS = 1800
     long_ago = timezone.now() - timedelta(hours=1)
     tired = _row(dispatched_at=long_ago, attempts=2)
     spent = _row(dispatched_at=long_ago, attempts=3)
+    # created_at is auto_now_add: age the two rows afterwards.
+    OutboxEvent.objects.filter(pk__in=[tired.pk, spent.pk]).update(created_at=long_ago)
+    # As many sends, but young: its consumers may just be down for a while; it is sent again.
+    young = _row(dispatched_at=long_ago, attempts=3)
     dead_before = _sample("outbox_events_dead_total")
 
     with mock.patch(SEND) as send:
-        assert outbox.outbox_dispatch() == 1
+        assert outbox.outbox_dispatch() == 2
 
-    assert [envelope["id"] for envelope in send.call_args.kwargs["args"][0]] == [str(tired.pk)]
+    assert [envelope["id"] for envelope in send.call_args.kwargs["args"][0]] == [str(tired.pk), str(young.pk)]
+    young.refresh_from_db()
+    assert (young.attempts, young.dead_at) == (4, None)
     tired.refresh_from_db()
     assert (tired.attempts, tired.dead_at) == (3, None)
     spent.refresh_from_db()
@@ -237,6 +244,7 @@ def test_an_event_never_confirmed_is_dead_after_the_attempt_cap(settings):
     assert _sample("outbox_events_dead_total") == dead_before + 1
 
     OutboxEvent.objects.filter(pk=tired.pk).update(dispatched_at=long_ago)
+    OutboxEvent.objects.filter(pk=young.pk).update(confirmed_at=timezone.now())
     with mock.patch(SEND) as send:
         assert outbox.outbox_dispatch() == 0
     send.assert_not_called()
@@ -247,6 +255,7 @@ def test_an_event_never_confirmed_is_dead_after_the_attempt_cap(settings):
 def test_a_batch_of_only_dead_rows_does_not_hide_the_live_ones_behind_it(settings):
     settings.OUTBOX_DISPATCH_BATCH = 2
     settings.OUTBOX_MAX_ATTEMPTS = 1
+    settings.OUTBOX_DEAD_AFTER_SECONDS = 0
     spent = _rows(3, attempts=1)
     live = _row()
     with mock.patch(SEND) as send:
