@@ -105,9 +105,7 @@ def _claim(size: int) -> tuple[int, list[OutboxEvent]]:
         # Both a count and an age: a consumer outage (workers down, broker up) also leaves rows
         # unconfirmed, and must cost a delay, not a manual replay of every event it spanned.
         old_enough = now - timedelta(seconds=settings.OUTBOX_DEAD_AFTER_SECONDS)
-        dead = [
-            row.pk for row in rows if row.attempts >= settings.OUTBOX_MAX_ATTEMPTS and row.created_at <= old_enough
-        ]
+        dead = [row.pk for row in rows if row.attempts >= settings.OUTBOX_MAX_ATTEMPTS and row.created_at <= old_enough]
         if dead:
             marked = OutboxEvent.objects.filter(_due(now), pk__in=dead).update(
                 dead_at=now,
