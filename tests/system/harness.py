@@ -199,9 +199,9 @@ class Stack:
             OUTBOX_CONFIRM_TIMEOUT_SECONDS="15",
             NOTIFICATIONS_SWEEP_INTERVAL="1",
             NOTIFICATIONS_SWEEP_GRACE_SECONDS="5",
-            NOTIFICATIONS_RETRY_BASE_SECONDS="0.5",
-            NOTIFICATIONS_RETRY_MAX_SECONDS="2",
-            NOTIFICATIONS_MAX_ATTEMPTS="100",
+            OUTBOUND_RETRY_BASE_SECONDS="0.5",
+            OUTBOUND_RETRY_CAP_SECONDS="2",
+            OUTBOUND_MAX_ATTEMPTS="100",
             NOTIFICATIONS_DELIVERY_LEASE_SECONDS="10",
             CELERY_BEAT_SCHEDULE_FILENAME=str(self.workdir / f"beat-{uuid.uuid4().hex[:6]}"),
         )
@@ -374,11 +374,12 @@ from apps.providers.services import provider_register
 from django.test.utils import override_settings
 tag, n_customers, n_providers = {tag!r}, {customers}, {providers}
 out = {{"customers": [], "providers": []}}
-# A fast hasher: seeding a thousand customers with PBKDF2 would take minutes (no one logs in).
-override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]).enable()
-for i in range(n_customers):
-    c = customer_register(email=f"c{{i}}-{{tag}}@example.com", password={password!r}, name=f"Customer {{i}}")
-    out["customers"].append({{"id": str(c.pk), "token": str(RefreshToken.for_user(c.user).access_token)}})
+# A fast hasher for customers: seeding a thousand with PBKDF2 would take minutes, and they use
+# the tokens minted here. Providers keep the real hasher: some tests sign in as them.
+with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+    for i in range(n_customers):
+        c = customer_register(email=f"c{{i}}-{{tag}}@example.com", password={password!r}, name=f"Customer {{i}}")
+        out["customers"].append({{"id": str(c.pk), "token": str(RefreshToken.for_user(c.user).access_token)}})
 for i in range(n_providers):
     p = provider_register(email=f"p{{i}}-{{tag}}@example.com", password={password!r}, name=f"Provider {{i}}",
                           description="", services=[])

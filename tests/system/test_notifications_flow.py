@@ -166,8 +166,17 @@ def test_smtp_down_then_up_emails_arrive_once_each(stack, make_db, redis_broker)
     seeded = seed(env, customers=20, providers=1)
     assert [s for s, _, _ in post_ratings(base, seeded, 20)] == [201] * 20
 
-    retrying = "SELECT count(*) FROM notifications_delivery WHERE status = 'retry' AND attempts >= 2"
-    wait_until(lambda: scalar(db, retrying) == 20, timeout=60, what="every delivery retrying")
+    # All 20 wait to retry, and the relay was tried again at least twice. A refused connection
+    # ends its group: the rest of the group is held back without spending attempts, so it is
+    # the destination that is retried, not each email against the same closed port.
+    retrying = "SELECT count(*), max(attempts) FROM notifications_delivery WHERE status = 'retry'"
+    wait_until(
+        lambda: query(db, retrying)[0][0] == 20 and query(db, retrying)[0][1] >= 2,
+        timeout=60,
+        what="every delivery retrying, the relay tried again",
+    )
+    tried = scalar(db, "SELECT count(*) FROM notifications_deliveryattempt")
+    assert tried < 20 * 2, "each email was tried on its own against the closed port"
     smtp.start()
     try:
         wait_until(lambda: len(smtp.counts()) == 20, timeout=60, what="20 emails after SMTP came back")
@@ -176,6 +185,6 @@ def test_smtp_down_then_up_emails_arrive_once_each(stack, make_db, redis_broker)
         assert len(counts) == 20
         assert max(counts.values()) == 1
         assert scalar(db, "SELECT count(*) FROM notifications_delivery WHERE status = 'sent'") == 20
-        assert scalar(db, "SELECT min(attempts) FROM notifications_delivery") >= 3
+        assert scalar(db, "SELECT min(attempts) FROM notifications_delivery") >= 1
     finally:
         smtp.stop()
