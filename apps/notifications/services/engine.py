@@ -239,10 +239,7 @@ def _record(outcomes: list[tuple[Delivery, SendResult, int]], *, lease: datetime
 def _write_outcomes(outcomes: list[tuple[Delivery, SendResult, int]], *, lease: datetime, db: str) -> None:
     rows = [row for row, _, _ in outcomes]
     with transaction.atomic(using=db):
-        # Only the holder of this lease may record the outcome.
-        Delivery.objects.using(db).filter(status=DeliveryStatus.SENDING, locked_until=lease).bulk_update(
-            rows, _RECORDED_FIELDS
-        )
+        _update_rows(rows, lease=lease, db=db)
         DeliveryAttempt.objects.using(db).bulk_create(
             DeliveryAttempt(
                 delivery_id=row.pk,
@@ -258,6 +255,35 @@ def _write_outcomes(outcomes: list[tuple[Delivery, SendResult, int]], *, lease: 
             for line in sent.lines
         )
         _consequences(outcomes)
+
+
+def _update_rows(rows: list[Delivery], *, lease: datetime, db: str) -> None:
+    """Write each row's recorded fields; only the holder of ``lease`` may.
+
+    On PostgreSQL one ``UPDATE … FROM unnest(arrays)`` for the whole group. Django's
+    ``bulk_update`` would do the same in one statement too, but builds a ``CASE WHEN`` per field
+    and row: in the engine's profile that cost more CPU than the sends themselves.
+    """
+    if connections[db].vendor != "postgresql":
+        # The embedded default (SQLite) sends little: a statement per row is fine there.
+        for row in rows:
+            Delivery.objects.using(db).filter(pk=row.pk, status=DeliveryStatus.SENDING, locked_until=lease).update(
+                **{name: getattr(row, name) for name in _RECORDED_FIELDS}
+            )
+        return
+    columns = [(name, Delivery._meta.get_field(name)) for name in _RECORDED_FIELDS]
+    arrays = [[row.pk for row in rows]] + [[getattr(row, name) for row in rows] for name, _ in columns]
+    types = ["uuid"] + [field.db_type(connections[db]).split("(")[0] for _, field in columns]
+    table = Delivery._meta.db_table
+    assignments = ", ".join(f"{field.column} = v.{field.column}" for _, field in columns)
+    unnest = ", ".join(f"%s::{db_type}[]" for db_type in types)
+    names = ", ".join(["id"] + [field.column for _, field in columns])
+    sql = (
+        f"UPDATE {table} AS d SET {assignments} FROM unnest({unnest}) AS v({names}) "
+        "WHERE d.id = v.id AND d.status = %s AND d.locked_until = %s"
+    )
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, [*arrays, DeliveryStatus.SENDING, lease])
 
 
 def _consequences(outcomes: list[tuple[Delivery, SendResult, int]]) -> None:
