@@ -171,6 +171,10 @@ def outbox_dispatch_round(*, limit: int | None = None, path: str = "dispatcher")
             done.extend(group)
         _mark_dispatched(done, path=path)
         sent += len(done)
+        if looked_at < batch:
+            # Nothing more was due when we looked; whatever commits later NOTIFYs the next round,
+            # so a second, empty claim would only cost its round trips.
+            break
     return DispatchRound(sent=sent, broker_failed=False)
 
 

@@ -27,6 +27,7 @@ BACKOFF_MAX_SECONDS = 5.0
 # Longest a wait goes without looking at the stop flag: how fast SIGTERM takes effect.
 WAIT_SLICE_SECONDS = 0.2
 LISTEN_CONNECT_TIMEOUT = 5
+CONNECTION_CHECK_SECONDS = 1.0
 
 
 def _backoff(failures: int) -> float:
@@ -47,10 +48,15 @@ class Dispatcher:
     def run(self) -> None:
         logger.info("outbox dispatcher: started (%s), polling every %.1f s", connection.vendor, self.poll)
         failures = 0
+        checked_at = 0.0
         while not self.stopping:
             try:
-                # CONN_MAX_AGE and CONN_HEALTH_CHECKS apply between rounds as between requests.
-                close_old_connections()
+                # CONN_MAX_AGE and CONN_HEALTH_CHECKS apply between rounds as between requests, at
+                # most once a second: under load a round follows every commit, and a health check
+                # per round would double its queries. A round that fails resets the connections.
+                if time.monotonic() - checked_at >= CONNECTION_CHECK_SECONDS:
+                    close_old_connections()
+                    checked_at = time.monotonic()
                 # LISTEN before looking: a row committed after the look still wakes the wait.
                 self._listen()
                 result = outbox_dispatch_round(path="dispatcher")
