@@ -37,8 +37,8 @@ def _closed_port() -> int:
 class CountingSink(SmtpSink):
     """The SMTP sink, also counting SMTP sessions (one EHLO per connection)."""
 
-    def __init__(self):
-        super().__init__()
+    def __init__(self, port: int | None = None):
+        super().__init__(port)
         self.sessions = 0
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
@@ -286,3 +286,27 @@ def test_a_tampered_unsubscribe_token_is_rejected(client):
     response = client.post(path.replace("/unsubscribe/", "/unsubscribe/x"))
     assert response.status_code == 400
     assert NotificationPreference.objects.count() == 0
+
+
+def test_a_worker_thread_keeps_its_smtp_connection_for_the_next_group(sink, relay):
+    first, second = DeliveryFactory(), DeliveryFactory()
+    assert deliveries_send(delivery_ids=[first.pk]) == {str(first.pk): DeliveryStatus.SENT}
+    assert deliveries_send(delivery_ids=[second.pk]) == {str(second.pk): DeliveryStatus.SENT}
+    assert sink.sessions == 1
+    assert len(sink.recipients) == 2
+
+
+def test_a_kept_connection_the_server_dropped_is_replaced_without_failing_the_send(sink, relay):
+    first, second = DeliveryFactory(), DeliveryFactory()
+    assert deliveries_send(delivery_ids=[first.pk]) == {str(first.pk): DeliveryStatus.SENT}
+    sink.stop()  # the server goes away and comes back: the kept connection is dead
+    restarted = CountingSink(port=sink.port)
+    restarted.start()
+    try:
+        assert deliveries_send(delivery_ids=[second.pk]) == {str(second.pk): DeliveryStatus.SENT}
+    finally:
+        restarted.stop()
+    second.refresh_from_db()
+    assert (second.attempts, second.last_error) == (1, "")
+    assert restarted.recipients == [second.address]
+    assert restarted.sessions == 1
