@@ -47,7 +47,7 @@ class Context:
     duration: int
     log: Callable[[str], None]
     quiesce: Callable[[], None]  # returns once no event or delivery is still in flight
-    worker_cpu: Callable[[], float]  # CPU seconds used so far by the Celery worker processes
+    worker_cpu: Callable[[], float]  # CPU seconds used so far by Celery, the dispatcher and beat
     _next_customer: int = field(default=0)
 
     def take_customers(self, count: int) -> list[str]:
@@ -212,7 +212,7 @@ def latency_rows(ctx: Context) -> list[dict]:
         _wait_for_inbox(ctx, token, len(ratings))
         ctx.quiesce()  # every delivery sent (or retrying: then counted missing below)
         worker_cpu_ms = round((ctx.worker_cpu() - cpu_before) * 1000 / max(len(ratings), 1), 2)
-        ctx.log(f"Celery worker CPU per rating (ingest + email + webhook): {worker_cpu_ms} ms")
+        ctx.log(f"notification processes' CPU per rating (ingest + email + webhook): {worker_cpu_ms} ms")
 
         inbox_ms = []
         for item in _inbox(ctx.base_url, token):
