@@ -85,5 +85,5 @@ def send_task(monkeypatch):
     from unittest import mock
 
     recorder = mock.Mock()
-    monkeypatch.setattr("apps.notifications.services.current_app.send_task", recorder)
+    monkeypatch.setattr("apps.notifications.services.engine.current_app.send_task", recorder)
     return recorder

@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from apps.core.validators import single_line_text
+
 
 class Role(models.TextChoices):
     CUSTOMER = "customer", "Customer"
@@ -44,7 +46,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(max_length=254, unique=True)
-    name = models.CharField(max_length=150)
+    name = models.CharField(max_length=150, validators=[single_line_text])
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)

@@ -10,13 +10,17 @@ django-prometheus is not used: its view cannot add collectors to a multi-process
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
+from django.db.models import Count, Q
 from django.http import HttpResponse
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-EVENTS_PUBLISHED = Counter("outbox_events_published", "Outbox events committed", ["type"])
-EVENTS_DISPATCHED = Counter("outbox_events_dispatched", "Outbox dispatch attempts to the broker", ["path", "outcome"])
+EVENTS_PUBLISHED = Counter("outbox_events_published", "Outbox events written (counted before the commit)", ["type"])
+EVENTS_DISPATCHED = Counter(
+    "outbox_events_dispatched", "Outbox events handed to the broker, by path (dispatcher, relay)", ["path", "outcome"]
+)
+EVENTS_DEAD = Counter("outbox_events_dead", "Outbox events given up after OUTBOX_MAX_ATTEMPTS unconfirmed sends")
 
 _db_collectors: list[Callable[[], Iterable[Metric]]] = []
 
@@ -30,9 +34,14 @@ def _outbox_metrics() -> Iterable[Metric]:
     from apps.core.models import OutboxEvent
 
     backlog = GaugeMetricFamily("outbox_backlog", "Outbox events not yet confirmed by the consumer", labels=["state"])
-    pending = OutboxEvent.objects.filter(confirmed_at__isnull=True)
-    backlog.add_metric(["undispatched"], pending.filter(dispatched_at__isnull=True).count())
-    backlog.add_metric(["unconfirmed"], pending.filter(dispatched_at__isnull=False).count())
+    # "dead": given up on; only a replay (admin) sends them again.
+    counts = OutboxEvent.objects.filter(confirmed_at__isnull=True).aggregate(
+        undispatched=Count("pk", filter=Q(dead_at__isnull=True, dispatched_at__isnull=True)),
+        unconfirmed=Count("pk", filter=Q(dead_at__isnull=True, dispatched_at__isnull=False)),
+        dead=Count("pk", filter=Q(dead_at__isnull=False)),
+    )
+    for state, count in counts.items():
+        backlog.add_metric([state], count)
     yield backlog
 
 

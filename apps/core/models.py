@@ -47,9 +47,11 @@ class IdempotencyKey(UUIDModel):
 class OutboxEvent(UUIDModel):
     """An event to hand to a consumer through the broker, written with the change it describes.
 
-    ``dispatched_at`` is set when the broker accepted the message, ``confirmed_at`` when the
-    consumer reported it processed. The relay sends again what is undispatched, or dispatched
-    but unconfirmed for too long; consumers are idempotent, so a resend is harmless.
+    ``dispatched_at`` is set when the broker accepted the message (``attempts`` counts those
+    sends), ``confirmed_at`` when the consumer reported it processed. The dispatcher sends again
+    what is undispatched, or dispatched but unconfirmed for too long; consumers are idempotent,
+    so a resend is harmless. ``dead_at``: sent ``OUTBOX_MAX_ATTEMPTS`` times and never
+    confirmed; left alone until staff replay it.
     """
 
     type = models.CharField(max_length=100)
@@ -63,6 +65,7 @@ class OutboxEvent(UUIDModel):
     locked_until = models.DateTimeField(null=True, blank=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    dead_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
 
     class Meta:

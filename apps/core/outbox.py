@@ -1,36 +1,53 @@
 """The transactional outbox (publisher side).
 
-``publish()`` writes an ``OutboxEvent`` in the caller's transaction. After commit a robust
-``on_commit`` hook sends it to its Celery task by *name* (so core never imports the consumer)
-and marks it dispatched; if the broker is down the request still succeeds and the row waits
-for ``outbox_relay()``, run periodically by beat, which sends every undispatched row and every
-row the consumer has not confirmed in time. Consumers are idempotent, so resending is safe.
+``publish()`` writes an ``OutboxEvent`` in the caller's transaction and, on PostgreSQL, a
+``NOTIFY outbox_events`` that the server delivers at commit: the request path makes no broker
+call. ``outbox_dispatch()`` (run by the ``outbox_dispatcher`` command, woken by the NOTIFY, and
+by the beat task ``core.outbox_relay`` as a safety net) claims due rows in batches, sends one
+Celery task per (task name, queue) with the batch's envelopes, by *name* so core never imports
+the consumer, and marks them dispatched. The consumer confirms what it processed; what stays
+unconfirmed is sent again after ``OUTBOX_CONFIRM_TIMEOUT_SECONDS`` (consumers are idempotent)
+and, after ``OUTBOX_MAX_ATTEMPTS`` sends and ``OUTBOX_DEAD_AFTER_SECONDS``, is marked dead for
+staff to look at and replay.
 """
 
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
 from celery import current_app
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from apps.core.metrics import EVENTS_DISPATCHED, EVENTS_PUBLISHED
+from apps.core.metrics import EVENTS_DEAD, EVENTS_DISPATCHED, EVENTS_PUBLISHED
 from apps.core.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
 
-NOTIFICATIONS_INGEST_TASK = "notifications.ingest_event"
+NOTIFY_CHANNEL = "outbox_events"
+NOTIFICATIONS_INGEST_TASK = "notifications.ingest_events"
 NOTIFICATIONS_QUEUE = "notifications"
 CONFIRM_TASK = "core.outbox_confirm"
 DEFAULT_QUEUE = "default"
+# Tasks that take one envelope, not a list: rows published before batching existed (and by
+# publishers not yet upgraded) are sent one message per row, as those consumers expect.
+SINGLE_ENVELOPE_TASKS = frozenset({"notifications.ingest_event"})
 
 
 def _lease_end(now: datetime) -> datetime:
     return now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+
+
+def _notify() -> None:
+    """Wake the dispatchers; PostgreSQL delivers it only if and when the transaction commits."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, '')", [NOTIFY_CHANNEL])
 
 
 def publish(
@@ -42,108 +59,165 @@ def publish(
     task_name: str = NOTIFICATIONS_INGEST_TASK,
     queue: str = NOTIFICATIONS_QUEUE,
 ) -> OutboxEvent:
-    """Record ``event_type`` in the current transaction; it is sent to ``task_name`` after commit."""
+    """Record ``event_type`` in the current transaction; a dispatcher sends it after commit."""
     if isinstance(occurred_at, str):
         occurred_at = parse_datetime(occurred_at)
-    now = timezone.now()
     event = OutboxEvent.objects.create(
         type=event_type,
         version=version,
-        occurred_at=occurred_at or now,
+        occurred_at=occurred_at or timezone.now(),
         data=data,
         task_name=task_name,
         queue=queue,
-        # Leased to the on_commit hook, so a relay running meanwhile does not send it too.
-        locked_until=_lease_end(now),
     )
-    transaction.on_commit(lambda: _dispatch_committed(event), robust=True)
+    _notify()
+    # Counted when written: a transaction rolled back afterwards still counts (no on_commit
+    # hook on the request path just for a counter).
+    EVENTS_PUBLISHED.labels(event_type).inc()
     return event
-
-
-def _dispatch_committed(event: OutboxEvent) -> None:
-    EVENTS_PUBLISHED.labels(event.type).inc()
-    _dispatch(event, path="commit", count_attempt=True)
-
-
-def _send(event: OutboxEvent) -> None:
-    current_app.send_task(event.task_name, args=[event.envelope], queue=event.queue)
-
-
-def _dispatch(event: OutboxEvent, *, path: str, count_attempt: bool = False) -> bool:
-    """Send one claimed event; record the outcome and release the lease either way."""
-    counted = {"attempts": F("attempts") + 1} if count_attempt else {}
-    try:
-        _send(event)
-    except Exception as exc:  # noqa: BLE001 - any broker failure leaves the row to the relay
-        logger.warning("outbox: sending %s %s failed: %s", event.type, event.pk, exc)
-        EVENTS_DISPATCHED.labels(path, "error").inc()
-        OutboxEvent.objects.filter(pk=event.pk).update(
-            locked_until=None, last_error=f"{type(exc).__name__}: {exc}"[:2000], **counted
-        )
-        return False
-    EVENTS_DISPATCHED.labels(path, "ok").inc()
-    OutboxEvent.objects.filter(pk=event.pk).update(
-        dispatched_at=timezone.now(), locked_until=None, last_error="", **counted
-    )
-    return True
 
 
 def _due(now: datetime) -> Q:
     stale = now - timedelta(seconds=settings.OUTBOX_CONFIRM_TIMEOUT_SECONDS)
     return (
-        Q(confirmed_at__isnull=True)
+        Q(confirmed_at__isnull=True, dead_at__isnull=True)
         & (Q(locked_until__isnull=True) | Q(locked_until__lt=now))
         & (Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=stale))
     )
 
 
-def _claim_next() -> OutboxEvent | None:
-    """Lease the oldest due row in its own transaction (SKIP LOCKED: relays never wait on each other)."""
+def _claim(size: int) -> tuple[int, list[OutboxEvent]]:
+    """Lease up to ``size`` due rows, oldest first, in one short transaction.
+
+    Returns how many due rows were looked at and the leased ones: rows already sent
+    ``OUTBOX_MAX_ATTEMPTS`` times are marked dead instead. PostgreSQL: SKIP LOCKED, so
+    dispatchers never wait on each other nor get the same row. SQLite has no row locks (its
+    transactions are serialized by BEGIN IMMEDIATE, see settings); each row is still claimed
+    with a compare-and-set, so two dispatchers never both send it.
+    """
     with transaction.atomic():
         now = timezone.now()
-        event = (
+        rows = list(
             OutboxEvent.objects.select_for_update(skip_locked=True)
             .filter(_due(now))
-            .order_by("created_at", "id")
-            .first()
+            .order_by("created_at", "id")[:size]
         )
-        if event is None:
-            return None
-        # Compare-and-set as well: SQLite has no row locks.
-        claimed = OutboxEvent.objects.filter(_due(now), pk=event.pk).update(
-            locked_until=_lease_end(now), attempts=F("attempts") + 1
+        # Both a count and an age: a consumer outage (workers down, broker up) also leaves rows
+        # unconfirmed, and must cost a delay, not a manual replay of every event it spanned.
+        old_enough = now - timedelta(seconds=settings.OUTBOX_DEAD_AFTER_SECONDS)
+        dead = [row.pk for row in rows if row.attempts >= settings.OUTBOX_MAX_ATTEMPTS and row.created_at <= old_enough]
+        if dead:
+            marked = OutboxEvent.objects.filter(_due(now), pk__in=dead).update(
+                dead_at=now,
+                locked_until=None,
+                last_error=f"dead: dispatched {settings.OUTBOX_MAX_ATTEMPTS} times without confirmation",
+            )
+            EVENTS_DEAD.inc(marked)
+            logger.warning("outbox: %d events dead after %d dispatches", marked, settings.OUTBOX_MAX_ATTEMPTS)
+        live = [row for row in rows if row.pk not in dead]
+        lease = {"locked_until": _lease_end(now)}
+        if connection.features.has_select_for_update_skip_locked:
+            if live:
+                OutboxEvent.objects.filter(pk__in=[row.pk for row in live]).update(**lease)
+            return len(rows), live
+        return len(rows), [row for row in live if OutboxEvent.objects.filter(_due(now), pk=row.pk).update(**lease)]
+
+
+def _groups(rows: Iterable[OutboxEvent]) -> list[list[OutboxEvent]]:
+    """One message per (task, queue) in order of first appearance; single-envelope tasks one per row."""
+    groups: dict[tuple, list[OutboxEvent]] = {}
+    for row in rows:
+        key = (row.task_name, row.queue, row.pk if row.task_name in SINGLE_ENVELOPE_TASKS else None)
+        groups.setdefault(key, []).append(row)
+    return list(groups.values())
+
+
+def _send(group: list[OutboxEvent]) -> None:
+    first = group[0]
+    args = [first.envelope] if first.task_name in SINGLE_ENVELOPE_TASKS else [[row.envelope for row in group]]
+    current_app.send_task(first.task_name, args=args, queue=first.queue)
+
+
+@dataclass(frozen=True)
+class DispatchRound:
+    sent: int
+    broker_failed: bool
+
+
+def outbox_dispatch_round(*, limit: int | None = None, path: str = "dispatcher") -> DispatchRound:
+    """``outbox_dispatch`` that also tells whether it stopped at a broker failure (for backoff)."""
+    sent = seen = 0
+    while limit is None or seen < limit:
+        batch = settings.OUTBOX_DISPATCH_BATCH if limit is None else min(settings.OUTBOX_DISPATCH_BATCH, limit - seen)
+        looked_at, rows = _claim(batch)
+        if not looked_at:
+            break
+        seen += looked_at
+        groups = _groups(rows)
+        done: list[OutboxEvent] = []
+        for index, group in enumerate(groups):
+            try:
+                _send(group)
+            except Exception as exc:  # noqa: BLE001 - any broker failure: the rows wait for the next round
+                logger.warning("outbox: sending %d events to %s failed: %s", len(group), group[0].task_name, exc)
+                unsent = [row.pk for rest in groups[index:] for row in rest]
+                # Not an attempt: the consumer never saw them.
+                OutboxEvent.objects.filter(pk__in=unsent).update(
+                    locked_until=None, last_error=f"{type(exc).__name__}: {exc}"[:2000]
+                )
+                EVENTS_DISPATCHED.labels(path, "error").inc(len(unsent))
+                _mark_dispatched(done, path=path)
+                return DispatchRound(sent=sent + len(done), broker_failed=True)
+            done.extend(group)
+        _mark_dispatched(done, path=path)
+        sent += len(done)
+    return DispatchRound(sent=sent, broker_failed=False)
+
+
+def _mark_dispatched(rows: list[OutboxEvent], *, path: str) -> None:
+    if rows:
+        OutboxEvent.objects.filter(pk__in=[row.pk for row in rows]).update(
+            dispatched_at=timezone.now(), attempts=F("attempts") + 1, locked_until=None, last_error=""
         )
-    return event if claimed else None
+        EVENTS_DISPATCHED.labels(path, "ok").inc(len(rows))
 
 
-def outbox_relay(*, limit: int | None = None) -> int:
-    """Send due events oldest first, each claimed and committed on its own; returns how many were sent.
+def outbox_dispatch(*, limit: int | None = None, path: str = "dispatcher") -> int:
+    """Send due events in batches, oldest first; returns how many were sent.
 
-    Stops at the first broker failure: the broker is down, the next run tries again.
+    Loops until nothing is due or ``limit`` rows were claimed; stops at the first broker
+    failure (the unsent rows are released, without counting an attempt, for the next round).
+    ``path`` labels the metrics: "dispatcher" or "relay".
     """
-    sent = 0
-    for _ in range(limit or settings.OUTBOX_RELAY_BATCH):
-        event = _claim_next()
-        if event is None:
-            break
-        if not _dispatch(event, path="relay"):
-            break
-        sent += 1
-    return sent
+    return outbox_dispatch_round(limit=limit, path=path).sent
 
 
-def outbox_confirm(*, event_id: UUID | str) -> bool:
-    """The consumer processed ``event_id``: never send it again."""
-    return bool(
-        OutboxEvent.objects.filter(pk=event_id, confirmed_at__isnull=True).update(
-            confirmed_at=timezone.now(), locked_until=None
-        )
+def outbox_confirm(*, event_ids: Iterable[UUID | str]) -> int:
+    """The consumer processed ``event_ids``: never send them again. Returns how many were newly confirmed."""
+    event_ids = list(event_ids)
+    if not event_ids:
+        return 0
+    return OutboxEvent.objects.filter(pk__in=event_ids, confirmed_at__isnull=True).update(
+        confirmed_at=timezone.now(), locked_until=None, dead_at=None
     )
 
 
-def outbox_confirm_send(*, event_id: UUID | str) -> None:
-    """Called by a consumer (possibly another deployment and database) once it processed an event."""
-    if settings.OUTBOX_CONFIRM_INLINE:
-        outbox_confirm(event_id=event_id)
+def outbox_confirm_send(*, event_ids: Iterable[UUID | str]) -> None:
+    """Called by a consumer (possibly another deployment and database) once it processed events."""
+    event_ids = [str(event_id) for event_id in event_ids]
+    if not event_ids:
         return
-    current_app.send_task(CONFIRM_TASK, args=[str(event_id)], queue=DEFAULT_QUEUE)
+    if settings.OUTBOX_CONFIRM_INLINE:
+        outbox_confirm(event_ids=event_ids)
+        return
+    current_app.send_task(CONFIRM_TASK, args=[event_ids], queue=DEFAULT_QUEUE)
+
+
+def outbox_events_replay(*, event_ids: Iterable[UUID | str]) -> int:
+    """Give dead events a fresh set of attempts; the dispatchers send them right away."""
+    replayed = OutboxEvent.objects.filter(
+        pk__in=list(event_ids), dead_at__isnull=False, confirmed_at__isnull=True
+    ).update(dead_at=None, attempts=0, locked_until=None, dispatched_at=None)
+    if replayed:
+        _notify()
+    return replayed

@@ -1,6 +1,7 @@
 """Periodic publisher-side tasks. Thin: each calls one service."""
 
 from celery import shared_task
+from django.conf import settings
 
 from apps.core import outbox
 from apps.core.idempotency import idempotency_keys_purge
@@ -8,12 +9,15 @@ from apps.core.idempotency import idempotency_keys_purge
 
 @shared_task(name="core.outbox_relay")
 def outbox_relay_task() -> int:
-    return outbox.outbox_relay()
+    # The safety net when no dispatcher runs (or it is behind): bounded, so a large backlog
+    # never holds a worker thread for long; the next run takes the rest.
+    return outbox.outbox_dispatch(limit=settings.OUTBOX_RELAY_BATCH, path="relay")
 
 
 @shared_task(name="core.outbox_confirm")
-def outbox_confirm_task(event_id: str) -> bool:
-    return outbox.outbox_confirm(event_id=event_id)
+def outbox_confirm_task(event_ids: list[str] | str) -> int:
+    # Publishers before batching sent one id string per message.
+    return outbox.outbox_confirm(event_ids=[event_ids] if isinstance(event_ids, str) else event_ids)
 
 
 @shared_task(name="core.idempotency_keys_purge")

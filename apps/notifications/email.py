@@ -1,8 +1,11 @@
-"""The email channel: rendering, stable Message-ID, one-click unsubscribe (RFC 8058)."""
+"""Email content: rendering, stable Message-ID, one-click unsubscribe (RFC 8058).
+
+The transport (SMTP sessions, relays, failure classes) is ``channels.email``.
+"""
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives
 from django.template.loader import select_template
 from django.urls import reverse
 
@@ -48,9 +51,3 @@ def email_message(delivery: Delivery) -> EmailMultiAlternatives:
     )
     message.attach_alternative(_render(notification.type, "html", context), "text/html")
     return message
-
-
-def email_send(delivery: Delivery) -> None:
-    """Send one delivery's email; raises on any failure (the caller schedules the retry)."""
-    with get_connection(fail_silently=False, timeout=settings.EMAIL_TIMEOUT) as connection:
-        connection.send_messages([email_message(delivery)])

@@ -1,5 +1,6 @@
 """Reads of the notifications app. Recipients are user ids (UUIDs), never user rows."""
 
+from collections.abc import Iterable
 from uuid import UUID
 
 from django.db.models import QuerySet
@@ -63,6 +64,24 @@ def preference_enabled(*, recipient_id: UUID, event_type: str, channel: Channel 
         .first()
     )
     return spec.defaults.get(channel, False) if chosen is None else chosen
+
+
+def preferences_chosen(*, recipient_ids: Iterable[UUID], event_types: Iterable[str]) -> dict[tuple, bool]:
+    """Explicit choices of many recipients at once: ``{(recipient_id, event_type, channel): enabled}``."""
+    rows = NotificationPreference.objects.filter(
+        recipient_id__in=list(recipient_ids), event_type__in=list(event_types)
+    ).values_list("recipient_id", "event_type", "channel", "enabled")
+    return {(recipient_id, event_type, channel): enabled for recipient_id, event_type, channel, enabled in rows}
+
+
+def channel_enabled(*, chosen: dict[tuple, bool], recipient_id: UUID, event_type: str, channel: str) -> bool:
+    """``preference_enabled`` over choices read in bulk by ``preferences_chosen``."""
+    spec = EVENT_TYPES.get(event_type)
+    if spec is None:
+        return False
+    if spec.critical:
+        return True
+    return chosen.get((recipient_id, event_type, channel), spec.defaults.get(channel, False))
 
 
 def webhook_list(*, recipient_id: UUID) -> QuerySet:

@@ -10,18 +10,32 @@ from apps.notifications import services
 logger = logging.getLogger(__name__)
 
 
+@shared_task(name="notifications.ingest_events")
+def ingest_events_task(envelopes: list[dict]) -> int:
+    """One batch claimed by the outbox dispatcher: ingest it, then confirm every event at once."""
+    created = services.events_ingest(envelopes=envelopes)
+    ids = [str(envelope["id"]) for envelope in envelopes if isinstance(envelope, dict) and "id" in envelope]
+    try:
+        outbox_confirm_send(event_ids=ids)
+    except Exception as exc:  # noqa: BLE001 - unconfirmed events are resent; ingest is idempotent
+        logger.warning("notifications: confirming %d events failed: %s", len(ids), exc)
+    return len(created)
+
+
 @shared_task(name="notifications.ingest_event")
 def ingest_event_task(envelope: dict) -> int:
-    created = services.ingest_event(envelope=envelope)
-    try:
-        outbox_confirm_send(event_id=envelope["id"])
-    except Exception as exc:  # noqa: BLE001 - unconfirmed events are resent; ingest is idempotent
-        logger.warning("notifications: confirming event %s failed: %s", envelope.get("id"), exc)
-    return len(created)
+    """One event, as published before events were dispatched in batches (still in brokers)."""
+    return ingest_events_task(envelopes=[envelope])
+
+
+@shared_task(name="notifications.deliver_batch")
+def deliver_batch_task(delivery_ids: list[str]) -> dict[str, str]:
+    return services.deliveries_send(delivery_ids=delivery_ids)
 
 
 @shared_task(name="notifications.deliver")
 def deliver_task(delivery_id: str) -> str | None:
+    """One delivery, as enqueued before deliveries were sent in groups (still in brokers)."""
     return services.delivery_attempt(delivery_id=delivery_id)
 
 

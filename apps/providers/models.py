@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 
 from apps.core.models import TimeStampedModel
+from apps.core.validators import single_line_text
 
 
 class ServiceCategory(TimeStampedModel):
@@ -22,7 +23,7 @@ class Provider(TimeStampedModel):
     """The profile of a user who offers services and receives ratings."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="provider")
-    name = models.CharField(max_length=150, db_index=True)
+    name = models.CharField(max_length=150, db_index=True, validators=[single_line_text])
     description = models.TextField(blank=True, max_length=5000)
     services = models.ManyToManyField(ServiceCategory, blank=True, related_name="providers")
 

@@ -88,11 +88,13 @@ if NOTIFICATIONS_DATABASE_URL:
     DATABASE_ROUTERS = ["config.routers.NotificationsRouter"]
 for _db in DATABASES.values():
     _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    # Off by default: the check is one more round trip (SELECT 1) on every request that touches
-    # the database, 19 % of a rating-summary read in the bench profile. Without it a connection
-    # that broke while idle fails one request, then Django discards it (CONN_HEALTH_CHECKS=true
-    # brings the check back).
-    _db["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=False)
+    # On: after a PostgreSQL restart (or a failover) every kept connection is broken. Without
+    # the check each web thread fails one request and each worker thread one task on it (the
+    # deliveries then wait for their retry: 2 minutes to converge, measured). The check is one
+    # SELECT 1 before the first query of each request or task (close_old_connections arms it:
+    # config/celery_app.py does that around every task), ~19 % of a rating-summary read in the
+    # bench profile; CONN_HEALTH_CHECKS=false trades that back.
+    _db["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
     if _db["ENGINE"] == "django.db.backends.sqlite3":
         # Web, worker and beat write the same SQLite file. BEGIN IMMEDIATE takes the write lock
         # up front, so a busy database makes a transaction wait (timeout) instead of failing
@@ -248,9 +250,19 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Marketplace Ratings <no-
 # Absolute base URL put in emails (unsubscribe links); the app never sees its public host.
 NOTIFICATIONS_PUBLIC_BASE_URL = env("NOTIFICATIONS_PUBLIC_BASE_URL", default="http://localhost:8000")
 NOTIFICATIONS_EMAIL_DOMAIN = env("NOTIFICATIONS_EMAIL_DOMAIN", default="marketplace-ratings.local")
-NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=8)
-NOTIFICATIONS_RETRY_BASE_SECONDS = env.float("NOTIFICATIONS_RETRY_BASE_SECONDS", default=30)
-NOTIFICATIONS_RETRY_MAX_SECONDS = env.float("NOTIFICATIONS_RETRY_MAX_SECONDS", default=3600)
+# Every channel retries on one policy: OUTBOUND_RETRY_* and OUTBOUND_MAX_ATTEMPTS below.
+# Deliveries to one destination (a webhook host, the SMTP relays, the push gateways) travel in
+# groups of up to this many per task, sent over one connection.
+NOTIFICATIONS_DELIVERY_BATCH = env.int("NOTIFICATIONS_DELIVERY_BATCH", default=50)
+# A group stops starting new sends after this many seconds (the rest go back, due at once), so
+# a task stays well inside CELERY_TASK_SOFT_TIME_LIMIT and its lease.
+NOTIFICATIONS_BATCH_SECONDS = env.float("NOTIFICATIONS_BATCH_SECONDS", default=15)
+# A group whose destination has no free concurrency slot (OUTBOUND_HOST_CONCURRENCY) is tried
+# again this many seconds later, without spending an attempt.
+NOTIFICATIONS_BUSY_RETRY_SECONDS = env.float("NOTIFICATIONS_BUSY_RETRY_SECONDS", default=2)
+# After a group was sent, writing its outcome is retried through a database outage for this
+# long (it must stay well under the lease, or the sends would be made again).
+NOTIFICATIONS_RECORD_RETRY_SECONDS = env.float("NOTIFICATIONS_RECORD_RETRY_SECONDS", default=60)
 # A claimed delivery whose worker died is taken over after this lease.
 NOTIFICATIONS_DELIVERY_LEASE_SECONDS = env.float("NOTIFICATIONS_DELIVERY_LEASE_SECONDS", default=120)
 # Fresh pending deliveries are enqueued on commit; the sweeper only picks them up after this.
@@ -262,7 +274,19 @@ OUTBOX_RELAY_INTERVAL = env.float("OUTBOX_RELAY_INTERVAL", default=5)
 OUTBOX_LEASE_SECONDS = env.float("OUTBOX_LEASE_SECONDS", default=30)
 # A dispatched event the consumer has not confirmed within this is sent again.
 OUTBOX_CONFIRM_TIMEOUT_SECONDS = env.float("OUTBOX_CONFIRM_TIMEOUT_SECONDS", default=120)
+# Most rows the beat relay (the safety net when no dispatcher runs) sends per run.
 OUTBOX_RELAY_BATCH = env.int("OUTBOX_RELAY_BATCH", default=500)
+# Rows claimed per transaction by outbox_dispatch; one task per batch and (task, queue).
+OUTBOX_DISPATCH_BATCH = env.int("OUTBOX_DISPATCH_BATCH", default=200)
+# An event sent this many times without the consumer's confirmation is marked dead.
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
+# ... and is at least this old: a consumer outage must not turn every event it spans dead.
+OUTBOX_DEAD_AFTER_SECONDS = env.float("OUTBOX_DEAD_AFTER_SECONDS", default=86400)
+# The dispatcher looks for due rows at least this often (seconds) besides waking on NOTIFY:
+# rows to resend (unconfirmed) and rows whose NOTIFY it missed while reconnecting.
+OUTBOX_DISPATCHER_POLL_SECONDS = env.float("OUTBOX_DISPATCHER_POLL_SECONDS", default=1.0)
+# On SQLite (no LISTEN/NOTIFY) the dispatcher polls this often instead.
+OUTBOX_DISPATCHER_SQLITE_POLL_SECONDS = env.float("OUTBOX_DISPATCHER_SQLITE_POLL_SECONDS", default=0.2)
 # A consumer that shares the publisher's database confirms an event with one UPDATE instead of
 # a task round trip through the broker; the notifications deployment (own database) sends it.
 OUTBOX_CONFIRM_INLINE = env.bool("OUTBOX_CONFIRM_INLINE", default=True)
@@ -289,7 +313,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TASK_DEFAULT_QUEUE = "default"
-# External sends (webhooks, email, push: notifications.deliver) have a queue of their own, so
+# External sends (webhooks, email, push: notifications.deliver_batch) have a queue of their own, so
 # ingest (event → inbox row) never waits behind a slow receiver or SMTP server; workers for it
 # are I/O-bound (README "Celery roles"). Setting it to "notifications" puts them back together.
 NOTIFICATIONS_DELIVERIES_QUEUE = env("NOTIFICATIONS_DELIVERIES_QUEUE", default="deliveries")
@@ -298,6 +322,7 @@ CELERY_TASK_QUEUES = tuple(
 )
 CELERY_TASK_ROUTES = {
     "notifications.deliver": {"queue": NOTIFICATIONS_DELIVERIES_QUEUE},
+    "notifications.deliver_batch": {"queue": NOTIFICATIONS_DELIVERIES_QUEUE},
     "notifications.*": {"queue": "notifications"},
     "core.*": {"queue": "default"},
 }
@@ -367,6 +392,10 @@ OUTBOUND_TOTAL_TIMEOUT = env.float("OUTBOUND_TOTAL_TIMEOUT", default=10.0)
 OUTBOUND_MAX_RESPONSE_BYTES = env.int("OUTBOUND_MAX_RESPONSE_BYTES", default=64 * 1024)
 # CA bundle for verifying receivers' certificates; empty = the system trust store.
 OUTBOUND_CA_BUNDLE = env("OUTBOUND_CA_BUNDLE", default="") or None
+# Sends in flight at once to one destination host, across all workers (Redis when REDIS_URL).
+OUTBOUND_HOST_CONCURRENCY = env.int("OUTBOUND_HOST_CONCURRENCY", default=4)
+# Keep-alive: an idle connection to a receiver is reused for this many seconds; 0 = never.
+OUTBOUND_KEEPALIVE_IDLE_SECONDS = env.float("OUTBOUND_KEEPALIVE_IDLE_SECONDS", default=30.0)
 # Full-jitter backoff: the wait after attempt n is uniform(0, min(CAP, BASE * 2**(n-1))).
 # With 60 s, 4 h and 20 attempts the caps of the 19 waits add up to ~48 h, so the expected
 # (mean) span from first to last attempt is ~24 h and the longest possible one ~48 h.

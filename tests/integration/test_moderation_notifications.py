@@ -1,14 +1,16 @@
 """Moderation and replies reach the right inbox: the provider and the rating's author.
 
-These drive the ratings services (the publisher) and feed the resulting outbox envelopes to
-``ingest_event`` (the consumer), as the relay or the on-commit hook would.
+These drive the ratings services (the publisher), dispatch the resulting outbox rows as the
+dispatcher does (the broker replaced by a recorder) and run the batch that was sent through
+the consumer's task.
 """
 
 import pytest
 
 from apps.core.models import OutboxEvent
+from apps.core.outbox import outbox_dispatch
 from apps.notifications.models import Notification
-from apps.notifications.services import ingest_event
+from apps.notifications.tasks import ingest_events_task
 from apps.ratings.models import RatingStatus
 from apps.ratings.services import rating_create, rating_moderate, reply_set
 from tests.factories import moderator_create
@@ -16,11 +18,15 @@ from tests.factories import moderator_create
 pytestmark = pytest.mark.django_db
 
 
-def _published_and_ingested(capture) -> list[OutboxEvent]:
+def _published_and_ingested(capture, send_task) -> list[OutboxEvent]:
     events = list(OutboxEvent.objects.order_by("created_at", "id"))
+    send_task.reset_mock()
+    assert outbox_dispatch() == len(events)
+    (batch,) = [c.kwargs["args"] for c in send_task.call_args_list if c.args == ("notifications.ingest_events",)]
+    assert batch == [[event.envelope for event in events]]
     with capture(execute=True):
-        for event in events:
-            ingest_event(envelope=event.envelope)
+        ingest_events_task(*batch)
+    assert not OutboxEvent.objects.filter(confirmed_at__isnull=True).exists()
     OutboxEvent.objects.all().delete()
     return events
 
@@ -37,7 +43,7 @@ def test_a_held_rating_tells_the_provider_it_awaits_review_and_announces_itself_
     with django_capture_on_commit_callbacks():
         rating = rating_create(customer=customer, provider=provider, score=4, comment="Call me on 0123 456 789")
     assert rating.status == RatingStatus.PENDING_REVIEW
-    events = _published_and_ingested(django_capture_on_commit_callbacks)
+    events = _published_and_ingested(django_capture_on_commit_callbacks, send_task)
     assert [e.type for e in events] == ["rating.held"]
     assert _inbox(provider.user) == [
         (
@@ -51,7 +57,7 @@ def test_a_held_rating_tells_the_provider_it_awaits_review_and_announces_itself_
         rating_moderate(
             rating=rating, to_status=RatingStatus.PUBLISHED, reason="Phone number is ours", moderator=moderator_create()
         )
-    events = _published_and_ingested(django_capture_on_commit_callbacks)
+    events = _published_and_ingested(django_capture_on_commit_callbacks, send_task)
 
     assert sorted(e.type for e in events) == ["rating.created", "rating.moderated"]
     assert _inbox(provider.user)[-1][:2] == ("rating.created", f"New 4-star rating from {customer.user.name}")
@@ -65,11 +71,11 @@ def test_hiding_a_published_rating_tells_the_provider_and_the_author_why(
 ):
     with django_capture_on_commit_callbacks():
         rating = rating_create(customer=customer, provider=provider, score=1, comment="Awful")
-    _published_and_ingested(django_capture_on_commit_callbacks)
+    _published_and_ingested(django_capture_on_commit_callbacks, send_task)
 
     with django_capture_on_commit_callbacks():
         rating_moderate(rating=rating, to_status=RatingStatus.HIDDEN, reason="Insults", moderator=moderator_create())
-    events = _published_and_ingested(django_capture_on_commit_callbacks)
+    events = _published_and_ingested(django_capture_on_commit_callbacks, send_task)
 
     assert [e.type for e in events] == ["rating.moderated", "rating.moderated"]
     assert {e.envelope["data"]["recipient_role"] for e in events} == {"provider", "author"}
@@ -95,12 +101,12 @@ def test_hiding_a_published_rating_tells_the_provider_and_the_author_why(
 def test_a_reply_notifies_the_author_only(customer, provider, django_capture_on_commit_callbacks, send_task):
     with django_capture_on_commit_callbacks():
         rating = rating_create(customer=customer, provider=provider, score=5, comment="Great")
-    _published_and_ingested(django_capture_on_commit_callbacks)
+    _published_and_ingested(django_capture_on_commit_callbacks, send_task)
     provider_inbox_before = _inbox(provider.user)
 
     with django_capture_on_commit_callbacks():
         reply_set(rating=rating, body="Thank you, see you next time!")
-    events = _published_and_ingested(django_capture_on_commit_callbacks)
+    events = _published_and_ingested(django_capture_on_commit_callbacks, send_task)
 
     assert [e.type for e in events] == ["rating.replied"]
     assert _inbox(customer.user) == [

@@ -92,3 +92,27 @@ def smtp():
     sink.start()
     yield sink
     sink.stop()
+
+
+@pytest.fixture
+def private_postgres(template_db):
+    """A PostgreSQL cluster of our own (stoppable), holding a copy of the migrated template."""
+    if not harness.PrivatePostgres.BIN.joinpath("initdb").exists():
+        pytest.skip(f"no initdb in {harness.PrivatePostgres.BIN} (set PG_BIN)")
+    cluster = harness.PrivatePostgres()
+    try:
+        cluster.init()
+        cluster.start()
+        cluster.db = cluster.copy_database(harness.db_url(template_db), "mr_sys")
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture
+def cache_redis(tmp_path):
+    """A private redis-server for the cache, breakers and limits (apart from the broker)."""
+    redis = harness.PrivateRedis(tmp_path)
+    redis.start()
+    yield redis
+    redis.stop()

@@ -9,6 +9,7 @@ import email
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,6 +26,7 @@ from pathlib import Path
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[2]
+DISPATCHER_COMMAND = ROOT / "apps" / "core" / "management" / "commands" / "outbox_dispatcher.py"
 SECRET_KEY = "system-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 PASSWORD = "system-test-password-42"
 
@@ -240,8 +242,48 @@ class Stack:
         wait_until(lambda: http("GET", base + "/healthz")[0] == 200, timeout=30, what=f"{name} /healthz")
         return base
 
-    def worker(self, name: str, env: dict, queues: str = "default,notifications,deliveries") -> subprocess.Popen:
+    def supervised(self, name: str, args: list[str], env: dict) -> subprocess.Popen:
+        """``args`` under bin/supervise, as `make run` runs it: an exit is restarted, not final."""
         return self.start(
+            name,
+            [
+                sys.executable,
+                str(ROOT / "bin" / "supervise"),
+                "--name",
+                name,
+                "--min-backoff",
+                "0.5",
+                "--max-backoff",
+                "4",
+                "--stable-after",
+                "10",
+                "--stop-timeout",
+                "20",
+                "--",
+                *args,
+            ],
+            env,
+        )
+
+    def restarts(self, name: str) -> int:
+        """How many times the supervisor restarted ``name`` (it logs one line per restart)."""
+        text = (self.workdir / f"{name}.log").read_text(errors="replace")
+        return text.count(f"supervise[{name}]: restart ")
+
+    def alive(self, name: str) -> bool:
+        return self.processes[name].poll() is None
+
+    def worker(
+        self,
+        name: str,
+        env: dict,
+        queues: str = "default,notifications,deliveries",
+        *,
+        pool: str = "prefork",
+        concurrency: int = 2,
+        supervised: bool = False,
+    ) -> subprocess.Popen:
+        return (self.supervised if supervised else self.start)(
             name,
             [
                 sys.executable,
@@ -252,8 +294,10 @@ class Stack:
                 "worker",
                 "-Q",
                 queues,
+                "--pool",
+                pool,
                 "--concurrency",
-                "2",
+                str(concurrency),
                 "-n",
                 f"{name}-{uuid.uuid4().hex[:6]}@%h",
                 "--without-gossip",
@@ -264,8 +308,28 @@ class Stack:
             env,
         )
 
-    def beat(self, name: str, env: dict) -> subprocess.Popen:
-        return self.start(name, [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO"], env)
+    def beat(self, name: str, env: dict, *, supervised: bool = False) -> subprocess.Popen:
+        args = [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO"]
+        return (self.supervised if supervised else self.start)(name, args, env)
+
+    def dispatcher(self, name: str, env: dict) -> subprocess.Popen | None:
+        """The outbox dispatcher role (LISTEN/NOTIFY), supervised; None where it does not exist yet.
+
+        Without it only the beat relay (OUTBOX_RELAY_INTERVAL) moves events to the broker.
+        """
+        if not DISPATCHER_COMMAND.exists():
+            return None
+        return self.supervised(name, [sys.executable, "manage.py", "outbox_dispatcher"], env)
+
+    def production_stack(self, env: dict) -> str:
+        """Web, ingest worker, delivery worker, beat and dispatcher as docker/compose.yml runs them
+        (8 threads per pool, each Celery role under a supervisor); returns the web base URL."""
+        base = self.web("web", env)
+        self.worker("worker", env, "default,notifications", pool="threads", concurrency=8, supervised=True)
+        self.worker("delivery-worker", env, "deliveries", pool="threads", concurrency=8, supervised=True)
+        self.beat("beat", env, supervised=True)
+        self.dispatcher("dispatcher", env)
+        return base
 
     def kill(self, name: str, sig=signal.SIGKILL) -> None:
         process = self.processes.pop(name)
@@ -307,8 +371,11 @@ import json
 from rest_framework_simplejwt.tokens import RefreshToken
 from apps.customers.services import customer_register
 from apps.providers.services import provider_register
+from django.test.utils import override_settings
 tag, n_customers, n_providers = {tag!r}, {customers}, {providers}
 out = {{"customers": [], "providers": []}}
+# A fast hasher: seeding a thousand customers with PBKDF2 would take minutes (no one logs in).
+override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]).enable()
 for i in range(n_customers):
     c = customer_register(email=f"c{{i}}-{{tag}}@example.com", password={password!r}, name=f"Customer {{i}}")
     out["customers"].append({{"id": str(c.pk), "token": str(RefreshToken.for_user(c.user).access_token)}})
@@ -346,6 +413,11 @@ def post_ratings(base: str, seeded: dict, count: int, *, threads: int = 8) -> li
     """Post ``count`` ratings, each a distinct (customer, provider) pair; returns (status, seconds, body)."""
     pairs = [(c, p) for c in seeded["customers"] for p in seeded["providers"]][:count]
     assert len(pairs) == count, "seed more customers/providers"
+    return post_pairs(base, pairs, threads=threads)
+
+
+def post_pairs(base: str, pairs: list, *, threads: int = 8, pause: float = 0.0) -> list[tuple[int, float, dict]]:
+    """Post one rating per (customer, provider) pair; ``pause`` spaces each thread's requests."""
 
     def post(pair):
         customer, provider = pair
@@ -356,7 +428,175 @@ def post_ratings(base: str, seeded: dict, count: int, *, threads: int = 8) -> li
             token=customer["token"],
             body={"provider_id": provider["id"], "score": 4, "comment": "system test"},
         )
+        if pause:
+            time.sleep(pause)
         return status, time.monotonic() - started, body
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
         return list(pool.map(post, pairs))
+
+
+# --- Private PostgreSQL cluster ------------------------------------------------------------
+class PrivatePostgres:
+    """initdb + pg_ctl on a free port, so it can be stopped without touching anybody else.
+
+    PostgreSQL refuses to run as root: as root the cluster belongs to the ``postgres`` user.
+    """
+
+    BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+    def __init__(self):
+        import tempfile
+
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="mr-sys-pg-"))
+        self.data = self.dir / "data"
+        self.log = self.dir / "postgres.log"
+
+    def _run(self, *args: str, timeout: float = 60) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*prefix, *args], check=True, timeout=timeout, capture_output=True)
+
+    def init(self) -> None:
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self._run(
+            str(self.BIN / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        )
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off"
+        )
+        self._run(
+            str(self.BIN / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.log),
+            "-w",
+            "-t",
+            "30",
+            "start",
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run(str(self.BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", "30", "stop")
+
+    def url(self, name: str = "postgres") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
+
+    def copy_database(self, source_url: str, name: str) -> str:
+        """Create ``name`` here with the schema and rows of ``source_url`` (pg_dump | psql)."""
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        dump = subprocess.run(
+            [str(self.BIN / "pg_dump"), "--no-owner", source_url], check=True, timeout=120, capture_output=True
+        )
+        subprocess.run(
+            [str(self.BIN / "psql"), "-q", "-v", "ON_ERROR_STOP=1", self.url(name)],
+            input=dump.stdout,
+            check=True,
+            timeout=120,
+            capture_output=True,
+        )
+        return self.url(name)
+
+    def destroy(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            self.stop("immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# --- Webhook receivers, one loopback address per "host" --------------------------------------
+class HookHost:
+    """An HTTP receiver on its own loopback address (127.0.0.N): breakers and per-destination
+    limits key on the host name, so each address is a separate destination.
+
+    ``mode``: "ok" answers 200, "flaky" answers 500 to every other request (per webhook-id: the
+    first try fails, the retry succeeds), "hang" accepts connections and never answers.
+    Records the arrival time of every request and which webhook-ids were answered 200.
+    """
+
+    def __init__(self, address: str, mode: str = "ok"):
+        self.address = address
+        self.mode = mode
+        self.lock = threading.Lock()
+        self.seen: Counter = Counter()
+        self.accepted: Counter = Counter()
+        self.accepted_at: dict[str, float] = {}
+        self.held: list[socket.socket] = []
+        self.closing = threading.Event()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((address, 0))
+        self.sock.listen(512)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://{self.address}:{self.port}{path}"
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self.closing.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            if self.mode == "hang":
+                with self.lock:
+                    self.held.append(conn)
+                continue
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        conn.settimeout(10)
+        reader = conn.makefile("rb")
+        try:
+            while True:
+                request_line = reader.readline()
+                if not request_line:
+                    return
+                headers = {}
+                while (line := reader.readline()) not in (b"\r\n", b"\n", b""):
+                    name, _, value = line.decode("latin-1").partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                reader.read(int(headers.get("content-length") or 0))
+                webhook_id = headers.get("webhook-id", "")
+                with self.lock:
+                    self.seen[webhook_id] += 1
+                    fail = self.mode == "flaky" and self.seen[webhook_id] % 2 == 1
+                    if not fail:
+                        self.accepted[webhook_id] += 1
+                        self.accepted_at.setdefault(webhook_id, time.time())
+                status = b"500 Internal Server Error" if fail else b"200 OK"
+                conn.sendall(b"HTTP/1.1 " + status + b"\r\nContent-Length: 0\r\n\r\n")
+                if headers.get("connection", "").lower() == "close":
+                    return
+        except OSError:
+            return
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self.closing.set()
+        self.thread.join(timeout=5)
+        self.sock.close()
+        with self.lock:
+            for conn in self.held:
+                conn.close()

@@ -26,18 +26,18 @@ pytestmark = pytest.mark.system
 SETUP = """
 import json, os, uuid
 from django.utils import timezone
-from apps.notifications.services import ingest_event, webhook_create
+from apps.notifications.services import events_ingest, webhook_create
 
 owner = uuid.uuid4()
 endpoint = webhook_create(recipient_id=owner, url=os.environ["HOOK_URL"], event_types=[])
 ids = []
 for i in range(int(os.environ["EVENTS"])):
     event_id = str(uuid.uuid4())
-    ingest_event(envelope={
+    events_ingest(envelopes=[{
         "id": event_id, "type": "rating.created", "version": 1, "occurred_at": timezone.now().isoformat(),
         "data": {"rating_id": str(uuid.uuid4()), "provider_id": str(uuid.uuid4()), "recipient_user_id": str(owner),
                  "customer_name": "Alice", "score": 1 + i % 5, "status": "published"},
-    })
+    }])
     ids.append(event_id)
 print(json.dumps({"secret": endpoint.secret, "events": ids}))
 """

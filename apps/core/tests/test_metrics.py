@@ -7,12 +7,17 @@ from apps.notifications.outbound.tests.conftest import breaker_redis  # noqa: F4
 
 @pytest.mark.django_db
 def test_metrics_expose_the_outbox_backlog_from_the_database(api_client):
-    OutboxEvent.objects.create(type="rating.created", occurred_at=timezone.now(), data={}, task_name="t", queue="q")
+    now = timezone.now()
+    row = {"type": "rating.created", "occurred_at": now, "data": {}, "task_name": "t", "queue": "q"}
+    OutboxEvent.objects.create(**row)
+    OutboxEvent.objects.create(**row, dispatched_at=now, attempts=10, dead_at=now)
+    OutboxEvent.objects.create(**row, dispatched_at=now, attempts=1, confirmed_at=now)
     response = api_client.get("/metrics")
     assert response.status_code == 200
     text = response.content.decode()
     assert 'outbox_backlog{state="undispatched"} 1.0' in text
     assert 'outbox_backlog{state="unconfirmed"} 0.0' in text
+    assert 'outbox_backlog{state="dead"} 1.0' in text
     assert "notifications_unread 0.0" in text
 
 
@@ -22,11 +27,8 @@ def test_metrics_expose_breaker_states_and_transitions(api_client, settings, bre
 
     settings.BREAKER_FAIL_MAX = 1
 
-    def fail():
-        raise OSError("down")
-
-    with pytest.raises(OSError):
-        breakers.call("host:metrics.example", fail)
+    assert breakers.allow("host:metrics.example")
+    breakers.record_failure("host:metrics.example")
     breakers.breaker_for("host:fine.example")
     text = api_client.get("/metrics").content.decode()
     assert 'outbound_breaker_state{key="host:metrics.example"} 2.0' in text

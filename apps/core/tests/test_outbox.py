@@ -1,73 +1,39 @@
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
 from datetime import timedelta
+from pathlib import Path
 from unittest import mock
 
+import psycopg
 import pytest
-from django.db import transaction
+from django.core.management import call_command
+from django.db import connection, transaction
 from django.utils import timezone
+from kombu import Connection
+from prometheus_client import REGISTRY
 
 from apps.core import outbox
 from apps.core.models import OutboxEvent
+from apps.core.tasks import outbox_confirm_task, outbox_relay_task
 
-pytestmark = pytest.mark.django_db
 SEND = "apps.core.outbox.current_app.send_task"
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def postgres_only(test):
+    """LISTEN/NOTIFY and row locks: PostgreSQL only (the other tests also run on SQLite)."""
+    skip = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
+    return pytest.mark.postgres(skip(test))
 
 
 def _publish(**data) -> OutboxEvent:
     return outbox.publish("rating.created", {"rating_id": "r1", **data}, occurred_at="2026-01-02T03:04:05+00:00")
-
-
-def test_publish_sends_the_envelope_after_commit_and_marks_it_dispatched(django_capture_on_commit_callbacks):
-    with mock.patch(SEND) as send, django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        event = _publish(score=5)
-        send.assert_not_called()
-    event.refresh_from_db()
-    envelope = {
-        "id": str(event.pk),
-        "type": "rating.created",
-        "version": 1,
-        "occurred_at": "2026-01-02T03:04:05+00:00",
-        "data": {"rating_id": "r1", "score": 5},
-    }
-    send.assert_called_once_with("notifications.ingest_event", args=[envelope], queue="notifications")
-    assert event.dispatched_at is not None
-    assert event.attempts == 1
-    assert event.locked_until is None
-    assert event.confirmed_at is None
-
-
-def test_a_rolled_back_publish_writes_and_sends_nothing(django_capture_on_commit_callbacks):
-    with (
-        mock.patch(SEND) as send,
-        django_capture_on_commit_callbacks(execute=True) as callbacks,
-        pytest.raises(RuntimeError),
-        transaction.atomic(),
-    ):
-        _publish()
-        raise RuntimeError("rating rolled back")
-    assert OutboxEvent.objects.count() == 0
-    assert callbacks == []
-    send.assert_not_called()
-
-
-def test_broker_down_at_commit_leaves_the_row_for_the_relay(django_capture_on_commit_callbacks):
-    with (
-        mock.patch(SEND, side_effect=ConnectionRefusedError("broker down")),
-        django_capture_on_commit_callbacks(execute=True),
-    ):
-        event = _publish()
-    event.refresh_from_db()
-    assert event.dispatched_at is None
-    assert event.locked_until is None
-    assert event.attempts == 1
-    assert event.last_error == "ConnectionRefusedError: broker down"
-
-    with mock.patch(SEND) as send:
-        assert outbox.outbox_relay() == 1
-    send.assert_called_once()
-    event.refresh_from_db()
-    assert event.dispatched_at is not None
-    assert event.attempts == 2
-    assert event.last_error == ""
 
 
 def _row(**fields) -> OutboxEvent:
@@ -75,66 +41,455 @@ def _row(**fields) -> OutboxEvent:
         "type": "rating.created",
         "occurred_at": timezone.now(),
         "data": {},
-        "task_name": "notifications.ingest_event",
+        "task_name": "notifications.ingest_events",
         "queue": "notifications",
     }
     return OutboxEvent.objects.create(**{**defaults, **fields})
 
 
-def test_relay_sends_due_rows_oldest_first_and_leaves_the_rest(settings):
+def _rows(count: int, **fields) -> list[OutboxEvent]:
+    """``count`` rows with strictly increasing created_at (the dispatch order)."""
+    start = timezone.now() - timedelta(hours=1)
+    rows = [_row(data={"n": n}, **fields) for n in range(count)]
+    for n, row in enumerate(rows):
+        OutboxEvent.objects.filter(pk=row.pk).update(created_at=start + timedelta(milliseconds=n))
+    return [OutboxEvent.objects.get(pk=row.pk) for row in rows]
+
+
+def _sample(name: str, labels: dict | None = None) -> float:
+    return REGISTRY.get_sample_value(name, labels or {}) or 0.0
+
+
+def _listener() -> psycopg.Connection:
+    """A second, real connection to the test database, LISTENing like the dispatcher does."""
+    params = connection.get_connection_params()
+    listener = psycopg.connect(**params, autocommit=True)
+    listener.execute(f"LISTEN {outbox.NOTIFY_CHANNEL}")
+    return listener
+
+
+# --- publish ----------------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_publish_only_writes_the_row(django_capture_on_commit_callbacks):
+    published = _sample("outbox_events_published_total", {"type": "rating.created"})
+    with mock.patch(SEND) as send, django_capture_on_commit_callbacks() as callbacks:
+        event = _publish(score=5)
+    send.assert_not_called()
+    assert callbacks == []
+    event.refresh_from_db()
+    assert event.envelope == {
+        "id": str(event.pk),
+        "type": "rating.created",
+        "version": 1,
+        "occurred_at": "2026-01-02T03:04:05+00:00",
+        "data": {"rating_id": "r1", "score": 5},
+    }
+    assert (event.task_name, event.queue) == ("notifications.ingest_events", "notifications")
+    assert (event.attempts, event.locked_until, event.dispatched_at, event.dead_at) == (0, None, None, None)
+    assert _sample("outbox_events_published_total", {"type": "rating.created"}) == published + 1
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_publish_notifies_the_dispatchers_at_commit_and_not_before():
+    listener = _listener()
+    try:
+        with transaction.atomic():
+            event = _publish()
+            _publish()
+            assert list(listener.notifies(timeout=0.3)) == []  # not committed yet
+        notices = list(listener.notifies(timeout=2, stop_after=1))
+        # Two publishes in one transaction: PostgreSQL folds identical NOTIFYs into one.
+        assert [(n.channel, n.payload) for n in notices] == [("outbox_events", "")]
+        assert OutboxEvent.objects.filter(pk=event.pk).exists()
+    finally:
+        listener.close()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_publish_writes_nothing_and_notifies_nobody():
+    listener = _listener()
+    try:
+        with mock.patch(SEND) as send, pytest.raises(RuntimeError), transaction.atomic():
+            _publish()
+            raise RuntimeError("rating rolled back")
+        assert list(listener.notifies(timeout=0.5)) == []
+    finally:
+        listener.close()
+    assert OutboxEvent.objects.count() == 0
+    send.assert_not_called()
+
+
+# --- dispatch ---------------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_dispatch_sends_one_task_per_batch_with_the_batchs_envelopes(settings):
+    settings.OUTBOX_DISPATCH_BATCH = 200
+    rows = _rows(250)
+    dispatched = _sample("outbox_events_dispatched_total", {"path": "dispatcher", "outcome": "ok"})
+
+    with mock.patch(SEND) as send:
+        assert outbox.outbox_dispatch() == 250
+
+    assert send.call_args_list == [
+        mock.call("notifications.ingest_events", args=[[row.envelope for row in rows[:200]]], queue="notifications"),
+        mock.call("notifications.ingest_events", args=[[row.envelope for row in rows[200:]]], queue="notifications"),
+    ]
+    assert OutboxEvent.objects.filter(dispatched_at__isnull=False, attempts=1, locked_until__isnull=True).count() == 250
+    assert _sample("outbox_events_dispatched_total", {"path": "dispatcher", "outcome": "ok"}) == dispatched + 250
+
+
+@pytest.mark.django_db
+def test_dispatch_groups_by_task_and_queue_and_sends_old_single_envelope_rows_one_by_one(settings):
+    first, second, other, old_a, old_b = _rows(5)
+    OutboxEvent.objects.filter(pk=other.pk).update(task_name="search.index", queue="default")
+    OutboxEvent.objects.filter(pk__in=[old_a.pk, old_b.pk]).update(task_name="notifications.ingest_event")
+
+    with mock.patch(SEND) as send:
+        assert outbox.outbox_dispatch() == 5
+
+    assert send.call_args_list == [
+        mock.call("notifications.ingest_events", args=[[first.envelope, second.envelope]], queue="notifications"),
+        mock.call("search.index", args=[[other.envelope]], queue="default"),
+        mock.call("notifications.ingest_event", args=[old_a.envelope], queue="notifications"),
+        mock.call("notifications.ingest_event", args=[old_b.envelope], queue="notifications"),
+    ]
+
+
+@pytest.mark.django_db
+def test_dispatch_sends_only_due_rows(settings):
     settings.OUTBOX_CONFIRM_TIMEOUT_SECONDS = 60
     now = timezone.now()
-    newer = _row()
-    older = _row()
-    OutboxEvent.objects.filter(pk=older.pk).update(created_at=now - timedelta(minutes=5))
-    stale = _row(dispatched_at=now - timedelta(minutes=2))
-    _row(dispatched_at=now - timedelta(seconds=5))  # recently dispatched: waits for confirmation
-    _row(dispatched_at=now - timedelta(hours=1), confirmed_at=now)  # confirmed: done
-    _row(locked_until=now + timedelta(seconds=30))  # leased by a commit hook or another relay
+    new = _row()
+    stale = _row(dispatched_at=now - timedelta(minutes=2), attempts=1)
+    _row(dispatched_at=now - timedelta(seconds=5), attempts=1)  # waits for its confirmation
+    _row(dispatched_at=now - timedelta(hours=1), confirmed_at=now, attempts=1)  # done
+    _row(locked_until=now + timedelta(seconds=30))  # claimed by another dispatcher
+    _row(dispatched_at=now - timedelta(hours=1), dead_at=now, attempts=10)  # given up on
+    expired_lease = _row(locked_until=now - timedelta(seconds=1))  # its dispatcher died
 
     with mock.patch(SEND) as send:
-        assert outbox.outbox_relay() == 3
-    sent = [c.kwargs["args"][0]["id"] for c in send.call_args_list]
-    assert sent[0] == str(older.pk)
-    assert set(sent) == {str(older.pk), str(newer.pk), str(stale.pk)}
-    assert OutboxEvent.objects.get(pk=stale.pk).attempts == 1
+        assert outbox.outbox_dispatch() == 3
+
+    (call,) = send.call_args_list
+    sent = {envelope["id"] for envelope in call.kwargs["args"][0]}
+    assert sent == {str(new.pk), str(stale.pk), str(expired_lease.pk)}
+    assert OutboxEvent.objects.get(pk=stale.pk).attempts == 2
 
 
-def test_relay_stops_at_the_first_broker_failure():
-    _row()
-    _row()
-    with mock.patch(SEND, side_effect=OSError("down")) as send:
-        assert outbox.outbox_relay() == 0
-    assert send.call_count == 1
-    assert OutboxEvent.objects.filter(dispatched_at__isnull=True, locked_until__isnull=True).count() == 2
-
-
-def test_confirm_marks_the_event_processed_once():
-    event = _row(dispatched_at=timezone.now())
-    assert outbox.outbox_confirm(event_id=event.pk) is True
-    assert outbox.outbox_confirm(event_id=event.pk) is False
-    event.refresh_from_db()
-    assert event.confirmed_at is not None
+@pytest.mark.django_db
+def test_dispatch_stops_at_the_limit(settings):
+    settings.OUTBOX_DISPATCH_BATCH = 20
+    rows = _rows(50)
     with mock.patch(SEND) as send:
-        assert outbox.outbox_relay() == 0
+        assert outbox.outbox_dispatch(limit=30) == 30
+    assert [len(c.kwargs["args"][0]) for c in send.call_args_list] == [20, 10]
+    assert set(OutboxEvent.objects.filter(dispatched_at__isnull=True).values_list("pk", flat=True)) == {
+        row.pk for row in rows[30:]
+    }
+
+
+@pytest.mark.django_db
+def test_a_broker_failure_releases_the_unsent_rows_without_counting_an_attempt(settings):
+    settings.OUTBOX_DISPATCH_BATCH = 3
+    rows = _rows(7)
+    OutboxEvent.objects.filter(pk=rows[2].pk).update(task_name="search.index", queue="default")
+    failed = _sample("outbox_events_dispatched_total", {"path": "relay", "outcome": "error"})
+
+    # First group of the first batch goes out, the second is refused: the broker went down.
+    with mock.patch(SEND, side_effect=[None, ConnectionRefusedError("broker down")]) as send:
+        assert outbox.outbox_dispatch(path="relay") == 2
+
+    assert send.call_count == 2  # stopped: no third call, no second batch
+    sent = OutboxEvent.objects.filter(pk__in=[rows[0].pk, rows[1].pk])
+    assert [(r.attempts, r.locked_until, r.last_error) for r in sent] == [(1, None, "")] * 2
+    refused = OutboxEvent.objects.get(pk=rows[2].pk)
+    assert (refused.attempts, refused.dispatched_at, refused.locked_until) == (0, None, None)
+    assert refused.last_error == "ConnectionRefusedError: broker down"
+    assert OutboxEvent.objects.filter(dispatched_at__isnull=True, attempts=0, locked_until__isnull=True).count() == 5
+    assert _sample("outbox_events_dispatched_total", {"path": "relay", "outcome": "error"}) == failed + 1
+
+    with mock.patch(SEND) as send:
+        assert outbox.outbox_dispatch() == 5
+    refused.refresh_from_db()
+    assert (refused.attempts, refused.last_error) == (1, "")
+
+
+@pytest.mark.django_db
+def test_an_event_never_confirmed_is_dead_after_the_attempt_cap_and_age(settings):
+    settings.OUTBOX_MAX_ATTEMPTS = 3
+    settings.OUTBOX_CONFIRM_TIMEOUT_SECONDS = 60
+    settings.OUTBOX_DEAD_AFTER_SECONDS = 1800
+    long_ago = timezone.now() - timedelta(hours=1)
+    tired = _row(dispatched_at=long_ago, attempts=2)
+    spent = _row(dispatched_at=long_ago, attempts=3)
+    # created_at is auto_now_add: age the two rows afterwards.
+    OutboxEvent.objects.filter(pk__in=[tired.pk, spent.pk]).update(created_at=long_ago)
+    # As many sends, but young: its consumers may just be down for a while; it is sent again.
+    young = _row(dispatched_at=long_ago, attempts=3)
+    dead_before = _sample("outbox_events_dead_total")
+
+    with mock.patch(SEND) as send:
+        assert outbox.outbox_dispatch() == 2
+
+    assert [envelope["id"] for envelope in send.call_args.kwargs["args"][0]] == [str(tired.pk), str(young.pk)]
+    young.refresh_from_db()
+    assert (young.attempts, young.dead_at) == (4, None)
+    tired.refresh_from_db()
+    assert (tired.attempts, tired.dead_at) == (3, None)
+    spent.refresh_from_db()
+    assert spent.dead_at is not None
+    assert (spent.attempts, spent.locked_until) == (3, None)
+    assert spent.last_error == "dead: dispatched 3 times without confirmation"
+    assert _sample("outbox_events_dead_total") == dead_before + 1
+
+    OutboxEvent.objects.filter(pk=tired.pk).update(dispatched_at=long_ago)
+    OutboxEvent.objects.filter(pk=young.pk).update(confirmed_at=timezone.now())
+    with mock.patch(SEND) as send:
+        assert outbox.outbox_dispatch() == 0
+    send.assert_not_called()
+    assert OutboxEvent.objects.filter(dead_at__isnull=False).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_batch_of_only_dead_rows_does_not_hide_the_live_ones_behind_it(settings):
+    settings.OUTBOX_DISPATCH_BATCH = 2
+    settings.OUTBOX_MAX_ATTEMPTS = 1
+    settings.OUTBOX_DEAD_AFTER_SECONDS = 0
+    spent = _rows(3, attempts=1)
+    live = _row()
+    with mock.patch(SEND) as send:
+        assert outbox.outbox_dispatch() == 1
+    assert send.call_args.kwargs["args"] == [[live.envelope]]
+    assert OutboxEvent.objects.filter(pk__in=[r.pk for r in spent], dead_at__isnull=False).count() == 3
+
+
+@pytest.mark.django_db
+def test_replay_gives_dead_events_fresh_attempts_and_leaves_the_others():
+    now = timezone.now()
+    dead = _row(dispatched_at=now, dead_at=now, attempts=10, last_error="dead: dispatched 10 times")
+    confirmed = _row(dispatched_at=now, confirmed_at=now, attempts=1)
+    pending = _row(attempts=4)
+
+    assert outbox.outbox_events_replay(event_ids=[dead.pk, confirmed.pk, pending.pk]) == 1
+
+    dead.refresh_from_db()
+    assert (dead.dead_at, dead.attempts, dead.locked_until, dead.dispatched_at) == (None, 0, None, None)
+    assert OutboxEvent.objects.get(pk=confirmed.pk).confirmed_at == now
+    assert OutboxEvent.objects.get(pk=pending.pk).attempts == 4
+    with mock.patch(SEND) as send:
+        assert outbox.outbox_dispatch() == 2
+    assert {e["id"] for e in send.call_args.kwargs["args"][0]} == {str(dead.pk), str(pending.pk)}
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_replay_wakes_the_dispatchers():
+    dead = _row(dead_at=timezone.now(), attempts=10)
+    listener = _listener()
+    try:
+        assert outbox.outbox_events_replay(event_ids=[dead.pk]) == 1
+        assert len(list(listener.notifies(timeout=2, stop_after=1))) == 1
+    finally:
+        listener.close()
+
+
+@pytest.mark.django_db
+def test_the_relay_task_is_the_bounded_safety_net(settings):
+    settings.OUTBOX_RELAY_BATCH = 3
+    _rows(5)
+    relayed = _sample("outbox_events_dispatched_total", {"path": "relay", "outcome": "ok"})
+    with mock.patch(SEND):
+        assert outbox_relay_task() == 3
+    assert OutboxEvent.objects.filter(dispatched_at__isnull=True).count() == 2
+    assert _sample("outbox_events_dispatched_total", {"path": "relay", "outcome": "ok"}) == relayed + 3
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("row_locks", [True, False], ids=["skip-locked", "compare-and-set-only"])
+def test_concurrent_dispatchers_never_send_the_same_row(settings, monkeypatch, row_locks):
+    settings.OUTBOX_DISPATCH_BATCH = 7
+    if not row_locks:
+        # What SQLite does: no FOR UPDATE, each row claimed by compare-and-set alone.
+        features = type(connection.features)
+        monkeypatch.setattr(features, "has_select_for_update", False)
+        monkeypatch.setattr(features, "has_select_for_update_skip_locked", False)
+    rows = _rows(300)
+    sent: list[str] = []
+    lock = threading.Lock()
+
+    def send_task(name, *, args, queue):
+        time.sleep(0.002)  # a broker round trip: lets the dispatchers interleave
+        with lock:
+            sent.extend(envelope["id"] for envelope in args[0])
+
+    start = threading.Barrier(4)
+    counts: list[int] = []
+    errors: list[BaseException] = []
+
+    def dispatcher():
+        try:
+            start.wait()
+            counts.append(outbox.outbox_dispatch())
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    with mock.patch(SEND, side_effect=send_task):
+        threads = [threading.Thread(target=dispatcher) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+    assert errors == []
+    assert sorted(sent) == sorted(str(row.pk) for row in rows)
+    assert len(set(sent)) == 300
+    assert sum(counts) == 300
+    assert OutboxEvent.objects.filter(attempts=1, dispatched_at__isnull=False).count() == 300
+
+
+# --- confirm ----------------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_confirm_marks_events_processed_once_in_one_update(django_assert_num_queries):
+    first, second = _row(dispatched_at=timezone.now()), _row(dispatched_at=timezone.now())
+    with django_assert_num_queries(1):
+        assert outbox.outbox_confirm(event_ids=[first.pk, str(second.pk)]) == 2
+    assert outbox.outbox_confirm(event_ids=[first.pk]) == 0
+    assert outbox.outbox_confirm(event_ids=[]) == 0
+    assert OutboxEvent.objects.filter(confirmed_at__isnull=False).count() == 2
+    with mock.patch(SEND) as send:
+        assert outbox.outbox_dispatch() == 0
     send.assert_not_called()
 
 
+@pytest.mark.django_db
+def test_the_confirm_task_takes_a_list_or_one_id_from_older_publishers():
+    first, second, third = _row(), _row(), _row()
+    assert outbox_confirm_task([str(first.pk), str(second.pk)]) == 2
+    assert outbox_confirm_task(str(third.pk)) == 1
+    assert OutboxEvent.objects.filter(confirmed_at__isnull=True).count() == 0
+
+
+@pytest.mark.django_db
 def test_a_consumer_in_the_publishers_database_confirms_inline(settings):
     settings.OUTBOX_CONFIRM_INLINE = True
-    event = _row(dispatched_at=timezone.now())
-    with mock.patch("apps.core.outbox.current_app.send_task") as send:
-        outbox.outbox_confirm_send(event_id=event.pk)
+    first, second = _row(dispatched_at=timezone.now()), _row(dispatched_at=timezone.now())
+    with mock.patch(SEND) as send:
+        outbox.outbox_confirm_send(event_ids=[first.pk, second.pk])
     send.assert_not_called()
-    event.refresh_from_db()
-    assert event.confirmed_at is not None
+    assert OutboxEvent.objects.filter(confirmed_at__isnull=False).count() == 2
 
 
-def test_a_consumer_with_its_own_database_confirms_through_the_broker(settings):
+@pytest.mark.django_db
+def test_a_consumer_with_its_own_database_confirms_through_the_broker_with_one_task(settings):
     settings.OUTBOX_CONFIRM_INLINE = False
-    event = _row(dispatched_at=timezone.now())
-    with mock.patch("apps.core.outbox.current_app.send_task") as send:
-        outbox.outbox_confirm_send(event_id=event.pk)
-    send.assert_called_once_with("core.outbox_confirm", args=[str(event.pk)], queue="default")
-    event.refresh_from_db()
-    assert event.confirmed_at is None
+    first, second = _row(dispatched_at=timezone.now()), _row(dispatched_at=timezone.now())
+    with mock.patch(SEND) as send:
+        outbox.outbox_confirm_send(event_ids=[first.pk, second.pk])
+        outbox.outbox_confirm_send(event_ids=[])
+    send.assert_called_once_with("core.outbox_confirm", args=[[str(first.pk), str(second.pk)]], queue="default")
+    assert OutboxEvent.objects.filter(confirmed_at__isnull=True).count() == 2
+
+
+# --- the outbox_dispatcher command ------------------------------------------------------------
+@pytest.mark.django_db
+def test_the_command_once_dispatches_what_is_due_and_exits(capsys):
+    rows = _rows(3)
+    with mock.patch(SEND) as send:
+        call_command("outbox_dispatcher", "--once")
+    assert capsys.readouterr().out == "3 outbox events dispatched\n"
+    send.assert_called_once_with(
+        "notifications.ingest_events", args=[[row.envelope for row in rows]], queue="notifications"
+    )
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _wait_for(predicate, *, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_dispatcher_sends_on_notify_and_exits_on_sigterm(settings, tmp_path):
+    redis_url = settings.REDIS_URL or os.environ.get("REDIS_URL")
+    if not redis_url:
+        pytest.skip("needs a Redis broker (REDIS_URL)")
+    queue = f"test-outbox-{uuid.uuid4().hex[:8]}"
+    log = tmp_path / "dispatcher.log"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": redis_url,
+        # Only a NOTIFY can wake it within this test's deadline.
+        "OUTBOX_DISPATCHER_POLL_SECONDS": "60",
+    }
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "outbox_dispatcher"], cwd=ROOT, env=env, stdout=out, stderr=out
+        )
+    try:
+        _wait_for(lambda: "listening on outbox_events" in log.read_text(), timeout=20, what="the LISTEN")
+        time.sleep(0.3)  # its first round found nothing: it waits for a NOTIFY now
+        with transaction.atomic():
+            event = outbox.publish("rating.created", {"n": 1}, queue=queue)
+        committed = time.monotonic()
+
+        with Connection(redis_url) as broker, broker.SimpleQueue(queue) as messages:
+            message = messages.get(timeout=5)
+            received = time.monotonic() - committed
+            message.ack()
+        assert message.headers["task"] == "notifications.ingest_events"
+        args, _kwargs, _embed = message.decode()
+        assert args == [[OutboxEvent.objects.get(pk=event.pk).envelope]]
+        assert received < 2, received
+        _wait_for(
+            lambda: OutboxEvent.objects.filter(pk=event.pk, dispatched_at__isnull=False).exists(),
+            timeout=5,
+            what="the row marked dispatched",
+        )
+
+        stopping = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=5) == 0
+        assert time.monotonic() - stopping < 1.5
+        assert "outbox dispatcher: stopped" in log.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+# --- the upgrade --------------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_the_data_migration_moves_undispatched_rows_to_the_batch_task():
+    from django.apps import apps
+
+    migration = importlib.import_module("apps.core.migrations.0004_outboxevent_batch_ingest_task")
+    editor = mock.Mock(connection=connection)
+    old = "notifications.ingest_event"
+    undispatched = _row(task_name=old)
+    dispatched = _row(task_name=old, dispatched_at=timezone.now(), attempts=1)
+    other = _row(task_name="search.index")
+
+    migration.forwards(apps, editor)
+    assert OutboxEvent.objects.get(pk=undispatched.pk).task_name == "notifications.ingest_events"
+    assert OutboxEvent.objects.get(pk=dispatched.pk).task_name == old  # sent one by one, as before
+    assert OutboxEvent.objects.get(pk=other.pk).task_name == "search.index"
+
+    migration.backwards(apps, editor)
+    assert set(OutboxEvent.objects.values_list("task_name", flat=True)) == {old, "search.index"}

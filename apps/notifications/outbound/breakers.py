@@ -1,5 +1,19 @@
 """Circuit breakers (pybreaker), one per key, shared by every worker process through Redis.
 
+Decide before, record after: ``allow(key)`` before a send, then ``record_success(key)`` or
+``record_failure(key)`` (or ``record_result(key, result)``) once it is over. The send itself
+runs outside the breaker. pybreaker's ``CircuitBreaker.call`` holds the breaker's lock for the
+whole guarded call, so with one breaker per host per process every send to a slow host queued
+behind the one in flight; here the lock is held only while a recorded outcome goes through
+pybreaker's own state machine (``breaker.call`` of a function that returns or raises at once),
+so its counting, transitions, listeners and Redis storage stay pybreaker's.
+
+Half-open: once an open breaker's reset timeout has passed, ``allow`` lets ONE trial through
+(claimed atomically, in Redis when configured) and says no to the others; the trial's recorded
+outcome closes the breaker or re-opens it for another reset timeout. A trial that never
+reports (its worker died) gives up its claim after one reset timeout (at least one send's
+deadline, ``OUTBOUND_TOTAL_TIMEOUT``).
+
 A key names what fails together: ``host_key(url)`` for a webhook destination host,
 ``provider_key(id)`` for a push/email delivery provider. With ``settings.REDIS_URL`` set, the
 state lives in Redis (``pybreaker.CircuitRedisStorage``, namespace ``BREAKER_KEY_PREFIX:<key>``),
@@ -16,9 +30,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+import time
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
 from urllib.parse import urlsplit
 
 import pybreaker
@@ -26,7 +39,9 @@ import redis
 from django.conf import settings
 from prometheus_client import Counter
 
-T = TypeVar("T")
+from . import retry
+from .http import OutboundResponse
+
 logger = logging.getLogger(__name__)
 
 STATE_CLOSED = pybreaker.STATE_CLOSED
@@ -42,21 +57,19 @@ BREAKER_TRANSITIONS = Counter(
 _lock = threading.Lock()
 _breakers: dict[tuple[str, str, str], pybreaker.CircuitBreaker] = {}
 _clients: dict[str, redis.Redis] = {}
-
-
-class BreakerOpen(Exception):
-    """The breaker for ``key`` is open: the call was skipped and costs no delivery attempt."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(f"circuit breaker open for {key}")
-        self.key = key
+# Half-open trial claims without Redis: (prefix, key) → monotonic time the claim lapses.
+_local_trials: dict[tuple[str, str], float] = {}
 
 
 class NotABreakerFailure(Exception):
     """Mixin for exceptions that prove the destination works (e.g. "device token unknown").
 
-    Raised through ``call`` they propagate, but count as a success for the breaker.
+    A caller catching one records a success for the breaker (``push.deliver_with_fallback``).
     """
+
+
+class _RecordedFailure(Exception):
+    """Carries a failure that happened outside the breaker into pybreaker's state machine."""
 
 
 class _TransitionListener(pybreaker.CircuitBreakerListener):
@@ -129,9 +142,8 @@ def breaker_for(key: str) -> pybreaker.CircuitBreaker:
             name=key,
             state_storage=storage,
             listeners=[_TransitionListener(key)],
-            exclude=[NotABreakerFailure],
-            # The call that trips the breaker raises its own error (the delivery log wants the
-            # real cause); only skipped calls raise CircuitBreakerError.
+            # The recorded failure that trips the breaker comes back as itself; only a record
+            # made while the breaker is open raises CircuitBreakerError.
             throw_new_error_on_trip=False,
         )
         if cacheable:
@@ -143,38 +155,139 @@ def breaker_for(key: str) -> pybreaker.CircuitBreaker:
     return breaker
 
 
-def is_open(key: str) -> bool:
-    """True while the breaker is open and its reset timeout has not elapsed.
-
-    Once it has, this returns False: the next ``call`` is the half-open trial.
-    """
-    breaker = breaker_for(key)
-    if breaker.current_state != STATE_OPEN:
-        return False
-    opened_at = breaker._state_storage.opened_at  # pybreaker exposes no public accessor
-    return opened_at is not None and datetime.now(UTC) < opened_at + timedelta(seconds=breaker.reset_timeout)
-
-
-def reopens_at(key: str) -> datetime | None:
-    """When an open breaker lets its half-open trial through; None unless it is open."""
-    breaker = breaker_for(key)
+def _open_until(breaker: pybreaker.CircuitBreaker) -> datetime | None:
+    """When an open breaker's reset timeout ends; None unless it is open with a known time."""
     if breaker.current_state != STATE_OPEN:
         return None
     opened_at = breaker._state_storage.opened_at  # pybreaker exposes no public accessor
     return None if opened_at is None else opened_at + timedelta(seconds=breaker.reset_timeout)
 
 
-def call(key: str, fn: Callable[[], T]) -> T:
-    """Run ``fn`` through the breaker for ``key``.
+def is_open(key: str) -> bool:
+    """True while the breaker is open and its reset timeout has not elapsed (a pure read).
 
-    ``fn`` signals failure by raising; the exception propagates and counts toward the
-    threshold (unless it is a ``NotABreakerFailure``). Raises ``BreakerOpen`` without calling
-    ``fn`` while the breaker is open.
+    Once it has, this returns False, though only the one send ``allow`` admits is the trial.
     """
+    until = _open_until(breaker_for(key))
+    return until is not None and datetime.now(UTC) < until
+
+
+def allow(key: str) -> bool:
+    """May a send to ``key`` start now? Call before every send; no lock is held afterwards.
+
+    Closed: yes. Open within its reset timeout: no (the send costs no delivery attempt; come
+    back at ``reopens_at``). Open past it, or half-open: yes for the one caller that claims the
+    trial, no for everyone else until the trial's outcome is recorded. Reads shared state only
+    (and writes the trial claim); with Redis unreachable the breaker reads closed: yes.
+    """
+    breaker = breaker_for(key)
+    state = breaker.current_state
+    if state == STATE_CLOSED:
+        return True
+    if state == STATE_OPEN and is_open(key):
+        return False
+    # The claim outlasts the trial send itself (its deadline), so a slow trial is not joined by a
+    # second one, and lapses by itself if the trial never reports.
+    return _claim_trial(key, ttl=max(breaker.reset_timeout, settings.OUTBOUND_TOTAL_TIMEOUT, 0.001))
+
+
+def record_success(key: str) -> None:
+    """Record a send to ``key`` that reached a working destination (made outside the breaker).
+
+    Resets the failure count; closes a breaker whose trial this was. A success reported while
+    the breaker is open within its reset timeout (a send that started before it opened) is
+    ignored, as pybreaker would.
+    """
+    _record(key, None)
+
+
+def record_failure(key: str) -> None:
+    """Record a send to ``key`` that failed because of the destination (5xx, timeout, refused…).
+
+    Counts toward ``BREAKER_FAIL_MAX`` (opening the breaker at the threshold) and re-opens a
+    breaker whose trial this was. Never record a permanent failure of the message itself
+    (``retry.Outcome.DEAD``): the destination did nothing wrong.
+    """
+    _record(key, _RecordedFailure())
+
+
+def record_result(key: str, result: OutboundResponse | BaseException) -> None:
+    """Record an HTTP send's result as ``retry.destination_failed`` reads it.
+
+    A failure for ``retry`` outcomes, a success for any answer (2xx, 410, 3xx, other 4xx),
+    nothing when the message was refused before sending (``UnsafeURL``, encoding errors).
+    """
+    failed = retry.destination_failed(result)
+    if failed is True:
+        record_failure(key)
+    elif failed is False:
+        record_success(key)
+
+
+def _succeed() -> None:
+    return None
+
+
+def _raise(exc: BaseException) -> None:
+    raise exc
+
+
+def _record(key: str, failure: _RecordedFailure | None) -> None:
+    breaker = breaker_for(key)
+    was_closed = breaker.current_state == STATE_CLOSED
     try:
-        return breaker_for(key).call(fn)
-    except pybreaker.CircuitBreakerError as exc:
-        raise BreakerOpen(key) from exc
+        # Holds pybreaker's lock only for this instant: the send is already over.
+        if failure is None:
+            breaker.call(_succeed)
+        else:
+            breaker.call(_raise, failure)
+    except _RecordedFailure:
+        pass
+    except pybreaker.CircuitBreakerError:
+        # Open within its reset timeout: another send already re-opened it; nothing to add.
+        pass
+    if not was_closed and breaker.current_state != STATE_HALF_OPEN:
+        # The trial (if this was it) is decided; the next one waits for the next timeout.
+        _release_trial(key)
+
+
+def _trial_name(key: str) -> str:
+    return f"{settings.BREAKER_KEY_PREFIX}:{key}:trial"
+
+
+def _claim_trial(key: str, *, ttl: float) -> bool:
+    """Claim the half-open trial for ``ttl`` seconds; True for exactly one claimant."""
+    if settings.REDIS_URL:
+        try:
+            claimed = _redis_client(settings.REDIS_URL).set(_trial_name(key), b"1", nx=True, px=int(ttl * 1000) or 1)
+        except redis.RedisError:
+            # Same policy as pybreaker's fallback state: go on unprotected rather than stall.
+            logger.warning("Redis unavailable for the trial of breaker %s; letting the send through", key)
+            return True
+        return bool(claimed)
+    name = (settings.BREAKER_KEY_PREFIX, key)
+    now = time.monotonic()
+    with _lock:
+        if _local_trials.get(name, 0.0) > now:
+            return False
+        _local_trials[name] = now + ttl
+        return True
+
+
+def _release_trial(key: str) -> None:
+    if settings.REDIS_URL:
+        try:
+            _redis_client(settings.REDIS_URL).delete(_trial_name(key))
+        except redis.RedisError:
+            logger.warning("Redis unavailable releasing the trial of breaker %s; it lapses by itself", key)
+        return
+    with _lock:
+        _local_trials.pop((settings.BREAKER_KEY_PREFIX, key), None)
+
+
+def reopens_at(key: str) -> datetime | None:
+    """When an open breaker lets its half-open trial through; None unless it is open."""
+    return _open_until(breaker_for(key))
 
 
 def breaker_states() -> dict[str, str]:
@@ -182,7 +295,7 @@ def breaker_states() -> dict[str, str]:
 
     With Redis, read from the shared storage (all breakers any process has used); without,
     the breakers of this process. An open breaker whose reset timeout has passed still reads
-    "open" until a call tries it.
+    "open" until a trial's outcome is recorded.
     """
     if not settings.REDIS_URL:
         prefix = settings.BREAKER_KEY_PREFIX

@@ -16,6 +16,13 @@ class UnsafeURL(OutboundError):
     """
 
 
+class InvalidMessage(OutboundError):
+    """The request itself cannot be encoded (a header that is not Latin-1, a CR/LF in a value…).
+
+    Permanent for this message: nothing was sent, and sending it again would fail the same way.
+    """
+
+
 class ResolutionFailed(OutboundError):
     """The host name did not resolve (DNS failure). Transient: DNS may recover."""
 

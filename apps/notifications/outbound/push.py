@@ -1,21 +1,23 @@
 """Delivery through providers in priority order, with per-provider circuit breakers.
 
 ``deliver_with_fallback`` tries each enabled provider (lowest ``priority`` first) whose breaker
-is not open, falls through on failure, and reports which provider delivered. How a provider
+lets it (``breakers.allow``), records the outcome after the send (``record_success`` /
+``record_failure``, never a lock held across the send), falls through on failure, and reports
+which provider delivered. How a provider
 sends depends on its ``kind``: a sender registered with ``register_sender``. This module ships
-``http_push`` (a generic HTTP push gateway); the integration registers ``smtp`` for email.
+``http_push`` (a generic HTTP push gateway). Email relays are not senders here: the email
+channel (``apps.notifications.channels.email``) keeps its own SMTP sessions.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from . import breakers
-from .errors import OutboundError
+from .errors import InvalidMessage, OutboundError, UnsafeURL
 from .http import OutboundResponse, post
 from .retry import Outcome, classify, describe
 
@@ -55,6 +57,15 @@ class ProviderFailed(Exception):
         self.detail = detail
 
 
+class MessageRejected(ProviderFailed, breakers.NotABreakerFailure):
+    """The provider answered and refused this message (a 3xx or a 4xx other than 408/429/410).
+
+    The provider works (a success for its breaker); the next provider is still tried, since
+    another gateway may accept what this one refuses. When every provider refused the message
+    the failure is permanent (``AllProvidersFailed.permanent``).
+    """
+
+
 class DeviceGone(breakers.NotABreakerFailure):
     """The gateway says the device token is no longer valid (HTTP 410).
 
@@ -75,6 +86,9 @@ class ProviderAttempt:
     provider_name: str
     outcome: str  # "sent" | "failed" | "skipped_open"
     detail: str = ""
+    # A "failed" attempt that would fail again: the provider refused this message, or the
+    # message could not be sent at all (``retry.Outcome.DEAD``).
+    permanent: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,6 +106,8 @@ class AllProvidersFailed(Exception):
     def __init__(self, attempts: list[ProviderAttempt]) -> None:
         self.attempts = attempts
         self.errors = {a.provider_id: a.detail for a in attempts}
+        # Every provider tried refused this message for good: retrying cannot help (dead).
+        self.permanent = bool(attempts) and all(a.outcome == "failed" and a.permanent for a in attempts)
         summary = "; ".join(f"{a.provider_name}: {a.outcome} {a.detail}".strip() for a in attempts)
         super().__init__(f"all providers failed: {summary or 'no enabled provider'}")
 
@@ -111,7 +127,9 @@ class Sender(Protocol):
     def __call__(self, *, provider: Provider, message: Any) -> str:
         """Send ``message`` through ``provider``; return a short detail for the log.
 
-        Raise ``ProviderFailed`` (or any ``OutboundError``) to fall through to the next provider.
+        Raise ``ProviderFailed`` (or any ``OutboundError``) to fall through to the next provider:
+        ``MessageRejected`` when the provider answered but refused this message (not held
+        against its breaker), ``ProviderFailed`` when the provider is failing.
         """
         ...
 
@@ -120,7 +138,7 @@ _SENDERS: dict[str, Sender] = {}
 
 
 def register_sender(kind: str, sender: Sender) -> None:
-    """Make providers of ``kind`` usable by ``deliver_with_fallback`` (e.g. "smtp")."""
+    """Make providers of ``kind`` usable by ``deliver_with_fallback`` (e.g. "http_push")."""
     _SENDERS[kind] = sender
 
 
@@ -151,6 +169,8 @@ def http_push_send(*, provider: Provider, message: PushMessage) -> str:
         return f"HTTP {response.status}"
     if outcome is Outcome.GONE:
         raise DeviceGone(provider.id)
+    if outcome is Outcome.DEAD:
+        raise MessageRejected(describe(response))
     raise ProviderFailed(describe(response))
 
 
@@ -166,31 +186,47 @@ def deliver_with_fallback(
     """Send ``message`` through the first provider that accepts it.
 
     Providers are tried by ascending ``priority``; disabled ones are ignored, those whose
-    breaker (``breakers.provider_key(id)``) is open are skipped without a request. Raises
-    ``AllProvidersOpen`` when every enabled provider was skipped, ``AllProvidersFailed`` (with
-    per-provider errors) otherwise, and lets ``DeviceGone`` through.
+    breaker (``breakers.provider_key(id)``) does not ``allow`` a send are skipped without a
+    request. After each send the breaker records: a success for a delivery, ``DeviceGone`` or
+    ``MessageRejected`` (the provider answered); a failure for ``ProviderFailed`` and transient
+    ``OutboundError``; nothing when the message was refused before sending (``UnsafeURL``,
+    ``InvalidMessage``) or the sender raised something unexpected (that propagates).
+
+    Raises ``AllProvidersOpen`` when every enabled provider was skipped, ``AllProvidersFailed``
+    (with per-provider errors; ``permanent`` when every provider refused the message for good)
+    otherwise, and lets ``DeviceGone`` through.
     """
     registry = _SENDERS if senders is None else senders
     attempts: list[ProviderAttempt] = []
     candidates = sorted((p for p in providers if p.enabled), key=lambda p: (p.priority, p.name, p.id))
     for provider in candidates:
         key = breakers.provider_key(provider.id)
-        if breakers.is_open(key):
-            attempts.append(_attempt(provider, "skipped_open", "circuit breaker open"))
-            continue
         sender = registry.get(provider.kind)
         if sender is None:
             attempts.append(_attempt(provider, "failed", f"no sender for kind {provider.kind!r}"))
             continue
-        try:
-            detail = breakers.call(key, functools.partial(sender, provider=provider, message=message))
-        except breakers.BreakerOpen:
-            # Opened by another worker between is_open() and the call.
+        if not breakers.allow(key):
             attempts.append(_attempt(provider, "skipped_open", "circuit breaker open"))
             continue
+        # The send runs outside the breaker; its outcome is recorded once it is over.
+        try:
+            detail = sender(provider=provider, message=message)
+        except DeviceGone:
+            breakers.record_success(key)
+            raise
+        except MessageRejected as exc:
+            breakers.record_success(key)
+            attempts.append(_attempt(provider, "failed", str(exc), permanent=True))
+            continue
+        except (UnsafeURL, InvalidMessage) as exc:
+            # Refused before anything was sent: no evidence about the provider either way.
+            attempts.append(_attempt(provider, "failed", str(exc), permanent=True))
+            continue
         except (ProviderFailed, OutboundError) as exc:
+            breakers.record_failure(key)
             attempts.append(_attempt(provider, "failed", str(exc)))
             continue
+        breakers.record_success(key)
         attempts.append(_attempt(provider, "sent", detail))
         return FallbackResult(provider=provider, detail=detail, attempts=attempts)
     if attempts and all(a.outcome == "skipped_open" for a in attempts):
@@ -198,5 +234,7 @@ def deliver_with_fallback(
     raise AllProvidersFailed(attempts)
 
 
-def _attempt(provider: Provider, outcome: str, detail: str) -> ProviderAttempt:
-    return ProviderAttempt(provider_id=provider.id, provider_name=provider.name, outcome=outcome, detail=detail)
+def _attempt(provider: Provider, outcome: str, detail: str, *, permanent: bool = False) -> ProviderAttempt:
+    return ProviderAttempt(
+        provider_id=provider.id, provider_name=provider.name, outcome=outcome, detail=detail, permanent=permanent
+    )

@@ -12,7 +12,7 @@ from email.utils import parsedate_to_datetime
 
 from django.conf import settings
 
-from .errors import UnsafeURL
+from .errors import InvalidMessage, UnsafeURL
 from .http import OutboundResponse
 
 MIN_DELAY_SECONDS = 1.0
@@ -22,7 +22,12 @@ class Outcome(enum.StrEnum):
     SENT = "sent"
     RETRY = "retry"
     GONE = "gone"
-    FAIL = "fail"
+    # A permanent failure of this message: never retried, never counted against a breaker.
+    DEAD = "dead"
+
+
+# Errors raised before anything reached the receiver that sending again would repeat exactly.
+_PERMANENT_ERRORS = (UnsafeURL, InvalidMessage, UnicodeError)
 
 
 def backoff_cap(*, attempt: int) -> float:
@@ -102,27 +107,45 @@ def classify(result: OutboundResponse | int | BaseException) -> Outcome:
 
     - 2xx → ``sent``.
     - 410 Gone → ``gone``: the receiver says the endpoint is retired; disable it.
-    - 3xx → ``fail``: redirects are never followed (SSRF), so retrying cannot succeed.
-    - 408, 429, 5xx → ``retry``.
-    - Other 4xx (400, 401, 403, 404, 422…) → ``retry``, as common webhook senders (Svix, Stripe)
-      do: receivers answer 401/404 while being deployed or mid secret rotation,
-      the schedule bounds the cost, and an endpoint that keeps failing is disabled by the
-      continuous-failure rule rather than losing events on one bad answer.
-    - 1xx or anything else outside 200-599 → ``fail``.
-    - ``UnsafeURL`` → ``fail`` (refused before sending). Other outbound errors (DNS, connect,
-      deadline) and unexpected exceptions → ``retry``: the database keeps the delivery, so a
-      bug fixed within the schedule loses nothing.
+    - 408, 429, 5xx → ``retry``: the receiver is overloaded or broken, later may work.
+    - Other 4xx (400, 401, 403, 404, 422…) → ``dead``: the receiver understood the request and
+      refused this message; the same bytes would be refused again. An endpoint that refuses
+      everything is still disabled by the continuous-failure rule.
+    - 3xx → ``dead``: redirects are never followed (SSRF), so retrying cannot succeed.
+    - 1xx or anything else outside 200-599 → ``dead``.
+    - ``UnsafeURL``, ``InvalidMessage`` and ``UnicodeError`` (a URL or header that cannot be
+      encoded) → ``dead``: refused before sending, and would be refused again.
+    - DNS, connect and deadline errors → ``retry``, and so do unexpected exceptions: the
+      database keeps the delivery, so a bug fixed within the schedule loses nothing.
+
+    ``dead`` never counts against the destination's circuit breaker (see
+    ``breakers.record_result``).
     """
     if isinstance(result, BaseException):
-        return Outcome.FAIL if isinstance(result, UnsafeURL) else Outcome.RETRY
+        return Outcome.DEAD if isinstance(result, _PERMANENT_ERRORS) else Outcome.RETRY
     status = result.status if isinstance(result, OutboundResponse) else int(result)
     if 200 <= status < 300:
         return Outcome.SENT
     if status == 410:
         return Outcome.GONE
-    if 400 <= status < 600:
+    if status in (408, 429) or 500 <= status < 600:
         return Outcome.RETRY
-    return Outcome.FAIL
+    return Outcome.DEAD
+
+
+def destination_failed(result: OutboundResponse | BaseException) -> bool | None:
+    """What one send's result says about the destination, for its circuit breaker.
+
+    True: it is failing (``retry`` outcomes: 5xx, 408, 429, DNS/connect/deadline errors,
+    unexpected errors). False: it answered (2xx, 410, a 4xx/3xx refusing this message).
+    None: nothing was sent (the message was refused before sending), so no evidence either way.
+    """
+    outcome = classify(result)
+    if outcome is Outcome.RETRY:
+        return True
+    if isinstance(result, BaseException):
+        return None
+    return False
 
 
 def describe(result: OutboundResponse | BaseException) -> str:

@@ -13,17 +13,27 @@ of wrap their own ``requests`` session instead and do not cover the IPv6 transit
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.utils.encoding import iri_to_uri
 
 from .errors import ResolutionFailed, UnsafeURL
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+# What a host may contain once IDNA-encoded, at send time. Looser than URLValidator (which
+# ``normalize_url`` applies at registration): underscores and single labels resolve in DNS and
+# endpoints registered before the stricter check must keep working; anything else ("%", "<",
+# NUL…) is no host name at all and would only fail in the resolver.
+_HOST_CHARS = re.compile(r"[a-z0-9_.-]+")
 
 # RFC 6052 well-known NAT64 prefix: the last 32 bits are the IPv4 address the translator reaches.
 _NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
@@ -62,37 +72,37 @@ class CheckedURL(ParsedURL):
 def parse_url(url: str, *, require_https: bool | None = None) -> ParsedURL:
     """Validate the URL's syntax and scheme without any network access.
 
-    Suitable for serializer validation when a user registers an endpoint. ``require_https``
-    defaults to ``settings.OUTBOUND_REQUIRE_HTTPS``. Raises ``UnsafeURL``.
+    ``host`` is the IDNA (ASCII) form of the name and ``request_target`` the path and query with
+    non-ASCII characters percent-encoded (RFC 3987 IRI → URI), so what goes on the wire is
+    always ASCII. ``require_https`` defaults to ``settings.OUTBOUND_REQUIRE_HTTPS``. Any input
+    that is not such a URL raises ``UnsafeURL``, never another exception.
     """
     if require_https is None:
         require_https = settings.OUTBOUND_REQUIRE_HTTPS
-    if not isinstance(url, str) or not url or any(ch.isspace() or ord(ch) < 32 for ch in url):
+    if not isinstance(url, str) or not url or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
         raise UnsafeURL("URL is empty or contains whitespace/control characters")
     try:
         parts = urlsplit(url)
         port = parts.port
+        username, password, hostname = parts.username, parts.password, parts.hostname
     except ValueError as exc:
         raise UnsafeURL(f"malformed URL: {exc}") from exc
     scheme = parts.scheme.lower()
     allowed = ("https",) if require_https else ("http", "https")
     if scheme not in allowed:
         raise UnsafeURL(f"scheme {scheme or '(none)'!r} not allowed, use {' or '.join(allowed)}")
-    if parts.username is not None or parts.password is not None:
+    if username is not None or password is not None:
         # Credentials in the URL would be silently dropped by the client; refusing is clearer.
         raise UnsafeURL("credentials in the URL are not supported")
-    host = (parts.hostname or "").rstrip(".")
-    if not host:
-        raise UnsafeURL("URL has no host")
-    try:
-        host.encode("idna")
-    except UnicodeError as exc:
-        raise UnsafeURL(f"invalid host name {host!r}") from exc
+    host = _ascii_host((hostname or "").rstrip("."))
     if port == 0:
         raise UnsafeURL("port 0 is not allowed")
-    target = parts.path or "/"
-    if parts.query:
-        target = f"{target}?{parts.query}"
+    try:
+        target = iri_to_uri(parts.path or "/")
+        if parts.query:
+            target = f"{target}?{iri_to_uri(parts.query)}"
+    except (UnicodeError, ValueError) as exc:  # lone surrogates cannot be encoded as UTF-8
+        raise UnsafeURL(f"the path or query cannot be encoded: {exc}") from exc
     return ParsedURL(
         url=url,
         scheme=scheme,
@@ -100,6 +110,65 @@ def parse_url(url: str, *, require_https: bool | None = None) -> ParsedURL:
         port=port or _DEFAULT_PORTS[scheme],
         request_target=target,
     )
+
+
+def _ascii_host(host: str) -> str:
+    """The host as sent on the wire: IDNA for names, the bare literal for IPv6 addresses."""
+    if not host:
+        raise UnsafeURL("URL has no host")
+    if ":" in host:
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError as exc:
+            raise UnsafeURL(f"invalid IPv6 address {host!r}") from exc
+        return host
+    try:
+        # The stdlib IDNA 2003 codec, as Django's URLValidator uses.
+        ascii_host = host.encode("idna").decode("ascii").lower()
+    except UnicodeError as exc:
+        raise UnsafeURL(f"invalid host name {host!r}") from exc
+    if not _HOST_CHARS.fullmatch(ascii_host):
+        raise UnsafeURL(f"invalid host name {host!r}")
+    return ascii_host
+
+
+def normalize_url(url: str, *, require_https: bool | None = None) -> str:
+    """Return the URI form of ``url`` to store, or raise ``UnsafeURL``.
+
+    For registration (a user's webhook URL): the host becomes its IDNA form, non-ASCII in the
+    path, query and fragment is percent-encoded (``iri_to_uri``), an empty path becomes "/".
+    Then the stricter registration rules apply: Django's ``URLValidator`` with the allowed
+    schemes (no underscores or single labels in names, no decimal or shortened IPv4 such as
+    ``2130706433`` or ``127.1``, no label starting with "-"), ``parse_url``'s rules, and the SSRF
+    rules that need no DNS: an address literal, or ``localhost``, must pass ``check_address``
+    (so loopback passes only with ``OUTBOUND_ALLOW_LOOPBACK``). Names are resolved and checked
+    again at every send (``check_url``).
+    """
+    if require_https is None:
+        require_https = settings.OUTBOUND_REQUIRE_HTTPS
+    parsed = parse_url(url, require_https=require_https)
+    parts = urlsplit(url)
+    host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    try:
+        fragment = iri_to_uri(parts.fragment)
+    except (UnicodeError, ValueError) as exc:
+        raise UnsafeURL(f"the fragment cannot be encoded: {exc}") from exc
+    path, _, query = parsed.request_target.partition("?")
+    normalized = urlunsplit((parsed.scheme, netloc, path, query, fragment))
+    schemes = ["https"] if require_https else ["http", "https"]
+    try:
+        URLValidator(schemes=schemes)(normalized)
+    except ValidationError:
+        raise UnsafeURL(f"{normalized!r} is not a valid URL") from None
+    literal = parsed.host.split("%", 1)[0]
+    try:
+        check_address(literal)
+    except ValueError:
+        # A name, not an address literal: only localhost is known to be loopback without DNS.
+        if literal == "localhost" or literal.endswith(".localhost"):
+            check_address("127.0.0.1")
+    return normalized
 
 
 def check_address(address: str | IPAddress, *, allow_loopback: bool | None = None) -> None:
@@ -140,7 +209,10 @@ def check_url(url: str) -> CheckedURL:
     parsed = parse_url(url)
     try:
         infos = socket.getaddrinfo(parsed.host, parsed.port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError) as exc:
+    except (UnicodeError, ValueError) as exc:
+        # parse_url lets only ASCII names through, so this is a name the resolver refuses.
+        raise UnsafeURL(f"invalid host name {parsed.host!r}: {exc}") from exc
+    except OSError as exc:  # socket.gaierror and its kin
         raise ResolutionFailed(f"cannot resolve {parsed.host!r}: {exc}") from exc
     addresses: list[str] = []
     for family, *_rest, sockaddr in infos:

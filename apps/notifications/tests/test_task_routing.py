@@ -12,11 +12,14 @@ def _queue(task_name: str) -> str:
     return app.amqp.router.route({}, task_name)["queue"].name
 
 
-def test_external_sends_have_their_own_queue():
-    assert _queue("notifications.deliver") == "deliveries"
+@pytest.mark.parametrize("task_name", ["notifications.deliver_batch", "notifications.deliver"])
+def test_external_sends_have_their_own_queue(task_name):
+    assert _queue(task_name) == "deliveries"
 
 
-@pytest.mark.parametrize("task_name", ["notifications.ingest_event", "notifications.deliveries_sweep"])
+@pytest.mark.parametrize(
+    "task_name", ["notifications.ingest_events", "notifications.ingest_event", "notifications.deliveries_sweep"]
+)
 def test_ingest_and_the_sweeper_stay_on_the_notifications_queue(task_name):
     assert _queue(task_name) == "notifications"
 

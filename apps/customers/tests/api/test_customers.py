@@ -88,3 +88,12 @@ def test_detail_of_another_customer_is_404_not_403(customer, provider_client):
 @pytest.mark.django_db
 def test_detail_of_an_unknown_customer_is_404(staff_client):
     assert_error(staff_client.get(f"{URL}00000000-0000-0000-0000-000000000000/"), 404, "not_found")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["Eve\r\nBcc: all@example.com", "Eve\nSmith", "Eve\x1b[31m"])
+def test_register_refuses_control_characters_in_the_name_and_writes_nothing(api_client, name):
+    response = api_client.post(URL, {"email": "eve@example.com", "password": STRONG, "name": name}, format="json")
+    assert response.status_code == 400
+    assert [(e["code"], e["attr"]) for e in response.json()["errors"]] == [("control_characters", "name")]
+    assert not User.objects.filter(email="eve@example.com").exists()

@@ -5,15 +5,26 @@ import uuid
 import pytest
 import redis
 
+from apps.notifications.outbound import http
+
 from .servers import Receiver
+
+
+@pytest.fixture(autouse=True)
+def _no_connection_outlives_its_test():
+    # Keep-alive pools are per thread and the tests share one: a connection kept by one test
+    # must not serve (or be counted by) the next one.
+    http.close_idle_connections()
+    yield
+    http.close_idle_connections()
 
 
 @pytest.fixture
 def receiver_factory():
     started: list[Receiver] = []
 
-    def make(behaviour=None) -> Receiver:
-        server = Receiver(behaviour)
+    def make(behaviour=None, *, keep_alive: bool = False) -> Receiver:
+        server = Receiver(behaviour, keep_alive=keep_alive)
         started.append(server)
         return server
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import select
+import socket
+import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,16 +36,43 @@ def reply(status: int, body: bytes = b"", headers: dict[str, str] | None = None)
 
 
 class Receiver:
-    """A ThreadingHTTPServer in a daemon thread; ``behaviour`` may be swapped between requests."""
+    """A ThreadingHTTPServer in a daemon thread; ``behaviour`` may be swapped between requests.
 
-    def __init__(self, behaviour: Behaviour | None = None) -> None:
+    By default each connection serves one request. With ``keep_alive`` it serves requests until
+    the client closes it; ``connections`` counts the TCP connections accepted. ``drop_reused``
+    makes it reset a kept-alive connection when the next request arrives, unread, as a receiver
+    closing an idle connection at the moment the client reuses it would.
+    """
+
+    def __init__(
+        self, behaviour: Behaviour | None = None, *, keep_alive: bool = False, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         self.behaviour = behaviour or reply(200, b"ok")
         self.requests: list[Received] = []
         self.stop = threading.Event()
+        self.keep_alive = keep_alive
+        self.drop_reused = False
+        self.connections = 0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            served = 0
+
+            def setup(self) -> None:
+                receiver.connections += 1
+                super().setup()
+
+            def handle_one_request(self) -> None:
+                if self.served:
+                    # Decide when the next request (or EOF) arrives, not while the connection idles.
+                    select.select([self.connection], [], [], 10)
+                    if receiver.drop_reused:
+                        # SO_LINGER 0: close() sends a reset, with the request still unread.
+                        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                        self.close_connection = True
+                        return
+                super().handle_one_request()
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -51,12 +81,14 @@ class Receiver:
                 # OSError: the client gave up (deadline, byte cap), which is what tests provoke.
                 with contextlib.suppress(OSError):
                     receiver.behaviour(self, request)
-                self.close_connection = True
+                self.served += 1
+                if not receiver.keep_alive:
+                    self.close_connection = True
 
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

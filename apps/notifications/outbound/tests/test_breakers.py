@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -8,17 +9,11 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from apps.notifications.outbound import breakers
+from apps.notifications.outbound import breakers, http
+from apps.notifications.outbound.errors import ConnectFailed, UnsafeURL
+from apps.notifications.outbound.http import OutboundResponse
 
 ROOT = Path(__file__).resolve().parents[4]
-
-
-class Boom(Exception):
-    pass
-
-
-def _fail():
-    raise Boom("down")
 
 
 def _run_in_other_process(code: str, *, settings) -> str:
@@ -47,8 +42,15 @@ def _run_in_other_process(code: str, *, settings) -> str:
 
 def _trip(key, times):
     for _ in range(times):
-        with pytest.raises(Boom):
-            breakers.call(key, _fail)
+        assert breakers.allow(key)
+        breakers.record_failure(key)
+
+
+def _wait_until_allowed(key, seconds):
+    deadline = time.monotonic() + seconds
+    while breakers.is_open(key) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not breakers.is_open(key)
 
 
 def _transitions(key, old, new):
@@ -64,84 +66,172 @@ def test_breaker_lifecycle_in_one_process_memory_storage(settings, key):
     settings.REDIS_URL = ""
     settings.BREAKER_FAIL_MAX = 3
     settings.BREAKER_RESET_TIMEOUT = 0.5
-    calls = []
 
-    _trip(key, 3)  # the third failure opens it, and still raises the real error
+    _trip(key, 2)
+    assert breakers.allow(key)  # two failures: still closed
+    breakers.record_failure(key)  # the third opens it
     assert breakers.is_open(key)
-    with pytest.raises(breakers.BreakerOpen):
-        breakers.call(key, lambda: calls.append("skipped?"))
-    assert calls == []
+    assert not breakers.allow(key)
     assert breakers.breaker_states()[key] == "open"
+    assert breakers.reopens_at(key) is not None
 
     time.sleep(0.6)
-    assert not breakers.is_open(key)  # the next call is the half-open trial
-    assert breakers.call(key, lambda: "ok") == "ok"
+    assert not breakers.is_open(key)
+    assert breakers.allow(key)  # the half-open trial…
+    assert not breakers.allow(key)  # …only one
+    breakers.record_success(key)
     assert breakers.breaker_states()[key] == "closed"
+    assert breakers.allow(key)
+    assert breakers.reopens_at(key) is None
     assert _transitions(key, "closed", "open") == 1
     assert _transitions(key, "open", "half-open") == 1
     assert _transitions(key, "half-open", "closed") == 1
 
 
-def test_not_a_breaker_failure_does_not_count(settings, key):
+def test_a_success_resets_the_failure_count(settings, key):
     settings.REDIS_URL = ""
     settings.BREAKER_FAIL_MAX = 2
 
-    class Gone(breakers.NotABreakerFailure):
-        pass
-
-    def gone():
-        raise Gone()
-
     for _ in range(3):
-        with pytest.raises(Gone):
-            breakers.call(key, gone)
-    assert not breakers.is_open(key)
+        breakers.record_failure(key)
+        breakers.record_success(key)
+    assert breakers.allow(key)
+    assert breakers.breaker_states()[key] == "closed"
+
+
+def test_a_success_recorded_while_open_is_ignored(settings, key):
+    # A send that started before the breaker opened and succeeded late does not close it.
+    settings.REDIS_URL = ""
+    settings.BREAKER_FAIL_MAX = 1
+    settings.BREAKER_RESET_TIMEOUT = 30
+
+    breakers.record_failure(key)
+    breakers.record_success(key)
+
+    assert breakers.is_open(key)
+    assert not breakers.allow(key)
+
+
+def test_record_result_maps_outcomes_to_the_breaker(settings, key):
+    settings.REDIS_URL = ""
+    settings.BREAKER_FAIL_MAX = 2
+
+    def response(status):
+        return OutboundResponse(status=status, headers={}, body="", truncated=False, elapsed=0.1, address="1.2.3.4")
+
+    # Answers that refuse the message, and refusals before sending, never count as failures.
+    for result in (response(404), response(400), response(302), response(410), UnsafeURL("private")):
+        breakers.record_result(key, result)
+        breakers.record_result(key, result)
+        assert breakers.allow(key), result
+    breakers.record_result(key, response(503))
+    breakers.record_result(key, UnsafeURL("nothing sent: not evidence either way"))
+    breakers.record_result(key, ConnectFailed("refused"))
+    assert breakers.is_open(key)
+
+
+def test_a_failure_recorded_by_the_trial_reopens(settings, key):
+    settings.REDIS_URL = ""
+    settings.BREAKER_FAIL_MAX = 1
+    settings.BREAKER_RESET_TIMEOUT = 0.3
+
+    _trip(key, 1)
+    _wait_until_allowed(key, 2)
+    assert breakers.allow(key)
+    breakers.record_failure(key)
+
+    assert breakers.is_open(key)
+    assert not breakers.allow(key)
+    _wait_until_allowed(key, 2)
+    assert breakers.allow(key)  # the failed trial gave its claim back: the next trial may go
+
+
+def test_an_unreported_trial_lapses_after_one_reset_timeout(settings, key):
+    settings.REDIS_URL = ""
+    settings.BREAKER_FAIL_MAX = 1
+    settings.BREAKER_RESET_TIMEOUT = 0.3
+    settings.OUTBOUND_TOTAL_TIMEOUT = 0.1  # the claim lasts max(reset timeout, one send's deadline)
+
+    _trip(key, 1)
+    _wait_until_allowed(key, 2)
+    assert breakers.allow(key)  # a trial whose worker dies before recording
+    assert not breakers.allow(key)
+    time.sleep(0.35)
+    assert breakers.allow(key)
+
+
+def test_no_lock_is_held_while_a_send_is_in_flight(settings, receiver_factory):
+    settings.REDIS_URL = ""
+    settings.OUTBOUND_TOTAL_TIMEOUT = 5
+    slow = receiver_factory()
+    entered = threading.Event()
+
+    def stall(handler, _request):
+        entered.set()
+        slow.stop.wait(1.5)
+        handler.send_response(200)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    slow.behaviour = stall
+    host_a = breakers.host_key(slow.url())
+    host_b = breakers.host_key(f"https://{uuid.uuid4().hex}.example.com/")
+    assert breakers.allow(host_a)
+
+    def send():
+        try:
+            breakers.record_result(host_a, http.post(slow.url(), body=b"{}", headers={}))
+        finally:
+            entered.set()
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    try:
+        assert entered.wait(5)
+        started = time.monotonic()
+        for key in (host_a, host_b):
+            assert breakers.allow(key)
+            breakers.record_failure(key)
+            breakers.record_success(key)
+        assert time.monotonic() - started < 0.2
+        assert sender.is_alive()  # the slow send was in flight all along
+    finally:
+        sender.join(5)
+    assert len(slow.requests) == 1
 
 
 def test_state_is_shared_by_two_processes(settings, breaker_redis, key):
     settings.BREAKER_FAIL_MAX = 2
     # Long enough for two interpreters to start while it is open (opened_at has 1 s resolution).
     settings.BREAKER_RESET_TIMEOUT = 4
+    # The trial claim lasts at least one send's deadline: long enough for a third interpreter.
+    settings.OUTBOUND_TOTAL_TIMEOUT = 30
 
     # Process A trips the breaker.
     out_a = _run_in_other_process(
         f"""
-class Boom(Exception):
-    pass
-def fail():
-    raise Boom()
 for _ in range(2):
-    try:
-        breakers.call({key!r}, fail)
-    except Boom:
-        pass
+    assert breakers.allow({key!r})
+    breakers.record_failure({key!r})
 print(breakers.breaker_for({key!r}).current_state)
 """,
         settings=settings,
     )
     assert out_a == "open"
 
-    # Process B sees it open and skips the call.
-    out_b = _run_in_other_process(
-        f"""
-calls = []
-try:
-    breakers.call({key!r}, lambda: calls.append(1))
-    print("called")
-except breakers.BreakerOpen:
-    print("skipped", breakers.is_open({key!r}), len(calls))
-""",
-        settings=settings,
-    )
-    assert out_b == "skipped True 0"
+    # Process B sees it open and does not send.
+    out_b = _run_in_other_process(f"print(breakers.allow({key!r}), breakers.is_open({key!r}))", settings=settings)
+    assert out_b == "False True"
     assert breakers.is_open(key)  # and so does this (third) process
     assert breakers.breaker_states() == {key: "open"}
 
-    # After the reset timeout a trial call is let through; its success closes the breaker for all.
-    deadline = time.monotonic() + 6
-    while breakers.is_open(key) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert breakers.call(key, lambda: "trial ok") == "trial ok"
+    # After the reset timeout one trial is let through, in whichever process claims it first…
+    _wait_until_allowed(key, 6)
+    assert breakers.allow(key)
+    out_b_trial = _run_in_other_process(f"print(breakers.allow({key!r}))", settings=settings)
+    assert out_b_trial == "False"
+    # …and its recorded success closes the breaker for all.
+    breakers.record_success(key)
     assert breakers.breaker_states() == {key: "closed"}
     out_b2 = _run_in_other_process(f"print(breakers.breaker_for({key!r}).current_state)", settings=settings)
     assert out_b2 == "closed"
@@ -152,16 +242,17 @@ def test_failed_trial_reopens(settings, breaker_redis, key):
     settings.BREAKER_RESET_TIMEOUT = 1
 
     _trip(key, 1)
-    deadline = time.monotonic() + 3
-    while breakers.is_open(key) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    with pytest.raises(Boom):
-        breakers.call(key, _fail)
+    _wait_until_allowed(key, 3)
+    assert breakers.allow(key)
+    breakers.record_failure(key)
     assert breakers.is_open(key)
+    assert not breakers.allow(key)
 
 
 def test_unreachable_redis_falls_back_to_a_closed_breaker(settings, closed_port, key):
     settings.REDIS_URL = f"redis://127.0.0.1:{closed_port}/0"
 
     assert not breakers.is_open(key)
-    assert breakers.call(key, lambda: "sent anyway") == "sent anyway"
+    assert breakers.allow(key)
+    breakers.record_failure(key)
+    breakers.record_success(key)

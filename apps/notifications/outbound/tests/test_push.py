@@ -1,4 +1,5 @@
 import json
+import time
 import uuid
 
 import pytest
@@ -142,3 +143,53 @@ def test_senders_are_pluggable_per_kind(settings):
     result = push.deliver_with_fallback(providers=[relay], message="email", senders={"smtp": fake_smtp})
 
     assert (result.provider.name, result.detail, sent) == ("relay", "250 queued", [("relay", "email")])
+
+
+def test_a_refused_message_falls_through_without_counting_against_the_provider(gateways, settings):
+    a, _b, providers = gateways
+    settings.BREAKER_FAIL_MAX = 1
+    a.behaviour = reply(400, b"bad token format")
+
+    result = push.deliver_with_fallback(providers=providers, message=MESSAGE)
+
+    assert [(x.provider_name, x.outcome, x.permanent) for x in result.attempts] == [
+        ("A", "failed", True),
+        ("B", "sent", False),
+    ]
+    assert breakers.allow(breakers.provider_key(providers[1].id))  # a 400 is not A's failure
+
+
+def test_every_provider_refusing_the_message_is_a_permanent_failure(gateways, settings):
+    a, b, providers = gateways
+    settings.BREAKER_FAIL_MAX = 1
+    a.behaviour, b.behaviour = reply(422), reply(403)
+
+    with pytest.raises(push.AllProvidersFailed) as excinfo:
+        push.deliver_with_fallback(providers=providers, message=MESSAGE)
+
+    assert excinfo.value.permanent is True
+    assert not any(breakers.is_open(breakers.provider_key(p.id)) for p in providers)
+
+    b.behaviour = reply(503)
+    with pytest.raises(push.AllProvidersFailed) as excinfo:
+        push.deliver_with_fallback(providers=providers, message=MESSAGE)
+    assert excinfo.value.permanent is False  # B may recover: retry
+    assert breakers.is_open(breakers.provider_key(providers[0].id))
+
+
+def test_half_open_trial_through_the_fallback_closes_the_breaker(gateways, settings):
+    a, b, providers = gateways
+    settings.BREAKER_FAIL_MAX = 1
+    settings.BREAKER_RESET_TIMEOUT = 0.3
+    key_a = breakers.provider_key(providers[1].id)
+    a.behaviour = reply(500)
+    push.deliver_with_fallback(providers=providers, message=MESSAGE)
+    assert breakers.is_open(key_a)
+    a.behaviour = reply(200)
+
+    time.sleep(0.35)
+    result = push.deliver_with_fallback(providers=providers, message=MESSAGE)
+
+    assert [(x.provider_name, x.outcome) for x in result.attempts] == [("A", "sent")]
+    assert breakers.breaker_states()[key_a] == "closed"
+    assert (len(a.requests), len(b.requests)) == (2, 1)

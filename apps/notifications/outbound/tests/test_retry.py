@@ -6,7 +6,13 @@ from email.utils import format_datetime
 import pytest
 
 from apps.notifications.outbound import retry
-from apps.notifications.outbound.errors import ConnectFailed, DeadlineExceeded, UnsafeURL
+from apps.notifications.outbound.errors import (
+    ConnectFailed,
+    DeadlineExceeded,
+    InvalidMessage,
+    ResolutionFailed,
+    UnsafeURL,
+)
 from apps.notifications.outbound.http import OutboundResponse
 from apps.notifications.outbound.retry import Outcome
 
@@ -81,28 +87,77 @@ def test_attempts_are_exhausted_at_the_maximum(settings):
     [
         (200, Outcome.SENT),
         (204, Outcome.SENT),
+        (299, Outcome.SENT),
         (410, Outcome.GONE),
-        (301, Outcome.FAIL),
-        (302, Outcome.FAIL),
-        (307, Outcome.FAIL),
+        (301, Outcome.DEAD),
+        (302, Outcome.DEAD),
+        (307, Outcome.DEAD),
         (408, Outcome.RETRY),
         (429, Outcome.RETRY),
         (500, Outcome.RETRY),
         (503, Outcome.RETRY),
-        (400, Outcome.RETRY),
-        (404, Outcome.RETRY),
-        (101, Outcome.FAIL),
+        (599, Outcome.RETRY),
+        (400, Outcome.DEAD),
+        (401, Outcome.DEAD),
+        (403, Outcome.DEAD),
+        (404, Outcome.DEAD),
+        (409, Outcome.DEAD),
+        (422, Outcome.DEAD),
+        (101, Outcome.DEAD),
+        (199, Outcome.DEAD),
+        (600, Outcome.DEAD),
+        (999, Outcome.DEAD),
+        (0, Outcome.DEAD),
+        (-1, Outcome.DEAD),
     ],
 )
 def test_classify_status(status, outcome):
     assert retry.classify(status) is outcome
 
 
-def test_classify_response_and_exceptions():
-    gone = OutboundResponse(status=410, headers={}, body="", truncated=False, elapsed=0.1, address="1.2.3.4")
+def _response(status):
+    return OutboundResponse(status=status, headers={}, body="", truncated=False, elapsed=0.1, address="1.2.3.4")
+
+
+@pytest.mark.parametrize(
+    ("error", "outcome"),
+    [
+        (UnsafeURL("10.0.0.1 is private"), Outcome.DEAD),
+        (InvalidMessage("header value is not Latin-1"), Outcome.DEAD),
+        (UnicodeEncodeError("ascii", "ü", 0, 1, "ordinal not in range(128)"), Outcome.DEAD),
+        (UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"), Outcome.DEAD),
+        (ResolutionFailed("no such host"), Outcome.RETRY),
+        (ConnectFailed("refused"), Outcome.RETRY),
+        (DeadlineExceeded("slow"), Outcome.RETRY),
+        (RuntimeError("a bug, fixed within the schedule"), Outcome.RETRY),
+    ],
+)
+def test_classify_exceptions(error, outcome):
+    assert retry.classify(error) is outcome
+
+
+@pytest.mark.parametrize(
+    ("result", "failed"),
+    [
+        (_response(200), False),
+        (_response(410), False),
+        (_response(404), False),
+        (_response(302), False),
+        (_response(429), True),
+        (_response(503), True),
+        (ConnectFailed("refused"), True),
+        (DeadlineExceeded("slow"), True),
+        (RuntimeError("bug"), True),
+        (UnsafeURL("private"), None),
+        (InvalidMessage("bad header"), None),
+    ],
+)
+def test_destination_failed_never_blames_the_destination_for_a_dead_message(result, failed):
+    assert retry.destination_failed(result) is failed
+
+
+def test_classify_response_and_describe():
+    gone = _response(410)
     assert retry.classify(gone) is Outcome.GONE
-    assert retry.classify(UnsafeURL("10.0.0.1 is private")) is Outcome.FAIL
-    assert retry.classify(ConnectFailed("refused")) is Outcome.RETRY
-    assert retry.classify(DeadlineExceeded("slow")) is Outcome.RETRY
     assert retry.describe(gone) == "HTTP 410:"
     assert retry.describe(DeadlineExceeded("slow")) == "DeadlineExceeded: slow"

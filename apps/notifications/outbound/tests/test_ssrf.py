@@ -44,7 +44,7 @@ def test_refused_without_a_request(settings, receiver, no_connect, host):
     with pytest.raises(UnsafeURL) as excinfo:
         http.post(f"http://{host}:{receiver.port}/hook", body=b"{}", headers={})
 
-    assert classify(excinfo.value) is Outcome.FAIL
+    assert classify(excinfo.value) is Outcome.DEAD
     assert receiver.requests == []
 
 
@@ -166,7 +166,136 @@ def test_redirect_to_loopback_is_not_followed(receiver_factory):
     response = http.post(redirector.url(), body=b"{}", headers={})
 
     assert response.status == 302
-    assert classify(response) is Outcome.FAIL
+    assert classify(response) is Outcome.DEAD
     assert describe(response) == f"HTTP 302: redirect not followed (to {target.url('/internal')})"
     assert len(redirector.requests) == 1
     assert target.requests == []
+
+
+@pytest.mark.parametrize(
+    ("url", "normalized"),
+    [
+        ("https://hooks.example.com/in", "https://hooks.example.com/in"),
+        ("HTTPS://Hooks.Example.COM", "https://hooks.example.com/"),
+        ("https://hooks.example.com:8443/a?b=1#c", "https://hooks.example.com:8443/a?b=1#c"),
+        ("https://bücher.example/pfad/ü?q=ä#frag-é", "https://xn--bcher-kva.example/pfad/%C3%BC?q=%C3%A4#frag-%C3%A9"),
+        ("https://hooks.example.com/a%20b/ü", "https://hooks.example.com/a%20b/%C3%BC"),
+        ("https://hooks.example.com/{x}|^", "https://hooks.example.com/%7Bx%7D%7C%5E"),
+        ("https://93.184.216.34/hook", "https://93.184.216.34/hook"),
+        ("https://[2606:2800:220:1::1]:8443/", "https://[2606:2800:220:1::1]:8443/"),
+    ],
+)
+def test_normalize_url(settings, url, normalized):
+    settings.OUTBOUND_REQUIRE_HTTPS = True
+    settings.OUTBOUND_ALLOW_LOOPBACK = False
+    assert ssrf.normalize_url(url) == normalized
+    assert ssrf.normalize_url(normalized) == normalized
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("https://hooks_1.example.com/", "not a valid URL"),
+        ("http://vm/", "not a valid URL"),
+        ("http://-a.example/", "not a valid URL"),
+        ("http://a-.example/", "not a valid URL"),
+        ("http://2130706433/", "not a valid URL"),
+        ("http://127.1/", "not a valid URL"),
+        ("http://0x7f.0.0.1/", "not a valid URL"),
+        ("http://017700000001/", "not a valid URL"),
+        ("https://xn--.com/", "not a valid URL"),
+        ("http://127.0.0.1:8000/hook", "loopback"),
+        ("http://[::1]/", "loopback"),
+        ("http://localhost:8000/", "loopback"),
+        ("http://api.localhost/", "loopback"),
+        ("http://10.0.0.1/", "private"),
+        ("http://169.254.169.254/latest/meta-data/", "link-local"),
+        ("http://[::ffff:127.0.0.1]/", "loopback"),
+        ("https://a..example.com/", "invalid host name"),
+        ("http://%31%32%37.0.0.1/", "invalid host name"),
+        ("http://[zz]/", "malformed"),
+        ("https://user:pw@hooks.example.com/", "credentials"),
+        ("ftp://hooks.example.com/", "scheme 'ftp' not allowed"),
+        ("https://hooks.example.com/\ud800", "cannot be encoded"),
+        ("https://hooks.example.com/#\ud800", "cannot be encoded"),
+        ("https://hooks.example.com/\x7f", "control"),
+        ("https://" + "a" * 64 + ".example.com/", "invalid host name"),
+    ],
+)
+def test_normalize_url_refusals(settings, url, message):
+    settings.OUTBOUND_REQUIRE_HTTPS = False
+    settings.OUTBOUND_ALLOW_LOOPBACK = False
+    with pytest.raises(UnsafeURL, match=message):
+        ssrf.normalize_url(url)
+
+
+def test_loopback_allowing_settings_accept_the_local_receivers(settings):
+    # config.settings.test and local: tests and `make run` post to receivers on loopback.
+    settings.OUTBOUND_REQUIRE_HTTPS = False
+    settings.OUTBOUND_ALLOW_LOOPBACK = True
+    for url in ("http://127.0.0.1:8123/hook?x=1", "http://localhost:8123/", "http://[::1]:8123/in"):
+        assert ssrf.normalize_url(url) == url
+    for url in ("http://10.0.0.1/", "http://2130706433/", "http://127.1/", "http://vm/"):
+        with pytest.raises(UnsafeURL):
+            ssrf.normalize_url(url)
+
+
+HOSTILE = [
+    None,
+    b"https://hooks.example.com/",
+    42,
+    "",
+    "https://",
+    "https://[",
+    "https://]/",
+    "https://[::1",
+    "https://[fe80::1%25eth0]/",
+    "https://h:port/",
+    "https://h:-1/",
+    "https://h:99999999999999999999/",
+    "https://:80/",
+    "https://@/",
+    "https://\u200b/",
+    "https://\ud800.example/",
+    "https://a\x00b.example/",
+    "https://exa\u0000mple.com/",
+    "https://" + "a." * 200 + "com/",
+    "https://ex%41mple.com/",
+    "https://exam ple.com/",
+    "https://例え.テスト/パス",
+    "https:/\\evil.example/",
+    "https://evil.example\\@good.example/",
+    "javascript:alert(1)",
+    "//hooks.example.com/",
+    "hooks.example.com",
+]
+
+
+@pytest.mark.parametrize("url", HOSTILE)
+def test_any_input_is_a_url_or_unsafe_url_never_another_error(settings, url):
+    settings.OUTBOUND_REQUIRE_HTTPS = False
+    for check in (ssrf.parse_url, ssrf.normalize_url):
+        try:
+            result = check(url)
+        except UnsafeURL:
+            continue
+        # Accepted: then what goes on the wire is ASCII.
+        text = result if isinstance(result, str) else f"{result.host} {result.request_target}"
+        assert text.isascii()
+
+
+def test_check_url_on_a_host_the_resolver_refuses_is_unsafe_not_transient(monkeypatch):
+    def getaddrinfo(*args, **kwargs):
+        raise UnicodeError("label too long")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+    with pytest.raises(UnsafeURL):
+        ssrf.check_url("http://hooks.example.com/")
+
+
+def test_a_non_ascii_url_stored_before_normalization_is_delivered_percent_encoded(receiver):
+    response = http.post(f"http://localhost:{receiver.port}/hook/ü?name=José", body=b"{}", headers={})
+
+    assert response.status == 200
+    assert receiver.requests[0].path == "/hook/%C3%BC?name=Jos%C3%A9"

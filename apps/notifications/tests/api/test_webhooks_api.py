@@ -57,6 +57,32 @@ def test_bad_input_is_400_and_writes_nothing(provider_client, body, code, attr):
     assert not WebhookEndpoint.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://hooks_1.example.com/",
+        "http://127.1/",
+        "http://2130706433/",
+        "http://vm/",
+        "https://-a.example/",
+    ],
+)
+def test_urls_that_pass_the_address_rules_but_no_url_validator_are_400(settings, provider_client, url):
+    settings.OUTBOUND_ALLOW_LOOPBACK = False
+    response = provider_client.post(URL + "webhooks/", {"url": url}, format="json")
+    assert response.status_code == 400, response.content
+    assert _errors(response)[0][0] in {"invalid_url", "invalid"}
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_a_non_ascii_url_is_stored_as_the_uri_that_will_be_requested(provider_client):
+    response = provider_client.post(URL + "webhooks/", {"url": "https://bücher.example/hooks/ünï"}, format="json")
+    assert response.status_code == 201, response.content
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.url == "https://xn--bcher-kva.example/hooks/%C3%BCn%C3%AF"
+    assert response.json()["url"] == endpoint.url
+
+
 def test_loopback_is_refused_unless_allowed(settings, provider_client):
     settings.OUTBOUND_ALLOW_LOOPBACK = False
     for url in ["http://127.0.0.1:8000/hook", "http://localhost/hook", "http://[::1]/hook"]:
@@ -93,7 +119,7 @@ def test_test_send_queues_a_webhook_test_delivery(
         endpoint.pk,
         "webhook.test",
     )
-    send_task.assert_called_once_with("notifications.deliver", args=[str(delivery.pk)])
+    send_task.assert_called_once_with("notifications.deliver_batch", args=[[str(delivery.pk)]])
 
 
 def test_recover_reenables_and_replays_dead_deliveries_since(provider, provider_client, send_task):

@@ -1,16 +1,71 @@
+"""The delivery engine, on the email channel: claims, one retry policy, failure classes, groups."""
+
+import socket
+import uuid
 from datetime import timedelta
-from unittest import mock
 
 import pytest
 from django.core import mail
 from django.utils import timezone
 
-from apps.notifications.models import Delivery, DeliveryStatus, NotificationPreference
-from apps.notifications.services import deliveries_replay, deliveries_sweep, delivery_attempt, retry_delay
-from tests.factories import DeliveryFactory
+from apps.notifications.models import (
+    Delivery,
+    DeliveryAttempt,
+    DeliveryProvider,
+    DeliveryStatus,
+    NotificationPreference,
+)
+from apps.notifications.outbound import breakers, limits
+from apps.notifications.services import (
+    deliveries_replay,
+    deliveries_send,
+    deliveries_sweep,
+    delivery_attempt,
+)
+from tests.factories import DeliveryFactory, NotificationFactory
+from tests.system.harness import SmtpSink
 
 pytestmark = pytest.mark.django_db
-SEND_EMAIL = "apps.notifications.services.SENDERS"
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class CountingSink(SmtpSink):
+    """The SMTP sink, also counting SMTP sessions (one EHLO per connection)."""
+
+    def __init__(self):
+        super().__init__()
+        self.sessions = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.sessions += 1
+        session.host_name = hostname
+        return responses
+
+
+@pytest.fixture
+def sink():
+    server = CountingSink()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def relay(sink, breaker_redis):
+    return DeliveryProvider.objects.create(
+        channel="email", name="relay", kind="smtp", endpoint=f"smtp://127.0.0.1:{sink.port}"
+    )
+
+
+def _smtp_down(settings) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", _closed_port()
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
 
 
 def test_a_delivery_is_sent_once_with_a_stable_message_id_and_one_click_unsubscribe(settings):
@@ -36,42 +91,110 @@ def test_a_delivery_is_sent_once_with_a_stable_message_id_and_one_click_unsubscr
     assert delivery.last_duration_ms is not None
 
 
-def test_a_failed_send_is_retried_later_with_backoff_kept_in_the_database(settings):
-    settings.NOTIFICATIONS_RETRY_BASE_SECONDS = 10
-    settings.NOTIFICATIONS_MAX_ATTEMPTS = 3
+def test_a_failed_send_is_retried_on_the_one_retry_policy_kept_in_the_database(settings):
+    _smtp_down(settings)
+    settings.OUTBOUND_RETRY_BASE_SECONDS = 10
     delivery = DeliveryFactory()
-    failing = {"email": mock.Mock(side_effect=ConnectionRefusedError("smtp down"))}
 
     before = timezone.now()
-    with mock.patch.dict(SEND_EMAIL, failing):
-        assert delivery_attempt(delivery_id=delivery.pk) == DeliveryStatus.RETRY
-        # Not due yet: nobody may claim it.
-        assert delivery_attempt(delivery_id=delivery.pk) is None
+    assert delivery_attempt(delivery_id=delivery.pk) == DeliveryStatus.RETRY
+    # Not due yet: nobody may claim it.
+    assert delivery_attempt(delivery_id=delivery.pk) is None
     delivery.refresh_from_db()
     assert delivery.attempts == 1
-    assert delivery.last_error == "ConnectionRefusedError: smtp down"
-    assert before + timedelta(seconds=5) <= delivery.next_attempt_at <= timezone.now() + timedelta(seconds=10)
-    assert len(mail.outbox) == 0
+    assert delivery.last_error.startswith("EMAIL_URL: ConnectionRefusedError")
+    # Full jitter over [1 s, base]: the same schedule as webhooks and push.
+    assert before + timedelta(seconds=1) <= delivery.next_attempt_at <= timezone.now() + timedelta(seconds=10)
+    assert list(DeliveryAttempt.objects.filter(delivery=delivery).values_list("target", "outcome")) == [
+        ("EMAIL_URL", "failed")
+    ]
 
 
 def test_a_delivery_is_dead_after_the_maximum_attempts(settings):
-    settings.NOTIFICATIONS_MAX_ATTEMPTS = 2
+    _smtp_down(settings)
+    settings.OUTBOUND_MAX_ATTEMPTS = 2
     delivery = DeliveryFactory()
-    failing = {"email": mock.Mock(side_effect=OSError("boom"))}
-    with mock.patch.dict(SEND_EMAIL, failing):
-        assert delivery_attempt(delivery_id=delivery.pk) == DeliveryStatus.RETRY
-        Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
-        assert delivery_attempt(delivery_id=delivery.pk) == DeliveryStatus.DEAD
+    assert delivery_attempt(delivery_id=delivery.pk) == DeliveryStatus.RETRY
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    assert delivery_attempt(delivery_id=delivery.pk) == DeliveryStatus.DEAD
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.DEAD, 2)
 
 
-def test_backoff_doubles_with_jitter_and_is_capped(settings):
-    settings.NOTIFICATIONS_RETRY_BASE_SECONDS = 10
-    settings.NOTIFICATIONS_RETRY_MAX_SECONDS = 60
-    assert all(5 <= retry_delay(1) <= 10 for _ in range(50))
-    assert all(20 <= retry_delay(3) <= 40 for _ in range(50))
-    assert all(30 <= retry_delay(10) <= 60 for _ in range(50))
+def test_one_smtp_session_serves_a_whole_group(sink, relay):
+    deliveries = [DeliveryFactory(address=f"p{n}@example.com") for n in range(5)]
+
+    statuses = deliveries_send(delivery_ids=[d.pk for d in deliveries])
+
+    assert statuses == {str(d.pk): DeliveryStatus.SENT for d in deliveries}
+    assert sorted(sink.recipients) == sorted(d.address for d in deliveries)
+    assert sink.sessions == 1
+    assert set(Delivery.objects.values_list("provider__name", flat=True)) == {"relay"}
+
+
+def test_a_group_is_claimed_sent_and_recorded_in_a_fixed_number_of_queries(sink, relay, django_assert_max_num_queries):
+    few = [DeliveryFactory().pk for _ in range(2)]
+    many = [DeliveryFactory().pk for _ in range(20)]
+    with django_assert_max_num_queries(12):
+        deliveries_send(delivery_ids=few)
+    with django_assert_max_num_queries(12):
+        deliveries_send(delivery_ids=many)
+    assert Delivery.objects.filter(status=DeliveryStatus.SENT).count() == 22
+
+
+def test_a_poisoned_message_is_dead_at_once_and_never_trips_the_relay_breaker(settings, sink, relay):
+    settings.BREAKER_FAIL_MAX = 2
+    poisoned = [
+        DeliveryFactory(notification=NotificationFactory(title="New 5-star rating from Eve\r\nBcc: all@example.com"))
+        for _ in range(4)
+    ]
+    healthy = DeliveryFactory(address="pipes@example.com")
+
+    statuses = deliveries_send(delivery_ids=[*(d.pk for d in poisoned), healthy.pk])
+
+    assert statuses[str(healthy.pk)] == DeliveryStatus.SENT
+    assert {statuses[str(d.pk)] for d in poisoned} == {DeliveryStatus.DEAD}
+    dead = Delivery.objects.get(pk=poisoned[0].pk)
+    assert dead.attempts == 1
+    assert "BadHeaderError" in dead.last_error
+    assert breakers.allow(breakers.provider_key(relay.pk))
+    assert sink.recipients == ["pipes@example.com"]
+
+
+def test_without_a_free_slot_the_group_waits_without_spending_an_attempt(settings, relay):
+    settings.OUTBOUND_HOST_CONCURRENCY = 1
+    delivery = DeliveryFactory()
+    token = limits.acquire("email:email", limit=1, ttl=60)
+    try:
+        assert delivery_attempt(delivery_id=delivery.pk) == DeliveryStatus.RETRY
+    finally:
+        limits.release("email:email", token)
+    delivery.refresh_from_db()
+    assert delivery.attempts == 0
+    assert "busy" in delivery.last_error
+    assert (
+        timezone.now()
+        < delivery.next_attempt_at
+        <= timezone.now() + timedelta(seconds=settings.NOTIFICATIONS_BUSY_RETRY_SECONDS)
+    )
+
+
+def test_an_unreachable_destination_ends_its_group_after_one_attempt(settings, breaker_redis):
+    settings.BREAKER_FAIL_MAX = 100
+    DeliveryProvider.objects.create(
+        channel="email", name="down", kind="smtp", endpoint=f"smtp://127.0.0.1:{_closed_port()}"
+    )
+    deliveries = [DeliveryFactory() for _ in range(3)]
+
+    statuses = deliveries_send(delivery_ids=[d.pk for d in deliveries])
+
+    assert set(statuses.values()) == {DeliveryStatus.RETRY}
+    attempts = sorted(Delivery.objects.values_list("attempts", flat=True))
+    # One connection was refused; the other two were held back untouched, not each refused.
+    assert attempts == [0, 0, 1]
+    assert DeliveryAttempt.objects.count() == 1
+    held = Delivery.objects.filter(attempts=0)
+    assert all(d.last_error.startswith("held back") for d in held)
 
 
 def test_a_claim_abandoned_by_a_dead_worker_is_taken_over_after_its_lease():
@@ -81,9 +204,11 @@ def test_a_claim_abandoned_by_a_dead_worker_is_taken_over_after_its_lease():
     assert delivery_attempt(delivery_id=live.pk) is None
     assert delivery_attempt(delivery_id=stale.pk) == DeliveryStatus.SENT
     assert len(mail.outbox) == 1
+    stale.refresh_from_db()
+    assert stale.attempts == 2
 
 
-def test_the_sweeper_enqueues_due_retries_missed_pending_and_stale_claims(send_task, settings):
+def test_the_sweeper_enqueues_due_retries_missed_pending_and_stale_claims_in_groups(send_task, settings):
     settings.NOTIFICATIONS_SWEEP_GRACE_SECONDS = 30
     now = timezone.now()
     due_retry = DeliveryFactory(status=DeliveryStatus.RETRY, next_attempt_at=now - timedelta(seconds=1))
@@ -96,9 +221,26 @@ def test_the_sweeper_enqueues_due_retries_missed_pending_and_stale_claims(send_t
     DeliveryFactory(status=DeliveryStatus.DEAD)
 
     assert deliveries_sweep() == 3
-    enqueued = {c.kwargs["args"][0] for c in send_task.call_args_list}
-    assert enqueued == {str(due_retry.pk), str(missed.pk), str(stale.pk)}
-    assert {c.args[0] for c in send_task.call_args_list} == {"notifications.deliver"}
+    # Three emails share one destination: one task carries the group.
+    send_task.assert_called_once()
+    assert send_task.call_args.args == ("notifications.deliver_batch",)
+    assert set(send_task.call_args.kwargs["args"][0]) == {str(due_retry.pk), str(missed.pk), str(stale.pk)}
+
+
+def test_enqueue_splits_by_destination_and_batch_size(send_task, settings):
+    from apps.notifications.models import Channel
+    from apps.notifications.services import deliveries_enqueue
+
+    settings.NOTIFICATIONS_DELIVERY_BATCH = 2
+    emails = [Delivery(pk=uuid.uuid4(), channel=Channel.EMAIL, address=f"{n}@example.com") for n in range(3)]
+    hooks = [
+        Delivery(pk=uuid.uuid4(), channel=Channel.WEBHOOK, address=f"https://{host}.example.com/hook")
+        for host in ("a", "b")
+    ]
+    assert deliveries_enqueue(deliveries=[*emails, *hooks]) == 4
+    batches = sorted(sorted(c.kwargs["args"][0]) for c in send_task.call_args_list)
+    expected = [sorted(str(d.pk) for d in emails[:2]), [str(emails[2].pk)], [str(hooks[0].pk)], [str(hooks[1].pk)]]
+    assert batches == sorted(expected)
 
 
 def test_replay_gives_dead_deliveries_new_attempts(send_task, django_capture_on_commit_callbacks):
@@ -109,7 +251,7 @@ def test_replay_gives_dead_deliveries_new_attempts(send_task, django_capture_on_
     dead.refresh_from_db()
     assert (dead.status, dead.attempts) == (DeliveryStatus.PENDING, 0)
     assert Delivery.objects.get(pk=sent.pk).status == DeliveryStatus.SENT
-    send_task.assert_called_once_with("notifications.deliver", args=[str(dead.pk)])
+    send_task.assert_called_once_with("notifications.deliver_batch", args=[[str(dead.pk)]])
 
 
 def _unsubscribe_path(delivery) -> str:

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from apps.notifications.models import Delivery, DeliveryAttempt, DeliveryProvider, DeliveryStatus, Device
 from apps.notifications.outbound.tests.servers import reply
-from apps.notifications.services import deliveries_replay, delivery_attempt, ingest_event
+from apps.notifications.services import deliveries_replay, delivery_attempt, events_ingest
 from apps.notifications.tests.conftest import envelope
 from tests.system.harness import SmtpSink
 
@@ -45,7 +45,7 @@ def device():
 
 def _push(device) -> Delivery:
     event = envelope(recipient_id=device.recipient_id, recipient_email="")
-    ingest_event(envelope=event)
+    events_ingest(envelopes=[event])
     return Delivery.objects.get(device=device, event_id=event["id"])
 
 
@@ -128,7 +128,7 @@ def test_push_follows_the_recipients_preference(device, send_task):
     from apps.notifications.services import preference_set
 
     preference_set(recipient_id=device.recipient_id, event_type="rating.created", channel="push", enabled=False)
-    ingest_event(envelope=envelope(recipient_id=device.recipient_id, recipient_email=""))
+    events_ingest(envelopes=[envelope(recipient_id=device.recipient_id, recipient_email="")])
     assert not Delivery.objects.filter(channel="push").exists()
 
 
@@ -146,7 +146,7 @@ def test_email_falls_back_between_smtp_providers(settings, send_task):
             channel="email", name="relay-b", kind="smtp", endpoint=f"smtp://127.0.0.1:{sink.port}", priority=1
         )
         event = envelope()
-        ingest_event(envelope=event)
+        events_ingest(envelopes=[event])
         delivery = Delivery.objects.get(channel="email", event_id=event["id"])
         assert delivery_attempt(delivery_id=delivery.pk) == DeliveryStatus.SENT
         delivery.refresh_from_db()

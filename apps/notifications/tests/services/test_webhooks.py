@@ -11,7 +11,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from apps.notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, Notification, WebhookEndpoint
 from apps.notifications.outbound import breakers
 from apps.notifications.outbound.tests.servers import reply
-from apps.notifications.services import delivery_attempt, ingest_event, webhook_create, webhook_rotate_secret
+from apps.notifications.services import delivery_attempt, events_ingest, webhook_create, webhook_rotate_secret
 from apps.notifications.tests.conftest import envelope
 
 pytestmark = pytest.mark.django_db
@@ -31,9 +31,9 @@ def _endpoint(receiver, owner=None, **kwargs):
 def _deliver_event(endpoint, django_capture_on_commit_callbacks, send_task, **data):
     event = envelope(recipient_id=endpoint.recipient_id, **data)
     with django_capture_on_commit_callbacks(execute=True):
-        ingest_event(envelope=event)
+        events_ingest(envelopes=[event])
     delivery = Delivery.objects.get(endpoint=endpoint, event_id=event["id"])
-    send_task.assert_any_call("notifications.deliver", args=[str(delivery.pk)])
+    send_task.assert_any_call("notifications.deliver_batch", args=[[str(delivery.pk)]])
     return event, delivery
 
 
@@ -68,12 +68,12 @@ def test_an_endpoint_gets_only_the_event_types_it_subscribed_to(receiver_factory
     owner = uuid.uuid4()
     receiver = receiver_factory()
     webhook_create(recipient_id=owner, url=receiver.url(), event_types=["rating.replied"])
-    ingest_event(envelope=envelope(recipient_id=owner))
+    events_ingest(envelopes=[envelope(recipient_id=owner)])
     assert not Delivery.objects.filter(channel="webhook").exists()
     # Running the same event again creates nothing.
     event = envelope(recipient_id=owner, type="rating.replied")
-    ingest_event(envelope=event)
-    ingest_event(envelope=event)
+    events_ingest(envelopes=[event])
+    events_ingest(envelopes=[event])
     assert Delivery.objects.filter(channel="webhook").count() == 1
 
 
@@ -150,7 +150,7 @@ def test_410_disables_the_endpoint_and_tells_its_owner(receiver_factory, django_
     notice = Notification.objects.get(recipient_id=endpoint.recipient_id, type="webhook.disabled")
     assert notice.data == {"endpoint_id": str(endpoint.pk), "url": endpoint.url, "reason": endpoint.disabled_reason}
     # A disabled endpoint gets no new deliveries.
-    ingest_event(envelope=envelope(recipient_id=endpoint.recipient_id))
+    events_ingest(envelopes=[envelope(recipient_id=endpoint.recipient_id)])
     assert Delivery.objects.filter(endpoint=endpoint).count() == 1
 
 

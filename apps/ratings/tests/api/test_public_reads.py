@@ -75,17 +75,21 @@ def test_a_conflicting_rating_with_an_idempotency_key_is_a_409_and_writes_nothin
 
 
 @pytest.mark.django_db
-def test_rating_submission_query_count_is_pinned(provider, customer_client, django_assert_num_queries):
+def test_rating_submission_query_count_is_pinned(
+    provider, customer_client, django_assert_num_queries, django_capture_on_commit_callbacks
+):
     rating_create(customer=CustomerFactory(), provider=provider, score=5)  # the summary row exists
     # user with its profiles (one query), provider with its user, INSERT, summary UPDATE, the
-    # notifications outbox INSERT, plus the savepoint and release of the service's atomic()
-    # inside the test's transaction. No customers query, no already-rated pre-check, no inner
-    # savepoint, no query for the (non-existent) reply of the new rating.
-    with django_assert_num_queries(7):
+    # notifications outbox INSERT and its NOTIFY to the dispatchers, plus the savepoint and
+    # release of the service's atomic() inside the test's transaction. No customers query, no
+    # already-rated pre-check, no inner savepoint, no query for the (non-existent) reply of
+    # the new rating, and no broker call.
+    with django_assert_num_queries(8), django_capture_on_commit_callbacks() as callbacks:
         response = customer_client.post(
             "/api/v1/ratings/", {"provider_id": str(provider.pk), "score": 3}, format="json"
         )
     assert response.status_code == 201
+    assert callbacks == []
 
 
 @pytest.mark.django_db

@@ -1,0 +1,80 @@
+"""What every channel sender is: one interface, one vocabulary of results.
+
+A channel (email, webhook, push) groups its deliveries by *destination* (an SMTP relay, a
+webhook host, the push gateways) and sends a group through one ``Session``, which keeps its
+connections open across the group: one SMTP session for many emails, one keep-alive
+connection per webhook host. The engine (``services.engine``) claims deliveries, holds a
+concurrency slot for the destination, and records whatever the session reports.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from apps.notifications.models import Delivery
+
+
+class Result(enum.StrEnum):
+    SENT = "sent"
+    # Transient: spend an attempt, come back at the retry policy's next time.
+    RETRY = "retry"
+    # The endpoint or device is retired (410, unknown token): dead, and the target goes too.
+    GONE = "gone"
+    # Permanent for this message (bad header, unencodable URL, a 4xx): dead at once. Never
+    # counted against a host's or provider's breaker: the destination is fine.
+    DEAD = "dead"
+    # Nothing was sent (breaker open, destination busy): reschedule without spending an attempt.
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttemptLine:
+    """One line of the delivery's attempt log: a request made (or a provider skipped)."""
+
+    target: str
+    outcome: str
+    provider_id: str | None = None
+    status_code: int | None = None
+    error: str = ""
+    duration_ms: int | None = None
+
+
+@dataclass(kw_only=True)
+class SendResult:
+    result: Result
+    error: str = ""
+    status_code: int | None = None
+    retry_after: str | None = None
+    reschedule_at: datetime | None = None
+    provider_id: str | None = None
+    lines: list[AttemptLine] = field(default_factory=list)
+    # A failure that says the *destination* is unreachable (connect error, deadline): the rest
+    # of the group would wait for the same deadline, so the engine stops the group here.
+    destination_down: bool = False
+
+
+class Session(Protocol):
+    def send(self, delivery: Delivery) -> SendResult:
+        """Send one delivery; never raises for a failure of the send (it is reported)."""
+        ...
+
+
+class ChannelSender(Protocol):
+    channel: str
+
+    def destination(self, delivery: Delivery) -> str:
+        """The key deliveries are grouped, batched and concurrency-limited by."""
+        ...
+
+    def session(self) -> AbstractContextManager[Session]:
+        """Connections that live for one group of sends."""
+        ...
+
+
+def elapsed_ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

@@ -1,0 +1,214 @@
+"""The email channel: one SMTP session per group of emails, relays in priority order.
+
+Without an SMTP relay configured in the admin (``DeliveryProvider``, channel email), mail goes
+through Django's ``EMAIL_URL`` backend. Either way one connection is opened per session and
+serves every message of the group, and a failure is classified:
+
+- the message itself cannot be sent (a header with CR/LF, an unencodable address, a 5xx reply
+  to this message or recipient): ``dead`` at once, and no breaker hears of it, because the
+  relay is fine and other users' mail must keep flowing;
+- the relay is unreachable or answers 4xx: ``retry``, counted against that relay's breaker,
+  and the next relay is tried.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import smtplib
+import time
+from collections.abc import Iterator
+from urllib.parse import unquote, urlsplit
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+
+from apps.notifications.channels.base import AttemptLine, Result, SendResult, elapsed_ms
+from apps.notifications.channels.push import provider_rows, reopens_at
+from apps.notifications.email import email_message
+from apps.notifications.models import Channel, Delivery, DeliveryProvider
+from apps.notifications.outbound import breakers
+
+EMAIL_URL_TARGET = "EMAIL_URL"
+
+
+class _Permanent(Exception):
+    """This message can never be sent as it is.
+
+    ``answered``: the relay itself refused it (it works: a success for its breaker); otherwise
+    the message failed before anything was sent, which says nothing about the relay.
+    """
+
+    def __init__(self, detail: str, *, answered: bool = False) -> None:
+        super().__init__(detail)
+        self.answered = answered
+
+
+class _Transient(Exception):
+    """The relay did not take the message now; another relay or a later attempt may."""
+
+    def __init__(self, detail: str, *, unreachable: bool) -> None:
+        super().__init__(detail)
+        self.unreachable = unreachable
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _classify(exc: BaseException) -> Exception:
+    """Map what a backend raised to ``_Permanent`` or ``_Transient``."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        if codes and all(code >= 500 for code in codes):
+            return _Permanent(_describe(exc), answered=True)
+        return _Transient(_describe(exc), unreachable=False)
+    if isinstance(exc, (smtplib.SMTPDataError, smtplib.SMTPSenderRefused)):
+        if 500 <= exc.smtp_code < 600:
+            return _Permanent(_describe(exc), answered=True)
+        return _Transient(_describe(exc), unreachable=False)
+    if isinstance(exc, (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError)):
+        return _Transient(_describe(exc), unreachable=True)
+    if isinstance(exc, smtplib.SMTPException):
+        return _Transient(_describe(exc), unreachable=False)
+    # BadHeaderError (a ValueError), UnicodeError, and anything else raised while the message
+    # is built: retrying the same bytes cannot succeed.
+    return _Permanent(_describe(exc))
+
+
+class _Relay:
+    """One open connection to one backend, reopened after it breaks."""
+
+    def __init__(self, *, name: str, provider_id: str | None, connection: BaseEmailBackend) -> None:
+        self.name = name
+        self.provider_id = provider_id
+        self.connection = connection
+        self.open = False
+
+    @property
+    def breaker_key(self) -> str | None:
+        return breakers.provider_key(self.provider_id) if self.provider_id else None
+
+    def send(self, delivery: Delivery) -> None:
+        try:
+            message = email_message(delivery)
+            if not self.open:
+                self.connection.open()
+                self.open = True
+            self.connection.send_messages([message])
+        except Exception as exc:
+            failure = _classify(exc)
+            if isinstance(failure, _Transient) and failure.unreachable:
+                self.close()
+            raise failure from exc
+
+    def close(self) -> None:
+        if self.open:
+            with contextlib.suppress(Exception):
+                self.connection.close()
+        self.open = False
+
+
+def _smtp_connection(row: DeliveryProvider) -> BaseEmailBackend:
+    parts = urlsplit(row.endpoint)
+    credentials = row.credentials or {}
+    use_ssl = parts.scheme == "smtps"
+    return get_connection(
+        "django.core.mail.backends.smtp.EmailBackend",
+        host=parts.hostname,
+        port=parts.port or (465 if use_ssl else 25),
+        username=credentials.get("username") or unquote(parts.username or ""),
+        password=credentials.get("password") or unquote(parts.password or ""),
+        use_tls=parts.scheme == "smtp+tls",
+        use_ssl=use_ssl,
+        timeout=settings.EMAIL_TIMEOUT,
+        fail_silently=False,
+    )
+
+
+class EmailSession:
+    def __init__(self, relays: list[_Relay]) -> None:
+        self.relays = relays
+
+    def send(self, delivery: Delivery) -> SendResult:
+        lines: list[AttemptLine] = []
+        skipped: list[str] = []
+        errors: list[str] = []
+        unreachable = True
+        for relay in self.relays:
+            key = relay.breaker_key
+            if key and not breakers.allow(key):
+                skipped.append(relay.provider_id)
+                lines.append(
+                    AttemptLine(
+                        target=relay.name,
+                        outcome="skipped_open",
+                        provider_id=relay.provider_id,
+                        error="circuit breaker open",
+                    )
+                )
+                continue
+            started = time.monotonic()
+            try:
+                relay.send(delivery)
+            except _Permanent as exc:
+                if key and exc.answered:
+                    breakers.record_success(key)
+                lines.append(_line(relay, "dead", str(exc), started))
+                return SendResult(result=Result.DEAD, error=str(exc), provider_id=relay.provider_id, lines=lines)
+            except _Transient as exc:
+                if key:
+                    breakers.record_failure(key)
+                lines.append(_line(relay, "failed", str(exc), started))
+                errors.append(f"{relay.name}: {exc}")
+                unreachable = unreachable and exc.unreachable
+                continue
+            if key:
+                breakers.record_success(key)
+            lines.append(_line(relay, "sent", "", started))
+            return SendResult(result=Result.SENT, provider_id=relay.provider_id, lines=lines)
+        if skipped and not errors:
+            return SendResult(
+                result=Result.SKIPPED,
+                error="all providers skipped: circuit breakers open",
+                reschedule_at=reopens_at(skipped),
+                lines=lines,
+            )
+        return SendResult(
+            result=Result.RETRY,
+            error=("; ".join(errors) or "no email relay is enabled")[:2000],
+            lines=lines,
+            destination_down=bool(errors) and unreachable,
+        )
+
+    def close(self) -> None:
+        for relay in self.relays:
+            relay.close()
+
+
+def _line(relay: _Relay, outcome: str, error: str, started: float) -> AttemptLine:
+    return AttemptLine(
+        target=relay.name, outcome=outcome, provider_id=relay.provider_id, error=error, duration_ms=elapsed_ms(started)
+    )
+
+
+class EmailChannel:
+    channel = Channel.EMAIL
+
+    def destination(self, delivery: Delivery) -> str:
+        # Every email leaves through the same relays: one group, one SMTP session.
+        return "email"
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[EmailSession]:
+        rows = [row for row in provider_rows(Channel.EMAIL) if row.kind == DeliveryProvider.Kind.SMTP]
+        if rows:
+            relays = [_Relay(name=row.name, provider_id=str(row.pk), connection=_smtp_connection(row)) for row in rows]
+        else:
+            backend = get_connection(fail_silently=False, timeout=settings.EMAIL_TIMEOUT)
+            relays = [_Relay(name=EMAIL_URL_TARGET, provider_id=None, connection=backend)]
+        session = EmailSession(relays)
+        try:
+            yield session
+        finally:
+            session.close()

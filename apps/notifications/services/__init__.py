@@ -1,0 +1,75 @@
+"""Writes of the notifications app, one module per concern.
+
+- ``ingest``: events → inbox items and deliveries, in batches.
+- ``engine``: the delivery engine (claim, send through a channel, record, sweep, replay).
+- ``webhooks``, ``devices``, ``preferences``, ``inbox``: what users manage through the API.
+
+The channels themselves (email, webhook, push) are ``apps.notifications.channels``.
+"""
+
+from apps.notifications.services.db import notifications_db
+from apps.notifications.services.devices import device_delete, device_register
+from apps.notifications.services.engine import (
+    DeliveryNotDead,
+    deliveries_enqueue,
+    deliveries_replay,
+    deliveries_send,
+    deliveries_sweep,
+    delivery_attempt,
+    delivery_replay,
+)
+from apps.notifications.services.inbox import notification_mark_read, notifications_mark_all_read
+from apps.notifications.services.ingest import events_ingest, webhook_payload
+from apps.notifications.services.preferences import (
+    CriticalPreference,
+    UnknownPreference,
+    preference_set,
+    preferences_update,
+    unsubscribe,
+)
+from apps.notifications.services.webhooks import (
+    MAX_ENDPOINTS,
+    InvalidWebhookURL,
+    TooManyEndpoints,
+    UnknownEventType,
+    endpoints_health_record,
+    webhook_create,
+    webhook_delete,
+    webhook_disable,
+    webhook_recover,
+    webhook_rotate_secret,
+    webhook_test,
+)
+
+__all__ = [
+    "MAX_ENDPOINTS",
+    "CriticalPreference",
+    "DeliveryNotDead",
+    "InvalidWebhookURL",
+    "TooManyEndpoints",
+    "UnknownEventType",
+    "UnknownPreference",
+    "deliveries_enqueue",
+    "deliveries_replay",
+    "deliveries_send",
+    "deliveries_sweep",
+    "delivery_attempt",
+    "delivery_replay",
+    "device_delete",
+    "device_register",
+    "endpoints_health_record",
+    "events_ingest",
+    "notification_mark_read",
+    "notifications_db",
+    "notifications_mark_all_read",
+    "preference_set",
+    "preferences_update",
+    "unsubscribe",
+    "webhook_create",
+    "webhook_delete",
+    "webhook_disable",
+    "webhook_payload",
+    "webhook_recover",
+    "webhook_rotate_secret",
+    "webhook_test",
+]

@@ -1,0 +1,328 @@
+"""The delivery engine: claim a group of due deliveries, send them through their channel, record.
+
+The path of one delivery:
+
+1. ``deliveries_enqueue`` (after the ingest commits, or the sweeper) groups deliveries by
+   channel and destination (``ChannelSender.destination``: the webhook host, the SMTP relays,
+   the push gateways) and sends one ``notifications.deliver_batch`` task per group chunk.
+2. ``deliveries_send`` claims the group's due rows (compare-and-set, ``SKIP LOCKED``, a lease),
+   takes one of the destination's concurrency slots (``outbound.limits``; none free: the group
+   is rescheduled without spending an attempt, so a slow host can hold at most its own slots
+   of the workers), and sends the rows through one channel session (one SMTP connection, one
+   keep-alive connection per host).
+3. The outcome of the whole group is written in a few statements: ``sent``, ``retry`` at the
+   retry policy's next time (``outbound.retry``, the same for every channel), or ``dead``,
+   each with its attempt log. Only the holder of the lease may record.
+
+A destination that stops answering (connect error, deadline) ends its group early: the rest
+are rescheduled untouched rather than each waiting for the same deadline.
+"""
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from celery import current_app
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connections, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from apps.core.exceptions import Conflict
+from apps.notifications.channels import channel_for
+from apps.notifications.channels.base import Result, SendResult
+from apps.notifications.metrics import DELIVERY_ATTEMPTS
+from apps.notifications.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus, Device
+from apps.notifications.outbound import limits, retry
+from apps.notifications.selectors import delivery_get
+from apps.notifications.services.db import notifications_db
+
+logger = logging.getLogger(__name__)
+
+DELIVER_BATCH_TASK = "notifications.deliver_batch"
+_RECORDED_FIELDS = [
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "locked_until",
+    "last_error",
+    "response_status",
+    "provider_id",
+    "sent_at",
+    "last_duration_ms",
+]
+
+
+class DeliveryNotDead(Conflict):
+    default_code = "delivery_not_dead"
+    default_detail = "Only dead deliveries can be replayed."
+
+
+def _group_key(delivery: Delivery) -> tuple[str, str]:
+    return delivery.channel, channel_for(delivery.channel).destination(delivery)
+
+
+def deliveries_enqueue(*, deliveries: Iterable[Delivery]) -> int:
+    """Send one batch task per (channel, destination) chunk; returns how many tasks were sent.
+
+    A broker failure stops here: the rows stay due in the database and the sweeper sends them.
+    """
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for delivery in deliveries:
+        groups[_group_key(delivery)].append(str(delivery.pk))
+    size = settings.NOTIFICATIONS_DELIVERY_BATCH
+    sent = 0
+    for ids in groups.values():
+        for start in range(0, len(ids), size):
+            try:
+                current_app.send_task(DELIVER_BATCH_TASK, args=[ids[start : start + size]])
+            except Exception as exc:  # noqa: BLE001 - the sweeper re-enqueues from the database
+                logger.warning("notifications: enqueueing %d deliveries failed: %s", len(ids), exc)
+                return sent
+            sent += 1
+    return sent
+
+
+def _claimable(now: datetime) -> Q:
+    due = Q(status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRY], next_attempt_at__lte=now)
+    stale = Q(status=DeliveryStatus.SENDING, locked_until__lt=now)
+    return due | stale
+
+
+def _claim(delivery_ids: list, *, now: datetime, lease: datetime) -> list[Delivery]:
+    """Lease the due rows among ``delivery_ids``; rows another worker holds are skipped."""
+    db = notifications_db()
+    with transaction.atomic(using=db):
+        rows = list(
+            Delivery.objects.using(db)
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("notification", "endpoint", "device")
+            .filter(_claimable(now), pk__in=delivery_ids)
+        )
+        if not rows:
+            return []
+        # Counted at the claim, so a message that kills its worker still runs out of attempts;
+        # a skipped send gives its attempt back.
+        Delivery.objects.using(db).filter(pk__in=[row.pk for row in rows]).update(
+            status=DeliveryStatus.SENDING, locked_until=lease, last_attempt_at=now, attempts=F("attempts") + 1
+        )
+    for row in rows:
+        row.attempts += 1
+    return rows
+
+
+def _apply(delivery: Delivery, sent: SendResult, *, now: datetime, duration_ms: int) -> None:
+    """Set the row's new state from what the channel reported (one retry policy for all)."""
+    delivery.locked_until = None
+    delivery.last_duration_ms = duration_ms
+    delivery.response_status = sent.status_code
+    if sent.provider_id:
+        delivery.provider_id = sent.provider_id
+    if sent.result is Result.SKIPPED:
+        delivery.status = DeliveryStatus.RETRY
+        delivery.next_attempt_at = max(
+            sent.reschedule_at or now + timedelta(seconds=settings.BREAKER_RESET_TIMEOUT), now
+        )
+        delivery.last_error = sent.error[:2000]
+        delivery.attempts -= 1
+        return
+    delivery.last_error = sent.error[:2000]
+    if sent.result is Result.SENT:
+        delivery.status = DeliveryStatus.SENT
+        delivery.sent_at = now
+        delivery.last_error = ""
+    elif sent.result in (Result.GONE, Result.DEAD) or retry.is_exhausted(attempts=delivery.attempts):
+        delivery.status = DeliveryStatus.DEAD
+    else:
+        delivery.status = DeliveryStatus.RETRY
+        delivery.next_attempt_at = retry.next_attempt_at(
+            attempt=delivery.attempts, now=now, retry_after_header=sent.retry_after
+        )
+
+
+def _send_group(rows: list[Delivery], *, started: float) -> list[tuple[Delivery, SendResult, int]]:
+    """Send one destination's rows through one session, holding one of its slots."""
+    channel = channel_for(rows[0].channel)
+    slot_key = f"{rows[0].channel}:{channel.destination(rows[0])}"
+    budget = settings.NOTIFICATIONS_BATCH_SECONDS
+    token = limits.acquire(
+        slot_key, limit=settings.OUTBOUND_HOST_CONCURRENCY, ttl=settings.NOTIFICATIONS_DELIVERY_LEASE_SECONDS
+    )
+    if token is None:
+        busy = SendResult(
+            result=Result.SKIPPED,
+            error="destination busy: every concurrency slot is taken",
+            reschedule_at=timezone.now() + timedelta(seconds=settings.NOTIFICATIONS_BUSY_RETRY_SECONDS),
+        )
+        return [(row, busy, 0) for row in rows]
+    results: list[tuple[Delivery, SendResult, int]] = []
+    held_back: SendResult | None = None
+    try:
+        with channel.session() as session:
+            for row in rows:
+                if held_back is None and time.monotonic() - started > budget:
+                    held_back = SendResult(result=Result.SKIPPED, error="", reschedule_at=timezone.now())
+                if held_back is not None:
+                    results.append((row, held_back, 0))
+                    continue
+                sent_started = time.monotonic()
+                sent = session.send(row)
+                results.append((row, sent, int((time.monotonic() - sent_started) * 1000)))
+                if sent.destination_down:
+                    # The rest would wait for the same deadline: they go back untouched and
+                    # come again when the failed one is due.
+                    when = retry.next_attempt_at(attempt=row.attempts, now=timezone.now())
+                    held_back = SendResult(
+                        result=Result.SKIPPED, error=f"held back: {sent.error}"[:2000], reschedule_at=when
+                    )
+    finally:
+        limits.release(slot_key, token)
+    return results
+
+
+def deliveries_send(*, delivery_ids: Iterable[UUID | str]) -> dict[str, str]:
+    """Claim, send and record the due deliveries among ``delivery_ids``.
+
+    Returns ``{delivery_id: new status}`` for the rows this call held; rows that were not due,
+    or that another worker holds, are left alone.
+    """
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.NOTIFICATIONS_DELIVERY_LEASE_SECONDS)
+    rows = _claim(list(delivery_ids), now=now, lease=lease)
+    if not rows:
+        return {}
+    started = time.monotonic()
+    groups: dict[tuple[str, str], list[Delivery]] = defaultdict(list)
+    for row in rows:
+        groups[_group_key(row)].append(row)
+    outcomes: list[tuple[Delivery, SendResult, int]] = []
+    for group in groups.values():
+        outcomes += _send_group(group, started=started)
+    _record(outcomes, lease=lease)
+    return {str(row.pk): row.status for row, _, _ in outcomes}
+
+
+def _record(outcomes: list[tuple[Delivery, SendResult, int]], *, lease: datetime) -> None:
+    """Write what was sent, insisting through a database blink.
+
+    The sends already happened: if this write were lost, the lease would expire and every one
+    of them would go out again. So a connection error is retried (fresh connection, bounded
+    backoff) for up to NOTIFICATIONS_RECORD_RETRY_SECONDS, well inside the lease; only a crash
+    of the worker leaves the documented duplicate window.
+    """
+    now = timezone.now()
+    for row, sent, duration_ms in outcomes:
+        _apply(row, sent, now=now, duration_ms=duration_ms)
+        if sent.result is not Result.SENT and sent.result is not Result.SKIPPED:
+            logger.warning("notifications: delivery %s %s (%s): %s", row.pk, sent.result, row.status, sent.error)
+    db = notifications_db()
+    deadline = time.monotonic() + settings.NOTIFICATIONS_RECORD_RETRY_SECONDS
+    delay = 0.2
+    while True:
+        try:
+            _write_outcomes(outcomes, lease=lease, db=db)
+            break
+        except (OperationalError, InterfaceError) as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            logger.warning("notifications: recording %d deliveries failed, retrying: %s", len(outcomes), exc)
+            connections[db].close()
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+    for row, _, _ in outcomes:
+        DELIVERY_ATTEMPTS.labels(row.channel, row.status).inc()
+
+
+def _write_outcomes(outcomes: list[tuple[Delivery, SendResult, int]], *, lease: datetime, db: str) -> None:
+    rows = [row for row, _, _ in outcomes]
+    with transaction.atomic(using=db):
+        # Only the holder of this lease may record the outcome.
+        Delivery.objects.using(db).filter(status=DeliveryStatus.SENDING, locked_until=lease).bulk_update(
+            rows, _RECORDED_FIELDS
+        )
+        DeliveryAttempt.objects.using(db).bulk_create(
+            DeliveryAttempt(
+                delivery_id=row.pk,
+                number=row.attempts,
+                provider_id=line.provider_id,
+                target=line.target[:300],
+                outcome=line.outcome,
+                status_code=line.status_code,
+                error=line.error,
+                duration_ms=line.duration_ms,
+            )
+            for row, sent, _ in outcomes
+            for line in sent.lines
+        )
+        _consequences(outcomes)
+
+
+def _consequences(outcomes: list[tuple[Delivery, SendResult, int]]) -> None:
+    """What the results mean beyond their deliveries: retired devices, endpoint health."""
+    from apps.notifications.services import webhooks
+
+    gone_devices = [
+        row.device_id for row, sent, _ in outcomes if row.channel == Channel.PUSH and sent.result is Result.GONE
+    ]
+    if gone_devices:
+        Device.objects.filter(pk__in=[d for d in gone_devices if d]).delete()
+    webhooks.endpoints_health_record(
+        (row.endpoint_id, sent.result)
+        for row, sent, _ in outcomes
+        if row.channel == Channel.WEBHOOK and row.endpoint_id and sent.result is not Result.SKIPPED
+    )
+
+
+def delivery_attempt(*, delivery_id: UUID | str) -> str | None:
+    """Send one delivery now if it is due; its new status, or None when it was not claimed."""
+    return deliveries_send(delivery_ids=[delivery_id]).get(str(delivery_id))
+
+
+def deliveries_sweep(*, limit: int = 2000) -> int:
+    """Re-enqueue retries that are due, pending rows the fast path missed, and stale claims."""
+    now = timezone.now()
+    missed = now - timedelta(seconds=settings.NOTIFICATIONS_SWEEP_GRACE_SECONDS)
+    due = (
+        Q(status=DeliveryStatus.RETRY, next_attempt_at__lte=now)
+        | Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=missed)
+        | Q(status=DeliveryStatus.SENDING, locked_until__lt=now)
+    )
+    db = notifications_db()
+    with transaction.atomic(using=db):
+        rows = list(
+            Delivery.objects.using(db)
+            .select_for_update(skip_locked=True)
+            .filter(due)
+            .order_by("next_attempt_at")
+            .only("pk", "channel", "address")[:limit]
+        )
+    deliveries_enqueue(deliveries=rows)
+    return len(rows)
+
+
+def deliveries_replay(*, delivery_ids: Iterable[UUID]) -> int:
+    """Give dead deliveries a fresh set of attempts (staff action)."""
+    db = notifications_db()
+    with transaction.atomic(using=db):
+        rows = list(
+            Delivery.objects.using(db)
+            .filter(pk__in=list(delivery_ids), status=DeliveryStatus.DEAD)
+            .only("pk", "channel", "address")
+        )
+        Delivery.objects.using(db).filter(pk__in=[row.pk for row in rows], status=DeliveryStatus.DEAD).update(
+            status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=timezone.now(), locked_until=None
+        )
+        transaction.on_commit(lambda: deliveries_enqueue(deliveries=rows), using=db, robust=True)
+    return len(rows)
+
+
+def delivery_replay(*, recipient_id: UUID, delivery_id: UUID) -> Delivery:
+    """The owner replays one of their dead deliveries."""
+    delivery = delivery_get(recipient_id=recipient_id, delivery_id=delivery_id)
+    if not deliveries_replay(delivery_ids=[delivery.pk]):
+        raise DeliveryNotDead()
+    delivery.refresh_from_db()
+    return delivery

@@ -1,0 +1,153 @@
+"""Ingest: events in, inbox items and deliveries out, many events per transaction.
+
+One batch is a handful of queries whatever its size: existing items are read once, the new
+ones are written with ``INSERT … ON CONFLICT DO NOTHING`` (``bulk_create(ignore_conflicts)``),
+and the recipients' switches, endpoints and devices are read once for the whole batch.
+Running a batch again creates nothing: an event's inbox item and its deliveries are written
+in the same transaction, so an item that exists already has its deliveries.
+"""
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.notifications.events import EVENT_TYPES, EXTERNAL_CHANNELS, Notice
+from apps.notifications.metrics import NOTIFICATIONS_CREATED
+from apps.notifications.models import Channel, Delivery, Device, Notification, WebhookEndpoint
+from apps.notifications.selectors import channel_enabled, preferences_chosen
+from apps.notifications.services.db import notifications_db
+from apps.notifications.services.engine import deliveries_enqueue
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Planned:
+    event_id: UUID
+    event_type: str
+    occurred_at: str
+    notice: Notice
+
+
+def webhook_payload(*, event_id: UUID, event_type: str, timestamp: str, notice: Notice) -> dict:
+    """The JSON body a webhook receives: Standard Webhooks' ``{type, timestamp, data}``.
+
+    Only what the recipient's own inbox item shows (ids, score, title, body): never the
+    envelope's contact details of other people.
+    """
+    return {
+        "id": str(event_id),
+        "type": event_type,
+        "timestamp": timestamp,
+        "data": {**notice.data, "title": notice.title, "body": notice.body},
+    }
+
+
+def _subscribed(endpoint: WebhookEndpoint, event_type: str) -> bool:
+    return not endpoint.event_types or event_type in endpoint.event_types
+
+
+def _plan(envelopes: list[dict]) -> list[_Planned]:
+    """The notices each event calls for; an unknown or malformed event is skipped, not fatal."""
+    planned: list[_Planned] = []
+    seen: set[tuple[UUID, UUID]] = set()
+    for envelope in envelopes:
+        event_type = envelope.get("type") if isinstance(envelope, dict) else None
+        spec = EVENT_TYPES.get(event_type)
+        if spec is None:
+            logger.info("notifications: ignoring event type %r", event_type)
+            continue
+        try:
+            event_id = UUID(str(envelope["id"]))
+            notices = spec.build(envelope.get("data") or {})
+        except (KeyError, TypeError, ValueError) as exc:
+            logger.error("notifications: malformed %s event %r skipped: %r", event_type, envelope.get("id"), exc)
+            continue
+        occurred_at = envelope.get("occurred_at") or timezone.now().isoformat()
+        for notice in notices:
+            if (event_id, notice.recipient_id) in seen:
+                continue
+            seen.add((event_id, notice.recipient_id))
+            planned.append(_Planned(event_id=event_id, event_type=event_type, occurred_at=occurred_at, notice=notice))
+    return planned
+
+
+def events_ingest(*, envelopes: list[dict]) -> list[Notification]:
+    """Create the inbox items and deliveries a batch of events calls for; returns the new items."""
+    planned = _plan(envelopes)
+    if not planned:
+        return []
+    db = notifications_db()
+    with transaction.atomic(using=db):
+        existing = set(
+            Notification.objects.using(db)
+            .filter(event_id__in={p.event_id for p in planned})
+            .values_list("event_id", "recipient_id")
+        )
+        new = [p for p in planned if (p.event_id, p.notice.recipient_id) not in existing]
+        if not new:
+            return []
+        items = [
+            Notification(
+                event_id=p.event_id,
+                recipient_id=p.notice.recipient_id,
+                type=p.event_type,
+                title=p.notice.title[:200],
+                body=p.notice.body,
+                data=p.notice.data,
+            )
+            for p in new
+        ]
+        Notification.objects.using(db).bulk_create(items, ignore_conflicts=True)
+        deliveries = _deliveries(db=db, planned=new, items=items)
+        Delivery.objects.using(db).bulk_create(deliveries, ignore_conflicts=True)
+        transaction.on_commit(lambda: deliveries_enqueue(deliveries=deliveries), using=db, robust=True)
+    for item in items:
+        NOTIFICATIONS_CREATED.labels(item.type).inc()
+    return items
+
+
+def _deliveries(*, db: str, planned: list[_Planned], items: list[Notification]) -> list[Delivery]:
+    """Email per recipient, webhook per subscribed endpoint, push per device.
+
+    One push delivery per device rather than per recipient: a device whose token is gone is
+    removed without touching the others, and a retry never re-sends to devices that got it.
+    """
+    recipients = {p.notice.recipient_id for p in planned}
+    chosen = preferences_chosen(recipient_ids=recipients, event_types={p.event_type for p in planned})
+    endpoints: dict[UUID, list[WebhookEndpoint]] = defaultdict(list)
+    for endpoint in WebhookEndpoint.objects.using(db).filter(recipient_id__in=recipients, enabled=True):
+        endpoints[endpoint.recipient_id].append(endpoint)
+    devices: dict[UUID, list[Device]] = defaultdict(list)
+    for device in Device.objects.using(db).filter(recipient_id__in=recipients):
+        devices[device.recipient_id].append(device)
+
+    deliveries: list[Delivery] = []
+    for p, item in zip(planned, items, strict=True):
+        recipient = p.notice.recipient_id
+        common = {"event_id": p.event_id, "recipient_id": recipient, "notification": item}
+        enabled = {
+            channel: channel_enabled(chosen=chosen, recipient_id=recipient, event_type=p.event_type, channel=channel)
+            for channel in (*EXTERNAL_CHANNELS, Channel.PUSH)
+        }
+        for channel in EXTERNAL_CHANNELS:
+            if p.notice.email and enabled[channel]:
+                deliveries.append(Delivery(channel=channel, address=p.notice.email, **common))
+        for endpoint in endpoints[recipient]:
+            if _subscribed(endpoint, p.event_type):
+                payload = webhook_payload(
+                    event_id=p.event_id, event_type=p.event_type, timestamp=p.occurred_at, notice=p.notice
+                )
+                deliveries.append(
+                    Delivery(
+                        channel=Channel.WEBHOOK, endpoint=endpoint, address=endpoint.url, payload=payload, **common
+                    )
+                )
+        if enabled[Channel.PUSH]:
+            for device in devices[recipient]:
+                deliveries.append(Delivery(channel=Channel.PUSH, device=device, address=device.token, **common))
+    return deliveries

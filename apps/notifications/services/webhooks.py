@@ -1,0 +1,203 @@
+"""Webhook endpoints: registration, secrets, test sends, health and recovery."""
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from uuid import UUID, uuid4
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from apps.core.exceptions import ApplicationError
+from apps.notifications.channels.base import Result
+from apps.notifications.events import EVENT_TYPES, WEBHOOK_DISABLED, WEBHOOK_TEST
+from apps.notifications.models import Channel, Delivery, DeliveryStatus, WebhookEndpoint
+from apps.notifications.outbound import signing, ssrf
+from apps.notifications.outbound.errors import UnsafeURL
+from apps.notifications.selectors import webhook_get
+from apps.notifications.services.db import notifications_db
+from apps.notifications.services.engine import deliveries_enqueue, deliveries_replay
+
+logger = logging.getLogger(__name__)
+
+MAX_ENDPOINTS = 20
+
+
+class InvalidWebhookURL(ApplicationError):
+    default_code = "invalid_url"
+    default_detail = "This URL cannot receive webhooks."
+
+
+class UnknownEventType(ApplicationError):
+    default_code = "unknown_event_type"
+    default_detail = "There is no such event type."
+
+
+class TooManyEndpoints(ApplicationError):
+    default_code = "too_many_endpoints"
+    default_detail = f"An account can have at most {MAX_ENDPOINTS} webhook endpoints."
+
+
+def _checked_url(url: str) -> str:
+    """The URL as it will be requested (non-ASCII percent-encoded, IDNA host), or a 400.
+
+    Syntax, scheme and address literals now; names are resolved and checked again at every send.
+    """
+    try:
+        normalized = ssrf.normalize_url(url)
+        parsed = ssrf.parse_url(normalized)
+        try:
+            ssrf.check_address(parsed.host.strip("[]"))
+        except ValueError:
+            # A name, not an address literal.
+            if parsed.host.lower() == "localhost" or parsed.host.lower().endswith(".localhost"):
+                ssrf.check_address("127.0.0.1")
+    except UnsafeURL as exc:
+        raise InvalidWebhookURL(f"This URL cannot receive webhooks: {exc.reason}.") from None
+    return normalized
+
+
+def webhook_create(*, recipient_id: UUID, url: str, event_types: list[str]) -> WebhookEndpoint:
+    """Register an endpoint with a new secret (the caller shows ``endpoint.secret`` once)."""
+    url = _checked_url(url)
+    unknown = sorted(set(event_types) - set(EVENT_TYPES))
+    if unknown:
+        raise UnknownEventType(f"Unknown event types: {', '.join(unknown)}.")
+    db = notifications_db()
+    with transaction.atomic(using=db):
+        # Locks the owner's endpoints so two concurrent creates cannot both pass the limit.
+        owned = list(WebhookEndpoint.objects.select_for_update().filter(recipient_id=recipient_id).values_list("pk"))
+        if len(owned) >= MAX_ENDPOINTS:
+            raise TooManyEndpoints()
+        endpoint = WebhookEndpoint(
+            recipient_id=recipient_id,
+            url=url,
+            event_types=sorted(set(event_types)),
+            secret=signing.generate_secret(),
+        )
+        try:
+            endpoint.full_clean()
+        except ValidationError as exc:
+            raise InvalidWebhookURL(f"This URL cannot receive webhooks: {'; '.join(exc.messages)}") from None
+        endpoint.save()
+    return endpoint
+
+
+def webhook_delete(*, recipient_id: UUID, endpoint_id: UUID) -> None:
+    """Delete an endpoint; its deliveries stay in the owner's log and are not sent any more."""
+    webhook_get(recipient_id=recipient_id, endpoint_id=endpoint_id).delete()
+
+
+def webhook_rotate_secret(*, recipient_id: UUID, endpoint_id: UUID) -> WebhookEndpoint:
+    """New secret now; the old one keeps signing too for WEBHOOK_SECRET_GRACE seconds."""
+    db = notifications_db()
+    with transaction.atomic(using=db):
+        webhook_get(recipient_id=recipient_id, endpoint_id=endpoint_id)
+        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint_id)
+        endpoint.previous_secret = endpoint.secret
+        endpoint.previous_secret_expires_at = timezone.now() + timedelta(seconds=settings.WEBHOOK_SECRET_GRACE)
+        endpoint.secret = signing.generate_secret()
+        endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at"])
+    return endpoint
+
+
+def webhook_test(*, recipient_id: UUID, endpoint_id: UUID) -> Delivery:
+    """Send a ``webhook.test`` event to one endpoint now, through the ordinary delivery path."""
+    endpoint = webhook_get(recipient_id=recipient_id, endpoint_id=endpoint_id)
+    event_id = uuid4()
+    db = notifications_db()
+    with transaction.atomic(using=db):
+        delivery = Delivery.objects.create(
+            event_id=event_id,
+            recipient_id=recipient_id,
+            channel=Channel.WEBHOOK,
+            endpoint=endpoint,
+            address=endpoint.url,
+            payload={
+                "id": str(event_id),
+                "type": WEBHOOK_TEST,
+                "timestamp": timezone.now().isoformat(),
+                "data": {"endpoint_id": str(endpoint.pk), "title": "Test event", "body": "It works."},
+            },
+        )
+        transaction.on_commit(lambda: deliveries_enqueue(deliveries=[delivery]), using=db, robust=True)
+    return delivery
+
+
+def webhook_recover(*, recipient_id: UUID, endpoint_id: UUID, since: datetime) -> int:
+    """Re-enable the endpoint and re-send its dead deliveries created since ``since``."""
+    endpoint = webhook_get(recipient_id=recipient_id, endpoint_id=endpoint_id)
+    db = notifications_db()
+    with transaction.atomic(using=db):
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(enabled=True, disabled_reason="", failing_since=None)
+        ids = Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.DEAD, created_at__gte=since).values_list(
+            "pk", flat=True
+        )
+        return deliveries_replay(delivery_ids=list(ids))
+
+
+def webhook_disable(*, endpoint_id: UUID, reason: str) -> bool:
+    """Disable an enabled endpoint and tell its owner in the inbox (a critical notice).
+
+    Returns False when it was already disabled (nothing is sent twice).
+    """
+    from apps.notifications.services.ingest import events_ingest
+
+    db = notifications_db()
+    with transaction.atomic(using=db):
+        endpoint = WebhookEndpoint.objects.using(db).select_for_update().filter(pk=endpoint_id, enabled=True).first()
+        if endpoint is None:
+            return False
+        endpoint.enabled = False
+        endpoint.disabled_reason = reason[:500]
+        endpoint.save(update_fields=["enabled", "disabled_reason"])
+        events_ingest(
+            envelopes=[
+                {
+                    "id": str(uuid4()),
+                    "type": WEBHOOK_DISABLED,
+                    "version": 1,
+                    "occurred_at": timezone.now().isoformat(),
+                    "data": {
+                        "recipient_user_id": str(endpoint.recipient_id),
+                        "endpoint_id": str(endpoint.pk),
+                        "url": endpoint.url,
+                        "reason": reason,
+                    },
+                }
+            ]
+        )
+    logger.warning("notifications: webhook endpoint %s disabled: %s", endpoint_id, reason)
+    return True
+
+
+def endpoints_health_record(results: Iterable[tuple[UUID, Result]]) -> None:
+    """Track each endpoint's run of failures; disable one that is gone or failed for too long.
+
+    A success clears the run. A permanent failure of one message says nothing about the
+    endpoint, so it neither starts nor ends a run.
+    """
+    latest: dict[UUID, Result] = {}
+    for endpoint_id, result in results:
+        # Within one group a success wins: the endpoint answered.
+        if latest.get(endpoint_id) is not Result.SENT:
+            latest[endpoint_id] = result
+    if not latest:
+        return
+    ok = [pk for pk, result in latest.items() if result is Result.SENT]
+    if ok:
+        WebhookEndpoint.objects.filter(pk__in=ok, failing_since__isnull=False).update(failing_since=None)
+    for pk in [pk for pk, result in latest.items() if result is Result.GONE]:
+        webhook_disable(endpoint_id=pk, reason="the receiver answered 410 Gone")
+    failing = [pk for pk, result in latest.items() if result is Result.RETRY]
+    if not failing:
+        return
+    now = timezone.now()
+    WebhookEndpoint.objects.filter(pk__in=failing, failing_since__isnull=True).update(failing_since=now)
+    cutoff = now - timedelta(seconds=settings.WEBHOOK_DISABLE_AFTER)
+    for pk in WebhookEndpoint.objects.filter(pk__in=failing, enabled=True, failing_since__lte=cutoff).values_list(
+        "pk", flat=True
+    ):
+        webhook_disable(endpoint_id=pk, reason="every delivery attempt failed for too long")
