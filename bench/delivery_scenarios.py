@@ -40,13 +40,18 @@ HANG_ENDPOINTS = (
 HANG_HOSTS = [f"127.0.0.{n}" for n in range(1, 11)]
 HANG_RATE_PER_S = 100
 HANG_SECONDS = 10
+# The full row's customers each rate every one of its providers, at most 20 ratings in a minute.
+FULL_CUSTOMERS = 1000
 PRODUCT_ROLES = ("web", "postgres", "worker", "delivery-worker", "dispatcher", "beat")
 
 
 @dataclass
 class Context:
     base_url: str
-    customer_tokens: list[str]  # customers who have rated none of the providers below
+    # Customers who have rated none of the providers below. Each run takes its own slice: the
+    # per-customer rating throttle (THROTTLE_RATING_SUBMIT, 30/min) would refuse a customer's
+    # 31st rating within a minute.
+    customer_tokens: list[str]
     full_providers: list[tuple[str, str]]  # (provider id, its user id)
     hang_providers: tuple[list[tuple[str, str]], list[tuple[str, str]]]  # one list per run
     access_token: Callable[[str], str]
@@ -148,9 +153,10 @@ def full_delivery_row(ctx: Context) -> dict:
     for _, user_id in providers:
         _register_webhook(ctx, user_id, ctx.webhook_url)
     per_customer = len(providers)
-    if ctx.ratings > per_customer * len(ctx.customer_tokens):
+    if ctx.ratings > per_customer * FULL_CUSTOMERS:
         raise RuntimeError("not enough customers for the full-delivery scenario")
-    jobs = [(ctx.customer_tokens[i // per_customer], providers[i % per_customer][0]) for i in range(ctx.ratings)]
+    customers = ctx.customer_tokens[:FULL_CUSTOMERS]
+    jobs = [(customers[i // per_customer], providers[i % per_customer][0]) for i in range(ctx.ratings)]
     recipients = [user_id for _, user_id in providers]
     ctx.quiesce()
     started = time.monotonic()
@@ -191,7 +197,7 @@ def full_delivery_row(ctx: Context) -> dict:
     }
 
 
-def _hang_run(ctx: Context, providers: list[tuple[str, str]], *, hanging: bool) -> dict:
+def _hang_run(ctx: Context, providers: list[tuple[str, str]], customers: list[str], *, hanging: bool) -> dict:
     healthy_hosts = HANG_HOSTS[:-1] if hanging else HANG_HOSTS
     receivers = ArrivalReceivers(healthy_hosts)
     hang = HangingHost(HANG_HOSTS[-1]) if hanging else None
@@ -200,7 +206,7 @@ def _hang_run(ctx: Context, providers: list[tuple[str, str]], *, hanging: bool) 
         for (_, user_id), url in zip(providers, urls, strict=True):
             _register_webhook(ctx, user_id, url)
         total = HANG_RATE_PER_S * HANG_SECONDS
-        jobs = [(ctx.customer_tokens[i // len(providers)], providers[i % len(providers)][0]) for i in range(total)]
+        jobs = [(customers[i // len(providers)], providers[i % len(providers)][0]) for i in range(total)]
         healthy_providers = {provider_id for provider_id, _ in providers[:9]}
         ctx.quiesce()
         started = time.time()
@@ -234,9 +240,12 @@ def _hang_run(ctx: Context, providers: list[tuple[str, str]], *, hanging: bool) 
 
 
 def hang_rows(ctx: Context) -> list[dict]:
-    healthy = _hang_run(ctx, ctx.hang_providers[0], hanging=False)
+    per_run = HANG_RATE_PER_S * HANG_SECONDS // len(HANG_HOSTS)
+    first = FULL_CUSTOMERS
+    healthy = _hang_run(ctx, ctx.hang_providers[0], ctx.customer_tokens[first : first + per_run], hanging=False)
     ctx.log(f"10 healthy hosts: {healthy['rps']:.0f} deliveries/s to 9 of them, p99 {healthy.get('p99_ms', 0):.0f} ms")
-    hanging = _hang_run(ctx, ctx.hang_providers[1], hanging=True)
+    first += per_run
+    hanging = _hang_run(ctx, ctx.hang_providers[1], ctx.customer_tokens[first : first + per_run], hanging=True)
     ctx.log(f"1 hanging host: {hanging['rps']:.0f} deliveries/s to the 9 others, p99 {hanging.get('p99_ms', 0):.0f} ms")
     if healthy.get("p99_ms") and hanging.get("p99_ms"):
         hanging["p99_ratio"] = round(hanging["p99_ms"] / healthy["p99_ms"], 2)
