@@ -475,6 +475,9 @@ def parse_args() -> argparse.Namespace:
         "--full-ratings", type=int, default=2000, help="ratings of the full-delivery row (default 2000)"
     )
     parser.add_argument(
+        "--hang-rate", type=float, default=25, help="ratings/s of each run of the hanging-host rows (default 25)"
+    )
+    parser.add_argument(
         "--full-rate", type=float, default=100, help="ratings/s of the full-delivery row; 0: 16 at a time (default 100)"
     )
     parser.add_argument("--keep", action="store_true", help="leave the stack running for profiling (Ctrl-C ends)")
@@ -693,6 +696,7 @@ def main() -> int:
                 webhook_url=f"http://127.0.0.1:{hook_port}/hook",
                 ratings=args.full_ratings,
                 rate=args.full_rate,
+                hang_rate=args.hang_rate,
             )
             if wanted("full"):
                 rows.append(delivery_bench.full_delivery_row(delivery_context) | {"scenario": "full"})
@@ -769,6 +773,8 @@ def main() -> int:
                 f"{r['wall_s']} s; receivers ({r['receivers']}) {r['receiver_cpu_ms_per_rating']} ms/rating, not "
                 f"counted; processes that exited during the window: {r['exited_processes'] or 'none'}"
             )
+        if r.get("scenario", "").startswith("hang"):
+            print(f"{r['endpoint']}: ratings posted at {r['posted_per_s']}/s (offered {r['connections']})")
         if "p99_ratio" in r:
             print(
                 f"One hanging host among ten: healthy hosts' p99 x{r['p99_ratio']} and deliveries/s "
