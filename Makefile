@@ -38,8 +38,10 @@ schema-check: install
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
 	diff -u docs/openapi.yaml var/openapi.yaml || (echo "docs/openapi.yaml is stale: run 'make schema' and commit it" >&2; exit 1)
 
-# Load benchmark of the production stack on loopback (needs PostgreSQL, Redis and wrk); see README.
+# Load benchmark of the production stack on loopback (needs PostgreSQL and Redis; installs wrk,
+# postfix's smtp-sink and nginx-light from Debian when missing and run as root); see README.
 bench: install
+	sh bench/install-deps
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 check-compose: install

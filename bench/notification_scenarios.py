@@ -18,16 +18,16 @@ notifications app names its models:
 from __future__ import annotations
 
 import datetime as dt
-import json
 import statistics
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
+
+from bench.receivers import ArrivalReceivers
 
 INBOX_ENDPOINT = "GET /api/v1/notifications/ (1,000 in inbox)"
 LATENCY_ENDPOINTS = ("rating commit -> inbox row @100/s", "rating commit -> webhook received @100/s")
@@ -47,7 +47,7 @@ class Context:
     duration: int
     log: Callable[[str], None]
     quiesce: Callable[[], None]  # returns once no event or delivery is still in flight
-    worker_cpu: Callable[[], float]  # CPU seconds used so far by the Celery worker processes
+    worker_cpu: Callable[[], float]  # CPU seconds used so far by Celery, the dispatcher and beat
     _next_customer: int = field(default=0)
 
     def take_customers(self, count: int) -> list[str]:
@@ -138,42 +138,15 @@ def inbox_rows(ctx: Context, connection_levels: list[int]) -> list[dict]:
     return rows
 
 
-class _WebhookReceiver(BaseHTTPRequestHandler):
-    arrivals: dict[str, float] = {}
-
-    def do_POST(self):
-        received = time.time()
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.send_response(204)
-        self.end_headers()
-        rating_id = _find_rating_id(json.loads(body or b"{}"))
-        if rating_id:
-            self.arrivals.setdefault(rating_id, received)
-
-    def log_message(self, *args):
-        pass
-
-
-def _find_rating_id(payload) -> str | None:
-    if isinstance(payload, dict):
-        if "rating_id" in payload:
-            return str(payload["rating_id"])
-        for value in payload.values():
-            found = _find_rating_id(value)
-            if found:
-                return found
-    return None
-
-
 def latency_rows(ctx: Context) -> list[dict]:
     """Open loop: post at RATE_PER_S whatever the responses do; measure commit -> inbox/webhook."""
     provider_id, provider_user_id = ctx.latency_provider
     token = ctx.access_token(provider_user_id)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _WebhookReceiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # A receiver with HTTP/1.1 keep-alive, as real ones have: the engine reuses connections.
+    receiver = ArrivalReceivers(["127.0.0.1"])
     rows = []
     try:
-        hook_url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        (hook_url,) = receiver.urls()
         created = requests.post(
             f"{ctx.base_url}/api/v1/notifications/webhooks/",
             json={"url": hook_url, "event_types": ["rating.created"]},
@@ -212,17 +185,17 @@ def latency_rows(ctx: Context) -> list[dict]:
         _wait_for_inbox(ctx, token, len(ratings))
         ctx.quiesce()  # every delivery sent (or retrying: then counted missing below)
         worker_cpu_ms = round((ctx.worker_cpu() - cpu_before) * 1000 / max(len(ratings), 1), 2)
-        ctx.log(f"Celery worker CPU per rating (ingest + email + webhook): {worker_cpu_ms} ms")
+        ctx.log(f"notification processes' CPU per rating (ingest + email + webhook): {worker_cpu_ms} ms")
 
         inbox_ms = []
         for item in _inbox(ctx.base_url, token):
             rating_id = str((item.get("data") or {}).get("rating_id", ""))
             if rating_id in ratings:
                 inbox_ms.append((_parse(item["created_at"]) - ratings[rating_id]).total_seconds() * 1000)
+        with receiver.lock:
+            arrivals = dict(receiver.arrivals)
         hook_ms = [
-            (arrived - ratings[rid].timestamp()) * 1000
-            for rid, arrived in _WebhookReceiver.arrivals.items()
-            if rid in ratings
+            (arrived - ratings[rid].timestamp()) * 1000 for rid, (_, arrived) in arrivals.items() if rid in ratings
         ]
         missing_inbox = len(ratings) - len(inbox_ms)
         rows.append(
@@ -250,6 +223,5 @@ def latency_rows(ctx: Context) -> list[dict]:
                 }
             )
     finally:
-        server.shutdown()
-        server.server_close()
+        receiver.close()
     return rows
