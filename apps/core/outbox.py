@@ -11,6 +11,7 @@ and, after ``OUTBOX_MAX_ATTEMPTS`` sends and ``OUTBOX_DEAD_AFTER_SECONDS``, is m
 staff to look at and replay.
 """
 
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -95,32 +96,61 @@ def _claim(size: int) -> tuple[int, list[OutboxEvent]]:
     transactions are serialized by BEGIN IMMEDIATE, see settings); each row is still claimed
     with a compare-and-set, so two dispatchers never both send it.
     """
-    with transaction.atomic():
-        now = timezone.now()
-        rows = list(
-            OutboxEvent.objects.select_for_update(skip_locked=True)
-            .filter(_due(now))
-            .order_by("created_at", "id")[:size]
+    now = timezone.now()
+    if connection.features.has_select_for_update_skip_locked:
+        rows = _claim_postgres(size, now=now)
+    else:
+        with transaction.atomic():
+            rows = list(OutboxEvent.objects.filter(_due(now)).order_by("created_at", "id")[:size])
+            # SQLite: no row locks, so each row is claimed with a compare-and-set.
+            rows = [row for row in rows if OutboxEvent.objects.filter(_due(now), pk=row.pk).update(**_lease(now))]
+    # Both a count and an age: a consumer outage (workers down, broker up) also leaves rows
+    # unconfirmed, and must cost a delay, not a manual replay of every event it spanned.
+    old_enough = now - timedelta(seconds=settings.OUTBOX_DEAD_AFTER_SECONDS)
+    dead = [row.pk for row in rows if row.attempts >= settings.OUTBOX_MAX_ATTEMPTS and row.created_at <= old_enough]
+    if dead:
+        marked = OutboxEvent.objects.filter(pk__in=dead, dead_at__isnull=True).update(
+            dead_at=now,
+            locked_until=None,
+            last_error=f"dead: dispatched {settings.OUTBOX_MAX_ATTEMPTS} times without confirmation",
         )
-        # Both a count and an age: a consumer outage (workers down, broker up) also leaves rows
-        # unconfirmed, and must cost a delay, not a manual replay of every event it spanned.
-        old_enough = now - timedelta(seconds=settings.OUTBOX_DEAD_AFTER_SECONDS)
-        dead = [row.pk for row in rows if row.attempts >= settings.OUTBOX_MAX_ATTEMPTS and row.created_at <= old_enough]
-        if dead:
-            marked = OutboxEvent.objects.filter(_due(now), pk__in=dead).update(
-                dead_at=now,
-                locked_until=None,
-                last_error=f"dead: dispatched {settings.OUTBOX_MAX_ATTEMPTS} times without confirmation",
-            )
-            EVENTS_DEAD.inc(marked)
-            logger.warning("outbox: %d events dead after %d dispatches", marked, settings.OUTBOX_MAX_ATTEMPTS)
-        live = [row for row in rows if row.pk not in dead]
-        lease = {"locked_until": _lease_end(now)}
-        if connection.features.has_select_for_update_skip_locked:
-            if live:
-                OutboxEvent.objects.filter(pk__in=[row.pk for row in live]).update(**lease)
-            return len(rows), live
-        return len(rows), [row for row in live if OutboxEvent.objects.filter(_due(now), pk=row.pk).update(**lease)]
+        EVENTS_DEAD.inc(marked)
+        logger.warning("outbox: %d events dead after %d dispatches", marked, settings.OUTBOX_MAX_ATTEMPTS)
+    return len(rows), [row for row in rows if row.pk not in dead]
+
+
+def _lease(now: datetime) -> dict:
+    return {"locked_until": _lease_end(now)}
+
+
+_CLAIM_FIELDS = ("id", "type", "version", "occurred_at", "data", "task_name", "queue", "attempts", "created_at")
+
+
+def _claim_postgres(size: int, *, now: datetime) -> list[OutboxEvent]:
+    """Select and lease in one statement (SKIP LOCKED: dispatchers never wait on each other).
+
+    Written in SQL because this runs after every commit under load, and in the dispatcher's
+    profile compiling the ORM's SELECT … FOR UPDATE and UPDATE was most of its CPU.
+    """
+    table = OutboxEvent._meta.db_table
+    columns = ", ".join(f"o.{OutboxEvent._meta.get_field(name).column}" for name in _CLAIM_FIELDS)
+    sql = (
+        f"WITH due AS (SELECT id FROM {table} WHERE confirmed_at IS NULL AND dead_at IS NULL"
+        " AND (locked_until IS NULL OR locked_until < %s) AND (dispatched_at IS NULL OR dispatched_at < %s)"
+        " ORDER BY created_at, id LIMIT %s FOR UPDATE SKIP LOCKED)"
+        f" UPDATE {table} AS o SET locked_until = %s FROM due WHERE o.id = due.id RETURNING {columns}"
+    )
+    stale = now - timedelta(seconds=settings.OUTBOX_CONFIRM_TIMEOUT_SECONDS)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now, stale, size, _lease_end(now)])
+        fetched = cursor.fetchall()
+    rows = [OutboxEvent(**dict(zip(_CLAIM_FIELDS, values, strict=True))) for values in fetched]
+    for row in rows:
+        if isinstance(row.data, str):
+            row.data = json.loads(row.data)
+    # RETURNING keeps no order; dispatch oldest first.
+    rows.sort(key=lambda row: (row.created_at, str(row.pk)))
+    return rows
 
 
 def _groups(rows: Iterable[OutboxEvent]) -> list[list[OutboxEvent]]:
@@ -179,11 +209,22 @@ def outbox_dispatch_round(*, limit: int | None = None, path: str = "dispatcher")
 
 
 def _mark_dispatched(rows: list[OutboxEvent], *, path: str) -> None:
-    if rows:
-        OutboxEvent.objects.filter(pk__in=[row.pk for row in rows]).update(
+    if not rows:
+        return
+    ids = [row.pk for row in rows]
+    if connection.vendor == "postgresql":
+        # As _claim_postgres: the ORM's UPDATE compiled per round was a quarter of the dispatcher.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {OutboxEvent._meta.db_table} SET dispatched_at = %s, attempts = attempts + 1,"
+                " locked_until = NULL, last_error = '' WHERE id = ANY(%s)",
+                [timezone.now(), ids],
+            )
+    else:
+        OutboxEvent.objects.filter(pk__in=ids).update(
             dispatched_at=timezone.now(), attempts=F("attempts") + 1, locked_until=None, last_error=""
         )
-        EVENTS_DISPATCHED.labels(path, "ok").inc(len(rows))
+    EVENTS_DISPATCHED.labels(path, "ok").inc(len(rows))
 
 
 def outbox_dispatch(*, limit: int | None = None, path: str = "dispatcher") -> int:

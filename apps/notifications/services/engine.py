@@ -93,25 +93,54 @@ def _claimable(now: datetime) -> Q:
 
 
 def _claim(delivery_ids: list, *, now: datetime, lease: datetime) -> list[Delivery]:
-    """Lease the due rows among ``delivery_ids``; rows another worker holds are skipped."""
+    """Lease the due rows among ``delivery_ids``; rows another worker holds are skipped.
+
+    The attempt is counted at the claim, so a message that kills its worker still runs out of
+    attempts; a skipped send gives its attempt back.
+    """
     db = notifications_db()
-    with transaction.atomic(using=db):
-        rows = list(
-            Delivery.objects.using(db)
-            .select_for_update(skip_locked=True, of=("self",))
-            .select_related("notification", "endpoint", "device")
-            .filter(_claimable(now), pk__in=delivery_ids)
-        )
-        if not rows:
-            return []
-        # Counted at the claim, so a message that kills its worker still runs out of attempts;
-        # a skipped send gives its attempt back.
-        Delivery.objects.using(db).filter(pk__in=[row.pk for row in rows]).update(
-            status=DeliveryStatus.SENDING, locked_until=lease, last_attempt_at=now, attempts=F("attempts") + 1
-        )
-    for row in rows:
-        row.attempts += 1
-    return rows
+    claimed = {"status": DeliveryStatus.SENDING, "locked_until": lease, "last_attempt_at": now}
+    if connections[db].vendor == "postgresql":
+        ids = _claim_ids_postgres(delivery_ids, now=now, lease=lease, db=db)
+    else:
+        # SQLite has no row locks; its write transactions are serialized (BEGIN IMMEDIATE).
+        with transaction.atomic(using=db):
+            ids = list(
+                Delivery.objects.using(db).filter(_claimable(now), pk__in=delivery_ids).values_list("pk", flat=True)
+            )
+            Delivery.objects.using(db).filter(pk__in=ids).update(attempts=F("attempts") + 1, **claimed)
+    if not ids:
+        return []
+    return list(Delivery.objects.using(db).select_related("notification", "endpoint", "device").filter(pk__in=ids))
+
+
+def _claim_ids_postgres(delivery_ids: list, *, now: datetime, lease: datetime, db: str) -> list:
+    """One statement: lock the due rows (SKIP LOCKED), lease them, return their ids.
+
+    SQL rather than the ORM's SELECT … FOR UPDATE + UPDATE: the claim runs for every group,
+    and compiling those two queries was over a quarter of the delivery worker's CPU.
+    """
+    table = Delivery._meta.db_table
+    sql = (
+        f"UPDATE {table} SET status = %s, locked_until = %s, last_attempt_at = %s, attempts = attempts + 1"
+        f" WHERE id IN (SELECT id FROM {table} WHERE id = ANY(%s) AND ("
+        "(status IN (%s, %s) AND next_attempt_at <= %s) OR (status = %s AND locked_until < %s))"
+        " FOR UPDATE SKIP LOCKED) RETURNING id"
+    )
+    params = [
+        DeliveryStatus.SENDING,
+        lease,
+        now,
+        [UUID(str(pk)) for pk in delivery_ids],
+        DeliveryStatus.PENDING,
+        DeliveryStatus.RETRY,
+        now,
+        DeliveryStatus.SENDING,
+        now,
+    ]
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _apply(delivery: Delivery, sent: SendResult, *, now: datetime, duration_ms: int) -> None:
