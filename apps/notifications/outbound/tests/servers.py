@@ -35,6 +35,25 @@ def reply(status: int, body: bytes = b"", headers: dict[str, str] | None = None)
     return behave
 
 
+def drip(stop: threading.Event, *, size: int = 1000, every: float = 0.05) -> Behaviour:
+    """Announce ``size`` bytes and send one every ``every`` seconds until ``stop`` is set.
+
+    Each byte arrives well within any per-read timeout: only a total deadline stops the read.
+    """
+
+    def behave(handler: BaseHTTPRequestHandler, _request: Received) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(size))
+        handler.end_headers()
+        for _ in range(size):
+            handler.wfile.write(b"x")
+            handler.wfile.flush()
+            if stop.wait(every):
+                return
+
+    return behave
+
+
 class Receiver:
     """A ThreadingHTTPServer in a daemon thread; ``behaviour`` may be swapped between requests.
 

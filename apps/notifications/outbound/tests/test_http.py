@@ -6,7 +6,7 @@ from apps.notifications.outbound import http
 from apps.notifications.outbound.errors import ConnectFailed, DeadlineExceeded
 from apps.notifications.outbound.retry import Outcome, classify
 
-from .servers import reply
+from .servers import drip, reply
 
 
 def _hang(receiver):
@@ -60,18 +60,7 @@ def test_dripping_server_is_cut_at_the_total_deadline_not_per_read(settings, rec
     # Each byte arrives well within any per-read timeout; only a total deadline stops this.
     settings.OUTBOUND_TOTAL_TIMEOUT = 0.8
     receiver = receiver_factory()
-
-    def drip(handler, _request):
-        handler.send_response(200)
-        handler.send_header("Content-Length", "1000")
-        handler.end_headers()
-        for _ in range(1000):
-            handler.wfile.write(b"x")
-            handler.wfile.flush()
-            if receiver.stop.wait(0.05):
-                return
-
-    receiver.behaviour = drip
+    receiver.behaviour = drip(receiver.stop)
 
     started = time.monotonic()
     with pytest.raises(DeadlineExceeded):

@@ -8,7 +8,7 @@ from apps.notifications.outbound import http
 from apps.notifications.outbound.errors import DeadlineExceeded, InvalidMessage, UnsafeURL
 from apps.notifications.outbound.retry import Outcome, classify
 
-from .servers import Receiver, reply
+from .servers import Receiver, drip, reply
 
 
 def _post(receiver, path="/hook"):
@@ -164,18 +164,7 @@ def test_a_dripping_body_is_cut_at_the_deadline_on_a_reused_connection(settings,
     settings.OUTBOUND_TOTAL_TIMEOUT = 0.6
     receiver = receiver_factory(keep_alive=True)
     assert _post(receiver).status == 200
-
-    def drip(handler, _request):
-        handler.send_response(200)
-        handler.send_header("Content-Length", "1000")
-        handler.end_headers()
-        for _ in range(1000):
-            handler.wfile.write(b"x")
-            handler.wfile.flush()
-            if receiver.stop.wait(0.05):
-                return
-
-    receiver.behaviour = drip
+    receiver.behaviour = drip(receiver.stop)
     started = time.monotonic()
     with pytest.raises(DeadlineExceeded):
         _post(receiver)
