@@ -1,6 +1,7 @@
 """Fixtures shared by every test package."""
 
 import os
+import socket
 
 import pytest
 from rest_framework.test import APIClient
@@ -30,6 +31,29 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port with nothing listening (connection refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def redis_down(settings, closed_port):
+    """The cache (and every other REDIS_URL user) points at a closed port: Redis is down."""
+    url = f"redis://127.0.0.1:{closed_port}/0"
+    settings.REDIS_URL = url
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    return url
 
 
 @pytest.fixture

@@ -7,12 +7,15 @@ def broker_transport_options(url: str, *, var_dir: Path, socket_timeout: float, 
     scheme = url.split("://", 1)[0]
     if scheme == "filesystem":
         broker_dir = var_dir / "broker"
-        for folder in ("out", "processed"):
+        for folder in ("out", "processed", "control"):
             (broker_dir / folder).mkdir(parents=True, exist_ok=True)
         return {
             "data_folder_in": str(broker_dir / "out"),
             "data_folder_out": str(broker_dir / "out"),
             "processed_folder": str(broker_dir / "processed"),
+            # The exchange tables; kombu's default is ./control, which put broker state in the
+            # work tree (rewritten by every `make run`).
+            "control_folder": str(broker_dir / "control"),
             "store_processed": False,
             # The embedded demo should feel instant; the default poll is once a second.
             "polling_interval": 0.1,

@@ -6,12 +6,55 @@ bench profile that was a third of a rating-summary read. On Redis these count re
 fixed window instead: ``INCR`` + ``EXPIRE NX`` + ``TTL`` in one pipeline. A client can burst to
 twice the rate across a window edge, the usual trade of fixed windows. On any other cache
 (locmem in the embedded default) DRF's own algorithm runs.
+
+A throttle fails open: when Redis does not answer, the request goes through uncounted (a rate
+limit protects the service; refusing every request during a cache outage would be the outage),
+counted in ``throttle_fail_open_total`` and logged at most once per ``_WARN_EVERY`` seconds.
 """
 
+import logging
+import threading
+import time
+
+import redis
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache import cache as default_cache
 from django.core.cache.backends.redis import RedisCache
+from prometheus_client import Counter
 from rest_framework import throttling
+
+logger = logging.getLogger(__name__)
+
+# Labelled by throttle scope only (anon, user, rating_submit): a bounded set.
+THROTTLE_FAIL_OPEN = Counter(
+    "throttle_fail_open",
+    "Requests let through unthrottled because the throttle's cache (Redis) was unavailable",
+    ["scope"],
+)
+
+# An outage fails every request; one warning line per request would flood the log.
+_WARN_EVERY = 60.0
+_warn_lock = threading.Lock()
+_warned_at: float | None = None
+_suppressed = 0
+
+
+def _warn_fail_open(scope: str, exc: Exception) -> None:
+    global _warned_at, _suppressed
+    now = time.monotonic()
+    with _warn_lock:
+        if _warned_at is not None and now - _warned_at < _WARN_EVERY:
+            _suppressed += 1
+            return
+        suppressed, _suppressed, _warned_at = _suppressed, 0, now
+    logger.warning(
+        "Throttle cache unavailable (%s: %s); letting requests through unthrottled "
+        "(%d more since the last warning, next warning in %ds at the earliest)",
+        scope,
+        type(exc).__name__,
+        suppressed,
+        int(_WARN_EVERY),
+    )
 
 
 def _backend(cache):
@@ -32,11 +75,18 @@ class RedisWindowMixin:
         if self.key is None:
             return True
         key = backend.make_and_validate_key(self.key)
-        pipeline = backend._cache.get_client(key, write=True).pipeline(transaction=False)
-        pipeline.incr(key)
-        pipeline.expire(key, self.duration, nx=True)
-        pipeline.ttl(key)
-        count, _, ttl = pipeline.execute()
+        try:
+            pipeline = backend._cache.get_client(key, write=True).pipeline(transaction=False)
+            pipeline.incr(key)
+            pipeline.expire(key, self.duration, nx=True)
+            pipeline.ttl(key)
+            count, _, ttl = pipeline.execute()
+        except redis.RedisError as exc:
+            scope = self.scope or type(self).__name__
+            THROTTLE_FAIL_OPEN.labels(scope=scope).inc()
+            _warn_fail_open(scope, exc)
+            self._wait = None
+            return True
         self._wait = ttl if ttl > 0 else self.duration
         return count <= self.num_requests
 

@@ -1,5 +1,6 @@
 """Settings shared by every deployment. Everything variable comes from one ``environ.Env``."""
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,7 +13,15 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# `.env` is a developer's convenience (git-ignored), read only on opt-in, cookiecutter-django's
+# DJANGO_READ_DOT_ENV_FILE: a stray file on a server must not change what production runs with.
+# The embedded settings (local, test) opt in by default; the real environment always wins.
+READ_DOT_ENV_FILE = env.bool(
+    "DJANGO_READ_DOT_ENV_FILE",
+    default=os.environ.get("DJANGO_SETTINGS_MODULE") in ("config.settings.local", "config.settings.test"),
+)
+if READ_DOT_ENV_FILE:
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 SECRET_KEY = env("SECRET_KEY", default="")
 DEBUG = env.bool("DEBUG", default=False)

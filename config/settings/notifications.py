@@ -1,6 +1,7 @@
 """The separate notifications deployment: only the notifications API and its worker.
 
-Runs on production settings (same secrets and hardening) with fewer apps: no admin and no
+Runs on production settings (same secrets, hardening and required variables: it refuses to start
+without DATABASE_URL, CELERY_BROKER_URL or REDIS_URL too) with fewer apps: no admin and no
 ratings, providers or customers, so the ratings receivers are not connected; events arrive
 through the broker. Requests authenticate with the main deployment's JWTs (same signing key)
 without reading the users table: the recipient is the token's ``user_id``.
@@ -9,7 +10,7 @@ Its worker consumes only the ``notifications`` queue:
 """
 
 from .production import *  # noqa: F403
-from .production import REST_FRAMEWORK, SPECTACULAR_SETTINGS, env
+from .production import REST_FRAMEWORK, SPECTACULAR_SETTINGS
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -52,7 +53,6 @@ CELERY_BEAT_SCHEDULE = {
     "notifications-deliveries-sweep": CELERY_BEAT_SCHEDULE["notifications-deliveries-sweep"],  # noqa: F405
 }
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
-DEBUG = env.bool("DEBUG", default=False)
 
 # The outbox lives in the publisher's database, not in ours: confirm through the broker.
 OUTBOX_CONFIRM_INLINE = False

@@ -1,10 +1,24 @@
-"""Production: every secret comes from the environment; nothing insecure by default."""
+"""Production: every secret comes from the environment; nothing insecure by default.
+
+Refuses to start half-configured: without these variables base.py would fall back to the
+embedded default (SQLite, a filesystem broker, a per-process cache), which a deployment must
+never run on by accident.
+"""
 
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
 from .base import SIMPLE_JWT, env
 
+REQUIRED_ENV = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL")
+_missing = [name for name in REQUIRED_ENV if not env(name, default="").strip()]
+if _missing:
+    raise ImproperlyConfigured(
+        f"Production settings need these environment variables, missing or empty: {', '.join(_missing)} "
+        "(see .env.example)."
+    )
+
+# Never from the environment (nor from a .env read on opt-in).
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
 if len(SECRET_KEY) < 50:

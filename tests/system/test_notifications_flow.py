@@ -116,7 +116,7 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(stack, make_db, sm
     assert scalar(db, DISTINCT_RATINGS) == 100
 
 
-def test_split_deployment_serves_the_inbox_from_its_own_database(stack, make_db, smtp, rabbit_broker):
+def test_split_deployment_serves_the_inbox_from_its_own_database(stack, make_db, smtp, rabbit_broker, cache_redis):
     main_db, notifications_db = make_db(), make_db()
     main_env = stack.env(
         DATABASE_URL=main_db, CELERY_BROKER_URL=rabbit_broker.url, EMAIL_URL=f"smtp://127.0.0.1:{smtp.port}"
@@ -128,6 +128,8 @@ def test_split_deployment_serves_the_inbox_from_its_own_database(stack, make_db,
         DJANGO_SETTINGS_MODULE="config.settings.notifications",
         DATABASE_URL=notifications_db,
         CELERY_BROKER_URL=rabbit_broker.url,
+        # Production settings (which these are) refuse to start without a cache.
+        REDIS_URL=cache_redis.url,
         EMAIL_URL=f"smtp://127.0.0.1:{smtp.port}",
         SECURE_SSL_REDIRECT="false",
     )

@@ -1,7 +1,12 @@
+import logging
+
 import pytest
+from prometheus_client import REGISTRY
 from rest_framework.settings import api_settings
+from rest_framework.test import APIClient
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
+from apps.core import throttling as core_throttling
 from apps.ratings.api.throttling import RatingSubmitThrottle
 from apps.ratings.models import Rating
 from conftest import auth_client
@@ -82,3 +87,36 @@ def test_with_num_proxies_0_x_forwarded_for_is_ignored(api_client, settings, rat
     assert api_client.get("/api/v1/providers/", HTTP_X_FORWARDED_FOR="203.0.113.1").status_code == 200
     rotated = api_client.get("/api/v1/providers/", HTTP_X_FORWARDED_FOR="203.0.113.2")
     assert_error(rotated, 429, "throttled")
+
+
+def _fail_open_count(scope: str) -> float:
+    return REGISTRY.get_sample_value("throttle_fail_open_total", {"scope": scope}) or 0
+
+
+@pytest.mark.django_db
+def test_with_redis_down_requests_go_through_unthrottled_counted_and_logged_once(
+    customer_client, redis_down, monkeypatch, caplog
+):
+    # A throttle that refused (or 500ed) every request during a cache outage would be the outage.
+    monkeypatch.setattr(core_throttling, "_warned_at", None)
+    monkeypatch.setattr(core_throttling, "_suppressed", 0)
+    before = {scope: _fail_open_count(scope) for scope in ("anon", "user", "rating_submit")}
+    providers = ProviderFactory.create_batch(3)
+
+    with caplog.at_level(logging.WARNING, logger="apps.core.throttling"):
+        for provider in providers:
+            response = customer_client.post(
+                "/api/v1/ratings/",
+                {"provider_id": str(provider.pk), "score": 4},
+                HTTP_IDEMPOTENCY_KEY=f"k-{provider.pk}",
+            )
+            assert response.status_code == 201
+        assert APIClient().get(f"/api/v1/providers/{providers[0].pk}/rating-summary/").status_code == 200
+
+    assert sorted(Rating.objects.values_list("provider_id", flat=True)) == sorted(p.pk for p in providers)
+    assert _fail_open_count("user") == before["user"] + 3
+    assert _fail_open_count("rating_submit") == before["rating_submit"] + 3
+    assert _fail_open_count("anon") == before["anon"] + 1
+    warnings = [r for r in caplog.records if r.name == "apps.core.throttling"]
+    assert len(warnings) == 1
+    assert warnings[0].getMessage().startswith("Throttle cache unavailable (user: ConnectionError)")

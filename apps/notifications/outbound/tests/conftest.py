@@ -1,5 +1,4 @@
 import os
-import socket
 import uuid
 
 import pytest
@@ -36,14 +35,6 @@ def receiver_factory():
 @pytest.fixture
 def receiver(receiver_factory) -> Receiver:
     return receiver_factory()
-
-
-@pytest.fixture
-def closed_port() -> int:
-    """A loopback port with nothing listening (connection refused)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

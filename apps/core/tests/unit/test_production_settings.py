@@ -1,0 +1,62 @@
+"""Production settings refuse to start half-configured (run in a subprocess: they load once)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[4]
+SECRET = "production-settings-test-secret-0123456789abcdefghijklmnopqrstuvwxyz"
+STORES = {
+    "DATABASE_URL": "postgres://check@127.0.0.1:1/unused",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:1/0",
+    "REDIS_URL": "redis://127.0.0.1:1/0",
+}
+_OURS = {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "DJANGO_READ_DOT_ENV_FILE", "JWT_SIGNING_KEY", *STORES}
+
+
+def _manage(settings_module: str, *args: str, **env: str) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if k not in _OURS and not k.startswith("PYTEST")}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, "DJANGO_SETTINGS_MODULE": settings_module, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("settings_module", ["config.settings.production", "config.settings.notifications"])
+def test_without_the_data_stores_production_refuses_to_start_naming_each(settings_module):
+    result = _manage(settings_module, "check", SECRET_KEY=SECRET, ALLOWED_HOSTS="ratings.example.com")
+    assert result.returncode != 0
+    assert (
+        "ImproperlyConfigured: Production settings need these environment variables, missing or empty: "
+        "DATABASE_URL, CELERY_BROKER_URL, REDIS_URL (see .env.example)."
+    ) in result.stderr
+
+
+def test_one_missing_variable_is_named_alone():
+    result = _manage("config.settings.production", "check", **{**STORES, "REDIS_URL": ""}, ALLOWED_HOSTS="a.example")
+    assert result.returncode != 0
+    assert "missing or empty: SECRET_KEY, REDIS_URL (see .env.example)." in result.stderr
+
+
+def test_fully_configured_production_passes_check_and_takes_no_debug_from_the_environment():
+    result = _manage(
+        "config.settings.production",
+        "shell",
+        "-c",
+        "from django.conf import settings; from django.core.management import call_command; "
+        "call_command('check'); print('DEBUG', settings.DEBUG)",
+        SECRET_KEY=SECRET,
+        ALLOWED_HOSTS="ratings.example.com",
+        DEBUG="true",
+        **STORES,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "DEBUG False"
+    assert "System check identified no issues" in result.stdout + result.stderr
