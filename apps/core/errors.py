@@ -7,6 +7,7 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooMa
 from django.http import JsonResponse
 from drf_standardized_errors.handler import ExceptionHandler as StandardizedExceptionHandler
 from rest_framework import exceptions, status
+from rest_framework.response import Response
 from rest_framework_simplejwt.exceptions import DetailDictMixin
 
 
@@ -79,3 +80,56 @@ def bad_request(request, exception=None):
 
 def permission_denied(request, exception=None):
     return _error(403, "permission_denied", "You do not have permission to perform this action.")
+
+
+def method_not_allowed(request, allow: str) -> JsonResponse:
+    response = _error(405, "method_not_allowed", f'Method "{request.method}" not allowed.')
+    if allow:
+        response["Allow"] = allow
+    return response
+
+
+class ApiErrorShapeMiddleware:
+    """Makes Django's own error responses under ``/api/`` answer in the one error shape.
+
+    The DRF views answer their errors through the exception handler, and handler400/403/404/500
+    cover the rest, except where Django bypasses them: with DEBUG on, a URL that resolves to
+    nothing is ``technical_404_response`` (an HTML page listing every URL pattern) and an
+    exception outside a DRF view (a middleware, ``APPEND_SLASH`` on a POST) is the HTML
+    traceback page, whatever the client accepts. Rewriting the finished response, rather than
+    catching the exception, leaves Django's logging and ``got_request_exception`` (error
+    reporting) as they are; DRF responses are left alone (the browsable API renders its errors
+    as HTML on purpose). It lives here, not in ``middleware.py``, which the logging
+    configuration imports before the apps are loaded.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code >= 400
+            and request.path_info.startswith("/api/")
+            and not isinstance(response, Response)
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            return self._shaped(request, response) or response
+        return response
+
+    @staticmethod
+    def _shaped(request, response) -> JsonResponse | None:
+        status_code = response.status_code
+        if status_code == 404:
+            return not_found(request)
+        if status_code == 405:
+            return method_not_allowed(request, response.get("Allow", ""))
+        if status_code == 403:
+            return permission_denied(request)
+        if status_code == 400:
+            return bad_request(request)
+        if status_code >= 500:
+            shaped = server_error(request)
+            shaped.status_code = status_code
+            return shaped
+        return None

@@ -7,10 +7,14 @@ from unittest import mock
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.signals import got_request_exception
+from django.http import HttpResponseNotAllowed
+from django.test import RequestFactory
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from apps.accounts.models import User
+from apps.core.errors import ApiErrorShapeMiddleware
 from apps.core.models import IdempotencyKey
 from apps.customers.models import Customer
 from apps.ratings.models import Rating
@@ -31,6 +35,92 @@ def test_unknown_url_is_404_in_the_error_shape(api_client, settings, path):
     response = api_client.get(path)
     assert response["Content-Type"] == "application/json"
     assert assert_error(response, 404, "not_found", attr=None, type_="client_error")["detail"] == "Not found."
+
+
+NOT_FOUND = {"type": "client_error", "errors": [{"code": "not_found", "detail": "Not found.", "attr": None}]}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path", ["/api/v1/nothing-here/", "/api/v1/ratings/not-a-uuid/", "/api/v1/", "/api/nothing", "/api/v1/x/y/z"]
+)
+def test_unknown_url_is_404_in_the_error_shape_with_debug_on(api_client, settings, path):
+    # DEBUG's technical 404 page bypasses handler404 and lists every URL pattern.
+    settings.DEBUG = True
+    response = api_client.get(path, HTTP_ACCEPT="text/html")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == NOT_FOUND
+
+
+@pytest.mark.django_db
+def test_append_slash_still_redirects_an_api_get_with_debug_on(api_client, settings):
+    settings.DEBUG = True
+    response = api_client.get("/api/v1/providers")
+    assert response.status_code == 301
+    assert response["Location"] == "/api/v1/providers/"
+
+
+@pytest.mark.django_db
+def test_an_exception_outside_drf_is_a_500_in_the_error_shape_with_debug_on_and_still_reported(settings):
+    # APPEND_SLASH raises on a POST without the slash when DEBUG is on: the traceback page.
+    settings.DEBUG = True
+    reported = []
+
+    def receiver(**kwargs):
+        reported.append(kwargs["request"].path)
+
+    got_request_exception.connect(receiver)
+    try:
+        response = APIClient(raise_request_exception=False).post("/api/v1/customers", {}, format="json")
+    finally:
+        got_request_exception.disconnect(receiver)
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "type": "server_error",
+        "errors": [{"code": "error", "detail": "A server error occurred.", "attr": None}],
+    }
+    assert reported == ["/api/v1/customers"]
+    assert User.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_django_error_pages_outside_the_api_are_left_alone_with_debug_on(client, settings):
+    settings.DEBUG = True
+    response = client.get("/nothing-here/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.django_db
+def test_drf_errors_keep_the_browsable_api_with_debug_on(api_client, settings):
+    settings.DEBUG = True
+    response = api_client.get("/api/v1/providers/", {"cursor": "garbage"}, HTTP_ACCEPT="text/html")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_a_django_405_under_the_api_is_in_the_error_shape_with_the_allow_header():
+    middleware = ApiErrorShapeMiddleware(lambda request: HttpResponseNotAllowed(["GET", "HEAD"]))
+    response = middleware(RequestFactory().delete("/api/v1/anything/"))
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
+    assert json.loads(response.content) == {
+        "type": "client_error",
+        "errors": [{"code": "method_not_allowed", "detail": 'Method "DELETE" not allowed.', "attr": None}],
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("debug", [False, True])
+def test_405_in_the_error_shape_in_both_modes(api_client, settings, debug):
+    settings.DEBUG = debug
+    response = api_client.delete("/api/v1/providers/")
+    assert response.json() == {
+        "type": "client_error",
+        "errors": [{"code": "method_not_allowed", "detail": 'Method "DELETE" not allowed.', "attr": None}],
+    }
 
 
 @pytest.mark.django_db
