@@ -1,7 +1,14 @@
+import datetime
+import decimal
 import json
+import math
 from functools import reduce
 
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
+from django.core.validators import DecimalValidator
+from django.db import connections, models
 from django.db.models import Q
+from django.utils.dateparse import parse_datetime
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import _reverse_ordering
@@ -16,6 +23,11 @@ class CursorPagination(pagination.CursorPagination):
     ordering field and pages by a keyset comparison over all of them; the orderings used end in
     ``id``, so each position is unique and the offset is always 0. The ordering fields must
     not be NULL (the provider list coalesces its summary columns).
+
+    A cursor is client input: every value of a position is parsed with its ordering field's
+    type before it reaches a query, and anything a real cursor could not hold (wrong type or
+    count, out of the column's range, NUL, a naive datetime) is the same 404 "Invalid cursor"
+    DRF answers for a cursor it cannot decode, never a database error.
     """
 
     ordering = ("-created_at", "-id")
@@ -30,13 +42,62 @@ class CursorPagination(pagination.CursorPagination):
             values.append(str(instance[name] if isinstance(instance, dict) else getattr(instance, name)))
         return json.dumps(values)
 
-    def _keyset_filter(self, position: str, reverse: bool) -> Q:
+    def _invalid(self) -> NotFound:
+        return NotFound(self.invalid_cursor_message)
+
+    @staticmethod
+    def _ordering_field(queryset, name: str) -> models.Field:
+        annotation = queryset.query.annotations.get(name)
+        if annotation is not None:
+            return annotation.output_field
+        field = queryset.model._meta.get_field(name)
+        # Ordering by a foreign key orders by the column it holds (the target's key).
+        return field.target_field if field.is_relation else field
+
+    def _parse_value(self, field: models.Field, raw, db: str):
+        # Positions are written by ``_get_position_from_instance`` as strings only.
+        if not isinstance(raw, str) or "\x00" in raw:
+            raise self._invalid()
         try:
-            values = json.loads(position)
+            if isinstance(field, models.DateTimeField):
+                # The field's own to_python accepts a bare date (with a warning) and naive
+                # values; a written position is always an aware datetime.
+                value = parse_datetime(raw)
+                if value is None or value.tzinfo is None:
+                    raise self._invalid()
+                # Out-of-range after conversion to UTC (year 1 with a positive offset).
+                value.astimezone(datetime.UTC)
+                return value
+            value = field.to_python(raw)
+            if isinstance(field, models.DecimalField):
+                if not value.is_finite():
+                    raise self._invalid()
+                DecimalValidator(field.max_digits, field.decimal_places)(value)
+            elif isinstance(field, models.FloatField):
+                if not math.isfinite(value):
+                    raise self._invalid()
+            elif isinstance(field, models.IntegerField):
+                low, high = connections[db].ops.integer_field_range(field.get_internal_type())
+                if (low is not None and value < low) or (high is not None and value > high):
+                    raise self._invalid()
+        except (ValidationError, ValueError, TypeError, OverflowError, decimal.InvalidOperation) as exc:
+            raise self._invalid() from exc
+        if value is None:
+            raise self._invalid()
+        return value
+
+    def _keyset_filter(self, position: str, reverse: bool, queryset) -> Q:
+        try:
+            raw_values = json.loads(position)
         except ValueError as exc:
-            raise NotFound(self.invalid_cursor_message) from exc
-        if not isinstance(values, list) or len(values) != len(self.ordering):
-            raise NotFound(self.invalid_cursor_message)
+            raise self._invalid() from exc
+        if not isinstance(raw_values, list) or len(raw_values) != len(self.ordering):
+            raise self._invalid()
+        try:
+            fields = [self._ordering_field(queryset, term.lstrip("-")) for term in self.ordering]
+        except FieldDoesNotExist as exc:  # a programming error in the view, not a bad cursor
+            raise ImproperlyConfigured(f"Cursor ordering {self.ordering!r} names no field") from exc
+        values = [self._parse_value(f, raw, queryset.db) for f, raw in zip(fields, raw_values, strict=True)]
         alternatives = []
         for i, term in enumerate(self.ordering):
             # (cursor reversed) XOR (field descending) → the page lies below the position.
@@ -67,7 +128,7 @@ class CursorPagination(pagination.CursorPagination):
             queryset = queryset.order_by(*self.ordering)
 
         if current_position is not None:
-            queryset = queryset.filter(self._keyset_filter(current_position, self.cursor.reverse))
+            queryset = queryset.filter(self._keyset_filter(current_position, self.cursor.reverse, queryset))
 
         results = list(queryset[offset : offset + self.page_size + 1])
         self.page = list(results[: self.page_size])

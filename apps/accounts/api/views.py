@@ -8,6 +8,7 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from apps.accounts.api.serializers import LogoutInput, TokenObtainInput, TokenPairOutput
 from apps.accounts.services import refresh_token_blacklist
+from apps.core.openapi import unauthorized_response
 
 
 class TokenObtainView(jwt_views.TokenObtainPairView):
@@ -15,7 +16,7 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
         operation_id="auth_token_obtain",
         tags=["auth"],
         request=TokenObtainInput,
-        responses={200: TokenPairOutput},
+        responses={200: TokenPairOutput, 401: unauthorized_response("no_active_account")},
         auth=[],
     )
     def post(self, request, *args, **kwargs):
@@ -29,7 +30,7 @@ class TokenRefreshView(jwt_views.TokenRefreshView):
         operation_id="auth_token_refresh",
         tags=["auth"],
         request=TokenRefreshSerializer,
-        responses={200: TokenPairOutput},
+        responses={200: TokenPairOutput, 401: unauthorized_response("token_not_valid")},
         auth=[],
     )
     def post(self, request, *args, **kwargs):
