@@ -190,7 +190,9 @@ def test_an_open_breaker_skips_the_host_without_spending_an_attempt_then_half_op
     settings, receiver_factory, django_capture_on_commit_callbacks, send_task
 ):
     settings.BREAKER_FAIL_MAX = 2
-    settings.BREAKER_RESET_TIMEOUT = 1
+    # pybreaker's Redis storage keeps the opening time in whole seconds: a reset timeout of 1 s
+    # could half-open the breaker right away; 3 s leaves at least 2 s of open state.
+    settings.BREAKER_RESET_TIMEOUT = 3
     receiver = receiver_factory(reply(500))
     endpoint = _endpoint(receiver)
     _, delivery = _deliver_event(endpoint, django_capture_on_commit_callbacks, send_task)
@@ -212,7 +214,7 @@ def test_an_open_breaker_skips_the_host_without_spending_an_attempt_then_half_op
     assert delivery.next_attempt_at == reopen
 
     receiver.behaviour = reply(200)
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 6
     while timezone.now() < reopen and time.monotonic() < deadline:
         time.sleep(0.05)
     assert delivery_attempt(delivery_id=delivery.pk) == DeliveryStatus.SENT
