@@ -178,6 +178,9 @@ REST_FRAMEWORK = {
         "anon": env("THROTTLE_ANON", default="600/min"),
         "user": env("THROTTLE_USER", default="1200/min"),
         "rating_submit": env("THROTTLE_RATING_SUBMIT", default="30/min"),
+        # Failed sign-ins (POST /api/v1/auth/token/) per account (email) and per client IP.
+        "login_account": env("THROTTLE_LOGIN_ACCOUNT", default="10/min"),
+        "login_ip": env("THROTTLE_LOGIN_IP", default="30/min"),
     },
     # Number of trusted reverse proxies in front of the app; the client IP used for
     # throttling is taken that many hops from the right of X-Forwarded-For. 0 ignores the

@@ -1,26 +1,62 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_standardized_errors.openapi_serializers import ErrorResponse429Serializer
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from apps.accounts.api.serializers import LogoutInput, TokenObtainInput, TokenPairOutput
+from apps.accounts.api.throttling import LoginAccountThrottle, LoginIPThrottle, LoginThrottleMixin
 from apps.accounts.services import refresh_token_blacklist
 from apps.core.openapi import unauthorized_response
 
 
 class TokenObtainView(jwt_views.TokenObtainPairView):
+    """Trades an email and password for an access and refresh token pair.
+
+    Failed sign-ins are limited per account (the email, any letter case) and per client IP;
+    the limits are checked before the password is, so past them even the right one is 429.
+    """
+
+    throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, LoginAccountThrottle, LoginIPThrottle]
+    _throttles = None
+
+    def get_throttles(self):
+        # The same instances that counted this request in ``initial()`` are the ones that give
+        # the count back after a successful sign-in.
+        if self._throttles is None:
+            self._throttles = super().get_throttles()
+        return self._throttles
+
     @extend_schema(
         operation_id="auth_token_obtain",
         tags=["auth"],
         request=TokenObtainInput,
-        responses={200: TokenPairOutput, 401: unauthorized_response("no_active_account")},
+        responses={
+            200: TokenPairOutput,
+            401: unauthorized_response("no_active_account"),
+            429: OpenApiResponse(
+                ErrorResponse429Serializer,
+                description=(
+                    "Throttled: too many failed sign-ins for this email (THROTTLE_LOGIN_ACCOUNT, "
+                    "default 10/min, any IP) or from this client IP (THROTTLE_LOGIN_IP, default "
+                    "30/min), or the anonymous rate. Refused before the password is checked, the "
+                    "right password included; `Retry-After` gives the seconds to wait."
+                ),
+            ),
+        },
         auth=[],
     )
     def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+        response = super().post(request, *args, **kwargs)
+        if response.status_code == 200:
+            for throttle in self.get_throttles():
+                if isinstance(throttle, LoginThrottleMixin):
+                    throttle.refund()
+        return response
 
 
 class TokenRefreshView(jwt_views.TokenRefreshView):
