@@ -193,6 +193,8 @@ class Stack:
             THROTTLE_ANON="100000/min",
             THROTTLE_USER="100000/min",
             THROTTLE_RATING_SUBMIT="100000/min",
+            THROTTLE_LOGIN_ACCOUNT="100000/min",
+            THROTTLE_LOGIN_IP="100000/min",
             JWT_ACCESS_MINUTES="60",
             OUTBOX_RELAY_INTERVAL="1",
             OUTBOX_LEASE_SECONDS="10",
