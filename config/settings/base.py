@@ -286,6 +286,8 @@ NOTIFICATIONS_DELIVERY_LEASE_SECONDS = env.float("NOTIFICATIONS_DELIVERY_LEASE_S
 # Fresh pending deliveries are enqueued on commit; the sweeper only picks them up after this.
 NOTIFICATIONS_SWEEP_GRACE_SECONDS = env.float("NOTIFICATIONS_SWEEP_GRACE_SECONDS", default=30)
 NOTIFICATIONS_SWEEP_INTERVAL = env.float("NOTIFICATIONS_SWEEP_INTERVAL", default=10)
+# Push devices one user can register: every event of theirs is sent to each of them.
+NOTIFICATIONS_MAX_DEVICES = env.int("NOTIFICATIONS_MAX_DEVICES", default=10)
 
 # --- Outbox (publisher side, apps.core.outbox) --------------------------------------------
 OUTBOX_RELAY_INTERVAL = env.float("OUTBOX_RELAY_INTERVAL", default=5)

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.authentication import JWTStatelessAuthentication
+from apps.core.openapi import conflict_response
 from apps.notifications import selectors, services
 from apps.notifications.api.serializers import (
     DeliveryListQuery,
@@ -241,8 +242,12 @@ class DeviceListView(GenericAPIView):
     @extend_schema(
         operation_id="notifications_devices_register",
         tags=["push"],
+        description=(
+            "Registers a device; registering a known token again refreshes it (200) instead of adding one. "
+            "A user has at most NOTIFICATIONS_MAX_DEVICES devices (default 10): one more is 409 `too_many_devices`."
+        ),
         request=DeviceRegisterInput,
-        responses={200: DeviceOutput, 201: DeviceOutput},
+        responses={200: DeviceOutput, 201: DeviceOutput, 409: conflict_response("too_many_devices")},
     )
     def post(self, request):
         data = DeviceRegisterInput(data=request.data)

@@ -248,3 +248,33 @@ def test_device_delete(provider, provider_client):
     device = Device.objects.create(recipient_id=provider.user.pk, token="t", platform="web")
     assert provider_client.delete(URL + f"devices/{device.pk}/").status_code == 204
     assert not Device.objects.exists()
+
+
+def test_the_device_over_the_limit_is_409_and_writes_nothing(settings, provider, provider_client, customer):
+    settings.NOTIFICATIONS_MAX_DEVICES = 10
+    for i in range(10):
+        response = provider_client.post(URL + "devices/", {"token": f"t{i}", "platform": "ios"}, format="json")
+        assert response.status_code == 201
+    # The 11th token is another user's: refusing it must not take it from them either.
+    Device.objects.create(recipient_id=customer.user.pk, token="t10", platform="android")
+    response = provider_client.post(URL + "devices/", {"token": "t10", "platform": "ios"}, format="json")
+    assert response.status_code == 409
+    assert _errors(response) == [("too_many_devices", None)]
+    assert response.json()["errors"][0]["detail"] == "An account can have at most 10 push devices; delete one first."
+    assert Device.objects.filter(recipient_id=provider.user.pk).count() == 10
+    assert list(Device.objects.filter(token="t10").values_list("recipient_id", "platform")) == [
+        (customer.user.pk, "android")
+    ]
+
+
+def test_re_registering_a_device_at_the_limit_refreshes_it(settings, provider, provider_client):
+    settings.NOTIFICATIONS_MAX_DEVICES = 10
+    for i in range(10):
+        Device.objects.create(recipient_id=provider.user.pk, token=f"t{i}", platform="ios")
+    response = provider_client.post(URL + "devices/", {"token": "t3", "platform": "android"}, format="json")
+    assert response.status_code == 200
+    assert Device.objects.filter(recipient_id=provider.user.pk).count() == 10
+    assert Device.objects.get(token="t3").platform == "android"
+    deleted = Device.objects.get(token="t0")
+    assert provider_client.delete(URL + f"devices/{deleted.pk}/").status_code == 204
+    assert provider_client.post(URL + "devices/", {"token": "t10", "platform": "ios"}, format="json").status_code == 201
