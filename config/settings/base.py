@@ -178,6 +178,7 @@ REST_FRAMEWORK = {
         "anon": env("THROTTLE_ANON", default="600/min"),
         "user": env("THROTTLE_USER", default="1200/min"),
         "rating_submit": env("THROTTLE_RATING_SUBMIT", default="30/min"),
+        "webhook_test": env("THROTTLE_WEBHOOK_TEST", default="5/min"),
     },
     # Number of trusted reverse proxies in front of the app; the client IP used for
     # throttling is taken that many hops from the right of X-Forwarded-For. 0 ignores the

@@ -22,6 +22,7 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "anon": "100000/min",
     "user": "100000/min",
     "rating_submit": "100000/min",
+    "webhook_test": "100000/min",
 }
 CACHES["default"]["KEY_PREFIX"] = env("CACHE_KEY_PREFIX", default="mr-test")  # noqa: F405
 

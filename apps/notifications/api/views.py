@@ -9,6 +9,7 @@ from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from apps.accounts.authentication import JWTStatelessAuthentication
@@ -32,6 +33,7 @@ from apps.notifications.api.serializers import (
     WebhookSecretOutput,
     WebhookTestOutput,
 )
+from apps.notifications.api.throttling import WebhookTestThrottle
 from apps.notifications.models import Delivery, Device, Notification, WebhookEndpoint
 
 
@@ -173,6 +175,10 @@ class WebhookRotateSecretView(APIView):
 
 
 class WebhookTestView(APIView):
+    """Test sends are rate-limited per user (THROTTLE_WEBHOOK_TEST, default 5/min): 429 with Retry-After."""
+
+    throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, WebhookTestThrottle]
+
     @extend_schema(
         operation_id="notifications_webhooks_test", tags=["webhooks"], request=None, responses={202: WebhookTestOutput}
     )

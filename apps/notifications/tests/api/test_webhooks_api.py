@@ -4,7 +4,9 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from rest_framework.settings import api_settings
 
+from apps.notifications.api.throttling import WebhookTestThrottle
 from apps.notifications.models import Delivery, DeliveryStatus, Device, WebhookEndpoint
 from apps.notifications.services import webhook_create
 from tests.factories import DeliveryFactory
@@ -120,6 +122,23 @@ def test_test_send_queues_a_webhook_test_delivery(
         "webhook.test",
     )
     send_task.assert_called_once_with("notifications.deliver_batch", args=[[str(delivery.pk)]])
+
+
+def test_the_sixth_test_send_in_a_minute_is_429_and_sends_nothing(provider, provider_client, send_task, monkeypatch):
+    # DRF reads the rates into a class attribute at import; this test wants the default rate.
+    monkeypatch.setattr(
+        WebhookTestThrottle, "THROTTLE_RATES", {**api_settings.DEFAULT_THROTTLE_RATES, "webhook_test": "5/min"}
+    )
+    endpoint = webhook_create(recipient_id=provider.user.pk, url="https://hooks.example.com/", event_types=[])
+    for _ in range(5):
+        assert provider_client.post(URL + f"webhooks/{endpoint.pk}/test/").status_code == 202
+    refused = provider_client.post(URL + f"webhooks/{endpoint.pk}/test/")
+    assert refused.status_code == 429
+    assert _errors(refused) == [("throttled", None)]
+    assert 0 < int(refused["Retry-After"]) <= 60
+    assert Delivery.objects.filter(endpoint=endpoint).count() == 5
+    # Only test sends are counted: the endpoint's other operations still work.
+    assert provider_client.post(URL + f"webhooks/{endpoint.pk}/rotate-secret/").status_code == 200
 
 
 def test_recover_reenables_and_replays_dead_deliveries_since(provider, provider_client, send_task):
