@@ -25,7 +25,8 @@ from rest_framework import throttling
 
 logger = logging.getLogger(__name__)
 
-# Labelled by throttle scope only (anon, user, rating_submit, login_account, login_ip): a bounded set.
+# Labelled by throttle scope only (anon, user, rating_submit, login_account, login_ip,
+# webhook_test): a bounded set.
 THROTTLE_FAIL_OPEN = Counter(
     "throttle_fail_open",
     "Requests let through unthrottled because the throttle's cache (Redis) was unavailable",

@@ -181,6 +181,7 @@ REST_FRAMEWORK = {
         # Failed sign-ins (POST /api/v1/auth/token/) per account (email) and per client IP.
         "login_account": env("THROTTLE_LOGIN_ACCOUNT", default="10/min"),
         "login_ip": env("THROTTLE_LOGIN_IP", default="30/min"),
+        "webhook_test": env("THROTTLE_WEBHOOK_TEST", default="5/min"),
     },
     # Number of trusted reverse proxies in front of the app; the client IP used for
     # throttling is taken that many hops from the right of X-Forwarded-For. 0 ignores the
@@ -289,6 +290,8 @@ NOTIFICATIONS_DELIVERY_LEASE_SECONDS = env.float("NOTIFICATIONS_DELIVERY_LEASE_S
 # Fresh pending deliveries are enqueued on commit; the sweeper only picks them up after this.
 NOTIFICATIONS_SWEEP_GRACE_SECONDS = env.float("NOTIFICATIONS_SWEEP_GRACE_SECONDS", default=30)
 NOTIFICATIONS_SWEEP_INTERVAL = env.float("NOTIFICATIONS_SWEEP_INTERVAL", default=10)
+# Push devices one user can register: every event of theirs is sent to each of them.
+NOTIFICATIONS_MAX_DEVICES = env.int("NOTIFICATIONS_MAX_DEVICES", default=10)
 
 # --- Outbox (publisher side, apps.core.outbox) --------------------------------------------
 OUTBOX_RELAY_INTERVAL = env.float("OUTBOX_RELAY_INTERVAL", default=5)

@@ -9,9 +9,11 @@ from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from apps.accounts.authentication import JWTStatelessAuthentication
+from apps.core.openapi import conflict_response
 from apps.notifications import selectors, services
 from apps.notifications.api.serializers import (
     DeliveryListQuery,
@@ -31,6 +33,7 @@ from apps.notifications.api.serializers import (
     WebhookSecretOutput,
     WebhookTestOutput,
 )
+from apps.notifications.api.throttling import WebhookTestThrottle
 from apps.notifications.models import Delivery, Device, Notification, WebhookEndpoint
 
 
@@ -172,6 +175,10 @@ class WebhookRotateSecretView(APIView):
 
 
 class WebhookTestView(APIView):
+    """Test sends are rate-limited per user (THROTTLE_WEBHOOK_TEST, default 5/min): 429 with Retry-After."""
+
+    throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, WebhookTestThrottle]
+
     @extend_schema(
         operation_id="notifications_webhooks_test", tags=["webhooks"], request=None, responses={202: WebhookTestOutput}
     )
@@ -241,8 +248,12 @@ class DeviceListView(GenericAPIView):
     @extend_schema(
         operation_id="notifications_devices_register",
         tags=["push"],
+        description=(
+            "Registers a device; registering a known token again refreshes it (200) instead of adding one. "
+            "A user has at most NOTIFICATIONS_MAX_DEVICES devices (default 10): one more is 409 `too_many_devices`."
+        ),
         request=DeviceRegisterInput,
-        responses={200: DeviceOutput, 201: DeviceOutput},
+        responses={200: DeviceOutput, 201: DeviceOutput, 409: conflict_response("too_many_devices")},
     )
     def post(self, request):
         data = DeviceRegisterInput(data=request.data)

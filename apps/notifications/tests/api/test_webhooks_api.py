@@ -4,7 +4,9 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from rest_framework.settings import api_settings
 
+from apps.notifications.api.throttling import WebhookTestThrottle
 from apps.notifications.models import Delivery, DeliveryStatus, Device, WebhookEndpoint
 from apps.notifications.services import webhook_create
 from tests.factories import DeliveryFactory
@@ -120,6 +122,23 @@ def test_test_send_queues_a_webhook_test_delivery(
         "webhook.test",
     )
     send_task.assert_called_once_with("notifications.deliver_batch", args=[[str(delivery.pk)]])
+
+
+def test_the_sixth_test_send_in_a_minute_is_429_and_sends_nothing(provider, provider_client, send_task, monkeypatch):
+    # DRF reads the rates into a class attribute at import; this test wants the default rate.
+    monkeypatch.setattr(
+        WebhookTestThrottle, "THROTTLE_RATES", {**api_settings.DEFAULT_THROTTLE_RATES, "webhook_test": "5/min"}
+    )
+    endpoint = webhook_create(recipient_id=provider.user.pk, url="https://hooks.example.com/", event_types=[])
+    for _ in range(5):
+        assert provider_client.post(URL + f"webhooks/{endpoint.pk}/test/").status_code == 202
+    refused = provider_client.post(URL + f"webhooks/{endpoint.pk}/test/")
+    assert refused.status_code == 429
+    assert _errors(refused) == [("throttled", None)]
+    assert 0 < int(refused["Retry-After"]) <= 60
+    assert Delivery.objects.filter(endpoint=endpoint).count() == 5
+    # Only test sends are counted: the endpoint's other operations still work.
+    assert provider_client.post(URL + f"webhooks/{endpoint.pk}/rotate-secret/").status_code == 200
 
 
 def test_recover_reenables_and_replays_dead_deliveries_since(provider, provider_client, send_task):
@@ -248,3 +267,33 @@ def test_device_delete(provider, provider_client):
     device = Device.objects.create(recipient_id=provider.user.pk, token="t", platform="web")
     assert provider_client.delete(URL + f"devices/{device.pk}/").status_code == 204
     assert not Device.objects.exists()
+
+
+def test_the_device_over_the_limit_is_409_and_writes_nothing(settings, provider, provider_client, customer):
+    settings.NOTIFICATIONS_MAX_DEVICES = 10
+    for i in range(10):
+        response = provider_client.post(URL + "devices/", {"token": f"t{i}", "platform": "ios"}, format="json")
+        assert response.status_code == 201
+    # The 11th token is another user's: refusing it must not take it from them either.
+    Device.objects.create(recipient_id=customer.user.pk, token="t10", platform="android")
+    response = provider_client.post(URL + "devices/", {"token": "t10", "platform": "ios"}, format="json")
+    assert response.status_code == 409
+    assert _errors(response) == [("too_many_devices", None)]
+    assert response.json()["errors"][0]["detail"] == "An account can have at most 10 push devices; delete one first."
+    assert Device.objects.filter(recipient_id=provider.user.pk).count() == 10
+    assert list(Device.objects.filter(token="t10").values_list("recipient_id", "platform")) == [
+        (customer.user.pk, "android")
+    ]
+
+
+def test_re_registering_a_device_at_the_limit_refreshes_it(settings, provider, provider_client):
+    settings.NOTIFICATIONS_MAX_DEVICES = 10
+    for i in range(10):
+        Device.objects.create(recipient_id=provider.user.pk, token=f"t{i}", platform="ios")
+    response = provider_client.post(URL + "devices/", {"token": "t3", "platform": "android"}, format="json")
+    assert response.status_code == 200
+    assert Device.objects.filter(recipient_id=provider.user.pk).count() == 10
+    assert Device.objects.get(token="t3").platform == "android"
+    deleted = Device.objects.get(token="t0")
+    assert provider_client.delete(URL + f"devices/{deleted.pk}/").status_code == 204
+    assert provider_client.post(URL + "devices/", {"token": "t10", "platform": "ios"}, format="json").status_code == 201
