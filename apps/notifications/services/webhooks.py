@@ -67,9 +67,11 @@ def webhook_create(*, recipient_id: UUID, url: str, event_types: list[str]) -> W
         raise UnknownEventType(f"Unknown event types: {', '.join(unknown)}.")
     db = notifications_db()
     with transaction.atomic(using=db):
-        # Locks the owner's endpoints so two concurrent creates cannot both pass the limit.
-        owned = list(WebhookEndpoint.objects.select_for_update().filter(recipient_id=recipient_id).values_list("pk"))
-        if len(owned) >= MAX_ENDPOINTS:
+        # Locks the owner's endpoints so two concurrent creates cannot both pass the limit. The
+        # count is a second statement: under READ COMMITTED the locking one keeps the snapshot it
+        # started with, which misses an endpoint inserted by the transaction it waited on.
+        list(WebhookEndpoint.objects.select_for_update().filter(recipient_id=recipient_id).values_list("pk"))
+        if WebhookEndpoint.objects.filter(recipient_id=recipient_id).count() >= MAX_ENDPOINTS:
             raise TooManyEndpoints()
         endpoint = WebhookEndpoint(
             recipient_id=recipient_id,
