@@ -501,6 +501,7 @@ def main() -> int:
         # production + webhooks allowed to the plain-HTTP receiver on loopback (nothing else).
         "DJANGO_SETTINGS_MODULE": "config.settings.bench",
         "SECRET_KEY": secrets.token_urlsafe(64),
+        "METRICS_TOKEN": secrets.token_urlsafe(32),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "false",
         "DATABASE_URL": database_url,

@@ -5,8 +5,13 @@ workers, prefork Celery children) set ``PROMETHEUS_MULTIPROC_DIR`` so prometheus
 them. Backlogs and delivery states are read from the database at scrape time instead
 (``register_db_collector``), so every process reports the same truth.
 django-prometheus is not used: its view cannot add collectors to a multi-process registry.
+
+With ``METRICS_TOKEN`` set, the view answers only ``Authorization: Bearer <METRICS_TOKEN>``
+(production refuses to start without it unless ``METRICS_PUBLIC`` says the port is internal):
+the backlogs and delivery counts are not for the public.
 """
 
+import hmac
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
@@ -15,6 +20,8 @@ from django.http import HttpResponse
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from apps.core.errors import _error
 
 EVENTS_PUBLISHED = Counter("outbox_events_published", "Outbox events written (counted before the commit)", ["type"])
 EVENTS_DISPATCHED = Counter(
@@ -59,7 +66,20 @@ class _ProcessCollector:
         return REGISTRY.collect()
 
 
+def _authorized(request) -> bool:
+    token = settings.METRICS_TOKEN
+    if not token:
+        return True
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    # Constant-time comparison: the token must not leak through response timing.
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
 def metrics_view(request) -> HttpResponse:
+    if not _authorized(request):
+        response = _error(401, "not_authenticated", "Authentication credentials were not provided or are invalid.")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
     registry = CollectorRegistry()
     if settings.PROMETHEUS_MULTIPROC_DIR:
         multiprocess.MultiProcessCollector(registry, path=settings.PROMETHEUS_MULTIPROC_DIR)

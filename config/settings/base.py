@@ -381,6 +381,10 @@ CELERY_BEAT_SCHEDULE = {
 # --- Metrics -----------------------------------------------------------------------------
 # Set in multi-process deployments (gunicorn, prefork workers) so /metrics sums every process.
 PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default="")
+# When set, /metrics answers only "Authorization: Bearer <METRICS_TOKEN>" (401 otherwise).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# Production only: true lets it start without METRICS_TOKEN (a metrics port reachable only internally).
+METRICS_PUBLIC = env.bool("METRICS_PUBLIC", default=False)
 
 # --- Logging -----------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")

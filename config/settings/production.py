@@ -26,6 +26,16 @@ if len(SECRET_KEY) < 50:
 SIMPLE_JWT["SIGNING_KEY"] = env("JWT_SIGNING_KEY", default="") or SECRET_KEY
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 
+# /metrics shows backlogs and delivery counts: never public by accident. METRICS_PUBLIC=true is
+# for a deployment whose /metrics is reachable only from an internal network (the scraper's).
+METRICS_TOKEN = env("METRICS_TOKEN", default="").strip()
+METRICS_PUBLIC = env.bool("METRICS_PUBLIC", default=False)
+if not METRICS_TOKEN and not METRICS_PUBLIC:
+    raise ImproperlyConfigured(
+        "Production settings need METRICS_TOKEN (the bearer token /metrics requires), or "
+        "METRICS_PUBLIC=true when /metrics is reachable only internally (see .env.example)."
+    )
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]

@@ -130,6 +130,8 @@ def test_split_deployment_serves_the_inbox_from_its_own_database(stack, make_db,
         CELERY_BROKER_URL=rabbit_broker.url,
         # Production settings (which these are) refuse to start without a cache.
         REDIS_URL=cache_redis.url,
+        # …nor without a token for /metrics.
+        METRICS_TOKEN="system-test-metrics-token",
         EMAIL_URL=f"smtp://127.0.0.1:{smtp.port}",
         SECURE_SSL_REDIRECT="false",
     )

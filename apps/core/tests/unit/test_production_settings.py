@@ -14,7 +14,17 @@ STORES = {
     "CELERY_BROKER_URL": "redis://127.0.0.1:1/0",
     "REDIS_URL": "redis://127.0.0.1:1/0",
 }
-_OURS = {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "DJANGO_READ_DOT_ENV_FILE", "JWT_SIGNING_KEY", *STORES}
+METRICS = {"METRICS_TOKEN": "metrics-settings-test-token"}
+_OURS = {
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "DEBUG",
+    "DJANGO_READ_DOT_ENV_FILE",
+    "JWT_SIGNING_KEY",
+    "METRICS_PUBLIC",
+    *METRICS,
+    *STORES,
+}
 
 
 def _manage(settings_module: str, *args: str, **env: str) -> subprocess.CompletedProcess:
@@ -56,7 +66,41 @@ def test_fully_configured_production_passes_check_and_takes_no_debug_from_the_en
         ALLOWED_HOSTS="ratings.example.com",
         DEBUG="true",
         **STORES,
+        **METRICS,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "DEBUG False"
     assert "System check identified no issues" in result.stdout + result.stderr
+
+
+METRICS_REFUSAL = (
+    "ImproperlyConfigured: Production settings need METRICS_TOKEN (the bearer token /metrics requires), "
+    "or METRICS_PUBLIC=true when /metrics is reachable only internally (see .env.example)."
+)
+
+
+@pytest.mark.parametrize("settings_module", ["config.settings.production", "config.settings.notifications"])
+@pytest.mark.parametrize("metrics_env", [{}, {"METRICS_TOKEN": "  "}, {"METRICS_PUBLIC": "false"}])
+def test_without_a_metrics_token_production_refuses_to_start(settings_module, metrics_env):
+    result = _manage(settings_module, "check", SECRET_KEY=SECRET, ALLOWED_HOSTS="a.example", **STORES, **metrics_env)
+    assert result.returncode != 0
+    assert METRICS_REFUSAL in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("metrics_env", "expected"),
+    [(METRICS, "TOKEN metrics-settings-test-token"), ({"METRICS_PUBLIC": "true"}, "TOKEN ")],
+)
+def test_production_starts_with_a_metrics_token_or_an_explicit_public_opt_out(metrics_env, expected):
+    result = _manage(
+        "config.settings.notifications",
+        "shell",
+        "-c",
+        "from django.conf import settings; print('TOKEN', settings.METRICS_TOKEN)",
+        SECRET_KEY=SECRET,
+        ALLOWED_HOSTS="a.example",
+        **STORES,
+        **metrics_env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == expected
