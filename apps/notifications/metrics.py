@@ -30,21 +30,31 @@ def notifications_metrics() -> Iterable[Metric]:
     yield unread
 
 
-_STATE_VALUES = {"closed": 0, "half-open": 1, "open": 2}
+_STATES = ("closed", "half-open", "open")
 
 
 def breaker_metrics() -> Iterable[Metric]:
-    """Every shared circuit breaker's state (0 closed, 1 half-open, 2 open), read at scrape time."""
+    """How many shared circuit breakers are in each state, by kind, read at scrape time.
+
+    Counts, not one series per breaker: a breaker's key names a customer's webhook host (an
+    unbounded, private label set). The admin shows each breaker's own state.
+    """
     from apps.notifications.outbound import breakers
 
-    states = GaugeMetricFamily(
-        "outbound_breaker_state", "Circuit breaker state: 0 closed, 1 half-open, 2 open", labels=["key"]
+    counts = GaugeMetricFamily(
+        "outbound_breakers", "Circuit breakers by kind (host, provider) and state", labels=["kind", "state"]
     )
     try:
         current = breakers.breaker_states()
     except Exception:
         logger.warning("metrics: cannot read breaker states", exc_info=True)
-        current = {}
+        yield counts
+        return
+    # Every (kind, state) pair is reported, zeros included, so "none open" is a sample, not a gap.
+    tally = {(kind, state): 0 for kind in breakers.KINDS for state in _STATES}
     for key, state in current.items():
-        states.add_metric([key], _STATE_VALUES.get(state, -1))
-    yield states
+        pair = (breakers.key_kind(key), state)
+        tally[pair] = tally.get(pair, 0) + 1
+    for (kind, state), n in sorted(tally.items()):
+        counts.add_metric([kind, state], n)
+    yield counts

@@ -21,16 +21,89 @@ def test_metrics_expose_the_outbox_backlog_from_the_database(api_client):
     assert "notifications_unread 0.0" in text
 
 
+def _transitions(text: str) -> float:
+    prefix = 'outbound_breaker_transitions_total{from="closed",kind="host",to="open"} '
+    return next((float(line[len(prefix) :]) for line in text.splitlines() if line.startswith(prefix)), 0.0)
+
+
 @pytest.mark.django_db
-def test_metrics_expose_breaker_states_and_transitions(api_client, settings, breaker_redis):  # noqa: F811
+def test_metrics_count_breakers_by_kind_and_state_never_naming_a_host(api_client, settings, breaker_redis):  # noqa: F811
     from apps.notifications.outbound import breakers
 
     settings.BREAKER_FAIL_MAX = 1
+    transitions_before = _transitions(api_client.get("/metrics").content.decode())
 
     assert breakers.allow("host:metrics.example")
     breakers.record_failure("host:metrics.example")
     breakers.breaker_for("host:fine.example")
+    breakers.breaker_for(breakers.provider_key(7))
     text = api_client.get("/metrics").content.decode()
-    assert 'outbound_breaker_state{key="host:metrics.example"} 2.0' in text
-    assert 'outbound_breaker_state{key="host:fine.example"} 0.0' in text
-    assert 'outbound_breaker_transitions_total{from="closed",key="host:metrics.example",to="open"}' in text
+    assert [line for line in text.splitlines() if line.startswith("outbound_breakers{")] == [
+        'outbound_breakers{kind="host",state="closed"} 1.0',
+        'outbound_breakers{kind="host",state="half-open"} 0.0',
+        'outbound_breakers{kind="host",state="open"} 1.0',
+        'outbound_breakers{kind="provider",state="closed"} 1.0',
+        'outbound_breakers{kind="provider",state="half-open"} 0.0',
+        'outbound_breakers{kind="provider",state="open"} 0.0',
+    ]
+    assert _transitions(text) == transitions_before + 1
+    assert "metrics.example" not in text
+    assert "fine.example" not in text
+
+
+@pytest.mark.django_db
+def test_thirty_open_webhook_hosts_add_no_series(api_client, settings, breaker_redis):  # noqa: F811
+    from apps.notifications.outbound import breakers
+
+    settings.BREAKER_FAIL_MAX = 1
+
+    def breaker_series(text):
+        return sorted(line.rpartition(" ")[0] for line in text.splitlines() if line.startswith("outbound_breaker"))
+
+    breakers.record_failure("host:warm-up.example")  # every transition series exists from here on
+    series_before = breaker_series(api_client.get("/metrics").content.decode())
+    for n in range(30):
+        key = breakers.host_key(f"https://customer-{n}.example/hook")
+        assert breakers.allow(key)
+        breakers.record_failure(key)
+    text = api_client.get("/metrics").content.decode()
+
+    assert breaker_series(text) == series_before
+    assert 'outbound_breakers{kind="host",state="open"} 31.0' in text
+    assert "customer-" not in text
+
+
+@pytest.fixture
+def metrics_token(settings):
+    settings.METRICS_TOKEN = "scrape-secret-0123456789"
+    return settings.METRICS_TOKEN
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer wrong-token", "Bearer scrape-secret-012345678", "Basic scrape-secret-0123456789", "Bearer"],
+)
+def test_with_a_token_set_metrics_refuses_requests_without_it(client, metrics_token, authorization):
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    response = client.get("/metrics", headers=headers)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="metrics"'
+    assert response.json() == {
+        "type": "client_error",
+        "errors": [
+            {
+                "code": "not_authenticated",
+                "detail": "Authentication credentials were not provided or are invalid.",
+                "attr": None,
+            }
+        ],
+    }
+    assert b"outbox_backlog" not in response.content
+
+
+@pytest.mark.django_db
+def test_with_the_right_token_metrics_answers(client, metrics_token):
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {metrics_token}"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    assert 'outbox_backlog{state="undispatched"} 0.0' in response.content.decode()

@@ -48,10 +48,12 @@ STATE_CLOSED = pybreaker.STATE_CLOSED
 STATE_OPEN = pybreaker.STATE_OPEN
 STATE_HALF_OPEN = pybreaker.STATE_HALF_OPEN
 
+# Labelled by kind ("host", "provider"), never by key: a key names a customer's webhook host,
+# an unbounded set that is not for the metrics scraper to see.
 BREAKER_TRANSITIONS = Counter(
     "outbound_breaker_transitions_total",
-    "Circuit breaker state transitions observed by this process",
-    ["key", "from", "to"],
+    "Circuit breaker state transitions observed by this process, by breaker kind",
+    ["kind", "from", "to"],
 )
 
 _lock = threading.Lock()
@@ -78,7 +80,7 @@ class _TransitionListener(pybreaker.CircuitBreakerListener):
 
     def state_change(self, cb, old_state, new_state) -> None:
         BREAKER_TRANSITIONS.labels(
-            key=self.key,
+            kind=key_kind(self.key),
             **{"from": old_state.name if old_state else "none", "to": new_state.name},
         ).inc()
 
@@ -91,6 +93,15 @@ def host_key(url: str) -> str:
 def provider_key(provider_id: object) -> str:
     """Breaker key of a delivery provider (push gateway, SMTP relay)."""
     return f"provider:{provider_id}"
+
+
+KINDS = ("host", "provider")
+
+
+def key_kind(key: str) -> str:
+    """``"host"`` or ``"provider"`` (``"other"`` for a key made some other way): a bounded label."""
+    kind = key.partition(":")[0]
+    return kind if kind in KINDS else "other"
 
 
 def _redis_client(url: str) -> redis.Redis:
