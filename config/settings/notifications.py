@@ -20,6 +20,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "drf_standardized_errors",
+    "corsheaders",
+    "csp",
     "apps.core",
     # The user model must be importable (core's idempotency keys reference it); its table is
     # never read here.
@@ -28,12 +30,15 @@ INSTALLED_APPS = [
 ]
 MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "apps.core.errors.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # The same Content-Security-Policy as the main deployment (its Swagger UI needs the nonce).
+    "csp.middleware.CSPMiddleware",
 ]
 ROOT_URLCONF = "config.urls_notifications"
 TEMPLATES[0]["OPTIONS"]["context_processors"] = ["django.template.context_processors.request"]  # noqa: F405

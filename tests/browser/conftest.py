@@ -59,3 +59,14 @@ def screenshot(page):
         return path
 
     return take
+
+
+@pytest.fixture
+def csp_violations(page):
+    """Chromium reports every resource or script the Content-Security-Policy blocked on the console."""
+    violations = []
+    page.on(
+        "console",
+        lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+    )
+    return violations

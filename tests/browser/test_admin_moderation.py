@@ -7,7 +7,9 @@ from tests.factories import DEFAULT_PASSWORD, CustomerFactory, ProviderFactory, 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_moderator_hides_a_reported_rating_and_the_public_summary_changes(live_server, page, screenshot):
+def test_moderator_hides_a_reported_rating_and_the_public_summary_changes(
+    live_server, page, screenshot, csp_violations
+):
     provider = ProviderFactory(name="Pipe Dreams")
     rating_create(customer=CustomerFactory(), provider=provider, score=5, comment="Fixed the boiler fast")
     reported = rating_create(customer=CustomerFactory(), provider=provider, score=1, comment="Crooks and liars")
@@ -41,3 +43,4 @@ def test_moderator_hides_a_reported_rating_and_the_public_summary_changes(live_s
     assert (after["count"], after["average"], after["distribution"]["1"]) == (1, 5.0, 0)
     reported.refresh_from_db()
     assert (reported.status, reported.moderation_reason) == ("hidden", "Insults the provider")
+    assert csp_violations == []
