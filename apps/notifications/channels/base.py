@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from apps.notifications.models import Delivery
+from apps.notifications.models import Delivery, DeliveryProvider
+from apps.notifications.outbound import breakers
 
 
 class Result(enum.StrEnum):
@@ -78,3 +79,15 @@ class ChannelSender(Protocol):
 
 def elapsed_ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
+
+
+def provider_rows(channel: str) -> list[DeliveryProvider]:
+    """The enabled providers of a channel (push gateways, SMTP relays), in the order they are tried."""
+    return list(DeliveryProvider.objects.filter(channel=channel, enabled=True).order_by("priority", "name", "id"))
+
+
+def reopens_at(provider_ids: list[str]) -> datetime | None:
+    """The earliest time one of these providers' open breakers lets a trial through."""
+    times = [breakers.reopens_at(breakers.provider_key(pid)) for pid in provider_ids]
+    known = [t for t in times if t is not None]
+    return min(known) if known else None

@@ -29,8 +29,7 @@ from django.conf import settings
 from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 
-from apps.notifications.channels.base import AttemptLine, Result, SendResult, elapsed_ms
-from apps.notifications.channels.push import provider_rows, reopens_at
+from apps.notifications.channels.base import AttemptLine, Result, SendResult, elapsed_ms, provider_rows, reopens_at
 from apps.notifications.email import email_message
 from apps.notifications.models import Channel, Delivery, DeliveryProvider
 from apps.notifications.outbound import breakers
@@ -247,16 +246,17 @@ class EmailChannel:
             relays = [
                 _kept_relay(
                     ("provider", str(row.pk), row.endpoint, json.dumps(row.credentials, sort_keys=True)),
-                    functools.partial(
-                        lambda row: _Relay(name=row.name, provider_id=str(row.pk), connection=_smtp_connection(row)),
-                        row,
-                    ),
+                    functools.partial(_provider_relay, row),
                 )
                 for row in rows
             ]
         else:
             relays = [_kept_relay(_email_url_key(), _email_url_relay)]
         yield EmailSession(relays)
+
+
+def _provider_relay(row: DeliveryProvider) -> _Relay:
+    return _Relay(name=row.name, provider_id=str(row.pk), connection=_smtp_connection(row))
 
 
 def _email_url_key() -> tuple:

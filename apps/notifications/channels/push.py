@@ -5,15 +5,10 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
-from datetime import datetime
 
-from apps.notifications.channels.base import AttemptLine, Result, SendResult, elapsed_ms
+from apps.notifications.channels.base import AttemptLine, Result, SendResult, elapsed_ms, provider_rows, reopens_at
 from apps.notifications.models import Channel, Delivery, DeliveryProvider
-from apps.notifications.outbound import breakers, push
-
-
-def provider_rows(channel: str) -> list[DeliveryProvider]:
-    return list(DeliveryProvider.objects.filter(channel=channel, enabled=True).order_by("priority", "name", "id"))
+from apps.notifications.outbound import push
 
 
 def _provider(row: DeliveryProvider) -> push.Provider:
@@ -33,12 +28,6 @@ def attempt_lines(attempts: list[push.ProviderAttempt]) -> list[AttemptLine]:
         AttemptLine(target=a.provider_name, outcome=a.outcome, provider_id=a.provider_id, error=a.detail[:2000])
         for a in attempts
     ]
-
-
-def reopens_at(provider_ids: list[str]) -> datetime | None:
-    times = [breakers.reopens_at(breakers.provider_key(pid)) for pid in provider_ids]
-    known = [t for t in times if t is not None]
-    return min(known) if known else None
 
 
 class PushSession:

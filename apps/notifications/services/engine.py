@@ -99,7 +99,6 @@ def _claim(delivery_ids: list, *, now: datetime, lease: datetime) -> list[Delive
     attempts; a skipped send gives its attempt back.
     """
     db = notifications_db()
-    claimed = {"status": DeliveryStatus.SENDING, "locked_until": lease, "last_attempt_at": now}
     if connections[db].vendor == "postgresql":
         ids = _claim_ids_postgres(delivery_ids, now=now, lease=lease, db=db)
     else:
@@ -108,7 +107,9 @@ def _claim(delivery_ids: list, *, now: datetime, lease: datetime) -> list[Delive
             ids = list(
                 Delivery.objects.using(db).filter(_claimable(now), pk__in=delivery_ids).values_list("pk", flat=True)
             )
-            Delivery.objects.using(db).filter(pk__in=ids).update(attempts=F("attempts") + 1, **claimed)
+            Delivery.objects.using(db).filter(pk__in=ids).update(
+                status=DeliveryStatus.SENDING, locked_until=lease, last_attempt_at=now, attempts=F("attempts") + 1
+            )
     if not ids:
         return []
     return list(Delivery.objects.using(db).select_related("notification", "endpoint", "device").filter(pk__in=ids))
@@ -172,10 +173,13 @@ def _apply(delivery: Delivery, sent: SendResult, *, now: datetime, duration_ms: 
         )
 
 
-def _send_group(rows: list[Delivery], *, started: float) -> list[tuple[Delivery, SendResult, int]]:
-    """Send one destination's rows through one session, holding one of its slots."""
-    channel = channel_for(rows[0].channel)
-    slot_key = f"{rows[0].channel}:{channel.destination(rows[0])}"
+def _send_group(
+    rows: list[Delivery], *, key: tuple[str, str], started: float
+) -> list[tuple[Delivery, SendResult, int]]:
+    """Send one destination's rows (``key``: channel, destination) through one session,
+    holding one of the destination's slots."""
+    channel = channel_for(key[0])
+    slot_key = ":".join(key)
     budget = settings.NOTIFICATIONS_BATCH_SECONDS
     token = limits.acquire(
         slot_key, limit=settings.OUTBOUND_HOST_CONCURRENCY, ttl=settings.NOTIFICATIONS_DELIVERY_LEASE_SECONDS
@@ -228,8 +232,8 @@ def deliveries_send(*, delivery_ids: Iterable[UUID | str]) -> dict[str, str]:
     for row in rows:
         groups[_group_key(row)].append(row)
     outcomes: list[tuple[Delivery, SendResult, int]] = []
-    for group in groups.values():
-        outcomes += _send_group(group, started=started)
+    for key, group in groups.items():
+        outcomes += _send_group(group, key=key, started=started)
     _record(outcomes, lease=lease)
     return {str(row.pk): row.status for row, _, _ in outcomes}
 
