@@ -174,11 +174,13 @@ def test_smtp_down_then_up_emails_arrive_once_each(stack, make_db, redis_broker)
     # ends its group: the rest of the group is held back without spending attempts, so it is
     # the destination that is retried, not each email against the same closed port.
     retrying = "SELECT count(*), max(attempts) FROM notifications_delivery WHERE status = 'retry'"
-    wait_until(
-        lambda: query(db, retrying)[0][0] == 20 and query(db, retrying)[0][1] >= 2,
-        timeout=60,
-        what="every delivery retrying, the relay tried again",
-    )
+
+    def all_retrying() -> bool:
+        # One snapshot: two queries could see the rows leave 'retry' for 'sending' in between.
+        count, most = query(db, retrying)[0]
+        return count == 20 and most >= 2
+
+    wait_until(all_retrying, timeout=60, what="every delivery retrying, the relay tried again")
     tried = scalar(db, "SELECT count(*) FROM notifications_deliveryattempt")
     assert tried < 20 * 2, "each email was tried on its own against the closed port"
     smtp.start()
