@@ -90,8 +90,9 @@ def _due(now: datetime) -> Q:
 def _claim(size: int) -> tuple[int, list[OutboxEvent]]:
     """Lease up to ``size`` due rows, oldest first, in one short transaction.
 
-    Returns how many due rows were looked at and the leased ones: rows already sent
-    ``OUTBOX_MAX_ATTEMPTS`` times are marked dead instead. PostgreSQL: SKIP LOCKED, so
+    Returns how many rows were leased (fewer than ``size``: nothing more was due) and the ones
+    to send: leased rows already sent ``OUTBOX_MAX_ATTEMPTS`` times, and old enough, are marked
+    dead instead. PostgreSQL: SKIP LOCKED, so
     dispatchers never wait on each other nor get the same row. SQLite has no row locks (its
     transactions are serialized by BEGIN IMMEDIATE, see settings); each row is still claimed
     with a compare-and-set, so two dispatchers never both send it.
@@ -103,7 +104,8 @@ def _claim(size: int) -> tuple[int, list[OutboxEvent]]:
         with transaction.atomic():
             rows = list(OutboxEvent.objects.filter(_due(now)).order_by("created_at", "id")[:size])
             # SQLite: no row locks, so each row is claimed with a compare-and-set.
-            rows = [row for row in rows if OutboxEvent.objects.filter(_due(now), pk=row.pk).update(**_lease(now))]
+            lease = _lease_end(now)
+            rows = [row for row in rows if OutboxEvent.objects.filter(_due(now), pk=row.pk).update(locked_until=lease)]
     # Both a count and an age: a consumer outage (workers down, broker up) also leaves rows
     # unconfirmed, and must cost a delay, not a manual replay of every event it spanned.
     old_enough = now - timedelta(seconds=settings.OUTBOX_DEAD_AFTER_SECONDS)
@@ -117,10 +119,6 @@ def _claim(size: int) -> tuple[int, list[OutboxEvent]]:
         EVENTS_DEAD.inc(marked)
         logger.warning("outbox: %d events dead after %d dispatches", marked, settings.OUTBOX_MAX_ATTEMPTS)
     return len(rows), [row for row in rows if row.pk not in dead]
-
-
-def _lease(now: datetime) -> dict:
-    return {"locked_until": _lease_end(now)}
 
 
 _CLAIM_FIELDS = ("id", "type", "version", "occurred_at", "data", "task_name", "queue", "attempts", "created_at")
