@@ -1,6 +1,8 @@
 from types import SimpleNamespace
 
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from drf_spectacular.drainage import set_override
 from rest_framework_simplejwt import authentication
 
 
@@ -19,10 +21,20 @@ class JWTAuthentication(authentication.JWTAuthentication):
         )
 
 
+JWT_SCHEME_DESCRIPTION = (
+    "`Authorization: Bearer <access token>`: the `access` token of `POST /api/v1/auth/token/` "
+    "(valid JWT_ACCESS_MINUTES; renew it with `POST /api/v1/auth/token/refresh/`). One token "
+    "for every operation, whichever deployment serves it."
+)
+
+
 class JWTAuthenticationScheme(SimpleJWTScheme):
     """The OpenAPI security scheme of simplejwt's authentication, for this subclass too."""
 
     target_class = JWTAuthentication
+
+    def get_security_definition(self, auto_schema):
+        return {**super().get_security_definition(auto_schema), "description": JWT_SCHEME_DESCRIPTION}
 
 
 class JWTStatelessAuthentication(authentication.JWTStatelessUserAuthentication):
@@ -31,8 +43,29 @@ class JWTStatelessAuthentication(authentication.JWTStatelessUserAuthentication):
     reads that need nothing but the caller's id (the inbox)."""
 
 
-class JWTStatelessAuthenticationScheme(SimpleJWTScheme):
-    """Its own OpenAPI name: the document shows which operations do not load the user."""
+class JWTStatelessAuthenticationScheme(JWTAuthenticationScheme):
+    """The same scheme as every other Bearer operation: the client sends the same token, so the
+    document must not make it pick between two schemes (Swagger UI sends a token only for the
+    scheme it was entered under). That the inbox does not load the user is server business."""
 
     target_class = JWTStatelessAuthentication
-    name = "jwtStatelessAuth"
+
+
+# Both classes register the one "jwtAuth" component on purpose; tell drf-spectacular that the
+# shared name is not an accident.
+set_override(JWTStatelessAuthentication, "suppress_collision_warning", True)
+
+
+class DescribedSessionScheme(SessionScheme):
+    """The session cookie, described."""
+
+    priority = 1
+
+    def get_security_definition(self, auto_schema):
+        return {
+            **super().get_security_definition(auto_schema),
+            "description": (
+                "The Django session of a signed-in staff member (the admin and the browsable "
+                "API); unsafe methods also need the CSRF token. API clients use the Bearer token."
+            ),
+        }

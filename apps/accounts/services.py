@@ -8,6 +8,15 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from apps.accounts.models import User
 from apps.core.exceptions import AlreadyExists, ApplicationError
 
+# The codes of Django's password validators (AUTH_PASSWORD_VALIDATORS), which registration
+# passes through as the password field's validation errors; the OpenAPI document lists them.
+PASSWORD_ERROR_CODES = [
+    "password_too_similar",
+    "password_too_short",
+    "password_too_common",
+    "password_entirely_numeric",
+]
+
 
 def _email_taken() -> AlreadyExists:
     return AlreadyExists("A user with this email already exists.")

@@ -1,15 +1,25 @@
 """OpenAPI components for the errors drf-standardized-errors cannot infer by itself."""
 
+import re
 from functools import cache
 
 from django.db import models
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from drf_standardized_errors.handler import exception_handler as standardized_errors_handler
 from drf_standardized_errors.openapi import AutoSchema as StandardizedAutoSchema
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum
+from drf_standardized_errors.openapi_utils import (
+    InputDataField,
+    get_flat_serializer_fields,
+    get_serializer_fields_with_error_codes,
+)
+from inflection import camelize
 from rest_framework import serializers
+from rest_framework.exceptions import APIException
 
 from apps.core.errors import RequestTooLarge
+from apps.core.pagination import PAGE_SIZE_ERROR_CODES, PAGE_SIZE_PARAMETER
 
 
 class ErrorCode401Enum(models.TextChoices):
@@ -60,13 +70,96 @@ _EXAMPLES = [
 ]
 
 
+def raises(*exceptions: type[APIException]):
+    """Document the domain errors a view method raises: each class's status and code are
+    added to that operation's error responses (400 ones to its ``client_error`` variant)."""
+
+    def decorate(func):
+        func.raises = (*getattr(func, "raises", ()), *exceptions)
+        return func
+
+    return decorate
+
+
+# The codes DRF itself gives each status; a documented response keeps them next to the
+# domain codes of ``raises``.
+_DEFAULT_CODES = {"400": ("parse_error",), "403": ("permission_denied",), "404": ("not_found",)}
+
+
 class AutoSchema(StandardizedAutoSchema):
-    """The package's schema, plus the 413 of operations that read a request body."""
+    """The package's schema, plus what it cannot infer by itself:
+
+    - the 413 of operations that read a request body;
+    - the domain errors of ``@raises`` (403 ``cannot_report_own_rating``, 400
+      ``invalid_idempotency_key``…) with their codes;
+    - the 400 ``validation_error`` of query parameters read by a serializer
+      (``parameters=[SomeQuery]``) and of the paginator's ``page_size``.
+    """
+
+    def _raised(self) -> dict[str, tuple[str, ...]]:
+        handler = getattr(self.view, self.method.lower(), None)
+        codes: dict[str, set[str]] = {}
+        for exc in getattr(handler, "raises", ()):
+            codes.setdefault(str(exc.status_code), set()).add(exc.default_code)
+        return {status: tuple(sorted(set(_DEFAULT_CODES.get(status, ())) | c)) for status, c in codes.items()}
+
+    def _query_serializers(self) -> list[serializers.Serializer]:
+        if self.method != "GET":
+            return []
+        found = []
+        for parameter in self.get_override_parameters():
+            if isinstance(parameter, type) and issubclass(parameter, serializers.Serializer):
+                found.append(parameter())
+            elif isinstance(parameter, serializers.Serializer):
+                found.append(parameter)
+        return found
+
+    def _paginates(self) -> bool:
+        return self.method == "GET" and self._is_list_view() and self._get_paginator() is not None
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        allowed = set(self._get_allowed_error_status_codes())
+        for status, codes in self._raised().items():
+            if status not in allowed and status not in responses:
+                name = camelize(self.get_operation_id()) + status
+                responses[status] = self._get_response_for_code(_error_response(name, codes), status)
+        return responses
 
     def _should_add_error_response(self, responses: dict, status_code: str) -> bool:
         if status_code == "413" and self.method not in ("POST", "PUT", "PATCH"):
             return False
+        if status_code in self._raised() and status_code not in responses:
+            return self.view.get_exception_handler() is standardized_errors_handler
         return super()._should_add_error_response(responses, status_code)
+
+    def _should_add_validation_error_response(self) -> bool:
+        return bool(self._query_serializers()) or self._paginates() or super()._should_add_validation_error_response()
+
+    def _determine_fields_with_error_codes(self):
+        fields = super()._determine_fields_with_error_codes()
+        for query in self._query_serializers():
+            fields.extend(get_serializer_fields_with_error_codes(get_flat_serializer_fields(query)))
+        if self._paginates():
+            fields.append(InputDataField(PAGE_SIZE_PARAMETER, serializers.IntegerField(), set(PAGE_SIZE_ERROR_CODES)))
+        return fields
+
+    def _get_error_response_serializer(self, status_code: str):
+        raised = self._raised().get(status_code)
+        if raised and status_code != "400":
+            return _error_response(camelize(self.get_operation_id()) + status_code, raised)
+        return super()._get_error_response_serializer(status_code)
+
+    def _get_http400_serializer(self):
+        raised = self._raised().get("400")
+        serializer = super()._get_http400_serializer()
+        if raised:
+            # The package's client_error variant knows parse_error only.
+            name = camelize(self.get_operation_id()) + "ClientError"
+            serializer.serializers[ClientErrorEnum.CLIENT_ERROR.value] = _error_response(name, raised)
+        return serializer
 
     def _get_examples(self, serializer, direction, media_type, status_code=None, extras=None):
         codes = getattr(serializer, "error_codes", None)
@@ -87,8 +180,10 @@ class AutoSchema(StandardizedAutoSchema):
 
 @cache
 def _error_response(name: str, codes: tuple[str, ...]) -> type[serializers.Serializer]:
+    # The "ErrorComponent" suffix keeps the enum post-processing hook from turning each code
+    # list into a shared enum component (code lists differ per operation by design).
     error = type(
-        f"{name}Error",
+        f"{name}ErrorComponent",
         (serializers.Serializer,),
         {
             "code": serializers.ChoiceField(choices=[(c, c) for c in codes]),
@@ -121,3 +216,30 @@ def unauthorized_response(*codes: str) -> OpenApiResponse:
 def unprocessable_response(*codes: str) -> OpenApiResponse:
     name = "".join(part.title() for code in codes for part in code.split("_"))
     return OpenApiResponse(_error_response(name, codes), description="Unprocessable: " + ", ".join(codes))
+
+
+def postprocess_indexed_attrs(result, generator, **kwargs):
+    """Make the documented ``attr`` of list items match what the API sends.
+
+    drf-standardized-errors documents an error on the 4th item of ``services`` as the literal
+    ``attr: services.INDEX`` (an enum) and selects the error component with a discriminator on
+    ``attr``; the API sends ``services.3``. Such attrs become a pattern, and an error union
+    that holds one is left without the discriminator (its members stay mutually exclusive by
+    their attr enum or pattern, so ``oneOf`` still selects exactly one).
+    """
+    schemas = result.get("components", {}).get("schemas", {})
+    indexed = set()
+    for name, schema in schemas.items():
+        attr = schema.get("properties", {}).get("attr", {})
+        values = attr.get("enum") or []
+        if len(values) == 1 and ".INDEX" in str(values[0]):
+            parts = [r"\d+" if part == "INDEX" else re.escape(part) for part in values[0].split(".")]
+            attr.pop("enum")
+            attr.pop("description", None)
+            attr["pattern"] = "^" + r"\.".join(parts) + "$"
+            indexed.add(f"#/components/schemas/{name}")
+    for schema in schemas.values():
+        mapping = schema.get("discriminator", {}).get("mapping", {})
+        if indexed.intersection(mapping.values()):
+            schema.pop("discriminator")
+    return result

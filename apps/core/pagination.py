@@ -11,7 +11,11 @@ from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.pagination import _reverse_ordering
+
+PAGE_SIZE_PARAMETER = "page_size"
+PAGE_SIZE_ERROR_CODES = ("invalid", "min_value", "max_value")
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -32,8 +36,36 @@ class CursorPagination(pagination.CursorPagination):
 
     ordering = ("-created_at", "-id")
     page_size = 20
-    page_size_query_param = "page_size"
+    page_size_query_param = PAGE_SIZE_PARAMETER
     max_page_size = 100
+
+    def get_page_size(self, request):
+        # DRF silently falls back to the default for a page_size it cannot use; the documented
+        # contract (an integer from 1 to max_page_size) is enforced instead, as a 400.
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isascii() or not raw.isdigit():
+            raise self._page_size_error("A valid integer is required.", "invalid")
+        value = int(raw)
+        if value < 1:
+            raise self._page_size_error("Ensure this value is greater than or equal to 1.", "min_value")
+        if value > self.max_page_size:
+            raise self._page_size_error(
+                f"Ensure this value is less than or equal to {self.max_page_size}.", "max_value"
+            )
+        return value
+
+    def _page_size_error(self, message: str, code: str) -> DRFValidationError:
+        return DRFValidationError({self.page_size_query_param: [message]}, code=code)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+                parameter["description"] = f"Items per page, 1 to {self.max_page_size} (default {self.page_size})."
+        return parameters
 
     def _get_position_from_instance(self, instance, ordering):
         values = []

@@ -1,14 +1,35 @@
 import django_filters
+from django import forms
+from django.core.exceptions import ValidationError as FormValidationError
 from django.db.models import Q
+from drf_spectacular.utils import extend_schema_field
+from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
 
 from apps.providers.models import Provider
 
 
+class PresentDecimalField(forms.DecimalField):
+    """A decimal that, when the parameter is sent, must be one: ``?min_average=`` is a 400 like
+    ``?min_average=x``, not a request without the filter."""
+
+    def to_python(self, value):
+        if value == "":
+            raise FormValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+@extend_schema_field({"type": "number", "minimum": 1, "maximum": 5})
+class AverageFilter(django_filters.NumberFilter):
+    """``min_average``, with its range in the document (django-filter's min/max do not reach it)."""
+
+    field_class = PresentDecimalField
+
+
 class ProviderFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(method="filter_search", max_length=100, help_text="Matches name or description.")
     service = django_filters.CharFilter(field_name="services__slug", help_text="Service category slug.")
-    min_average = django_filters.NumberFilter(
+    min_average = AverageFilter(
         field_name="rating_summary__average",
         lookup_expr="gte",
         min_value=1,
@@ -50,16 +71,19 @@ class ProviderOrdering(OrderingFilter):
     def get_default_ordering(self, view):
         return ["-created_at", "-id"]
 
-    def remove_invalid_fields(self, queryset, fields, view, request):
-        ordering = []
-        for term in fields:
-            descending = term.startswith("-")
-            field = self.public_to_field.get(term.lstrip("-"))
-            if field:
-                ordering.append(f"-{field}" if descending else field)
-        if ordering:
-            ordering.append("-id" if ordering[0].startswith("-") else "id")
-        return ordering
+    def get_ordering(self, request, queryset, view):
+        # One documented term, or 400: DRF drops what it does not know (and an empty value) and
+        # answers the default order, which a client cannot tell from the order it asked for.
+        raw = request.query_params.get(self.ordering_param)
+        if raw is None:
+            return self.get_default_ordering(view)
+        term = raw.strip()
+        field = self.public_to_field.get(term.removeprefix("-"))
+        if field is None:
+            raise ValidationError({self.ordering_param: [f'"{raw}" is not a valid choice.']}, code="invalid_choice")
+        if term.startswith("-"):
+            return [f"-{field}", "-id"]
+        return [field, "id"]
 
     def get_schema_operation_parameters(self, view):
         params = super().get_schema_operation_parameters(view)

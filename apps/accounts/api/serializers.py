@@ -1,8 +1,10 @@
 from rest_framework import serializers
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 
+from apps.core.serializers import JSONInput
 
-class TokenObtainInput(TokenObtainPairSerializer):
+
+class TokenObtainInput(JSONInput, TokenObtainPairSerializer):
     """``{email, password}`` → ``{access, refresh}``; email matching ignores case."""
 
     def validate(self, attrs):
@@ -15,5 +17,5 @@ class TokenPairOutput(serializers.Serializer):
     refresh = serializers.CharField()
 
 
-class LogoutInput(serializers.Serializer):
+class LogoutInput(JSONInput):
     refresh = serializers.CharField()

@@ -4,17 +4,17 @@ from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from apps.accounts.api.serializers import LogoutInput, TokenObtainInput, TokenPairOutput
 from apps.accounts.api.throttling import LoginAccountThrottle, LoginIPThrottle, LoginThrottleMixin
-from apps.accounts.services import refresh_token_blacklist
-from apps.core.openapi import unauthorized_response
+from apps.accounts.services import InvalidRefreshToken, refresh_token_blacklist
+from apps.core.api.base import APIView, MethodFirstMixin
+from apps.core.openapi import raises, unauthorized_response
 
 
-class TokenObtainView(jwt_views.TokenObtainPairView):
+class TokenObtainView(MethodFirstMixin, jwt_views.TokenObtainPairView):
     """Trades an email and password for an access and refresh token pair.
 
     Failed sign-ins are limited per account (the email, any letter case) and per client IP;
@@ -33,6 +33,13 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
 
     @extend_schema(
         operation_id="auth_token_obtain",
+        summary="Sign in",
+        description=(
+            "Trades an email and password for an access token and a refresh token. Failed sign-ins are "
+            "limited per account (any letter case of the email, from any IP) and per client IP; past either "
+            "limit the request is refused with 429 and `Retry-After` before the password is checked, the "
+            "right one included. A successful sign-in does not count against the limits."
+        ),
         tags=["auth"],
         request=TokenObtainInput,
         responses={
@@ -42,7 +49,7 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
                 ErrorResponse429Serializer,
                 description=(
                     "Throttled: too many failed sign-ins for this email (THROTTLE_LOGIN_ACCOUNT, "
-                    "default 10/min, any IP) or from this client IP (THROTTLE_LOGIN_IP, default "
+                    "default 9/min, any IP) or from this client IP (THROTTLE_LOGIN_IP, default "
                     "30/min), or the anonymous rate. Refused before the password is checked, the "
                     "right password included; `Retry-After` gives the seconds to wait."
                 ),
@@ -59,11 +66,17 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
         return response
 
 
-class TokenRefreshView(jwt_views.TokenRefreshView):
+class TokenRefreshView(MethodFirstMixin, jwt_views.TokenRefreshView):
     """Rotates the refresh token; the one sent is blacklisted and cannot be used again."""
 
     @extend_schema(
         operation_id="auth_token_refresh",
+        summary="Renew the access token",
+        description=(
+            "Trades a refresh token for a new access and refresh token pair. The refresh token sent is "
+            "blacklisted and cannot be used again; an expired, blacklisted or malformed one is 401 "
+            "`token_not_valid`."
+        ),
         tags=["auth"],
         request=TokenRefreshSerializer,
         responses={200: TokenPairOutput, 401: unauthorized_response("token_not_valid")},
@@ -76,7 +89,19 @@ class TokenRefreshView(jwt_views.TokenRefreshView):
 class LogoutView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(operation_id="auth_logout", tags=["auth"], request=LogoutInput, responses={204: None})
+    @extend_schema(
+        operation_id="auth_logout",
+        summary="Sign out",
+        description=(
+            "Blacklists the caller's own refresh token, so it can no longer renew access tokens. Access "
+            "tokens already issued stay valid until they expire. A token that is not a valid refresh token of "
+            "the caller is 400 `token_not_valid`."
+        ),
+        tags=["auth"],
+        request=LogoutInput,
+        responses={204: None},
+    )
+    @raises(InvalidRefreshToken)
     def post(self, request):
         data = LogoutInput(data=request.data)
         data.is_valid(raise_exception=True)

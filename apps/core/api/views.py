@@ -8,7 +8,8 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_seriali
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.views import APIView
+
+from apps.core.api.base import APIView
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,11 @@ class HealthzView(_OpsView):
 
     @extend_schema(
         operation_id="healthz",
+        summary="Liveness",
+        description=(
+            "The process answers. Touches no database, cache or broker, so a dependency outage does not get "
+            "the process restarted."
+        ),
         tags=["ops"],
         responses={200: inline_serializer("HealthOutput", fields={"status": serializers.CharField()})},
     )
@@ -73,6 +79,11 @@ class ReadyzView(_OpsView):
 
     @extend_schema(
         operation_id="readyz",
+        summary="Readiness",
+        description=(
+            "Every dependency the process needs answers (database, cache, broker): 200, or 503 with each "
+            "check's `ok` or `error` and no error text."
+        ),
         tags=["ops"],
         responses={200: _check_result, 503: OpenApiResponse(_check_result)},
     )

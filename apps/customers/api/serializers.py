@@ -1,9 +1,10 @@
 from rest_framework import serializers
 
+from apps.core.serializers import JSONInput
 from apps.core.validators import single_line_text
 
 
-class CustomerRegisterInput(serializers.Serializer):
+class CustomerRegisterInput(JSONInput):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(write_only=True, min_length=8, max_length=128, style={"input_type": "password"})
     name = serializers.CharField(max_length=150, validators=[single_line_text])

@@ -1,23 +1,32 @@
 from uuid import UUID
 
 from drf_spectacular.utils import extend_schema
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from apps.accounts.permissions import IsCustomer
+from apps.accounts.services import PASSWORD_ERROR_CODES
+from apps.core.api.base import APIView
 from apps.core.openapi import conflict_response
 from apps.customers.api.serializers import CustomerOutput, CustomerRegisterInput
 from apps.customers.selectors import customer_get_visible
 from apps.customers.services import customer_register
 
 
+@extend_validation_errors(PASSWORD_ERROR_CODES, field_name="password", methods=["post"])
 class CustomerListView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
         operation_id="customers_register",
+        summary="Register a customer",
+        description=(
+            "Creates a customer account (email, password, display name) that can sign in at once. The email "
+            "is unique in any letter case (409 `already_exists`); the password must pass the password rules "
+            "(the 400 codes `password_too_*`); the name is one line without control characters."
+        ),
         tags=["customers"],
         request=CustomerRegisterInput,
         responses={201: CustomerOutput, 409: conflict_response("already_exists")},
@@ -33,7 +42,13 @@ class CustomerListView(APIView):
 class CustomerMeView(APIView):
     permission_classes = [IsCustomer]
 
-    @extend_schema(operation_id="customers_me", tags=["customers"], responses={200: CustomerOutput})
+    @extend_schema(
+        operation_id="customers_me",
+        summary="The signed-in customer",
+        description=("The profile of the signed-in customer; 403 for a user who is not a customer."),
+        tags=["customers"],
+        responses={200: CustomerOutput},
+    )
     def get(self, request):
         return Response(CustomerOutput(request.user.customer).data)
 
@@ -41,6 +56,15 @@ class CustomerMeView(APIView):
 class CustomerDetailView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(operation_id="customers_retrieve", tags=["customers"], responses={200: CustomerOutput})
+    @extend_schema(
+        operation_id="customers_retrieve",
+        summary="A customer profile",
+        description=(
+            "A customer profile as the caller may see it: their own, or any for staff. Anyone else gets 404, "
+            "the same answer as for an id that does not exist."
+        ),
+        tags=["customers"],
+        responses={200: CustomerOutput},
+    )
     def get(self, request, customer_id: UUID):
         return Response(CustomerOutput(customer_get_visible(customer_id=customer_id, viewer=request.user)).data)

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from apps.core.serializers import JSONInput, QueryInput
 from apps.notifications.models import Channel, DeliveryStatus, Device, Notification
 
 
@@ -10,7 +11,7 @@ class NotificationOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class NotificationListQuery(serializers.Serializer):
+class NotificationListQuery(QueryInput):
     unread = serializers.BooleanField(required=False, allow_null=True, default=None)
     type = serializers.CharField(required=False, max_length=100)
 
@@ -35,17 +36,18 @@ class PreferenceListOutput(serializers.Serializer):
     preferences = PreferenceOutput(many=True)
 
 
-class PreferenceChangeInput(serializers.Serializer):
+class PreferenceChangeInput(JSONInput):
     event_type = serializers.CharField(max_length=100)
     channel = serializers.ChoiceField(choices=Channel.choices)
     enabled = serializers.BooleanField()
 
 
-class PreferencesUpdateInput(serializers.Serializer):
-    preferences = PreferenceChangeInput(many=True, allow_empty=False, max_length=50)
+class PreferencesUpdateInput(JSONInput):
+    # PATCH semantics: the switches sent are changed, nothing sent changes nothing.
+    preferences = PreferenceChangeInput(many=True, required=False, default=list, max_length=50)
 
 
-class WebhookCreateInput(serializers.Serializer):
+class WebhookCreateInput(JSONInput):
     url = serializers.CharField(max_length=2000)
     event_types = serializers.ListField(child=serializers.CharField(max_length=100), max_length=50, default=list)
 
@@ -70,7 +72,7 @@ class WebhookTestOutput(serializers.Serializer):
     delivery_id = serializers.UUIDField()
 
 
-class WebhookRecoverInput(serializers.Serializer):
+class WebhookRecoverInput(JSONInput):
     since = serializers.DateTimeField()
 
 
@@ -78,7 +80,7 @@ class ReplayedOutput(serializers.Serializer):
     replayed = serializers.IntegerField()
 
 
-class DeliveryListQuery(serializers.Serializer):
+class DeliveryListQuery(QueryInput):
     status = serializers.ChoiceField(choices=DeliveryStatus.choices, required=False)
     channel = serializers.ChoiceField(choices=Channel.choices, required=False)
 
@@ -100,7 +102,7 @@ class DeliveryOutput(serializers.Serializer):
     sent_at = serializers.DateTimeField(allow_null=True)
 
 
-class DeviceRegisterInput(serializers.Serializer):
+class DeviceRegisterInput(JSONInput):
     token = serializers.CharField(max_length=4096)
     platform = serializers.ChoiceField(choices=Device.Platform.choices)
 

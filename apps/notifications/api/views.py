@@ -5,15 +5,15 @@ without touching the users table."""
 from uuid import UUID
 
 from drf_spectacular.utils import extend_schema
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.views import APIView
 
 from apps.accounts.authentication import JWTStatelessAuthentication
-from apps.core.openapi import conflict_response
+from apps.core.api.base import APIView, GenericAPIView
+from apps.core.openapi import conflict_response, raises
 from apps.notifications import selectors, services
 from apps.notifications.api.serializers import (
     DeliveryListQuery,
@@ -58,6 +58,11 @@ class NotificationListView(GenericAPIView):
 
     @extend_schema(
         operation_id="notifications_list",
+        summary="List the inbox",
+        description=(
+            "The signed-in user's inbox, newest first, cursor-paginated; `unread=true` lists unread items "
+            "only, `type` one event type."
+        ),
         tags=["notifications"],
         parameters=[NotificationListQuery],
         responses={200: NotificationOutput(many=True)},
@@ -74,7 +79,11 @@ class NotificationUnreadCountView(APIView):
     authentication_classes = STATELESS_READ_AUTHENTICATION
 
     @extend_schema(
-        operation_id="notifications_unread_count", tags=["notifications"], responses={200: UnreadCountOutput}
+        operation_id="notifications_unread_count",
+        summary="Count unread items",
+        description=("The number of unread items in the signed-in user's inbox (for a badge)."),
+        tags=["notifications"],
+        responses={200: UnreadCountOutput},
     )
     def get(self, request):
         count = selectors.notification_unread_count(recipient_id=_recipient_id(request))
@@ -84,6 +93,11 @@ class NotificationUnreadCountView(APIView):
 class NotificationReadView(APIView):
     @extend_schema(
         operation_id="notifications_read",
+        summary="Mark an item read",
+        description=(
+            "Marks one item of the caller's inbox read and returns it; marking it again changes nothing. "
+            "Another user's item is 404."
+        ),
         tags=["notifications"],
         request=None,
         responses={200: NotificationOutput},
@@ -97,18 +111,33 @@ class NotificationReadView(APIView):
 
 class NotificationReadAllView(APIView):
     @extend_schema(
-        operation_id="notifications_read_all", tags=["notifications"], request=None, responses={200: ReadAllOutput}
+        operation_id="notifications_read_all",
+        summary="Mark the inbox read",
+        description=("Marks every unread item of the caller's inbox read and returns how many changed."),
+        tags=["notifications"],
+        request=None,
+        responses={200: ReadAllOutput},
     )
     def post(self, request):
         updated = services.notifications_mark_all_read(recipient_id=_recipient_id(request))
         return Response(ReadAllOutput({"updated": updated}).data)
 
 
+# A null or non-object item of the list is an error on the item itself ("preferences.0").
+@extend_validation_errors(["null"], field_name="preferences", methods=["patch"])
+@extend_validation_errors(["null"], field_name="preferences.INDEX", methods=["patch"])
 class NotificationPreferencesView(APIView):
     """Channel switches per event type; the effective value is shown whether chosen or default."""
 
     @extend_schema(
-        operation_id="notifications_preferences_get", tags=["notifications"], responses={200: PreferenceListOutput}
+        operation_id="notifications_preferences_get",
+        summary="Notification preferences",
+        description=(
+            "Every channel switch per event type, with its effective value whether chosen or default; "
+            "critical ones cannot be turned off."
+        ),
+        tags=["notifications"],
+        responses={200: PreferenceListOutput},
     )
     def get(self, request):
         preferences = selectors.preference_list(recipient_id=_recipient_id(request))
@@ -116,10 +145,17 @@ class NotificationPreferencesView(APIView):
 
     @extend_schema(
         operation_id="notifications_preferences_update",
+        summary="Change notification preferences",
+        description=(
+            "Sets the channel switches sent and returns every switch; switches not sent keep their value, and "
+            "an empty body changes nothing. An unknown switch is 400 `unknown_preference`, turning off a "
+            "critical one 400 `critical_preference`."
+        ),
         tags=["notifications"],
         request=PreferencesUpdateInput,
         responses={200: PreferenceListOutput},
     )
+    @raises(services.UnknownPreference, services.CriticalPreference)
     def patch(self, request):
         data = PreferencesUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -136,7 +172,14 @@ class WebhookListView(GenericAPIView):
     serializer_class = WebhookOutput
 
     @extend_schema(
-        operation_id="notifications_webhooks_list", tags=["webhooks"], responses={200: WebhookOutput(many=True)}
+        operation_id="notifications_webhooks_list",
+        summary="List webhook endpoints",
+        description=(
+            "The signed-in user's webhook endpoints. The signing secret is never shown here, only when an "
+            "endpoint is created or its secret rotated."
+        ),
+        tags=["webhooks"],
+        responses={200: WebhookOutput(many=True)},
     )
     def get(self, request):
         page = self.paginate_queryset(selectors.webhook_list(recipient_id=_recipient_id(request)))
@@ -144,10 +187,18 @@ class WebhookListView(GenericAPIView):
 
     @extend_schema(
         operation_id="notifications_webhooks_create",
+        summary="Add a webhook endpoint",
+        description=(
+            "Registers a URL that receives the chosen event types (all when none are given) as signed POSTs "
+            "(Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature`). The answer shows "
+            "the signing secret, once. The URL must be http(s) to a public address (400 `invalid_url`); a "
+            "user has a bounded number of endpoints (400 `too_many_endpoints`)."
+        ),
         tags=["webhooks"],
         request=WebhookCreateInput,
         responses={201: WebhookSecretOutput},
     )
+    @raises(services.InvalidWebhookURL, services.UnknownEventType, services.TooManyEndpoints)
     def post(self, request):
         data = WebhookCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -156,7 +207,16 @@ class WebhookListView(GenericAPIView):
 
 
 class WebhookDetailView(APIView):
-    @extend_schema(operation_id="notifications_webhooks_delete", tags=["webhooks"], responses={204: None})
+    @extend_schema(
+        operation_id="notifications_webhooks_delete",
+        summary="Remove a webhook endpoint",
+        description=(
+            "Removes one of the caller's endpoints; its deliveries stay in the log and are not sent "
+            "any more. Another user's endpoint is 404."
+        ),
+        tags=["webhooks"],
+        responses={204: None},
+    )
     def delete(self, request, endpoint_id: UUID):
         services.webhook_delete(recipient_id=_recipient_id(request), endpoint_id=endpoint_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -165,6 +225,12 @@ class WebhookDetailView(APIView):
 class WebhookRotateSecretView(APIView):
     @extend_schema(
         operation_id="notifications_webhooks_rotate_secret",
+        summary="Rotate a webhook secret",
+        description=(
+            "Replaces the endpoint's signing secret and shows the new one, once. For WEBHOOK_SECRET_GRACE "
+            "seconds deliveries carry a signature with the old secret too, so the receiver can switch "
+            "without rejecting events."
+        ),
         tags=["webhooks"],
         request=None,
         responses={200: WebhookSecretOutput},
@@ -180,7 +246,15 @@ class WebhookTestView(APIView):
     throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, WebhookTestThrottle]
 
     @extend_schema(
-        operation_id="notifications_webhooks_test", tags=["webhooks"], request=None, responses={202: WebhookTestOutput}
+        operation_id="notifications_webhooks_test",
+        summary="Send a test event",
+        description=(
+            "Queues a `webhook.test` delivery to the endpoint and returns its id; follow it in the delivery "
+            "log. Test sends are rate-limited per user (429 with `Retry-After`)."
+        ),
+        tags=["webhooks"],
+        request=None,
+        responses={202: WebhookTestOutput},
     )
     def post(self, request, endpoint_id: UUID):
         delivery = services.webhook_test(recipient_id=_recipient_id(request), endpoint_id=endpoint_id)
@@ -192,6 +266,11 @@ class WebhookRecoverView(APIView):
 
     @extend_schema(
         operation_id="notifications_webhooks_recover",
+        summary="Recover a webhook endpoint",
+        description=(
+            "Re-enables an endpoint that was disabled after repeated failures and re-sends its dead "
+            "deliveries created since `since`; returns how many were queued again."
+        ),
         tags=["webhooks"],
         request=WebhookRecoverInput,
         responses={200: ReplayedOutput},
@@ -213,6 +292,12 @@ class DeliveryListView(GenericAPIView):
 
     @extend_schema(
         operation_id="notifications_deliveries_list",
+        summary="List deliveries",
+        description=(
+            "The signed-in user's own delivery log (email, push and webhook sends), newest first, "
+            "cursor-paginated; `status` and `channel` narrow it. Each entry shows its attempts, last error "
+            "and receiver status."
+        ),
         tags=["webhooks"],
         parameters=[DeliveryListQuery],
         responses={200: DeliveryOutput(many=True)},
@@ -227,8 +312,17 @@ class DeliveryListView(GenericAPIView):
 
 class DeliveryReplayView(APIView):
     @extend_schema(
-        operation_id="notifications_deliveries_replay", tags=["webhooks"], request=None, responses={202: DeliveryOutput}
+        operation_id="notifications_deliveries_replay",
+        summary="Replay a delivery",
+        description=(
+            "Queues a dead delivery of the caller's once more, with a fresh attempt budget; a delivery that "
+            "is not dead is 409 `delivery_not_dead`."
+        ),
+        tags=["webhooks"],
+        request=None,
+        responses={202: DeliveryOutput},
     )
+    @raises(services.DeliveryNotDead)
     def post(self, request, delivery_id: UUID):
         delivery = services.delivery_replay(recipient_id=_recipient_id(request), delivery_id=delivery_id)
         return Response(DeliveryOutput(delivery).data, status=status.HTTP_202_ACCEPTED)
@@ -240,18 +334,26 @@ class DeviceListView(GenericAPIView):
     queryset = Device.objects.none()
     serializer_class = DeviceOutput
 
-    @extend_schema(operation_id="notifications_devices_list", tags=["push"], responses={200: DeviceOutput(many=True)})
+    @extend_schema(
+        operation_id="notifications_devices_list",
+        summary="List push devices",
+        description=("The signed-in user's registered push devices."),
+        tags=["push"],
+        responses={200: DeviceOutput(many=True)},
+    )
     def get(self, request):
         page = self.paginate_queryset(selectors.device_list(recipient_id=_recipient_id(request)))
         return self.get_paginated_response(DeviceOutput(page, many=True).data)
 
     @extend_schema(
         operation_id="notifications_devices_register",
-        tags=["push"],
+        summary="Register a push device",
         description=(
-            "Registers a device; registering a known token again refreshes it (200) instead of adding one. "
-            "A user has at most NOTIFICATIONS_MAX_DEVICES devices (default 10): one more is 409 `too_many_devices`."
+            "Registers a push token for the signed-in user (201); registering a token already known refreshes "
+            "it (200) instead of adding one. A user has at most NOTIFICATIONS_MAX_DEVICES devices (default "
+            "10): one more is 409 `too_many_devices`."
         ),
+        tags=["push"],
         request=DeviceRegisterInput,
         responses={200: DeviceOutput, 201: DeviceOutput, 409: conflict_response("too_many_devices")},
     )
@@ -263,7 +365,13 @@ class DeviceListView(GenericAPIView):
 
 
 class DeviceDetailView(APIView):
-    @extend_schema(operation_id="notifications_devices_delete", tags=["push"], responses={204: None})
+    @extend_schema(
+        operation_id="notifications_devices_delete",
+        summary="Remove a push device",
+        description=("Removes one of the caller's devices; it receives no more pushes. Another user's device is 404."),
+        tags=["push"],
+        responses={204: None},
+    )
     def delete(self, request, device_id: UUID):
         services.device_delete(recipient_id=_recipient_id(request), device_id=device_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

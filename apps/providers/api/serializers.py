@@ -2,6 +2,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.serializers import JSONInput
 from apps.core.statistics import bayesian_mean_2dp, mean_2dp
 from apps.core.validators import single_line_text
 from apps.providers.selectors import STAR_FIELDS
@@ -74,7 +75,7 @@ class ProviderMeOutput(ProviderOutput):
     email = serializers.EmailField(source="user.email")
 
 
-class ProviderRegisterInput(serializers.Serializer):
+class ProviderRegisterInput(JSONInput):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(write_only=True, min_length=8, max_length=128, style={"input_type": "password"})
     name = serializers.CharField(max_length=150, validators=[single_line_text])
@@ -84,7 +85,7 @@ class ProviderRegisterInput(serializers.Serializer):
     )
 
 
-class ProviderUpdateInput(serializers.Serializer):
+class ProviderUpdateInput(JSONInput):
     name = serializers.CharField(max_length=150, required=False, validators=[single_line_text])
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
     services = serializers.ListField(child=serializers.SlugField(max_length=64), required=False, max_length=50)

@@ -2,14 +2,16 @@ from uuid import UUID
 
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import status
-from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from apps.accounts.permissions import IsProvider
-from apps.core.openapi import conflict_response
+from apps.accounts.services import PASSWORD_ERROR_CODES
+from apps.core.api.base import APIView, GenericAPIView
+from apps.core.exceptions import PermissionDenied
+from apps.core.openapi import conflict_response, raises
 from apps.providers.api.serializers import (
     ProviderMeOutput,
     ProviderOutput,
@@ -21,6 +23,9 @@ from apps.providers.selectors import provider_get, provider_get_for_edit, provid
 from apps.providers.services import provider_register, provider_update
 
 
+@extend_validation_errors(PASSWORD_ERROR_CODES, field_name="password", methods=["post"])
+@extend_validation_errors(["invalid"], field_name="services", methods=["post"])
+@extend_validation_errors(["invalid_choice"], field_name="ordering", methods=["get"])
 class ProviderListView(GenericAPIView):
     """Public provider directory, plus provider registration."""
 
@@ -38,7 +43,17 @@ class ProviderListView(GenericAPIView):
         return provider_list()
 
     @extend_schema(
-        operation_id="providers_list", tags=["providers"], responses={200: ProviderOutput(many=True)}, auth=[{}]
+        operation_id="providers_list",
+        summary="List providers",
+        description=(
+            "The public provider directory, cursor-paginated: `search` matches name or description, `service` "
+            "a service category slug, `min_average` the exact average (1 to 5), and `ordering` sorts by "
+            "average, count, name or creation (default newest first). Each provider carries its exact rating "
+            "summary. No authentication: the same answer for everyone."
+        ),
+        tags=["providers"],
+        responses={200: ProviderOutput(many=True)},
+        auth=[{}],
     )
     def get(self, request):
         queryset = self.filter_queryset(self.get_queryset())
@@ -47,6 +62,12 @@ class ProviderListView(GenericAPIView):
 
     @extend_schema(
         operation_id="providers_register",
+        summary="Register a provider",
+        description=(
+            "Creates a provider account and its public profile (name, description, service category slugs). "
+            "The email is unique in any letter case (409 `already_exists`); unknown service slugs are a 400 "
+            "on `services`."
+        ),
         tags=["providers"],
         request=ProviderRegisterInput,
         responses={201: ProviderMeOutput, 409: conflict_response("already_exists")},
@@ -62,25 +83,50 @@ class ProviderListView(GenericAPIView):
 class ProviderMeView(APIView):
     permission_classes = [IsProvider]
 
-    @extend_schema(operation_id="providers_me", tags=["providers"], responses={200: ProviderMeOutput})
+    @extend_schema(
+        operation_id="providers_me",
+        summary="The signed-in provider",
+        description=(
+            "The profile of the signed-in provider, with its email and rating summary; 403 for a user who is "
+            "not a provider."
+        ),
+        tags=["providers"],
+        responses={200: ProviderMeOutput},
+    )
     def get(self, request):
         return Response(ProviderMeOutput(provider_get(provider_id=request.user.provider.pk)).data)
 
 
+@extend_validation_errors(["invalid"], field_name="services", methods=["patch"])
 class ProviderDetailView(APIView):
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
 
-    @extend_schema(operation_id="providers_retrieve", tags=["providers"], responses={200: ProviderOutput}, auth=[{}])
+    @extend_schema(
+        operation_id="providers_retrieve",
+        summary="A provider profile",
+        description=(
+            "A provider's public profile with its exact rating summary. Public; a Bearer token is optional, "
+            "but an invalid one is 401."
+        ),
+        tags=["providers"],
+        responses={200: ProviderOutput},
+    )
     def get(self, request, provider_id: UUID):
         return Response(ProviderOutput(provider_get(provider_id=provider_id)).data)
 
     @extend_schema(
         operation_id="providers_partial_update",
+        summary="Update a provider profile",
+        description=(
+            "Changes the name, description or service categories of a provider profile. Only the provider "
+            "itself or staff may (403 otherwise); fields not sent are left as they are."
+        ),
         tags=["providers"],
         request=ProviderUpdateInput,
         responses={200: ProviderMeOutput},
     )
+    @raises(PermissionDenied)
     def patch(self, request, provider_id: UUID):
         provider = provider_get_for_edit(provider_id=provider_id, user=request.user)
         data = ProviderUpdateInput(data=request.data, partial=True)

@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.fields import StrictIntegerField
+from apps.core.serializers import JSONInput, QueryInput
 from apps.ratings.models import (
     COMMENT_MAX_LENGTH,
     REPLY_MAX_LENGTH,
@@ -14,7 +15,7 @@ from apps.ratings.models import (
 )
 
 
-class RatingCreateInput(serializers.Serializer):
+class RatingCreateInput(JSONInput):
     provider_id = serializers.UUIDField()
     score = StrictIntegerField(min_value=SCORE_MIN, max_value=SCORE_MAX)
     comment = serializers.CharField(max_length=COMMENT_MAX_LENGTH, required=False, allow_blank=True, default="")
@@ -23,12 +24,12 @@ class RatingCreateInput(serializers.Serializer):
     )
 
 
-class RatingUpdateInput(serializers.Serializer):
+class RatingUpdateInput(JSONInput):
     score = StrictIntegerField(min_value=SCORE_MIN, max_value=SCORE_MAX, required=False)
     comment = serializers.CharField(max_length=COMMENT_MAX_LENGTH, required=False, allow_blank=True)
 
 
-class RatingListQuery(serializers.Serializer):
+class RatingListQuery(QueryInput):
     provider = serializers.UUIDField(required=False)
     mine = serializers.BooleanField(required=False, default=False)
 
@@ -63,7 +64,7 @@ class RatingOutput(serializers.Serializer):
         return RatingReplyOutput(reply).data if reply is not None else None
 
 
-class RatingReportCreateInput(serializers.Serializer):
+class RatingReportCreateInput(JSONInput):
     reason = serializers.ChoiceField(choices=ReportReason.choices)
     details = serializers.CharField(max_length=REPORT_DETAILS_MAX_LENGTH, required=False, allow_blank=True, default="")
 
@@ -77,11 +78,11 @@ class RatingReportOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class RatingReplyInput(serializers.Serializer):
+class RatingReplyInput(JSONInput):
     body = serializers.CharField(max_length=REPLY_MAX_LENGTH, trim_whitespace=True)
 
 
-class RatingInvitationCreateInput(serializers.Serializer):
+class RatingInvitationCreateInput(JSONInput):
     customer_id = serializers.UUIDField()
     provider_id = serializers.UUIDField()
     external_reference = serializers.CharField(max_length=255, help_text="The partner's own job reference.")

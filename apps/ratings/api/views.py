@@ -2,18 +2,18 @@ from uuid import UUID
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import status
 from rest_framework.exceptions import NotAuthenticated, ValidationError
-from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.views import APIView
 
 from apps.accounts.permissions import IsCustomer
+from apps.core.api.base import APIView, GenericAPIView
 from apps.core.exceptions import PermissionDenied
-from apps.core.idempotency import idempotent
-from apps.core.openapi import conflict_response, unprocessable_response
+from apps.core.idempotency import InvalidIdempotencyKey, idempotent
+from apps.core.openapi import conflict_response, raises, unprocessable_response
 from apps.customers.models import Customer
 from apps.providers.api.serializers import RatingSummaryOutput, rating_summary_data
 from apps.providers.models import Provider
@@ -41,6 +41,8 @@ from apps.ratings.selectors import (
     rating_summary_get,
 )
 from apps.ratings.services import (
+    CannotReportOwnRating,
+    InvalidInvitation,
     invitation_create,
     rating_create,
     rating_delete,
@@ -59,6 +61,8 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
 )
 
 
+@extend_validation_errors(["does_not_exist"], field_name="provider_id", methods=["post"])
+@extend_validation_errors(["does_not_exist"], field_name="invitation_id", methods=["post"])
 class RatingListView(GenericAPIView):
     """Published ratings newest first, and rating submission (customers only)."""
 
@@ -71,11 +75,17 @@ class RatingListView(GenericAPIView):
 
     @extend_schema(
         operation_id="ratings_list",
+        summary="List ratings",
+        description=(
+            "Published ratings, newest first, cursor-paginated; `provider` narrows to one provider. "
+            "`mine=true` lists the signed-in customer's own ratings in every moderation state instead (401 "
+            "when anonymous, 403 for a user who is not a customer)."
+        ),
         tags=["ratings"],
         parameters=[RatingListQuery],
         responses={200: RatingOutput(many=True)},
-        auth=[{}],
     )
+    @raises(PermissionDenied)
     def get(self, request):
         query = RatingListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -92,6 +102,14 @@ class RatingListView(GenericAPIView):
 
     @extend_schema(
         operation_id="ratings_create",
+        summary="Rate a provider",
+        description=(
+            "A customer rates a provider from 1 to 5 stars with an optional comment; one rating per customer "
+            "and provider (409 `already_rated`). A rating whose comment trips the content rules waits in "
+            "`pending_review` for staff; otherwise it is published at once, the provider's summary changes in "
+            "the same transaction and the provider is notified. An `Idempotency-Key` header replays the first "
+            "successful answer for the same key and body (422 when the body differs)."
+        ),
         tags=["ratings"],
         request=RatingCreateInput,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
@@ -101,6 +119,7 @@ class RatingListView(GenericAPIView):
             422: unprocessable_response("idempotency_key_reused"),
         },
     )
+    @raises(InvalidIdempotencyKey, InvalidInvitation)
     def post(self, request):
         return idempotent(request, lambda: self._create(request))
 
@@ -132,16 +151,29 @@ class RatingDetailView(APIView):
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
 
-    @extend_schema(operation_id="ratings_retrieve", tags=["ratings"], responses={200: RatingOutput}, auth=[{}])
+    @extend_schema(
+        operation_id="ratings_retrieve",
+        summary="A rating",
+        description="A published rating, or the caller's own rating in any moderation state; otherwise 404.",
+        tags=["ratings"],
+        responses={200: RatingOutput},
+    )
     def get(self, request, rating_id: UUID):
         return Response(RatingOutput(rating_get_visible(rating_id=rating_id, viewer=request.user)).data)
 
     @extend_schema(
         operation_id="ratings_partial_update",
+        summary="Edit a rating",
+        description=(
+            "The author changes the score or the comment of their rating; the provider's summary follows in "
+            "the same transaction. Only the author may (403 otherwise); a comment that trips the content "
+            "rules sends the rating back to review."
+        ),
         tags=["ratings"],
         request=RatingUpdateInput,
         responses={200: RatingOutput},
     )
+    @raises(PermissionDenied)
     def patch(self, request, rating_id: UUID):
         rating = rating_get_for_author(rating_id=rating_id, user=request.user)
         data = RatingUpdateInput(data=request.data, partial=True)
@@ -149,7 +181,17 @@ class RatingDetailView(APIView):
         rating = rating_update(rating=rating, **data.validated_data)
         return Response(RatingOutput(rating).data)
 
-    @extend_schema(operation_id="ratings_destroy", tags=["ratings"], responses={204: None})
+    @extend_schema(
+        operation_id="ratings_destroy",
+        summary="Delete a rating",
+        description=(
+            "The author deletes their rating and the provider's summary no longer counts it. Only the author "
+            "may (403 otherwise)."
+        ),
+        tags=["ratings"],
+        responses={204: None},
+    )
+    @raises(PermissionDenied)
     def delete(self, request, rating_id: UUID):
         rating_delete(rating=rating_get_for_author(rating_id=rating_id, user=request.user))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -162,11 +204,17 @@ class RatingReportListView(APIView):
 
     @extend_schema(
         operation_id="ratings_reports_create",
+        summary="Report a rating",
+        description=(
+            "Reports a rating to staff for moderation, once per user and rating (409 `already_reported`); the "
+            "author cannot report their own rating (403 `cannot_report_own_rating`). The rating stays visible "
+            "until staff decide."
+        ),
         tags=["ratings"],
         request=RatingReportCreateInput,
         responses={201: RatingReportOutput, 409: conflict_response("already_reported")},
-        description="Report a rating to staff, once per user; its author cannot. It stays visible until staff decide.",
     )
+    @raises(CannotReportOwnRating)
     def post(self, request, rating_id: UUID):
         rating = rating_get_visible(rating_id=rating_id, viewer=request.user)
         data = RatingReportCreateInput(data=request.data)
@@ -182,11 +230,16 @@ class RatingReplyView(APIView):
 
     @extend_schema(
         operation_id="ratings_reply_update",
+        summary="Reply to a rating",
+        description=(
+            "Creates or replaces the rated provider's one public reply to a rating; the rating's author is "
+            "notified. Only the rated provider may (403 otherwise)."
+        ),
         tags=["ratings"],
         request=RatingReplyInput,
         responses={200: RatingReplyOutput},
-        description="Create or replace the reply (the rated provider only); the rating's author is notified.",
     )
+    @raises(PermissionDenied)
     def put(self, request, rating_id: UUID):
         rating = rating_get_for_provider(rating_id=rating_id, user=request.user)
         data = RatingReplyInput(data=request.data)
@@ -194,12 +247,21 @@ class RatingReplyView(APIView):
         reply = reply_set(rating=rating, body=data.validated_data["body"])
         return Response(RatingReplyOutput(reply).data)
 
-    @extend_schema(operation_id="ratings_reply_destroy", tags=["ratings"], responses={204: None})
+    @extend_schema(
+        operation_id="ratings_reply_destroy",
+        summary="Delete a reply",
+        description=("Removes the rated provider's reply to a rating. Only the rated provider may (403 otherwise)."),
+        tags=["ratings"],
+        responses={204: None},
+    )
+    @raises(PermissionDenied)
     def delete(self, request, rating_id: UUID):
         reply_delete(rating=rating_get_for_provider(rating_id=rating_id, user=request.user))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_validation_errors(["does_not_exist"], field_name="customer_id", methods=["post"])
+@extend_validation_errors(["does_not_exist"], field_name="provider_id", methods=["post"])
 class RatingInvitationListView(APIView):
     """Invitations to a verified rating, created by partner systems with an API key."""
 
@@ -208,13 +270,16 @@ class RatingInvitationListView(APIView):
 
     @extend_schema(
         operation_id="ratings_invitations_create",
+        summary="Invite a verified rating",
+        description=(
+            "A partner system (authenticated with its API key) records that a customer had a job done by a "
+            "provider. The customer then rates with `invitation_id` and the rating is verified (one rating "
+            "per invitation). One invitation per customer, provider and external reference (409 "
+            "`already_invited`)."
+        ),
         tags=["ratings"],
         request=RatingInvitationCreateInput,
         responses={201: RatingInvitationOutput, 409: conflict_response("already_invited")},
-        description=(
-            "A partner system records that a customer had a job done by a provider. The customer "
-            "then rates with `invitation_id` and the rating is verified (one rating per invitation)."
-        ),
     )
     def post(self, request):
         data = RatingInvitationCreateInput(data=request.data)
@@ -241,6 +306,12 @@ class ProviderRatingSummaryView(APIView):
 
     @extend_schema(
         operation_id="providers_rating_summary",
+        summary="A provider's rating summary",
+        description=(
+            "The exact rating summary of a provider: count, average, Bayesian average, the distribution of "
+            "stars and the number of verified ratings. Kept up to date in the same transaction as every "
+            "rating change, so it is never stale after a 201. Public, no authentication."
+        ),
         tags=["providers"],
         responses={200: RatingSummaryOutput},
         auth=[{}],

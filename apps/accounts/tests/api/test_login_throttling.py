@@ -60,6 +60,19 @@ def test_past_the_account_limit_even_the_right_password_is_429_and_no_token_is_i
 
 
 @pytest.mark.django_db
+def test_by_default_the_tenth_wrong_password_in_a_minute_is_429_and_other_accounts_still_sign_in(rates, settings):
+    # The shipped default, not a rate made up for the test.
+    rates(login_account=settings.THROTTLE_LOGIN_ACCOUNT)
+    UserFactory(email="ann@example.com")
+    UserFactory(email="bob@example.com")
+    for _ in range(9):
+        assert_error(_sign_in("ann@example.com", "wrong"), 401, "no_active_account")
+    _assert_throttled(_sign_in("ann@example.com", "wrong"))
+    # The right password from another IP still signs in another account.
+    assert _sign_in("bob@example.com", ip=IP_B).status_code == 200
+
+
+@pytest.mark.django_db
 def test_successful_sign_ins_do_not_count_against_the_account(rates):
     rates(login_account="2/min")
     UserFactory(email="ann@example.com")

@@ -268,14 +268,15 @@ def test_list_ordering(api_client, directory, ordering, expected):
     assert _names(api_client.get(URL, {"ordering": ordering})) == expected
 
 
-@pytest.mark.parametrize("ordering", ["email", "rating_sort_average", "-user__password", "id", ""])
-def test_list_ignores_an_invalid_ordering(api_client, directory, ordering):
-    assert _names(api_client.get(URL, {"ordering": ordering})) == [
-        "Delta Drains",
-        "Charlie Cleaners",
-        "Bravo Tutors",
-        "Alpha Pipes",
-    ]
+@pytest.mark.parametrize(
+    "ordering", ["email", "rating_sort_average", "-user__password", "id", "", "name,-count", "AAA"]
+)
+def test_list_refuses_an_undocumented_ordering(api_client, directory, ordering):
+    assert_error(api_client.get(URL, {"ordering": ordering}), 400, "invalid_choice", attr="ordering")
+
+
+def test_list_without_ordering_is_newest_first(api_client, directory):
+    assert _names(api_client.get(URL)) == ["Delta Drains", "Charlie Cleaners", "Bravo Tutors", "Alpha Pipes"]
 
 
 def _walk(client, params) -> list[str]:
@@ -347,11 +348,22 @@ def test_a_tampered_cursor_is_404_in_the_error_shape(api_client):
 
 
 @pytest.mark.django_db
-def test_page_size_is_capped_at_100(api_client):
+def test_page_size_within_1_to_100_else_400(api_client):
     ProviderFactory.create_batch(3)
-    response = api_client.get(URL, {"page_size": 1000})
+    response = api_client.get(URL, {"page_size": 100})
     assert response.status_code == 200
     assert len(response.json()["results"]) == 3
+    for raw, code in (
+        ("1000", "max_value"),
+        ("101", "max_value"),
+        ("0", "min_value"),
+        ("-1", "invalid"),
+        ("true", "invalid"),
+        ("null", "invalid"),
+        ("", "invalid"),
+        ("٣", "invalid"),
+    ):
+        assert_error(api_client.get(URL, {"page_size": raw}), 400, code, attr="page_size")
 
 
 @pytest.mark.django_db

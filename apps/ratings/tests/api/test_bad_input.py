@@ -123,10 +123,19 @@ def test_bad_rating_requests(customer_client, world, method, content, content_ty
         ({"email": "a@example.com", "password": "short", "name": "N"}, 400, "min_length", "password"),
         ({"email": "a@example.com", "password": "x" * 129, "name": "N"}, 400, "max_length", "password"),
         (
-            {"email": "a@example.com", "password": 48201938475612, "name": "N"},
+            {"email": "a@example.com", "password": "48201938475612", "name": "N"},
             400,
             "password_entirely_numeric",
             "password",
+        ),
+        # JSON types are not coerced: a number is not a password, a string is not a name.
+        ({"email": "a@example.com", "password": 48201938475612, "name": "N"}, 400, "invalid", "password"),
+        ({"email": "a@example.com", "password": "a-long-enough-secret", "name": 7}, 400, "invalid", "name"),
+        (
+            {"email": "a@example.com", "password": "a-long-enough-secret", "name": "A\nB"},
+            400,
+            "control_characters",
+            "name",
         ),
         ({"email": ["a@example.com"], "password": "a-long-enough-secret", "name": "N"}, 400, "invalid", "email"),
     ],
@@ -139,6 +148,9 @@ def test_bad_rating_requests(customer_client, world, method, content, content_ty
         "short-pw",
         "long-pw",
         "numeric-pw",
+        "number-pw",
+        "number-name",
+        "newline-name",
         "email-list",
     ],
 )
