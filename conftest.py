@@ -28,8 +28,13 @@ def _clear_cache():
     """Throttle counters and cached values must not leak from one test into another."""
     from django.core.cache import cache
 
+    from apps.core import throttling
+
     cache.clear()
+    # Nor a pause of the throttle cache after a test that took Redis down.
+    throttling._redis_paused_until = 0.0
     yield
+    throttling._redis_paused_until = 0.0
     cache.clear()
 
 

@@ -10,6 +10,10 @@ twice the rate across a window edge, the usual trade of fixed windows. On any ot
 A throttle fails open: when Redis does not answer, the request goes through uncounted (a rate
 limit protects the service; refusing every request during a cache outage would be the outage),
 counted in ``throttle_fail_open_total`` and logged at most once per ``_WARN_EVERY`` seconds.
+After a failure the process does not ask Redis again for THROTTLE_FAIL_OPEN_SECONDS: a Redis
+that hangs instead of refusing would otherwise cost every request a socket timeout per
+throttle. That pause is this process's own business (it only spares it the waits), so it is
+kept in process memory.
 """
 
 import logging
@@ -17,6 +21,7 @@ import threading
 import time
 
 import redis
+from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache import cache as default_cache
 from django.core.cache.backends.redis import RedisCache
@@ -58,6 +63,18 @@ def _warn_fail_open(scope: str, exc: Exception) -> None:
     )
 
 
+_redis_paused_until = 0.0
+
+
+def _fail_open(scope: str, exc: Exception | None) -> bool:
+    global _redis_paused_until
+    THROTTLE_FAIL_OPEN.labels(scope=scope).inc()
+    if exc is not None:
+        _redis_paused_until = time.monotonic() + settings.THROTTLE_FAIL_OPEN_SECONDS
+        _warn_fail_open(scope, exc)
+    return True
+
+
 def _backend(cache):
     # DRF's throttles hold the ``django.core.cache.cache`` proxy, never the backend itself.
     return caches[DEFAULT_CACHE_ALIAS] if cache is default_cache else cache
@@ -75,6 +92,10 @@ class RedisWindowMixin:
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
+        scope = self.scope or type(self).__name__
+        self._wait = None
+        if time.monotonic() < _redis_paused_until:
+            return _fail_open(scope, None)
         key = backend.make_and_validate_key(self.key)
         try:
             pipeline = backend._cache.get_client(key, write=True).pipeline(transaction=False)
@@ -83,11 +104,7 @@ class RedisWindowMixin:
             pipeline.ttl(key)
             count, _, ttl = pipeline.execute()
         except redis.RedisError as exc:
-            scope = self.scope or type(self).__name__
-            THROTTLE_FAIL_OPEN.labels(scope=scope).inc()
-            _warn_fail_open(scope, exc)
-            self._wait = None
-            return True
+            return _fail_open(scope, exc)
         self._wait = ttl if ttl > 0 else self.duration
         return count <= self.num_requests
 

@@ -1,4 +1,8 @@
+import contextlib
 import logging
+import socket
+import threading
+import time
 
 import pytest
 from prometheus_client import REGISTRY
@@ -120,3 +124,56 @@ def test_with_redis_down_requests_go_through_unthrottled_counted_and_logged_once
     warnings = [r for r in caplog.records if r.name == "apps.core.throttling"]
     assert len(warnings) == 1
     assert warnings[0].getMessage().startswith("Throttle cache unavailable (user: ConnectionError)")
+
+
+@pytest.fixture
+def hung_redis(settings):
+    """A "Redis" that accepts connections and never answers: the worst outage for a client."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    accepted = []
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                accepted.append(server.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    url = f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            # Long against a request's own time, so the two cannot be confused on a busy machine.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+    yield url
+    stop.set()
+    thread.join(timeout=5)
+    for conn in accepted:
+        conn.close()
+    server.close()
+
+
+@pytest.mark.django_db
+def test_a_hung_redis_costs_one_timeout_then_the_throttles_stop_asking(customer_client, hung_redis, settings):
+    settings.THROTTLE_FAIL_OPEN_SECONDS = 30
+    providers = ProviderFactory.create_batch(5)
+    timings = []
+    for provider in providers:
+        started = time.monotonic()
+        response = customer_client.post(
+            "/api/v1/ratings/", {"provider_id": str(provider.pk), "score": 4}, format="json"
+        )
+        timings.append(time.monotonic() - started)
+        assert response.status_code == 201
+    # The first request waits out one socket timeout (the user throttle); the rating throttle
+    # and every later request skip the cache instead of each waiting 2 s again.
+    assert 1.9 < timings[0] < 3.9, timings
+    assert all(t < 1.0 for t in timings[1:]), timings
+    assert Rating.objects.count() == 5
