@@ -337,6 +337,11 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# Public reads (rating summary, provider profile and list) carry an ETag and answer
+# If-None-Match with 304; a shared cache may keep them this many seconds (0: revalidate on
+# every use, so a summary is never stale after a 201).
+PUBLIC_READ_MAX_AGE = env.int("PUBLIC_READ_MAX_AGE", default=0)
+
 # --- Ratings domain ----------------------------------------------------------------------
 # Bayesian average = (PRIOR_WEIGHT * PRIOR_MEAN + sum) / (PRIOR_WEIGHT + count)
 RATING_BAYES_PRIOR_MEAN = env.float("RATING_BAYES_PRIOR_MEAN", default=3.5)

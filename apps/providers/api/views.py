@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from apps.accounts.permissions import IsProvider
 from apps.accounts.services import PASSWORD_ERROR_CODES
 from apps.core.api.base import APIView, GenericAPIView
+from apps.core.api.caching import IF_NONE_MATCH_PARAMETER, NOT_MODIFIED_RESPONSE, PublicReadCacheMixin
 from apps.core.exceptions import PermissionDenied
 from apps.core.openapi import conflict_response, raises
 from apps.providers.api.serializers import (
@@ -26,7 +27,7 @@ from apps.providers.services import provider_register, provider_update
 @extend_validation_errors(PASSWORD_ERROR_CODES, field_name="password", methods=["post"])
 @extend_validation_errors(["invalid"], field_name="services", methods=["post"])
 @extend_validation_errors(["invalid_choice"], field_name="ordering", methods=["get"])
-class ProviderListView(GenericAPIView):
+class ProviderListView(PublicReadCacheMixin, GenericAPIView):
     """Public provider directory, plus provider registration."""
 
     # Listing and registration are public and never look at the caller: no token to verify,
@@ -52,7 +53,8 @@ class ProviderListView(GenericAPIView):
             "summary. No authentication: the same answer for everyone."
         ),
         tags=["providers"],
-        responses={200: ProviderOutput(many=True)},
+        parameters=[IF_NONE_MATCH_PARAMETER],
+        responses={200: ProviderOutput(many=True), 304: NOT_MODIFIED_RESPONSE},
         auth=[{}],
     )
     def get(self, request):
@@ -98,7 +100,7 @@ class ProviderMeView(APIView):
 
 
 @extend_validation_errors(["invalid"], field_name="services", methods=["patch"])
-class ProviderDetailView(APIView):
+class ProviderDetailView(PublicReadCacheMixin, APIView):
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
 
@@ -110,7 +112,8 @@ class ProviderDetailView(APIView):
             "but an invalid one is 401."
         ),
         tags=["providers"],
-        responses={200: ProviderOutput},
+        parameters=[IF_NONE_MATCH_PARAMETER],
+        responses={200: ProviderOutput, 304: NOT_MODIFIED_RESPONSE},
     )
     def get(self, request, provider_id: UUID):
         return Response(ProviderOutput(provider_get(provider_id=provider_id)).data)

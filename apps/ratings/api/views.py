@@ -11,6 +11,7 @@ from rest_framework.settings import api_settings
 
 from apps.accounts.permissions import IsCustomer
 from apps.core.api.base import APIView, GenericAPIView
+from apps.core.api.caching import IF_NONE_MATCH_PARAMETER, NOT_MODIFIED_RESPONSE, PublicReadCacheMixin
 from apps.core.exceptions import PermissionDenied
 from apps.core.idempotency import InvalidIdempotencyKey, idempotent
 from apps.core.openapi import conflict_response, raises, unprocessable_response
@@ -299,7 +300,7 @@ class RatingInvitationListView(APIView):
         return Response(RatingInvitationOutput(invitation).data, status=status.HTTP_201_CREATED)
 
 
-class ProviderRatingSummaryView(APIView):
+class ProviderRatingSummaryView(PublicReadCacheMixin, APIView):
     # Public and the same for everyone: no token to verify, no user to load.
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -313,7 +314,8 @@ class ProviderRatingSummaryView(APIView):
             "rating change, so it is never stale after a 201. Public, no authentication."
         ),
         tags=["providers"],
-        responses={200: RatingSummaryOutput},
+        parameters=[IF_NONE_MATCH_PARAMETER],
+        responses={200: RatingSummaryOutput, 304: NOT_MODIFIED_RESPONSE},
         auth=[{}],
     )
     def get(self, request, provider_id: UUID):
