@@ -8,7 +8,9 @@ HOME, is read-only: what readOnlyRootFilesystem and runAsNonRoot give it in Kube
 process group is stopped (SIGSTOP: a wedged process that still exists) and fail once it is gone.
 """
 
+import functools
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -27,47 +29,60 @@ pytestmark = pytest.mark.system
 ROOT = harness.ROOT
 PROBE = [sys.executable, str(ROOT / "bin" / "probe")]
 APP_UID = 10001
-# Mounts this tree read-only and drops to the image's user, then runs the role. A directory on
-# the interpreter's path that others may not enter (pyenv under /root) gets a private view in
-# which only the interpreter's own prefix is there.
+# Drops to the image's user with this tree read-only. Directories that others may not enter
+# (pyenv's interpreter or the clone under /root) get a private view in which only the paths the
+# role needs are there: a tmpfs over the blocked directory, with those paths bound back into it.
 CONTAIN = r"""
 set -e
+IFS='
+'
+for blocked in $BLOCKED; do
+  staged=""
+  for path in $REACH; do
+    case "$path/" in "$blocked"/*)
+      stage=$(mktemp -d)
+      mount --rbind "$path" "$stage"
+      staged="$staged$path=$stage
+" ;;
+    esac
+  done
+  mount -t tmpfs -o mode=755 tmpfs "$blocked"
+  for pair in $staged; do
+    mkdir -p "${pair%%=*}"
+    mount --rbind "${pair#*=}" "${pair%%=*}"
+  done
+done
 mount --bind "$TREE" "$TREE"
 mount -o remount,bind,ro "$TREE"
-if [ -n "$BLOCKED" ]; then
-  stage=$(mktemp -d)
-  mount --bind "$PREFIX" "$stage"
-  mount -t tmpfs -o mode=755 tmpfs "$BLOCKED"
-  mkdir -p "$PREFIX"
-  mount --bind "$stage" "$PREFIX"
-fi
 exec setpriv --reuid "$APP_UID" --regid "$APP_UID" --clear-groups -- "$@"
 """
 
 
+@functools.cache
 def can_contain() -> bool:
-    return os.geteuid() == 0 and all(
-        subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode == 0
-        for tool in ("unshare", "setpriv")
-    )
+    """Root, with the tools, and allowed to make a mount namespace."""
+    if os.geteuid() != 0 or not (shutil.which("unshare") and shutil.which("setpriv")):
+        return False
+    return subprocess.run(["unshare", "--mount", "true"], capture_output=True).returncode == 0
 
 
-def blocked_directory(prefix: Path) -> Path | None:
-    """The first directory on the way to ``prefix`` that others cannot enter."""
-    for directory in [*reversed(prefix.parents), prefix]:
+def blocked_directory(path: Path) -> Path | None:
+    """The first directory on the way to ``path`` that others cannot enter."""
+    for directory in [*reversed(path.parents), path]:
         if not os.stat(directory).st_mode & 0o001:
             return directory
     return None
 
 
 def contained(args: list[str], env: dict) -> tuple[list[str], dict]:
-    prefix = Path(sys.base_prefix).resolve()
-    blocked = blocked_directory(prefix)
+    reach = [Path(sys.base_prefix).resolve(), ROOT.resolve()]
+    blocked = {b for path in reach if (b := blocked_directory(path))}
+    outermost = [b for b in blocked if not any(other in b.parents for other in blocked)]
     env = {
         **env,
-        "TREE": str(ROOT),
-        "PREFIX": str(prefix),
-        "BLOCKED": str(blocked or ""),
+        "TREE": str(ROOT.resolve()),
+        "REACH": "\n".join(map(str, reach)),
+        "BLOCKED": "\n".join(map(str, outermost)),
         "APP_UID": str(APP_UID),
     }
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", CONTAIN, "contain", *args], env
@@ -130,11 +145,13 @@ def uid_of(pid: int) -> int | None:
 
 
 def tree_is_read_only_for(pid: int) -> bool:
+    """The mount the process sees at the tree: the last one listed there (mounts stack up)."""
+    options = None
     for line in Path(f"/proc/{pid}/mountinfo").read_text().splitlines():
         fields = line.split()
-        if fields[4] == str(ROOT):
-            return "ro" in fields[5].split(",")
-    return False
+        if fields[4] == str(ROOT.resolve()):
+            options = fields[5].split(",")
+    return options is not None and "ro" in options
 
 
 def probe(*args: str, env: dict, timeout: float = 60) -> subprocess.CompletedProcess:
