@@ -1,9 +1,15 @@
 #!/bin/sh
 # One image, every role:
-#   entrypoint.sh web | worker | delivery-worker | beat | dispatcher | migrate (the monolith)
+#   entrypoint.sh web | worker | delivery-worker | beat | dispatcher | migrate | wait-migrations
+#                                                                                   (the monolith)
 #   entrypoint.sh notifications-web | notifications-worker | notifications-migrate
-#                                                                  (the notifications deployment)
+#                 | notifications-wait-migrations                 (the notifications deployment)
 #   entrypoint.sh <any command>
+#
+# Health: bin/probe checks each role (the image's HEALTHCHECK, compose, Kubernetes probes).
+# Shutdown: SIGTERM reaches the role itself (exec, PID 1): gunicorn stops gracefully within
+# --graceful-timeout, a Celery worker finishes its running tasks (warm shutdown), beat saves its
+# schedule, the dispatcher stops within 0.2 s. docs/kubernetes.md has the grace periods.
 #
 # Long-running roles exec their process, so the container's restart policy supervises it (its
 # exit ends the container; compose restarts it: `restart: unless-stopped`). Where the runtime
@@ -24,10 +30,30 @@ notifications() {
   export DJANGO_SETTINGS_MODULE=config.settings.notifications
 }
 
+gunicorn_web() {
+  # --graceful-timeout: what a request in flight gets after SIGTERM (Kubernetes:
+  # terminationGracePeriodSeconds = preStop sleep + this + a margin). --worker-tmp-dir: the
+  # workers' liveness files on tmpfs, so a slow or read-only disk cannot stall them.
+  # --no-control-socket: gunicorn would create $HOME/.gunicorn/gunicorn.ctl (for gunicornc, which
+  # nothing here uses), and HOME is on the read-only root filesystem.
+  run gunicorn config.wsgi:application --bind "0.0.0.0:${PORT:-8000}" \
+    --workers "${WEB_CONCURRENCY:-2}" --access-logfile - --timeout 30 --graceful-timeout 30 \
+    --worker-tmp-dir /dev/shm --no-control-socket
+}
+
+wait_migrations() {
+  # An init container: the role's code never runs on a schema older than it (the migrate Job
+  # may still be running). `migrate --check` exits non-zero while a migration is unapplied.
+  until python manage.py migrate --check >/dev/null; do
+    echo "waiting for migrations (the migrate job) ..."
+    sleep 5
+  done
+  echo "migrations are applied"
+}
+
 case "$role" in
   web)
-    run gunicorn config.wsgi:application --bind "0.0.0.0:${PORT:-8000}" \
-      --workers "${WEB_CONCURRENCY:-2}" --access-logfile - --timeout 30 ;;
+    gunicorn_web ;;
   worker)
     # WORKER_QUEUES=default when the notifications deployment runs apart; drop `deliveries`
     # from it when a delivery-worker runs. Threads: the tasks wait on PostgreSQL, Redis and
@@ -41,17 +67,22 @@ case "$role" in
     run celery -A config worker --loglevel "${LOG_LEVEL:-INFO}" -Q "${DELIVERY_QUEUES:-deliveries}" \
       --pool "${DELIVERY_POOL:-threads}" --concurrency "${DELIVERY_CONCURRENCY:-8}" ;;
   beat)
-    run celery -A config beat --loglevel "${LOG_LEVEL:-INFO}" --schedule /app/var/celerybeat-schedule ;;
+    # The schedule file is CELERY_BEAT_SCHEDULE_FILENAME (default var/celerybeat-schedule).
+    # --enable-remote-control: beat answers `celery inspect ping` (bin/probe beat) while its
+    # scheduler ticks; --max-interval 30 makes it tick at least every 30 s, so it goes silent
+    # after 60 s stuck (Celery's limit: twice the interval, at least 60 s) instead of 10 minutes.
+    run celery -A config beat --loglevel "${LOG_LEVEL:-INFO}" --enable-remote-control --max-interval 30 ;;
   dispatcher)
     # Sends the outbox to the broker as soon as a transaction commits (LISTEN outbox_events);
     # the beat relay is only the safety net. Several may run (SKIP LOCKED).
     run python manage.py outbox_dispatcher ;;
   migrate)
     exec python manage.py migrate --noinput ;;
+  wait-migrations)
+    wait_migrations ;;
   notifications-web)
     notifications
-    run gunicorn config.wsgi:application --bind "0.0.0.0:${PORT:-8000}" \
-      --workers "${WEB_CONCURRENCY:-2}" --access-logfile - --timeout 30 ;;
+    gunicorn_web ;;
   notifications-worker)
     notifications
     run celery -A config worker --loglevel "${LOG_LEVEL:-INFO}" -Q "${WORKER_QUEUES:-notifications,deliveries}" \
@@ -59,6 +90,9 @@ case "$role" in
   notifications-migrate)
     notifications
     exec python manage.py migrate --noinput ;;
+  notifications-wait-migrations)
+    notifications
+    wait_migrations ;;
   *)
     exec "$@" ;;
 esac

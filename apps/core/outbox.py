@@ -13,7 +13,7 @@ staff to look at and replay.
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -172,8 +172,13 @@ class DispatchRound:
     broker_failed: bool
 
 
-def outbox_dispatch_round(*, limit: int | None = None, path: str = "dispatcher") -> DispatchRound:
-    """``outbox_dispatch`` that also tells whether it stopped at a broker failure (for backoff)."""
+def outbox_dispatch_round(
+    *, limit: int | None = None, path: str = "dispatcher", progress: Callable[[], None] | None = None
+) -> DispatchRound:
+    """``outbox_dispatch`` that also tells whether it stopped at a broker failure (for backoff).
+
+    ``progress`` is called after each batch (the dispatcher's liveness heartbeat).
+    """
     sent = seen = 0
     while limit is None or seen < limit:
         batch = settings.OUTBOX_DISPATCH_BATCH if limit is None else min(settings.OUTBOX_DISPATCH_BATCH, limit - seen)
@@ -199,6 +204,8 @@ def outbox_dispatch_round(*, limit: int | None = None, path: str = "dispatcher")
             done.extend(group)
         _mark_dispatched(done, path=path)
         sent += len(done)
+        if progress is not None:
+            progress()
         if looked_at < batch:
             # Nothing more was due when we looked; whatever commits later NOTIFYs the next round,
             # so a second, empty claim would only cost its round trips.

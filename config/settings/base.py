@@ -403,6 +403,10 @@ OUTBOX_DEAD_AFTER_SECONDS = env.float("OUTBOX_DEAD_AFTER_SECONDS", default=86400
 OUTBOX_DISPATCHER_POLL_SECONDS = env.float("OUTBOX_DISPATCHER_POLL_SECONDS", default=1.0)
 # On SQLite (no LISTEN/NOTIFY) the dispatcher polls this often instead.
 OUTBOX_DISPATCHER_SQLITE_POLL_SECONDS = env.float("OUTBOX_DISPATCHER_SQLITE_POLL_SECONDS", default=0.2)
+# The dispatcher touches this file while its loop makes progress (at most once a second); the
+# container's liveness probe (`bin/probe heartbeat`) fails when it goes stale. Empty: no file.
+# The image sets it (docker/Dockerfile); Celery roles answer `celery inspect ping` instead.
+OUTBOX_DISPATCHER_HEARTBEAT_FILE = env("OUTBOX_DISPATCHER_HEARTBEAT_FILE", default="")
 # A consumer that shares the publisher's database confirms an event with one UPDATE instead of
 # a task round trip through the broker; the notifications deployment (own database) sends it.
 OUTBOX_CONFIRM_INLINE = env.bool("OUTBOX_CONFIRM_INLINE", default=True)

@@ -25,6 +25,12 @@ if len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters in production.")
 SIMPLE_JWT["SIGNING_KEY"] = env("JWT_SIGNING_KEY", default="") or SECRET_KEY
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+# Kubernetes: the kubelet's httpGet probes send "Host: <pod IP>:<port>", which Django answers with
+# a 400 unless allowed. The manifests pass the pod's own address (downward API, status.podIP);
+# only clients inside the cluster network can reach a pod by it (docs/kubernetes.md).
+POD_IP = env("POD_IP", default="").strip()
+if POD_IP:
+    ALLOWED_HOSTS.append(f"[{POD_IP}]" if ":" in POD_IP else POD_IP)
 
 # /metrics shows backlogs and delivery counts: never public by accident. METRICS_PUBLIC=true is
 # for a deployment whose /metrics is reachable only from an internal network (the scraper's).

@@ -190,6 +190,18 @@ def test_dispatch_stops_at_the_limit(settings):
 
 
 @pytest.mark.django_db
+def test_a_round_reports_progress_after_every_batch(settings):
+    """The dispatcher's heartbeat: a backlog of many batches is progress, not a wedged loop."""
+    settings.OUTBOX_DISPATCH_BATCH = 20
+    _rows(50)
+    progress = mock.Mock()
+    with mock.patch(SEND):
+        result = outbox.outbox_dispatch_round(progress=progress)
+    assert result.sent == 50
+    assert progress.call_count == 3
+
+
+@pytest.mark.django_db
 def test_a_broker_failure_releases_the_unsent_rows_without_counting_an_attempt(settings):
     settings.OUTBOX_DISPATCH_BATCH = 3
     rows = _rows(7)
@@ -437,7 +449,11 @@ def test_the_dispatcher_sends_on_notify_and_exits_on_sigterm(settings, tmp_path)
         "CELERY_BROKER_URL": redis_url,
         # Only a NOTIFY can wake it within this test's deadline.
         "OUTBOX_DISPATCHER_POLL_SECONDS": "60",
+        "OUTBOX_DISPATCHER_HEARTBEAT_FILE": str(tmp_path / "heartbeat"),
     }
+    (tmp_path / "heartbeat").write_text("left by a previous process")
+    stale = time.time() - 3600
+    os.utime(tmp_path / "heartbeat", (stale, stale))
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "manage.py", "outbox_dispatcher"], cwd=ROOT, env=env, stdout=out, stderr=out
@@ -445,6 +461,12 @@ def test_the_dispatcher_sends_on_notify_and_exits_on_sigterm(settings, tmp_path)
     try:
         _wait_for(lambda: "listening on outbox_events" in log.read_text(), timeout=20, what="the LISTEN")
         time.sleep(0.3)  # its first round found nothing: it waits for a NOTIFY now
+        # Its heartbeat is a new file (the stale one was removed) and goes on while it waits.
+        heartbeat = tmp_path / "heartbeat"
+        first = heartbeat.stat().st_mtime
+        assert heartbeat.read_text() == ""
+        assert time.time() - first < 5
+        _wait_for(lambda: heartbeat.stat().st_mtime > first, timeout=3, what="a second heartbeat in the wait")
         with transaction.atomic():
             event = outbox.publish("rating.created", {"n": 1}, queue=queue)
         committed = time.monotonic()

@@ -7,6 +7,8 @@ events have no NOTIFY). SQLite has no LISTEN: it polls every ``OUTBOX_DISPATCHER
 Several may run (rows are claimed with SKIP LOCKED). Database and broker errors never end it:
 it logs, reconnects and retries with a bounded backoff; SIGTERM/SIGINT end it within
 ``WAIT_SLICE_SECONDS``. psycopg's own notification API is used: Django has no LISTEN support.
+With ``OUTBOX_DISPATCHER_HEARTBEAT_FILE`` set it touches that file while its loop makes progress
+(``apps.core.heartbeat``): the container's liveness probe (``bin/probe heartbeat``).
 """
 
 import logging
@@ -18,6 +20,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connection, connections
 
+from apps.core.heartbeat import Heartbeat
 from apps.core.outbox import NOTIFY_CHANNEL, outbox_dispatch, outbox_dispatch_round
 
 logger = logging.getLogger(__name__)
@@ -44,12 +47,14 @@ class Dispatcher:
         self.poll = (
             settings.OUTBOX_DISPATCHER_POLL_SECONDS if self.postgres else settings.OUTBOX_DISPATCHER_SQLITE_POLL_SECONDS
         )
+        self.heartbeat = Heartbeat(settings.OUTBOX_DISPATCHER_HEARTBEAT_FILE)
 
     def run(self) -> None:
         logger.info("outbox dispatcher: started (%s), polling every %.1f s", connection.vendor, self.poll)
         failures = 0
         checked_at = 0.0
         while not self.stopping:
+            self.heartbeat.beat()
             try:
                 # CONN_MAX_AGE and CONN_HEALTH_CHECKS apply between rounds as between requests, at
                 # most once a second: under load a round follows every commit, and a health check
@@ -59,7 +64,8 @@ class Dispatcher:
                     checked_at = time.monotonic()
                 # LISTEN before looking: a row committed after the look still wakes the wait.
                 self._listen()
-                result = outbox_dispatch_round(path="dispatcher")
+                # A backlog (after a broker outage) takes many batches: each one is progress.
+                result = outbox_dispatch_round(path="dispatcher", progress=self.heartbeat.beat)
                 if result.broker_failed:
                     failures += 1
                     self._sleep(_backoff(failures))
@@ -89,6 +95,7 @@ class Dispatcher:
         """Until a NOTIFY, the poll interval or a stop; then drop the other pending NOTIFYs."""
         deadline = time.monotonic() + self.poll
         while not self.stopping:
+            self.heartbeat.beat()
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
@@ -103,6 +110,7 @@ class Dispatcher:
     def _sleep(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while not self.stopping and (remaining := deadline - time.monotonic()) > 0:
+            self.heartbeat.beat()
             time.sleep(min(remaining, WAIT_SLICE_SECONDS))
 
     def request_stop(self, signum, frame) -> None:

@@ -22,6 +22,7 @@ _OURS = {
     "DJANGO_READ_DOT_ENV_FILE",
     "JWT_SIGNING_KEY",
     "METRICS_PUBLIC",
+    "POD_IP",
     *METRICS,
     *STORES,
 }
@@ -101,6 +102,33 @@ def test_production_starts_with_a_metrics_token_or_an_explicit_public_opt_out(me
         ALLOWED_HOSTS="a.example",
         **STORES,
         **metrics_env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == expected
+
+
+@pytest.mark.parametrize("settings_module", ["config.settings.production", "config.settings.notifications"])
+@pytest.mark.parametrize(
+    ("pod_ip", "probe_host", "expected"),
+    [
+        # The kubelet's httpGet probe: "Host: <pod IP>:<port>".
+        ("", "10.1.2.3:8000", "STATUS 200 400"),
+        ("10.1.2.3", "10.1.2.3:8000", "STATUS 200 200"),
+        ("fd00::7", "[fd00::7]:8000", "STATUS 200 200"),
+    ],
+)
+def test_the_pods_own_address_is_an_allowed_host_only_when_given(settings_module, pod_ip, probe_host, expected):
+    result = _manage(
+        settings_module,
+        "shell",
+        "-c",
+        "from django.test import Client; print('STATUS', *[Client().get('/healthz', HTTP_HOST=host).status_code "
+        f"for host in ('ratings.example.com', {probe_host!r})])",
+        SECRET_KEY=SECRET,
+        ALLOWED_HOSTS="ratings.example.com",
+        POD_IP=pod_ip,
+        **STORES,
+        **METRICS,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == expected

