@@ -5,3 +5,11 @@ class CoreConfig(AppConfig):
     name = "apps.core"
     label = "core"
     verbose_name = "Core"
+
+    def ready(self):
+        from apps.core.idempotency import IDEMPOTENCY_KEYS_PURGE
+        from apps.core.outbox import OUTBOX_CONFIRMED_PURGE, OUTBOX_DEAD_PURGE
+        from apps.core.retention import register_purge
+
+        for purge in (OUTBOX_CONFIRMED_PURGE, OUTBOX_DEAD_PURGE, IDEMPOTENCY_KEYS_PURGE):
+            register_purge(purge)

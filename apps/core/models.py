@@ -33,12 +33,14 @@ class IdempotencyKey(UUIDModel):
     request_fingerprint = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField()
     response_body = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="core_idempotency_user_key_uniq"),
         ]
+        # The retention purge walks expired keys oldest first, in (created_at, id) order.
+        indexes = [models.Index(fields=["created_at", "id"], name="core_idemkey_created_idx")]
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.key}]"
@@ -74,6 +76,18 @@ class OutboxEvent(UUIDModel):
                 fields=["created_at", "id"],
                 condition=models.Q(confirmed_at__isnull=True),
                 name="core_outbox_unconfirmed_idx",
+            ),
+            # The retention purges: confirmed rows by confirmation time, dead ones (few) by the
+            # time they died.
+            models.Index(
+                fields=["confirmed_at", "id"],
+                condition=models.Q(confirmed_at__isnull=False),
+                name="core_outbox_confirmed_idx",
+            ),
+            models.Index(
+                fields=["dead_at", "id"],
+                condition=models.Q(confirmed_at__isnull=True, dead_at__isnull=False),
+                name="core_outbox_dead_idx",
             ),
         ]
 

@@ -27,6 +27,7 @@ from django.utils.dateparse import parse_datetime
 
 from apps.core.metrics import EVENTS_DEAD, EVENTS_DISPATCHED, EVENTS_PUBLISHED
 from apps.core.models import OutboxEvent
+from apps.core.retention import Purge, days
 
 logger = logging.getLogger(__name__)
 
@@ -264,3 +265,24 @@ def outbox_events_replay(*, event_ids: Iterable[UUID | str]) -> int:
     if replayed:
         _notify()
     return replayed
+
+
+# Retention (apps.core.retention). Confirmed events are history: the consumer has them. Dead ones
+# wait for a replay; RETENTION_OUTBOX_DEAD_DAYS (0 by default: never) lets them go that long
+# after they died. Undispatched and dispatched-but-unconfirmed rows never match either.
+OUTBOX_CONFIRMED_PURGE = Purge(
+    name="outbox_confirmed",
+    app_label="core",
+    model=OutboxEvent,
+    order_column="confirmed_at",
+    condition="t.confirmed_at IS NOT NULL AND t.confirmed_at < %s",
+    retention=days("RETENTION_OUTBOX_CONFIRMED_DAYS"),
+)
+OUTBOX_DEAD_PURGE = Purge(
+    name="outbox_dead",
+    app_label="core",
+    model=OutboxEvent,
+    order_column="dead_at",
+    condition="t.confirmed_at IS NULL AND t.dead_at IS NOT NULL AND t.dead_at < %s",
+    retention=days("RETENTION_OUTBOX_DEAD_DAYS"),
+)

@@ -3,8 +3,10 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from apps.core.outbox import outbox_confirm_send
+from apps.core.retention import purges_run
 from apps.notifications import services
 
 logger = logging.getLogger(__name__)
@@ -42,3 +44,10 @@ def deliver_task(delivery_id: str) -> str | None:
 @shared_task(name="notifications.deliveries_sweep")
 def deliveries_sweep_task() -> int:
     return services.deliveries_sweep()
+
+
+@shared_task(name="notifications.retention_purge")
+def retention_purge_task() -> dict[str, int]:
+    """The notifications tables' retention purges, within RETENTION_MAX_SECONDS."""
+    results = purges_run(app_label="notifications", max_seconds=settings.RETENTION_MAX_SECONDS)
+    return {result.name: result.deleted for result in results}

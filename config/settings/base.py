@@ -357,6 +357,29 @@ OUTBOX_DISPATCHER_SQLITE_POLL_SECONDS = env.float("OUTBOX_DISPATCHER_SQLITE_POLL
 # a task round trip through the broker; the notifications deployment (own database) sends it.
 OUTBOX_CONFIRM_INLINE = env.bool("OUTBOX_CONFIRM_INLINE", default=True)
 
+# --- Retention (apps.core.retention, `manage.py purge_expired`) ---------------------------
+# Rows nothing needs any more are deleted by periodic purges; a *_DAYS of 0 keeps them forever.
+# Never purged: undispatched or unconfirmed outbox events, pending/sending/retrying deliveries,
+# and (unless their own setting says so) dead outbox events and dead deliveries, which wait
+# for a replay. An inbox item goes only when every delivery of it was sent, together with them.
+RETENTION_OUTBOX_CONFIRMED_DAYS = env.int("RETENTION_OUTBOX_CONFIRMED_DAYS", default=7)
+RETENTION_OUTBOX_DEAD_DAYS = env.int("RETENTION_OUTBOX_DEAD_DAYS", default=0)
+RETENTION_INBOX_READ_DAYS = env.int("RETENTION_INBOX_READ_DAYS", default=90)
+RETENTION_INBOX_DAYS = env.int("RETENTION_INBOX_DAYS", default=365)
+# Sent deliveries, counted from their last attempt (their log goes with them).
+RETENTION_DELIVERIES_DAYS = env.int("RETENTION_DELIVERIES_DAYS", default=30)
+RETENTION_DEAD_DELIVERIES_DAYS = env.int("RETENTION_DEAD_DELIVERIES_DAYS", default=0)
+# Delivery log lines (one per request made) of sent deliveries; a dead or retrying delivery
+# keeps its log, which says why.
+RETENTION_DELIVERY_ATTEMPTS_DAYS = env.int("RETENTION_DELIVERY_ATTEMPTS_DAYS", default=14)
+# Rows per batch, each batch one short transaction; pause between batches (seconds).
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)
+RETENTION_BATCH_PAUSE_SECONDS = env.float("RETENTION_BATCH_PAUSE_SECONDS", default=0.05)
+# Seconds between periodic runs (beat), and the most one run works (well under
+# CELERY_TASK_SOFT_TIME_LIMIT); the next run goes on where it stopped.
+RETENTION_INTERVAL = env.float("RETENTION_INTERVAL", default=3600)
+RETENTION_MAX_SECONDS = env.float("RETENTION_MAX_SECONDS", default=20)
+
 # --- Benchmark ---------------------------------------------------------------------------
 # Mounts the bare one-INSERT view that bench/run.py uses as its in-run baseline. Never set it
 # in a real deployment: the route exists only for the benchmark's own throwaway stack.
@@ -417,7 +440,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": NOTIFICATIONS_SWEEP_INTERVAL,
         "options": {"expires": NOTIFICATIONS_SWEEP_INTERVAL * 2},
     },
-    "idempotency-keys-purge": {"task": "core.idempotency_keys_purge", "schedule": 3600, "options": {"expires": 3600}},
+    "core-retention-purge": {
+        "task": "core.retention_purge",
+        "schedule": RETENTION_INTERVAL,
+        "options": {"expires": RETENTION_INTERVAL},
+    },
+    "notifications-retention-purge": {
+        "task": "notifications.retention_purge",
+        "schedule": RETENTION_INTERVAL,
+        "options": {"expires": RETENTION_INTERVAL},
+    },
 }
 
 # --- Metrics -----------------------------------------------------------------------------
