@@ -26,8 +26,8 @@ notifications() {
 
 case "$role" in
   web)
-    run gunicorn config.wsgi:application --bind "0.0.0.0:${PORT:-8000}" \
-      --workers "${WEB_CONCURRENCY:-2}" --access-logfile - --timeout 30 ;;
+    run gunicorn -c config/gunicorn.py config.wsgi:application --bind "0.0.0.0:${PORT:-8000}" \
+      --workers "${WEB_CONCURRENCY:-2}" --timeout 30 ;;
   worker)
     # WORKER_QUEUES=default when the notifications deployment runs apart; drop `deliveries`
     # from it when a delivery-worker runs. Threads: the tasks wait on PostgreSQL, Redis and
@@ -50,8 +50,8 @@ case "$role" in
     exec python manage.py migrate --noinput ;;
   notifications-web)
     notifications
-    run gunicorn config.wsgi:application --bind "0.0.0.0:${PORT:-8000}" \
-      --workers "${WEB_CONCURRENCY:-2}" --access-logfile - --timeout 30 ;;
+    run gunicorn -c config/gunicorn.py config.wsgi:application --bind "0.0.0.0:${PORT:-8000}" \
+      --workers "${WEB_CONCURRENCY:-2}" --timeout 30 ;;
   notifications-worker)
     notifications
     run celery -A config worker --loglevel "${LOG_LEVEL:-INFO}" -Q "${WORKER_QUEUES:-notifications,deliveries}" \

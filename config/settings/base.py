@@ -12,6 +12,7 @@ from csp.constants import UNSAFE_INLINE as CSP_UNSAFE_INLINE
 from kombu import Queue
 
 from config.celery_options import broker_transport_options
+from config.log_config import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -461,28 +462,11 @@ METRICS_TOKEN = env("METRICS_TOKEN", default="")
 METRICS_PUBLIC = env.bool("METRICS_PUBLIC", default=False)
 
 # --- Logging -----------------------------------------------------------------------------
+# text (local, tests): "time LEVEL logger [request id] message"; json: one object per line
+# (apps.core.logging.JsonFormatter), production's default. Celery's worker and beat use it too.
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "apps.core.logging.RequestIdFilter"}},
-    "formatters": {
-        "default": {
-            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
-        },
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "default",
-            "filters": ["request_id"],
-        },
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.db.backends": {"level": "INFO"},
-    },
-}
+LOG_FORMAT = env("LOG_FORMAT", default="") or "text"
+LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
 
 # --- Outbound delivery (webhooks, push gateways) ------------------------------------------
 # Secure defaults; local/test settings relax the two guards, production pins them.
