@@ -69,6 +69,9 @@ class OutboxEvent(UUIDModel):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     dead_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # The request that published it (X-Request-ID), carried in the envelope so the consumer's
+    # log lines about this event carry it too; empty when published outside a request.
+    request_id = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         indexes = [
@@ -96,10 +99,14 @@ class OutboxEvent(UUIDModel):
 
     @property
     def envelope(self) -> dict:
-        return {
+        envelope = {
             "id": str(self.pk),
             "type": self.type,
             "version": self.version,
             "occurred_at": self.occurred_at.isoformat(),
             "data": self.data,
         }
+        # Optional (events published outside a request, and by older publishers, have none).
+        if self.request_id:
+            envelope["request_id"] = self.request_id
+        return envelope

@@ -191,6 +191,9 @@ class Delivery(UUIDModel):
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_duration_ms = models.PositiveIntegerField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The request behind the event (the envelope's request_id), so the delivery worker's log
+    # lines about this send carry it; empty when there was none.
+    request_id = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name_plural = "deliveries"

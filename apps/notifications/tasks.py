@@ -20,7 +20,11 @@ def ingest_events_task(envelopes: list[dict]) -> int:
     try:
         outbox_confirm_send(event_ids=ids)
     except Exception as exc:  # noqa: BLE001 - unconfirmed events are resent; ingest is idempotent
-        logger.warning("notifications: confirming %d events failed: %s", len(ids), exc)
+        # The batch holds the events of many requests: the line lists them.
+        request_ids = sorted({e["request_id"] for e in envelopes if isinstance(e, dict) and e.get("request_id")})
+        logger.warning(
+            "notifications: confirming %d events failed: %s", len(ids), exc, extra={"request_ids": request_ids}
+        )
     return len(created)
 
 
