@@ -33,15 +33,15 @@ case "$role" in
     # from it when a delivery-worker runs. Threads: the tasks wait on PostgreSQL, Redis and
     # receivers far more than they compute (README "Performance"); WORKER_POOL=prefork if
     # Celery's time limits must be enforced (prefork only).
-    run celery -A config worker --loglevel "${LOG_LEVEL:-INFO}" \
+    run celery -A config -q worker --loglevel "${LOG_LEVEL:-INFO}" \
       -Q "${WORKER_QUEUES:-default,notifications,deliveries}" \
       --pool "${WORKER_POOL:-threads}" --concurrency "${WORKER_CONCURRENCY:-8}" ;;
   delivery-worker)
     # External sends only (webhooks, email, push): I/O-bound, so threads.
-    run celery -A config worker --loglevel "${LOG_LEVEL:-INFO}" -Q "${DELIVERY_QUEUES:-deliveries}" \
+    run celery -A config -q worker --loglevel "${LOG_LEVEL:-INFO}" -Q "${DELIVERY_QUEUES:-deliveries}" \
       --pool "${DELIVERY_POOL:-threads}" --concurrency "${DELIVERY_CONCURRENCY:-8}" ;;
   beat)
-    run celery -A config beat --loglevel "${LOG_LEVEL:-INFO}" --schedule /app/var/celerybeat-schedule ;;
+    run celery -A config -q beat --loglevel "${LOG_LEVEL:-INFO}" --schedule /app/var/celerybeat-schedule ;;
   dispatcher)
     # Sends the outbox to the broker as soon as a transaction commits (LISTEN outbox_events);
     # the beat relay is only the safety net. Several may run (SKIP LOCKED).
@@ -54,7 +54,7 @@ case "$role" in
       --workers "${WEB_CONCURRENCY:-2}" --timeout 30 ;;
   notifications-worker)
     notifications
-    run celery -A config worker --loglevel "${LOG_LEVEL:-INFO}" -Q "${WORKER_QUEUES:-notifications,deliveries}" \
+    run celery -A config -q worker --loglevel "${LOG_LEVEL:-INFO}" -Q "${WORKER_QUEUES:-notifications,deliveries}" \
       --pool "${WORKER_POOL:-threads}" --concurrency "${WORKER_CONCURRENCY:-8}" ;;
   notifications-migrate)
     notifications
