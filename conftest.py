@@ -116,3 +116,30 @@ def send_task(monkeypatch):
     recorder = mock.Mock()
     monkeypatch.setattr("apps.notifications.services.engine.current_app.send_task", recorder)
     return recorder
+
+
+@pytest.fixture
+def json_log():
+    """The JSON lines logged while the test runs, through the production formatter and filter.
+
+    Returns a function giving the lines parsed so far.
+    """
+    import io
+    import json
+    import logging
+
+    from apps.core.logging import JsonFormatter, RequestIdFilter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)

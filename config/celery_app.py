@@ -3,13 +3,30 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import setup_logging, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("marketplace_ratings")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@setup_logging.connect
+def configure_logging(**kwargs) -> None:
+    """The worker and beat log through Django's ``LOGGING`` (``LOG_FORMAT``, ``LOG_LEVEL``).
+
+    A receiver of this signal keeps Celery from putting its own handler and format on the root
+    logger (and from redirecting stdout), so its lines, the tasks' lines and the request ids
+    they carry come out in the one format of the deployment. ``--loglevel`` no longer applies:
+    ``LOG_LEVEL`` does, as in every other process.
+    """
+    from django.conf import settings
+    from django.utils.log import configure_logging
+
+    # Django's own step (also routes Python warnings through logging), before Django's setup
+    # repeats it: Celery logs, and warns, before that.
+    configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
 
 
 @task_prerun.connect

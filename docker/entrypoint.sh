@@ -36,8 +36,10 @@ gunicorn_web() {
   # workers' liveness files on tmpfs, so a slow or read-only disk cannot stall them.
   # --no-control-socket: gunicorn would create $HOME/.gunicorn/gunicorn.ctl (for gunicornc, which
   # nothing here uses), and HOME is on the read-only root filesystem.
-  run gunicorn config.wsgi:application --bind "0.0.0.0:${PORT:-8000}" \
-    --workers "${WEB_CONCURRENCY:-2}" --access-logfile - --timeout 30 --graceful-timeout 30 \
+  # config/gunicorn.py: gunicorn's own lines in the app's log format; the access line per
+  # request is written by the app (it carries the request id), so gunicorn's is off.
+  run gunicorn -c config/gunicorn.py config.wsgi:application --bind "0.0.0.0:${PORT:-8000}" \
+    --workers "${WEB_CONCURRENCY:-2}" --timeout 30 --graceful-timeout 30 \
     --worker-tmp-dir /dev/shm --no-control-socket
 }
 
@@ -59,19 +61,19 @@ case "$role" in
     # from it when a delivery-worker runs. Threads: the tasks wait on PostgreSQL, Redis and
     # receivers far more than they compute (README "Performance"); WORKER_POOL=prefork if
     # Celery's time limits must be enforced (prefork only).
-    run celery -A config worker --loglevel "${LOG_LEVEL:-INFO}" \
+    run celery -A config -q worker --loglevel "${LOG_LEVEL:-INFO}" \
       -Q "${WORKER_QUEUES:-default,notifications,deliveries}" \
       --pool "${WORKER_POOL:-threads}" --concurrency "${WORKER_CONCURRENCY:-8}" ;;
   delivery-worker)
     # External sends only (webhooks, email, push): I/O-bound, so threads.
-    run celery -A config worker --loglevel "${LOG_LEVEL:-INFO}" -Q "${DELIVERY_QUEUES:-deliveries}" \
+    run celery -A config -q worker --loglevel "${LOG_LEVEL:-INFO}" -Q "${DELIVERY_QUEUES:-deliveries}" \
       --pool "${DELIVERY_POOL:-threads}" --concurrency "${DELIVERY_CONCURRENCY:-8}" ;;
   beat)
     # The schedule file is CELERY_BEAT_SCHEDULE_FILENAME (default var/celerybeat-schedule).
     # --enable-remote-control: beat answers `celery inspect ping` (bin/probe beat) while its
     # scheduler ticks; --max-interval 30 makes it tick at least every 30 s, so it goes silent
     # after 60 s stuck (Celery's limit: twice the interval, at least 60 s) instead of 10 minutes.
-    run celery -A config beat --loglevel "${LOG_LEVEL:-INFO}" --enable-remote-control --max-interval 30 ;;
+    run celery -A config -q beat --loglevel "${LOG_LEVEL:-INFO}" --enable-remote-control --max-interval 30 ;;
   dispatcher)
     # Sends the outbox to the broker as soon as a transaction commits (LISTEN outbox_events);
     # the beat relay is only the safety net. Several may run (SKIP LOCKED).
@@ -85,7 +87,7 @@ case "$role" in
     gunicorn_web ;;
   notifications-worker)
     notifications
-    run celery -A config worker --loglevel "${LOG_LEVEL:-INFO}" -Q "${WORKER_QUEUES:-notifications,deliveries}" \
+    run celery -A config -q worker --loglevel "${LOG_LEVEL:-INFO}" -Q "${WORKER_QUEUES:-notifications,deliveries}" \
       --pool "${WORKER_POOL:-threads}" --concurrency "${WORKER_CONCURRENCY:-8}" ;;
   notifications-migrate)
     notifications

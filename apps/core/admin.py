@@ -30,7 +30,7 @@ class OutboxStateFilter(admin.SimpleListFilter):
 class OutboxEventAdmin(admin.ModelAdmin):
     list_display = ("id", "type", "state", "created_at", "attempts", "dispatched_at", "confirmed_at", "last_error")
     list_filter = (OutboxStateFilter, "type")
-    search_fields = ("id", "type", "last_error")
+    search_fields = ("id", "type", "=request_id", "last_error")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
     readonly_fields = [f.name for f in OutboxEvent._meta.fields]

@@ -13,10 +13,12 @@ the backlogs and delivery counts are not for the public.
 
 import hmac
 from collections.abc import Callable, Iterable
+from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q
 from django.http import HttpResponse
+from django.utils import timezone
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -37,28 +39,56 @@ def register_db_collector(collect: Callable[[], Iterable[Metric]]) -> None:
         _db_collectors.append(collect)
 
 
+def age_seconds(since: datetime | None, now: datetime) -> float:
+    """Seconds since ``since``; 0 when there is nothing (no oldest row)."""
+    return max((now - since).total_seconds(), 0.0) if since else 0.0
+
+
+_OUTBOX_STATES = {
+    "undispatched": Q(dead_at__isnull=True, dispatched_at__isnull=True),
+    "unconfirmed": Q(dead_at__isnull=True, dispatched_at__isnull=False),
+    # Given up on; only a replay (admin) sends them again.
+    "dead": Q(dead_at__isnull=False),
+}
+
+
 def _outbox_metrics() -> Iterable[Metric]:
     from apps.core.models import OutboxEvent
 
     backlog = GaugeMetricFamily("outbox_backlog", "Outbox events not yet confirmed by the consumer", labels=["state"])
-    # "dead": given up on; only a replay (admin) sends them again.
-    counts = OutboxEvent.objects.filter(confirmed_at__isnull=True).aggregate(
-        undispatched=Count("pk", filter=Q(dead_at__isnull=True, dispatched_at__isnull=True)),
-        unconfirmed=Count("pk", filter=Q(dead_at__isnull=True, dispatched_at__isnull=False)),
-        dead=Count("pk", filter=Q(dead_at__isnull=False)),
+    oldest = GaugeMetricFamily(
+        "outbox_oldest_age_seconds",
+        "Age of the oldest outbox event in each backlog state (dead: since it died); 0 when none",
+        labels=["state"],
     )
-    for state, count in counts.items():
-        backlog.add_metric([state], count)
+    # One query over the unconfirmed rows (their partial index): counts and oldest per state.
+    row = OutboxEvent.objects.filter(confirmed_at__isnull=True).aggregate(
+        **{f"{state}_count": Count("pk", filter=where) for state, where in _OUTBOX_STATES.items()},
+        **{
+            f"{state}_oldest": Min("dead_at" if state == "dead" else "created_at", filter=where)
+            for state, where in _OUTBOX_STATES.items()
+        },
+    )
+    now = timezone.now()
+    for state in _OUTBOX_STATES:
+        backlog.add_metric([state], row[f"{state}_count"])
+        oldest.add_metric([state], age_seconds(row[f"{state}_oldest"], now))
     yield backlog
+    yield oldest
 
 
 register_db_collector(_outbox_metrics)
 
 
+def db_metrics() -> Iterable[Metric]:
+    """Every gauge read from the database (backlogs, deliveries by state), as /metrics has them."""
+    for collect in _db_collectors:
+        yield from collect()
+
+
 class _DatabaseCollector:
     def collect(self):
-        for collect in _db_collectors:
-            yield from collect()
+        return db_metrics()
 
 
 class _ProcessCollector:

@@ -33,12 +33,14 @@ class IdempotencyKey(UUIDModel):
     request_fingerprint = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField()
     response_body = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="core_idempotency_user_key_uniq"),
         ]
+        # The retention purge walks expired keys oldest first, in (created_at, id) order.
+        indexes = [models.Index(fields=["created_at", "id"], name="core_idemkey_created_idx")]
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.key}]"
@@ -67,6 +69,9 @@ class OutboxEvent(UUIDModel):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     dead_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # The request that published it (X-Request-ID), carried in the envelope so the consumer's
+    # log lines about this event carry it too; empty when published outside a request.
+    request_id = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         indexes = [
@@ -75,6 +80,18 @@ class OutboxEvent(UUIDModel):
                 condition=models.Q(confirmed_at__isnull=True),
                 name="core_outbox_unconfirmed_idx",
             ),
+            # The retention purges: confirmed rows by confirmation time, dead ones (few) by the
+            # time they died.
+            models.Index(
+                fields=["confirmed_at", "id"],
+                condition=models.Q(confirmed_at__isnull=False),
+                name="core_outbox_confirmed_idx",
+            ),
+            models.Index(
+                fields=["dead_at", "id"],
+                condition=models.Q(confirmed_at__isnull=True, dead_at__isnull=False),
+                name="core_outbox_dead_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -82,10 +99,14 @@ class OutboxEvent(UUIDModel):
 
     @property
     def envelope(self) -> dict:
-        return {
+        envelope = {
             "id": str(self.pk),
             "type": self.type,
             "version": self.version,
             "occurred_at": self.occurred_at.isoformat(),
             "data": self.data,
         }
+        # Optional (events published outside a request, and by older publishers, have none).
+        if self.request_id:
+            envelope["request_id"] = self.request_id
+        return envelope

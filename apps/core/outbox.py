@@ -26,7 +26,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.core.metrics import EVENTS_DEAD, EVENTS_DISPATCHED, EVENTS_PUBLISHED
+from apps.core.middleware import get_request_id
 from apps.core.models import OutboxEvent
+from apps.core.retention import Purge, days
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +62,11 @@ def publish(
     task_name: str = NOTIFICATIONS_INGEST_TASK,
     queue: str = NOTIFICATIONS_QUEUE,
 ) -> OutboxEvent:
-    """Record ``event_type`` in the current transaction; a dispatcher sends it after commit."""
+    """Record ``event_type`` in the current transaction; a dispatcher sends it after commit.
+
+    The current request id goes with it (the envelope's ``request_id``): the consumer logs its
+    work on the event under that id.
+    """
     if isinstance(occurred_at, str):
         occurred_at = parse_datetime(occurred_at)
     event = OutboxEvent.objects.create(
@@ -70,6 +76,7 @@ def publish(
         data=data,
         task_name=task_name,
         queue=queue,
+        request_id=get_request_id() or "",
     )
     _notify()
     # Counted when written: a transaction rolled back afterwards still counts (no on_commit
@@ -85,6 +92,11 @@ def _due(now: datetime) -> Q:
         & (Q(locked_until__isnull=True) | Q(locked_until__lt=now))
         & (Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=stale))
     )
+
+
+def _request_ids(rows: Iterable[OutboxEvent]) -> list[str]:
+    """The requests behind a batch (one batch holds the events of many), for its log lines."""
+    return sorted({row.request_id for row in rows if row.request_id})
 
 
 def _claim(size: int) -> tuple[int, list[OutboxEvent]]:
@@ -117,11 +129,27 @@ def _claim(size: int) -> tuple[int, list[OutboxEvent]]:
             last_error=f"dead: dispatched {settings.OUTBOX_MAX_ATTEMPTS} times without confirmation",
         )
         EVENTS_DEAD.inc(marked)
-        logger.warning("outbox: %d events dead after %d dispatches", marked, settings.OUTBOX_MAX_ATTEMPTS)
+        logger.warning(
+            "outbox: %d events dead after %d dispatches",
+            marked,
+            settings.OUTBOX_MAX_ATTEMPTS,
+            extra={"event_ids": [str(pk) for pk in dead], "request_ids": _request_ids(r for r in rows if r.pk in dead)},
+        )
     return len(rows), [row for row in rows if row.pk not in dead]
 
 
-_CLAIM_FIELDS = ("id", "type", "version", "occurred_at", "data", "task_name", "queue", "attempts", "created_at")
+_CLAIM_FIELDS = (
+    "id",
+    "type",
+    "version",
+    "occurred_at",
+    "data",
+    "task_name",
+    "queue",
+    "attempts",
+    "created_at",
+    "request_id",
+)
 
 
 def _claim_postgres(size: int, *, now: datetime) -> list[OutboxEvent]:
@@ -192,7 +220,13 @@ def outbox_dispatch_round(
             try:
                 _send(group)
             except Exception as exc:  # noqa: BLE001 - any broker failure: the rows wait for the next round
-                logger.warning("outbox: sending %d events to %s failed: %s", len(group), group[0].task_name, exc)
+                logger.warning(
+                    "outbox: sending %d events to %s failed: %s",
+                    len(group),
+                    group[0].task_name,
+                    exc,
+                    extra={"request_ids": _request_ids(group)},
+                )
                 unsent = [row.pk for rest in groups[index:] for row in rest]
                 # Not an attempt: the consumer never saw them.
                 OutboxEvent.objects.filter(pk__in=unsent).update(
@@ -271,3 +305,24 @@ def outbox_events_replay(*, event_ids: Iterable[UUID | str]) -> int:
     if replayed:
         _notify()
     return replayed
+
+
+# Retention (apps.core.retention). Confirmed events are history: the consumer has them. Dead ones
+# wait for a replay; RETENTION_OUTBOX_DEAD_DAYS (0 by default: never) lets them go that long
+# after they died. Undispatched and dispatched-but-unconfirmed rows never match either.
+OUTBOX_CONFIRMED_PURGE = Purge(
+    name="outbox_confirmed",
+    app_label="core",
+    model=OutboxEvent,
+    order_column="confirmed_at",
+    condition="t.confirmed_at IS NOT NULL AND t.confirmed_at < %s",
+    retention=days("RETENTION_OUTBOX_CONFIRMED_DAYS"),
+)
+OUTBOX_DEAD_PURGE = Purge(
+    name="outbox_dead",
+    app_label="core",
+    model=OutboxEvent,
+    order_column="dead_at",
+    condition="t.confirmed_at IS NULL AND t.dead_at IS NOT NULL AND t.dead_at < %s",
+    retention=days("RETENTION_OUTBOX_DEAD_DAYS"),
+)

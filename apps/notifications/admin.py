@@ -66,7 +66,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "last_error",
     )
     list_filter = ("status", "channel")
-    search_fields = ("=id", "=event_id", "=recipient_id", "address", "last_error")
+    search_fields = ("=id", "=event_id", "=recipient_id", "=request_id", "address", "last_error")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
     readonly_fields = [f.name for f in Delivery._meta.fields]

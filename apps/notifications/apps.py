@@ -8,9 +8,13 @@ class NotificationsConfig(AppConfig):
 
     def ready(self):
         from apps.core.metrics import register_db_collector
+        from apps.core.retention import register_purge
         from apps.notifications.metrics import notifications_metrics
+        from apps.notifications.services.retention import PURGES
 
         register_db_collector(notifications_metrics)
+        for purge in PURGES:
+            register_purge(purge)
         # The ratings signals are the one seam to the ratings app; the separate notifications
         # deployment does not install it and only consumes events from the broker.
         if apps.is_installed("apps.ratings"):

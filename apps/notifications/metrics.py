@@ -3,9 +3,12 @@
 import logging
 from collections.abc import Iterable
 
-from django.db.models import Count
+from django.db.models import Count, Min, Q
+from django.utils import timezone
 from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily, Metric
+
+from apps.core.metrics import age_seconds
 
 # Imported so the transitions counter (outbound_breaker_transitions_total) is registered.
 from apps.notifications.outbound.breakers import BREAKER_TRANSITIONS  # noqa: F401
@@ -24,10 +27,33 @@ def notifications_metrics() -> Iterable[Metric]:
     for row in Delivery.objects.values("channel", "status").annotate(n=Count("pk")).order_by():
         deliveries.add_metric([row["channel"], row["status"]], row["n"])
     yield deliveries
+    yield _oldest_deliveries()
     yield from breaker_metrics()
     unread = GaugeMetricFamily("notifications_unread", "Unread inbox notifications")
     unread.add_metric([], Notification.objects.filter(read_at__isnull=True).count())
     yield unread
+
+
+def _oldest_deliveries() -> Metric:
+    """How long the oldest waiting delivery has waited (since created), and the oldest dead one
+    has been dead (since its last attempt): backlogs and dead letters that nobody replays."""
+    from apps.notifications.models import Delivery, DeliveryStatus
+
+    oldest = GaugeMetricFamily(
+        "notifications_deliveries_oldest_age_seconds",
+        "Age of the oldest delivery waiting to be sent (pending, retry) or dead; 0 when none",
+        labels=["status"],
+    )
+    # Served by the due index (live rows only) and the dead rows' index.
+    waiting = Delivery.objects.filter(status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRY]).aggregate(
+        pending=Min("created_at", filter=Q(status=DeliveryStatus.PENDING)),
+        retry=Min("created_at", filter=Q(status=DeliveryStatus.RETRY)),
+    )
+    dead = Delivery.objects.filter(status=DeliveryStatus.DEAD).aggregate(dead=Min("last_attempt_at"))["dead"]
+    now = timezone.now()
+    for status, since in (*waiting.items(), ("dead", dead)):
+        oldest.add_metric([status], age_seconds(since, now))
+    return oldest
 
 
 _STATES = ("closed", "half-open", "open")

@@ -47,6 +47,12 @@ class Notification(UUIDModel):
                 condition=Q(read_at__isnull=True),
                 name="notifications_unread_idx",
             ),
+            # The retention purges: every item by age, and read items by age (apps/notifications/
+            # services/retention.py), each walked in (created_at, id) order.
+            models.Index(fields=["created_at", "id"], name="notif_inbox_age_idx"),
+            models.Index(
+                fields=["created_at", "id"], condition=Q(read_at__isnull=False), name="notif_inbox_read_age_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -185,6 +191,9 @@ class Delivery(UUIDModel):
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_duration_ms = models.PositiveIntegerField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The request behind the event (the envelope's request_id), so the delivery worker's log
+    # lines about this send carry it; empty when there was none.
+    request_id = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name_plural = "deliveries"
@@ -215,6 +224,17 @@ class Delivery(UUIDModel):
                 name="notifications_delivery_due_idx",
             ),
             models.Index(fields=["recipient_id", "-created_at", "-id"], name="notif_delivery_log_idx"),
+            # The retention purges of finished deliveries, by the time of their last attempt.
+            models.Index(
+                fields=["last_attempt_at", "id"],
+                condition=Q(status=DeliveryStatus.SENT),
+                name="notif_delivery_sent_idx",
+            ),
+            models.Index(
+                fields=["last_attempt_at", "id"],
+                condition=Q(status=DeliveryStatus.DEAD),
+                name="notif_delivery_dead_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -242,7 +262,11 @@ class DeliveryAttempt(UUIDModel):
 
     class Meta:
         ordering = ["created_at"]
-        indexes = [models.Index(fields=["delivery", "created_at"], name="notif_attempt_idx")]
+        indexes = [
+            models.Index(fields=["delivery", "created_at"], name="notif_attempt_idx"),
+            # The retention purge of old log lines, in (created_at, id) order.
+            models.Index(fields=["created_at", "id"], name="notif_attempt_age_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.number} {self.target} {self.outcome}"

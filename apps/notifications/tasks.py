@@ -3,8 +3,10 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from apps.core.outbox import outbox_confirm_send
+from apps.core.retention import purges_run
 from apps.notifications import services
 
 logger = logging.getLogger(__name__)
@@ -18,7 +20,11 @@ def ingest_events_task(envelopes: list[dict]) -> int:
     try:
         outbox_confirm_send(event_ids=ids)
     except Exception as exc:  # noqa: BLE001 - unconfirmed events are resent; ingest is idempotent
-        logger.warning("notifications: confirming %d events failed: %s", len(ids), exc)
+        # The batch holds the events of many requests: the line lists them.
+        request_ids = sorted({e["request_id"] for e in envelopes if isinstance(e, dict) and e.get("request_id")})
+        logger.warning(
+            "notifications: confirming %d events failed: %s", len(ids), exc, extra={"request_ids": request_ids}
+        )
     return len(created)
 
 
@@ -42,3 +48,10 @@ def deliver_task(delivery_id: str) -> str | None:
 @shared_task(name="notifications.deliveries_sweep")
 def deliveries_sweep_task() -> int:
     return services.deliveries_sweep()
+
+
+@shared_task(name="notifications.retention_purge")
+def retention_purge_task() -> dict[str, int]:
+    """The notifications tables' retention purges, within RETENTION_MAX_SECONDS."""
+    results = purges_run(app_label="notifications", max_seconds=settings.RETENTION_MAX_SECONDS)
+    return {result.name: result.deleted for result in results}

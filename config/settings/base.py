@@ -12,6 +12,7 @@ from csp.constants import UNSAFE_INLINE as CSP_UNSAFE_INLINE
 from kombu import Queue
 
 from config.celery_options import broker_transport_options
+from config.log_config import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -411,6 +412,29 @@ OUTBOX_DISPATCHER_HEARTBEAT_FILE = env("OUTBOX_DISPATCHER_HEARTBEAT_FILE", defau
 # a task round trip through the broker; the notifications deployment (own database) sends it.
 OUTBOX_CONFIRM_INLINE = env.bool("OUTBOX_CONFIRM_INLINE", default=True)
 
+# --- Retention (apps.core.retention, `manage.py purge_expired`) ---------------------------
+# Rows nothing needs any more are deleted by periodic purges; a *_DAYS of 0 keeps them forever.
+# Never purged: undispatched or unconfirmed outbox events, pending/sending/retrying deliveries,
+# and (unless their own setting says so) dead outbox events and dead deliveries, which wait
+# for a replay. An inbox item goes only when every delivery of it was sent, together with them.
+RETENTION_OUTBOX_CONFIRMED_DAYS = env.int("RETENTION_OUTBOX_CONFIRMED_DAYS", default=7)
+RETENTION_OUTBOX_DEAD_DAYS = env.int("RETENTION_OUTBOX_DEAD_DAYS", default=0)
+RETENTION_INBOX_READ_DAYS = env.int("RETENTION_INBOX_READ_DAYS", default=90)
+RETENTION_INBOX_DAYS = env.int("RETENTION_INBOX_DAYS", default=365)
+# Sent deliveries, counted from their last attempt (their log goes with them).
+RETENTION_DELIVERIES_DAYS = env.int("RETENTION_DELIVERIES_DAYS", default=30)
+RETENTION_DEAD_DELIVERIES_DAYS = env.int("RETENTION_DEAD_DELIVERIES_DAYS", default=0)
+# Delivery log lines (one per request made) of sent deliveries; a dead or retrying delivery
+# keeps its log, which says why.
+RETENTION_DELIVERY_ATTEMPTS_DAYS = env.int("RETENTION_DELIVERY_ATTEMPTS_DAYS", default=14)
+# Rows per batch, each batch one short transaction; pause between batches (seconds).
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)
+RETENTION_BATCH_PAUSE_SECONDS = env.float("RETENTION_BATCH_PAUSE_SECONDS", default=0.05)
+# Seconds between periodic runs (beat), and the most one run works (well under
+# CELERY_TASK_SOFT_TIME_LIMIT); the next run goes on where it stopped.
+RETENTION_INTERVAL = env.float("RETENTION_INTERVAL", default=3600)
+RETENTION_MAX_SECONDS = env.float("RETENTION_MAX_SECONDS", default=20)
+
 # --- Benchmark ---------------------------------------------------------------------------
 # Mounts the bare one-INSERT view that bench/run.py uses as its in-run baseline. Never set it
 # in a real deployment: the route exists only for the benchmark's own throwaway stack.
@@ -471,7 +495,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": NOTIFICATIONS_SWEEP_INTERVAL,
         "options": {"expires": NOTIFICATIONS_SWEEP_INTERVAL * 2},
     },
-    "idempotency-keys-purge": {"task": "core.idempotency_keys_purge", "schedule": 3600, "options": {"expires": 3600}},
+    "core-retention-purge": {
+        "task": "core.retention_purge",
+        "schedule": RETENTION_INTERVAL,
+        "options": {"expires": RETENTION_INTERVAL},
+    },
+    "notifications-retention-purge": {
+        "task": "notifications.retention_purge",
+        "schedule": RETENTION_INTERVAL,
+        "options": {"expires": RETENTION_INTERVAL},
+    },
 }
 
 # --- Metrics -----------------------------------------------------------------------------
@@ -483,28 +516,11 @@ METRICS_TOKEN = env("METRICS_TOKEN", default="")
 METRICS_PUBLIC = env.bool("METRICS_PUBLIC", default=False)
 
 # --- Logging -----------------------------------------------------------------------------
+# text (local, tests): "time LEVEL logger [request id] message"; json: one object per line
+# (apps.core.logging.JsonFormatter), production's default. Celery's worker and beat use it too.
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "apps.core.logging.RequestIdFilter"}},
-    "formatters": {
-        "default": {
-            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
-        },
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "default",
-            "filters": ["request_id"],
-        },
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.db.backends": {"level": "INFO"},
-    },
-}
+LOG_FORMAT = env("LOG_FORMAT", default="") or "text"
+LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
 
 # --- Outbound delivery (webhooks, push gateways) ------------------------------------------
 # Secure defaults; local/test settings relax the two guards, production pins them.

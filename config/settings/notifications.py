@@ -53,10 +53,11 @@ SPECTACULAR_SETTINGS = {
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     k: v for k, v in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].items() if not v.startswith("apps.ratings")
 }
-# Only the sweeper is this deployment's own periodic work; the outbox relay belongs to the
-# publisher (main deployment).
+# Only the sweeper and the purge of its own tables are this deployment's periodic work; the
+# outbox relay and core's purge belong to the publisher (main deployment).
 CELERY_BEAT_SCHEDULE = {
-    "notifications-deliveries-sweep": CELERY_BEAT_SCHEDULE["notifications-deliveries-sweep"],  # noqa: F405
+    name: CELERY_BEAT_SCHEDULE[name]  # noqa: F405
+    for name in ("notifications-deliveries-sweep", "notifications-retention-purge")
 }
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 

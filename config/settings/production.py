@@ -7,8 +7,10 @@ never run on by accident.
 
 from django.core.exceptions import ImproperlyConfigured
 
+from config.log_config import logging_config
+
 from .base import *  # noqa: F403
-from .base import SIMPLE_JWT, env
+from .base import LOG_LEVEL, SIMPLE_JWT, env
 
 REQUIRED_ENV = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL")
 _missing = [name for name in REQUIRED_ENV if not env(name, default="").strip()]
@@ -41,6 +43,10 @@ if not METRICS_TOKEN and not METRICS_PUBLIC:
         "Production settings need METRICS_TOKEN (the bearer token /metrics requires), or "
         "METRICS_PUBLIC=true when /metrics is reachable only internally (see .env.example)."
     )
+
+# JSON lines for the log shipper; LOG_FORMAT=text reads better on a terminal.
+LOG_FORMAT = env("LOG_FORMAT", default="") or "json"
+LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -1,8 +1,12 @@
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
 from apps.core.models import OutboxEvent
+from apps.notifications.models import Delivery, DeliveryStatus
 from apps.notifications.outbound.tests.conftest import breaker_redis  # noqa: F401 - fixture
+from tests.factories import DeliveryFactory
 
 
 @pytest.mark.django_db
@@ -19,6 +23,41 @@ def test_metrics_expose_the_outbox_backlog_from_the_database(api_client):
     assert 'outbox_backlog{state="unconfirmed"} 0.0' in text
     assert 'outbox_backlog{state="dead"} 1.0' in text
     assert "notifications_unread 0.0" in text
+
+
+def _gauge(text: str, name: str) -> dict[str, float]:
+    """The samples of a one-label gauge, by label value."""
+    return {
+        line.split('"')[1]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + "{")
+    }
+
+
+def _ago(**delta):
+    return timezone.now() - timedelta(**delta)
+
+
+@pytest.mark.django_db
+def test_metrics_show_how_old_the_oldest_waiting_and_dead_events_are(api_client):
+    row = {"type": "rating.created", "occurred_at": timezone.now(), "data": {}, "task_name": "t", "queue": "q"}
+    waiting = OutboxEvent.objects.create(**row)
+    OutboxEvent.objects.filter(pk=waiting.pk).update(created_at=_ago(days=1))
+    OutboxEvent.objects.create(**row, dispatched_at=_ago(days=3), attempts=10, dead_at=_ago(days=2))
+    ages = _gauge(api_client.get("/metrics").content.decode(), "outbox_oldest_age_seconds")
+    assert ages["unconfirmed"] == 0.0
+    assert 86_400 - 60 < ages["undispatched"] < 86_400 + 60
+    # A dead event's age counts from when it died.
+    assert 2 * 86_400 - 60 < ages["dead"] < 2 * 86_400 + 60
+
+
+@pytest.mark.django_db
+def test_metrics_show_how_long_the_oldest_delivery_has_waited_or_been_dead(api_client):
+    waiting = DeliveryFactory(status=DeliveryStatus.RETRY, last_attempt_at=_ago(days=1))
+    Delivery.objects.filter(pk=waiting.pk).update(created_at=_ago(days=2))
+    DeliveryFactory(status=DeliveryStatus.DEAD, last_attempt_at=_ago(days=3))
+    ages = _gauge(api_client.get("/metrics").content.decode(), "notifications_deliveries_oldest_age_seconds")
+    assert ages["pending"] == 0.0
+    assert 2 * 86_400 - 60 < ages["retry"] < 2 * 86_400 + 60
+    assert 3 * 86_400 - 60 < ages["dead"] < 3 * 86_400 + 60
 
 
 def _transitions(text: str) -> float:

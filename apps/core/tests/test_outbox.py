@@ -19,6 +19,7 @@ from kombu import Connection
 from prometheus_client import REGISTRY
 
 from apps.core import outbox
+from apps.core.middleware import request_id_scope
 from apps.core.models import OutboxEvent
 from apps.core.tasks import outbox_confirm_task, outbox_relay_task
 
@@ -87,6 +88,19 @@ def test_publish_only_writes_the_row(django_capture_on_commit_callbacks):
     assert (event.task_name, event.queue) == ("notifications.ingest_events", "notifications")
     assert (event.attempts, event.locked_until, event.dispatched_at, event.dead_at) == (0, None, None, None)
     assert _sample("outbox_events_published_total", {"type": "rating.created"}) == published + 1
+
+
+@pytest.mark.django_db
+def test_the_publishing_requests_id_travels_in_the_envelope(settings):
+    with request_id_scope("req-pub-1"):
+        event = _publish()
+    outside = _publish()
+    assert event.envelope["request_id"] == "req-pub-1"
+    assert "request_id" not in outside.envelope  # optional: no request, no key
+    with mock.patch(SEND) as send:
+        assert outbox.outbox_dispatch() == 2
+    (envelopes,) = send.call_args.kwargs["args"]
+    assert [envelope.get("request_id") for envelope in envelopes] == ["req-pub-1", None]
 
 
 @postgres_only

@@ -32,6 +32,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.core.exceptions import Conflict
+from apps.core.middleware import request_id_scope
 from apps.notifications.channels import channel_for
 from apps.notifications.channels.base import Result, SendResult
 from apps.notifications.metrics import DELIVERY_ATTEMPTS
@@ -202,7 +203,9 @@ def _send_group(
                     results.append((row, held_back, 0))
                     continue
                 sent_started = time.monotonic()
-                sent = session.send(row)
+                # What the channel logs about this send carries the request behind its event.
+                with request_id_scope(row.request_id):
+                    sent = session.send(row)
                 results.append((row, sent, int((time.monotonic() - sent_started) * 1000)))
                 if sent.destination_down:
                     # The rest would wait for the same deadline: they go back untouched and
@@ -249,8 +252,8 @@ def _record(outcomes: list[tuple[Delivery, SendResult, int]], *, lease: datetime
     now = timezone.now()
     for row, sent, duration_ms in outcomes:
         _apply(row, sent, now=now, duration_ms=duration_ms)
-        if sent.result is not Result.SENT and sent.result is not Result.SKIPPED:
-            logger.warning("notifications: delivery %s %s (%s): %s", row.pk, sent.result, row.status, sent.error)
+        with request_id_scope(row.request_id):
+            _log_outcome(row, sent, duration_ms=duration_ms)
     db = notifications_db()
     deadline = time.monotonic() + settings.NOTIFICATIONS_RECORD_RETRY_SECONDS
     delay = 0.2
@@ -267,6 +270,26 @@ def _record(outcomes: list[tuple[Delivery, SendResult, int]], *, lease: datetime
             delay = min(delay * 2, 5.0)
     for row, _, _ in outcomes:
         DELIVERY_ATTEMPTS.labels(row.channel, row.status).inc()
+
+
+def _log_outcome(row: Delivery, sent: SendResult, *, duration_ms: int) -> None:
+    """One line per send (none for a send held back untouched), under the event's request id."""
+    if sent.result is Result.SKIPPED:
+        return
+    extra = {
+        "delivery_id": str(row.pk),
+        "event_id": str(row.event_id),
+        "channel": row.channel,
+        "status": row.status,
+        "attempt": row.attempts,
+        "duration_ms": duration_ms,
+    }
+    if sent.result is Result.SENT:
+        logger.info("notifications: delivery %s (%s) sent in %d ms", row.pk, row.channel, duration_ms, extra=extra)
+    else:
+        logger.warning(
+            "notifications: delivery %s %s (%s): %s", row.pk, sent.result, row.status, sent.error, extra=extra
+        )
 
 
 def _write_outcomes(outcomes: list[tuple[Delivery, SendResult, int]], *, lease: datetime, db: str) -> None:

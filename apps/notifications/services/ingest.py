@@ -15,6 +15,7 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.middleware import request_id_scope, valid_request_id
 from apps.notifications.events import EVENT_TYPES, EXTERNAL_CHANNELS, Notice
 from apps.notifications.metrics import NOTIFICATIONS_CREATED
 from apps.notifications.models import Channel, Delivery, Device, Notification, WebhookEndpoint
@@ -31,6 +32,8 @@ class _Planned:
     event_type: str
     occurred_at: str
     notice: Notice
+    # The request that published the event: its deliveries and log lines carry it.
+    request_id: str
 
 
 def webhook_payload(*, event_id: UUID, event_type: str, timestamp: str, notice: Notice) -> dict:
@@ -56,23 +59,34 @@ def _plan(envelopes: list[dict]) -> list[_Planned]:
     planned: list[_Planned] = []
     seen: set[tuple[UUID, UUID]] = set()
     for envelope in envelopes:
-        event_type = envelope.get("type") if isinstance(envelope, dict) else None
-        spec = EVENT_TYPES.get(event_type)
-        if spec is None:
-            logger.info("notifications: ignoring event type %r", event_type)
-            continue
-        try:
-            event_id = UUID(str(envelope["id"]))
-            notices = spec.build(envelope.get("data") or {})
-        except (KeyError, TypeError, ValueError) as exc:
-            logger.error("notifications: malformed %s event %r skipped: %r", event_type, envelope.get("id"), exc)
-            continue
+        is_dict = isinstance(envelope, dict)
+        request_id = (valid_request_id(envelope.get("request_id")) if is_dict else None) or ""
+        with request_id_scope(request_id):
+            event_type = envelope.get("type") if is_dict else None
+            spec = EVENT_TYPES.get(event_type)
+            if spec is None:
+                logger.info("notifications: ignoring event type %r", event_type)
+                continue
+            try:
+                event_id = UUID(str(envelope["id"]))
+                notices = spec.build(envelope.get("data") or {})
+            except (KeyError, TypeError, ValueError) as exc:
+                logger.error("notifications: malformed %s event %r skipped: %r", event_type, envelope.get("id"), exc)
+                continue
         occurred_at = envelope.get("occurred_at") or timezone.now().isoformat()
         for notice in notices:
             if (event_id, notice.recipient_id) in seen:
                 continue
             seen.add((event_id, notice.recipient_id))
-            planned.append(_Planned(event_id=event_id, event_type=event_type, occurred_at=occurred_at, notice=notice))
+            planned.append(
+                _Planned(
+                    event_id=event_id,
+                    event_type=event_type,
+                    occurred_at=occurred_at,
+                    notice=notice,
+                    request_id=request_id,
+                )
+            )
     return planned
 
 
@@ -106,8 +120,22 @@ def events_ingest(*, envelopes: list[dict]) -> list[Notification]:
         deliveries = _deliveries(db=db, planned=new, items=items)
         Delivery.objects.using(db).bulk_create(deliveries, ignore_conflicts=True)
         transaction.on_commit(lambda: deliveries_enqueue(deliveries=deliveries), using=db, robust=True)
-    for item in items:
+    channels: dict[UUID, list[str]] = defaultdict(list)
+    for delivery in deliveries:
+        channels[delivery.notification.pk].append(delivery.channel)
+    for p, item in zip(new, items, strict=True):
         NOTIFICATIONS_CREATED.labels(item.type).inc()
+        # One line per event and recipient, under the id of the request that caused it.
+        with request_id_scope(p.request_id):
+            logger.info(
+                "notifications: %s event %s: inbox item %s for %s, deliveries: %s",
+                p.event_type,
+                p.event_id,
+                item.pk,
+                p.notice.recipient_id,
+                ", ".join(channels[item.pk]) or "none",
+                extra={"event_id": str(p.event_id), "notification_id": str(item.pk)},
+            )
     return items
 
 
@@ -129,7 +157,7 @@ def _deliveries(*, db: str, planned: list[_Planned], items: list[Notification]) 
     deliveries: list[Delivery] = []
     for p, item in zip(planned, items, strict=True):
         recipient = p.notice.recipient_id
-        common = {"event_id": p.event_id, "recipient_id": recipient, "notification": item}
+        common = {"event_id": p.event_id, "recipient_id": recipient, "notification": item, "request_id": p.request_id}
         enabled = {
             channel: channel_enabled(chosen=chosen, recipient_id=recipient, event_type=p.event_type, channel=channel)
             for channel in (*EXTERNAL_CHANNELS, Channel.PUSH)

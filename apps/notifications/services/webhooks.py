@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.exceptions import ApplicationError
+from apps.core.middleware import get_request_id
 from apps.notifications.channels.base import Result
 from apps.notifications.events import EVENT_TYPES, WEBHOOK_DISABLED, WEBHOOK_TEST
 from apps.notifications.models import Channel, Delivery, DeliveryStatus, WebhookEndpoint
@@ -110,6 +111,7 @@ def webhook_test(*, recipient_id: UUID, endpoint_id: UUID) -> Delivery:
             channel=Channel.WEBHOOK,
             endpoint=endpoint,
             address=endpoint.url,
+            request_id=get_request_id() or "",
             payload={
                 "id": str(event_id),
                 "type": WEBHOOK_TEST,

@@ -18,13 +18,20 @@ def test_external_sends_have_their_own_queue(task_name):
 
 
 @pytest.mark.parametrize(
-    "task_name", ["notifications.ingest_events", "notifications.ingest_event", "notifications.deliveries_sweep"]
+    "task_name",
+    [
+        "notifications.ingest_events",
+        "notifications.ingest_event",
+        "notifications.deliveries_sweep",
+        # The notifications deployment's workers consume this queue: its purge runs there.
+        "notifications.retention_purge",
+    ],
 )
 def test_ingest_and_the_sweeper_stay_on_the_notifications_queue(task_name):
     assert _queue(task_name) == "notifications"
 
 
-@pytest.mark.parametrize("task_name", ["core.outbox_relay", "core.outbox_confirm"])
+@pytest.mark.parametrize("task_name", ["core.outbox_relay", "core.outbox_confirm", "core.retention_purge"])
 def test_core_tasks_stay_on_default(task_name):
     assert _queue(task_name) == "default"
 

@@ -113,9 +113,11 @@ def test_test_send_queues_a_webhook_test_delivery(
 ):
     endpoint = webhook_create(recipient_id=provider.user.pk, url="https://hooks.example.com/", event_types=[])
     with django_capture_on_commit_callbacks(execute=True):
-        response = provider_client.post(URL + f"webhooks/{endpoint.pk}/test/")
+        response = provider_client.post(URL + f"webhooks/{endpoint.pk}/test/", HTTP_X_REQUEST_ID="req-hook-test")
     assert response.status_code == 202
     delivery = Delivery.objects.get(pk=response.json()["delivery_id"])
+    # The delivery worker logs this send under the request that asked for it.
+    assert delivery.request_id == "req-hook-test"
     assert (delivery.channel, delivery.endpoint_id, delivery.payload["type"]) == (
         "webhook",
         endpoint.pk,
