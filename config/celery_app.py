@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import beat_init, task_postrun, task_prerun, worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -28,3 +28,33 @@ def close_old_db_connections(task=None, **kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@worker_process_init.connect
+def setup_tracing_in_pool_process(**kwargs) -> None:
+    """Tracing in each prefork (or solo) pool process, after the fork: an exporter thread
+    started before it would not exist in the child."""
+    from apps.core import tracing
+
+    tracing.setup("worker")
+
+
+@worker_init.connect
+def setup_tracing_in_worker(sender=None, **kwargs) -> None:
+    """Threads (and other in-process) pools run tasks in the worker's own process, which gets no
+    worker_process_init; a prefork parent runs none, its children set up their own."""
+    from celery.concurrency import get_implementation
+
+    pool = get_implementation(sender.pool_cls) if sender is not None else None
+    if pool is not None and pool.__module__.rsplit(".", 1)[-1] in ("prefork", "solo"):
+        return
+    from apps.core import tracing
+
+    tracing.setup("worker")
+
+
+@beat_init.connect
+def setup_tracing_in_beat(**kwargs) -> None:
+    from apps.core import tracing
+
+    tracing.setup("beat")

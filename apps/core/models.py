@@ -67,6 +67,9 @@ class OutboxEvent(UUIDModel):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     dead_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # The W3C trace context of the transaction that wrote the event ({"traceparent",
+    # "tracestate"}; empty when tracing is off): the consumer continues that trace.
+    trace = models.JSONField(default=dict, blank=True)
 
     class Meta:
         indexes = [
@@ -82,10 +85,14 @@ class OutboxEvent(UUIDModel):
 
     @property
     def envelope(self) -> dict:
-        return {
+        envelope = {
             "id": str(self.pk),
             "type": self.type,
             "version": self.version,
             "occurred_at": self.occurred_at.isoformat(),
             "data": self.data,
         }
+        if self.trace:
+            # Optional, apart from the event's data: consumers that do not trace ignore it.
+            envelope["trace"] = self.trace
+        return envelope

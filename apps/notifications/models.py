@@ -185,6 +185,11 @@ class Delivery(UUIDModel):
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_duration_ms = models.PositiveIntegerField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When the event happened (the envelope's occurred_at): delivery latency is measured from it.
+    event_at = models.DateTimeField(null=True, blank=True)
+    # The W3C trace context ({"traceparent", "tracestate"}) its sends continue: the ingest span
+    # of its event, or the request that made it (webhook test sends). Empty when tracing is off.
+    trace = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name_plural = "deliveries"

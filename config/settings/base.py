@@ -420,6 +420,12 @@ CELERY_BEAT_SCHEDULE = {
     "idempotency-keys-purge": {"task": "core.idempotency_keys_purge", "schedule": 3600, "options": {"expires": 3600}},
 }
 
+# --- Tracing (OpenTelemetry, apps/core/tracing.py) ------------------------------------------
+# On only when OTEL_EXPORTER_OTLP_ENDPOINT is set; the OTEL_* variables are read by the SDK
+# itself (README "Observability"). The default service name is "<this>-<role>" unless
+# OTEL_SERVICE_NAME names it.
+SERVICE_DEPLOYMENT = "marketplace-ratings"
+
 # --- Metrics -----------------------------------------------------------------------------
 # Set in multi-process deployments (gunicorn, prefork workers) so /metrics sums every process.
 PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default="")

@@ -60,5 +60,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
+# Default OpenTelemetry service names: marketplace-notifications-web, -worker.
+SERVICE_DEPLOYMENT = "marketplace-notifications"
+
 # The outbox lives in the publisher's database, not in ours: confirm through the broker.
 OUTBOX_CONFIRM_INLINE = False

@@ -16,6 +16,10 @@ The path of one delivery:
 
 A destination that stops answering (connect error, deadline) ends its group early: the rest
 are rescheduled untouched rather than each waiting for the same deadline.
+
+Each send is a span under the trace context stored on its delivery row (the ingest span of its
+event: ``apps.core.tracing``), linked to the batch task's span; the HTTP or SMTP exchange inside
+is its child.
 """
 
 import logging
@@ -31,6 +35,7 @@ from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from apps.core import tracing
 from apps.core.exceptions import Conflict
 from apps.notifications.channels import channel_for
 from apps.notifications.channels.base import Result, SendResult
@@ -202,7 +207,7 @@ def _send_group(
                     results.append((row, held_back, 0))
                     continue
                 sent_started = time.monotonic()
-                sent = session.send(row)
+                sent = _traced_send(session, row)
                 results.append((row, sent, int((time.monotonic() - sent_started) * 1000)))
                 if sent.destination_down:
                     # The rest would wait for the same deadline: they go back untouched and
@@ -214,6 +219,32 @@ def _send_group(
     finally:
         limits.release(slot_key, token)
     return results
+
+
+_FAILED = (Result.RETRY, Result.DEAD, Result.GONE)
+
+
+def _traced_send(session, row: Delivery) -> SendResult:
+    """``session.send(row)`` in a span of the delivery's own trace (a no-op when tracing is off)."""
+    with tracing.span_under(
+        f"notifications deliver {row.channel}",
+        row.trace,
+        attributes={
+            "notifications.delivery.id": str(row.pk),
+            "notifications.channel": row.channel,
+            "notifications.event.id": str(row.event_id),
+            "notifications.delivery.attempt": row.attempts,
+        },
+    ) as span:
+        sent = session.send(row)
+        if span is not None:
+            tracing.set_attributes(
+                span,
+                {"notifications.delivery.result": sent.result.value, "http.response.status_code": sent.status_code},
+            )
+            if sent.result in _FAILED:
+                tracing.record_error(span, sent.error or sent.result.value)
+        return sent
 
 
 def deliveries_send(*, delivery_ids: Iterable[UUID | str]) -> dict[str, str]:
