@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import beat_init, task_postrun, task_prerun, worker_init, worker_process_init
+from celery.signals import beat_init, task_postrun, task_prerun, worker_init, worker_process_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -58,3 +58,15 @@ def setup_tracing_in_beat(**kwargs) -> None:
     from apps.core import tracing
 
     tracing.setup("beat")
+
+
+@worker_ready.connect
+def serve_worker_metrics(**kwargs) -> None:
+    """The worker's own /metrics (WORKER_METRICS_PORT), from its main process: with a prefork
+    pool it sums its pool processes through PROMETHEUS_MULTIPROC_DIR."""
+    from django.conf import settings
+
+    if settings.WORKER_METRICS_PORT:
+        from apps.core.metrics import serve_worker_metrics
+
+        serve_worker_metrics(port=settings.WORKER_METRICS_PORT, address=settings.WORKER_METRICS_ADDRESS)

@@ -19,6 +19,14 @@ run() {
   exec "$@"
 }
 
+metrics_dir() {
+  # prometheus_client's multiprocess mode (gunicorn workers, prefork pool processes): a directory
+  # per role, its sample files removed at start (an earlier run's would add to this run's counters).
+  export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-/app/var/prometheus/$role}"
+  mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+  find "$PROMETHEUS_MULTIPROC_DIR" -maxdepth 1 -name '*.db' -type f -delete
+}
+
 notifications() {
   # The notifications deployment: only its API, its own database, only its queue.
   export DJANGO_SETTINGS_MODULE=config.settings.notifications
@@ -26,18 +34,21 @@ notifications() {
 
 case "$role" in
   web)
-    run gunicorn config.wsgi:application --bind "0.0.0.0:${PORT:-8000}" \
+    metrics_dir
+    run gunicorn -c /app/config/gunicorn.py config.wsgi:application --bind "0.0.0.0:${PORT:-8000}" \
       --workers "${WEB_CONCURRENCY:-2}" --access-logfile - --timeout 30 ;;
   worker)
     # WORKER_QUEUES=default when the notifications deployment runs apart; drop `deliveries`
     # from it when a delivery-worker runs. Threads: the tasks wait on PostgreSQL, Redis and
     # receivers far more than they compute (README "Performance"); WORKER_POOL=prefork if
     # Celery's time limits must be enforced (prefork only).
+    metrics_dir
     run celery -A config worker --loglevel "${LOG_LEVEL:-INFO}" \
       -Q "${WORKER_QUEUES:-default,notifications,deliveries}" \
       --pool "${WORKER_POOL:-threads}" --concurrency "${WORKER_CONCURRENCY:-8}" ;;
   delivery-worker)
     # External sends only (webhooks, email, push): I/O-bound, so threads.
+    metrics_dir
     run celery -A config worker --loglevel "${LOG_LEVEL:-INFO}" -Q "${DELIVERY_QUEUES:-deliveries}" \
       --pool "${DELIVERY_POOL:-threads}" --concurrency "${DELIVERY_CONCURRENCY:-8}" ;;
   beat)
@@ -50,10 +61,12 @@ case "$role" in
     exec python manage.py migrate --noinput ;;
   notifications-web)
     notifications
-    run gunicorn config.wsgi:application --bind "0.0.0.0:${PORT:-8000}" \
+    metrics_dir
+    run gunicorn -c /app/config/gunicorn.py config.wsgi:application --bind "0.0.0.0:${PORT:-8000}" \
       --workers "${WEB_CONCURRENCY:-2}" --access-logfile - --timeout 30 ;;
   notifications-worker)
     notifications
+    metrics_dir
     run celery -A config worker --loglevel "${LOG_LEVEL:-INFO}" -Q "${WORKER_QUEUES:-notifications,deliveries}" \
       --pool "${WORKER_POOL:-threads}" --concurrency "${WORKER_CONCURRENCY:-8}" ;;
   notifications-migrate)

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "apps.notifications",
 ]
 MIDDLEWARE = [
+    "apps.core.metrics.RequestMetricsMiddleware",
     "apps.core.middleware.RequestIdMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "apps.core.errors.ApiErrorShapeMiddleware",

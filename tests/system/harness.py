@@ -218,7 +218,8 @@ class Stack:
         self.processes[name] = process
         return process
 
-    def web(self, name: str, env: dict) -> str:
+    def web(self, name: str, env: dict, *, workers: int = 2, extra: tuple[str, ...] = ()) -> str:
+        """gunicorn as the entrypoint runs it (``config/gunicorn.py``: multiprocess metrics)."""
         port = free_port()
         self.start(
             name,
@@ -226,17 +227,20 @@ class Stack:
                 sys.executable,
                 "-m",
                 "gunicorn",
+                "-c",
+                str(ROOT / "config" / "gunicorn.py"),
                 "config.wsgi:application",
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",
-                "2",
+                str(workers),
                 "--threads",
                 "4",
                 "--worker-class",
                 "gthread",
                 "--timeout",
                 "60",
+                *extra,
             ],
             env,
         )

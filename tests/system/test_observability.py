@@ -1,10 +1,15 @@
 """Tracing and metrics with real processes: OTLP export across deployments, multi-worker /metrics."""
 
+import shutil
+import urllib.error
+import urllib.request
+import uuid
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
-from tests.system.harness import OtlpCollector, post_ratings, seed, wait_until
+from tests.system.harness import OtlpCollector, free_port, post_ratings, seed, wait_until
 
 pytestmark = pytest.mark.system
 
@@ -96,3 +101,125 @@ def test_a_rating_is_one_trace_from_the_post_to_the_email_across_the_split_deplo
         assert task["name"] == "run/notifications.ingest_events" and task["trace_id"] != post["trace_id"]
     # The prefork worker (set up in worker_process_init) ran the confirmations, traced too.
     assert any(s["service"] == "marketplace-ratings-worker" and s["name"] == "run/core.outbox_confirm" for s in spans)
+
+
+# --- Metrics ---------------------------------------------------------------------------------
+TOKEN = "system-test-metrics-token"
+SUMMARY_ROUTE = "api/v1/providers/<uuid:provider_id>/rating-summary/"
+
+
+def _get(url: str, *, token: str | None = None) -> tuple[int, str]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(errors="replace")
+
+
+def _samples(text: str) -> dict[tuple, float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def _value(samples: dict, name: str, **labels) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def _per_process(directory: Path, scratch: Path) -> dict[int, dict]:
+    """Each process's own samples: its files alone (``<kind>_<pid>.db``), summed by
+    prometheus_client's multiprocess collector exactly as /metrics sums them all."""
+    from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+
+    files: dict[int, list[Path]] = defaultdict(list)
+    for path in directory.glob("*.db"):
+        files[int(path.stem.rsplit("_", 1)[1])].append(path)
+    result = {}
+    for pid, paths in files.items():
+        alone = scratch / str(pid)
+        alone.mkdir(parents=True)
+        for path in paths:
+            shutil.copy(path, alone / path.name)
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=str(alone))
+        result[pid] = _samples(generate_latest(registry).decode())
+    return result
+
+
+def test_metrics_sum_every_gunicorn_worker_and_a_celery_worker_serves_its_own(
+    stack, make_db, smtp, redis_broker, tmp_path
+):
+    """Two gunicorn workers, each replaced after 10 requests: /metrics (any worker) shows the
+    requests of every worker process, dead ones included, with bounded labels; the Celery worker's
+    own /metrics shows its tasks and the delivery latency."""
+    multiproc = tmp_path / "prometheus-web"
+    env = stack.env(
+        DATABASE_URL=make_db(),
+        CELERY_BROKER_URL=redis_broker.url,
+        EMAIL_URL=f"smtp://127.0.0.1:{smtp.port}",
+        METRICS_TOKEN=TOKEN,
+    )
+    base = stack.web(
+        "web", {**env, "PROMETHEUS_MULTIPROC_DIR": str(multiproc)}, workers=2, extra=("--max-requests", "10")
+    )
+    worker_port = free_port()
+    stack.worker(
+        "worker",
+        {**env, "WORKER_METRICS_PORT": str(worker_port), "WORKER_METRICS_ADDRESS": "127.0.0.1"},
+        pool="threads",
+        concurrency=4,
+    )
+    stack.dispatcher("dispatcher", env)
+    seeded = seed(env, customers=2, providers=1)
+    assert [status for status, _, _ in post_ratings(base, seeded, 2, threads=2)] == [201, 201]
+    summary = f"{base}/api/v1/providers/{seeded['providers'][0]['id']}/rating-summary/"
+    assert [_get(summary)[0] for _ in range(30)] == [200] * 30
+    strays = [f"/no-such-page/{uuid.uuid4()}" for _ in range(5)]
+    assert [_get(base + path)[0] for path in strays] == [404] * 5
+    assert _get(base + "/metrics")[0] == 401
+
+    status, text = _get(base + "/metrics", token=TOKEN)
+    assert status == 200
+    samples = _samples(text)
+    assert _value(samples, "http_requests_total", route=SUMMARY_ROUTE, method="GET", status="2xx") == 30
+    assert _value(samples, "http_request_duration_seconds_count", route=SUMMARY_ROUTE, method="GET", status="2xx") == 30
+    assert _value(samples, "http_requests_total", route="api/v1/ratings/", method="POST", status="2xx") == 2
+    assert _value(samples, "http_requests_total", route="unmatched", method="GET", status="4xx") == 5
+    assert _value(samples, "http_requests_total", route="metrics", method="GET", status="4xx") == 1
+    labels = {dict(key[1])["route"] for key in samples if key[0] == "http_requests_total"}
+    assert labels <= {SUMMARY_ROUTE, "api/v1/ratings/", "unmatched", "metrics", "healthz"}
+    assert not any(path in text or path.rsplit("/", 1)[1] in text for path in strays)
+    assert {dict(key[1])["queue"] for key in samples if key[0] == "celery_queue_length"} == {
+        "default",
+        "notifications",
+        "deliveries",
+    }
+
+    # Per process: at least two worker processes served the summary, and the files of all of
+    # them (those --max-requests retired too) add up to what /metrics said.
+    processes = _per_process(multiproc, tmp_path / "per-process")
+    served = {
+        pid: value
+        for pid, own in processes.items()
+        if (value := _value(own, "http_requests_total", route=SUMMARY_ROUTE, method="GET", status="2xx"))
+    }
+    assert len(served) >= 2, served
+    assert sum(served.values()) == 30
+    assert len(processes) > 2  # more processes than the 2 workers: retired workers' counts stay
+
+    def worker_metrics():
+        code, body = _get(f"http://127.0.0.1:{worker_port}/metrics", token=TOKEN)
+        own = _samples(body) if code == 200 else {}
+        return own if _value(own, "notifications_delivery_latency_seconds_count", channel="email") == 2 else None
+
+    wait_until(lambda: len(smtp.counts()) == 2, timeout=60, what="2 emails")
+    own = wait_until(worker_metrics, timeout=30, what="the worker's delivery latency")
+    assert _value(own, "celery_task_duration_seconds_count", task="notifications.ingest_events", state="SUCCESS") >= 1
+    assert _value(own, "celery_task_duration_seconds_count", task="notifications.deliver_batch", state="SUCCESS") >= 1
+    assert _value(own, "notifications_delivery_latency_seconds_bucket", channel="email", le="+Inf") == 2
+    assert _get(f"http://127.0.0.1:{worker_port}/metrics")[0] == 401

@@ -39,7 +39,7 @@ from apps.core import tracing
 from apps.core.exceptions import Conflict
 from apps.notifications.channels import channel_for
 from apps.notifications.channels.base import Result, SendResult
-from apps.notifications.metrics import DELIVERY_ATTEMPTS
+from apps.notifications.metrics import DELIVERY_ATTEMPTS, DELIVERY_LATENCY
 from apps.notifications.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus, Device
 from apps.notifications.outbound import limits, retry
 from apps.notifications.selectors import delivery_get
@@ -298,6 +298,11 @@ def _record(outcomes: list[tuple[Delivery, SendResult, int]], *, lease: datetime
             delay = min(delay * 2, 5.0)
     for row, _, _ in outcomes:
         DELIVERY_ATTEMPTS.labels(row.channel, row.status).inc()
+        if row.status == DeliveryStatus.SENT and row.sent_at is not None:
+            # From the event (its occurred_at, stamped just before the publisher's commit) to
+            # this send, retries included; rows made before event_at existed fall back to their creation.
+            started = row.event_at or row.created_at
+            DELIVERY_LATENCY.labels(row.channel).observe(max((row.sent_at - started).total_seconds(), 0.0))
 
 
 def _write_outcomes(outcomes: list[tuple[Delivery, SendResult, int]], *, lease: datetime, db: str) -> None:
