@@ -41,6 +41,8 @@ ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_
 # The two keys of the W3C Trace Context carrier stored with events and deliveries.
 CARRIER_KEYS = ("traceparent", "tracestate")
 TRACER_NAME = "marketplace_ratings"
+# Health probes and metric scrapes (regular expressions matched against the URL).
+DEFAULT_EXCLUDED_URLS = "healthz,readyz,metrics"
 
 # Set by install(): None means tracing is off in this process.
 _tracer = None
@@ -103,19 +105,21 @@ def install(provider: TracerProvider, *, role: str) -> None:
     from opentelemetry.instrumentation.redis import RedisInstrumentor
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-    instrumentors = [CeleryInstrumentor()]
+    instrumentors: list[tuple[Any, dict]] = [(CeleryInstrumentor(), {})]
     if role == "web":
         from opentelemetry.instrumentation.django import DjangoInstrumentor
 
-        instrumentors.append(DjangoInstrumentor())
+        # Probes and scrapes would be most of the traces: not traced unless the variable says so.
+        excluded = os.environ.get("OTEL_PYTHON_DJANGO_EXCLUDED_URLS", DEFAULT_EXCLUDED_URLS)
+        instrumentors.append((DjangoInstrumentor(), {"excluded_urls": excluded}))
     if role != "dispatcher":
         # The dispatcher claims rows every poll interval whether or not anything is due: its
         # SQL and Redis spans would be a trace per second of nothing. Its sends are recorded by
         # the dispatch span below and Celery's publish span.
-        instrumentors += [PsycopgInstrumentor(), RedisInstrumentor()]
-    for instrumentor in instrumentors:
+        instrumentors += [(PsycopgInstrumentor(), {}), (RedisInstrumentor(), {})]
+    for instrumentor, options in instrumentors:
         if not instrumentor.is_instrumented_by_opentelemetry:
-            instrumentor.instrument(tracer_provider=provider)
+            instrumentor.instrument(tracer_provider=provider, **options)
             _instrumentors.append(instrumentor)
     _tracer = provider.get_tracer(TRACER_NAME)
     _propagator = TraceContextTextMapPropagator()

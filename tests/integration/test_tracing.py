@@ -198,6 +198,15 @@ def test_a_failed_send_is_an_error_span_in_the_ratings_trace_and_its_retry_joins
     assert [s.attributes["notifications.delivery.attempt"] for s in sends] == [1, 2]
 
 
+def test_probes_and_scrapes_are_not_traced(spans, client):
+    for path in ("/healthz", "/metrics"):
+        assert client.get(path).status_code == 200
+    assert client.get("/api/v1/providers/").status_code == 200
+    assert [s.attributes["http.route"] for s in spans.get_finished_spans() if s.kind is SpanKind.SERVER] == [
+        "api/v1/providers/"
+    ]
+
+
 def test_with_tracing_off_the_post_path_stores_no_context_and_nothing_is_patched(
     customer_client, provider, django_capture_on_commit_callbacks
 ):
