@@ -559,7 +559,8 @@ def main() -> int:
             workdir, seeded["general_providers"], post_runs, per_run=max(3000 * args.duration, 6000)
         )
 
-        gunicorn = [str(VENV_BIN / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{port}"]
+        gunicorn = [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "config" / "gunicorn.py")]
+        gunicorn += ["config.wsgi:application", "--bind", f"127.0.0.1:{port}"]
         gunicorn += ["--workers", str(args.workers), "--worker-class", args.worker_class, "--log-level", "warning"]
         gunicorn += ["--timeout", "30", "--backlog", "2048"]
         if args.worker_class == "gthread":

@@ -3,7 +3,15 @@
 import os
 
 from celery import Celery
-from celery.signals import setup_logging, task_postrun, task_prerun
+from celery.signals import (
+    beat_init,
+    setup_logging,
+    task_postrun,
+    task_prerun,
+    worker_init,
+    worker_process_init,
+    worker_ready,
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -45,3 +53,45 @@ def close_old_db_connections(task=None, **kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@worker_process_init.connect
+def setup_tracing_in_pool_process(**kwargs) -> None:
+    """Tracing in each prefork (or solo) pool process, after the fork: an exporter thread
+    started before it would not exist in the child."""
+    from apps.core import tracing
+
+    tracing.setup("worker")
+
+
+@worker_init.connect
+def setup_tracing_in_worker(sender=None, **kwargs) -> None:
+    """Threads (and other in-process) pools run tasks in the worker's own process, which gets no
+    worker_process_init; a prefork parent runs none, its children set up their own."""
+    from celery.concurrency import get_implementation
+
+    pool = get_implementation(sender.pool_cls) if sender is not None else None
+    if pool is not None and pool.__module__.rsplit(".", 1)[-1] in ("prefork", "solo"):
+        return
+    from apps.core import tracing
+
+    tracing.setup("worker")
+
+
+@beat_init.connect
+def setup_tracing_in_beat(**kwargs) -> None:
+    from apps.core import tracing
+
+    tracing.setup("beat")
+
+
+@worker_ready.connect
+def serve_worker_metrics(**kwargs) -> None:
+    """The worker's own /metrics (WORKER_METRICS_PORT), from its main process: with a prefork
+    pool it sums its pool processes through PROMETHEUS_MULTIPROC_DIR."""
+    from django.conf import settings
+
+    if settings.WORKER_METRICS_PORT:
+        from apps.core.metrics import serve_worker_metrics
+
+        serve_worker_metrics(port=settings.WORKER_METRICS_PORT, address=settings.WORKER_METRICS_ADDRESS)

@@ -25,6 +25,14 @@ run() {
   exec "$@"
 }
 
+metrics_dir() {
+  # prometheus_client's multiprocess mode (gunicorn workers, prefork pool processes): a directory
+  # per role, its sample files removed at start (an earlier run's would add to this run's counters).
+  export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-/tmp/prometheus/$role}"
+  mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+  find "$PROMETHEUS_MULTIPROC_DIR" -maxdepth 1 -name '*.db' -type f -delete
+}
+
 notifications() {
   # The notifications deployment: only its API, its own database, only its queue.
   export DJANGO_SETTINGS_MODULE=config.settings.notifications
@@ -55,17 +63,20 @@ wait_migrations() {
 
 case "$role" in
   web)
+    metrics_dir
     gunicorn_web ;;
   worker)
     # WORKER_QUEUES=default when the notifications deployment runs apart; drop `deliveries`
     # from it when a delivery-worker runs. Threads: the tasks wait on PostgreSQL, Redis and
     # receivers far more than they compute (README "Performance"); WORKER_POOL=prefork if
     # Celery's time limits must be enforced (prefork only).
+    metrics_dir
     run celery -A config -q worker --loglevel "${LOG_LEVEL:-INFO}" \
       -Q "${WORKER_QUEUES:-default,notifications,deliveries}" \
       --pool "${WORKER_POOL:-threads}" --concurrency "${WORKER_CONCURRENCY:-8}" ;;
   delivery-worker)
     # External sends only (webhooks, email, push): I/O-bound, so threads.
+    metrics_dir
     run celery -A config -q worker --loglevel "${LOG_LEVEL:-INFO}" -Q "${DELIVERY_QUEUES:-deliveries}" \
       --pool "${DELIVERY_POOL:-threads}" --concurrency "${DELIVERY_CONCURRENCY:-8}" ;;
   beat)
@@ -84,9 +95,11 @@ case "$role" in
     wait_migrations ;;
   notifications-web)
     notifications
+    metrics_dir
     gunicorn_web ;;
   notifications-worker)
     notifications
+    metrics_dir
     run celery -A config -q worker --loglevel "${LOG_LEVEL:-INFO}" -Q "${WORKER_QUEUES:-notifications,deliveries}" \
       --pool "${WORKER_POOL:-threads}" --concurrency "${WORKER_CONCURRENCY:-8}" ;;
   notifications-migrate)

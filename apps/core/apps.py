@@ -17,3 +17,7 @@ class CoreConfig(AppConfig):
         for purge in (OUTBOX_CONFIRMED_PURGE, OUTBOX_DEAD_PURGE, IDEMPOTENCY_KEYS_PURGE):
             register_purge(purge)
         request_finished.connect(forget_request_id, dispatch_uid="apps.core.forget_request_id")
+        from apps.core.metrics import connect_task_signals
+
+        # Task durations, wherever tasks run (worker processes; eager runs in tests).
+        connect_task_signals()

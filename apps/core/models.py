@@ -72,6 +72,9 @@ class OutboxEvent(UUIDModel):
     # The request that published it (X-Request-ID), carried in the envelope so the consumer's
     # log lines about this event carry it too; empty when published outside a request.
     request_id = models.CharField(max_length=64, blank=True, default="", db_default="")
+    # The W3C trace context of the transaction that wrote the event ({"traceparent",
+    # "tracestate"}; empty when tracing is off): the consumer continues that trace.
+    trace = models.JSONField(default=dict, blank=True)
 
     class Meta:
         indexes = [
@@ -109,4 +112,7 @@ class OutboxEvent(UUIDModel):
         # Optional (events published outside a request, and by older publishers, have none).
         if self.request_id:
             envelope["request_id"] = self.request_id
+        if self.trace:
+            # Optional, apart from the event's data: consumers that do not trace ignore it.
+            envelope["trace"] = self.trace
         return envelope

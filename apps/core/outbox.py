@@ -25,6 +25,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from apps.core import tracing
 from apps.core.metrics import EVENTS_DEAD, EVENTS_DISPATCHED, EVENTS_PUBLISHED
 from apps.core.middleware import get_request_id
 from apps.core.models import OutboxEvent
@@ -77,6 +78,8 @@ def publish(
         task_name=task_name,
         queue=queue,
         request_id=get_request_id() or "",
+        # The request's trace travels with the event (envelope key "trace"); {} when tracing is off.
+        trace=tracing.current_carrier(),
     )
     _notify()
     # Counted when written: a transaction rolled back afterwards still counts (no on_commit
@@ -149,6 +152,7 @@ _CLAIM_FIELDS = (
     "attempts",
     "created_at",
     "request_id",
+    "trace",
 )
 
 
@@ -174,6 +178,8 @@ def _claim_postgres(size: int, *, now: datetime) -> list[OutboxEvent]:
     for row in rows:
         if isinstance(row.data, str):
             row.data = json.loads(row.data)
+        if isinstance(row.trace, str):
+            row.trace = json.loads(row.trace)
     # RETURNING keeps no order; dispatch oldest first.
     rows.sort(key=lambda row: (row.created_at, str(row.pk)))
     return rows
@@ -191,7 +197,14 @@ def _groups(rows: Iterable[OutboxEvent]) -> list[list[OutboxEvent]]:
 def _send(group: list[OutboxEvent]) -> None:
     first = group[0]
     args = [first.envelope] if first.task_name in SINGLE_ENVELOPE_TASKS else [[row.envelope for row in group]]
-    current_app.send_task(first.task_name, args=args, queue=first.queue)
+    # One message for events of many requests: the span links each event's trace; the events
+    # themselves carry their context to the consumer (envelope "trace").
+    with tracing.linked_span(
+        f"outbox dispatch {first.task_name}",
+        [row.trace for row in group],
+        attributes={"messaging.destination.name": first.queue, "messaging.batch.message_count": len(group)},
+    ):
+        current_app.send_task(first.task_name, args=args, queue=first.queue)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 
 from django.db.models import Count, Min, Q
 from django.utils import timezone
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from apps.core.metrics import age_seconds
@@ -16,6 +16,14 @@ from apps.notifications.outbound.breakers import BREAKER_TRANSITIONS  # noqa: F4
 logger = logging.getLogger(__name__)
 NOTIFICATIONS_CREATED = Counter("notifications_created", "Inbox notifications created", ["type"])
 DELIVERY_ATTEMPTS = Counter("notifications_delivery_attempts", "Delivery attempts by outcome", ["channel", "status"])
+# Seconds from the event (its occurred_at) to the delivery's successful send, retries included:
+# from tens of milliseconds on the fast path to the retry policy's day.
+DELIVERY_LATENCY = Histogram(
+    "notifications_delivery_latency_seconds",
+    "Seconds from the event to its delivery being sent, by channel",
+    ["channel"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 6 * 3600, 24 * 3600),
+)
 
 
 def notifications_metrics() -> Iterable[Metric]:

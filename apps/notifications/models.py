@@ -194,6 +194,11 @@ class Delivery(UUIDModel):
     # The request behind the event (the envelope's request_id), so the delivery worker's log
     # lines about this send carry it; empty when there was none.
     request_id = models.CharField(max_length=64, blank=True, default="", db_default="")
+    # When the event happened (the envelope's occurred_at): delivery latency is measured from it.
+    event_at = models.DateTimeField(null=True, blank=True)
+    # The W3C trace context ({"traceparent", "tracestate"}) its sends continue: the ingest span
+    # of its event, or the request that made it (webhook test sends). Empty when tracing is off.
+    trace = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name_plural = "deliveries"

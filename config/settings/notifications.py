@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "apps.notifications",
 ]
 MIDDLEWARE = [
+    "apps.core.metrics.RequestMetricsMiddleware",
     "apps.core.middleware.RequestIdMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "apps.core.errors.ApiErrorShapeMiddleware",
@@ -60,6 +61,9 @@ CELERY_BEAT_SCHEDULE = {
     for name in ("notifications-deliveries-sweep", "notifications-retention-purge")
 }
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+
+# Default OpenTelemetry service names: marketplace-notifications-web, -worker.
+SERVICE_DEPLOYMENT = "marketplace-notifications"
 
 # The outbox lives in the publisher's database, not in ours: confirm through the broker.
 OUTBOX_CONFIRM_INLINE = False

@@ -218,7 +218,8 @@ class Stack:
         self.processes[name] = process
         return process
 
-    def web(self, name: str, env: dict) -> str:
+    def web(self, name: str, env: dict, *, workers: int = 2, extra: tuple[str, ...] = ()) -> str:
+        """gunicorn as the entrypoint runs it (``config/gunicorn.py``: multiprocess metrics)."""
         port = free_port()
         self.start(
             name,
@@ -226,17 +227,20 @@ class Stack:
                 sys.executable,
                 "-m",
                 "gunicorn",
+                "-c",
+                str(ROOT / "config" / "gunicorn.py"),
                 "config.wsgi:application",
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",
-                "2",
+                str(workers),
                 "--threads",
                 "4",
                 "--worker-class",
                 "gthread",
                 "--timeout",
                 "60",
+                *extra,
             ],
             env,
         )
@@ -603,3 +607,82 @@ class HookHost:
         with self.lock:
             for conn in self.held:
                 conn.close()
+
+
+# --- OpenTelemetry collector -----------------------------------------------------------------
+class OtlpCollector:
+    """An OTLP/HTTP (protobuf) trace receiver on loopback: what the processes export, decoded.
+
+    Each span is kept as a dict: service (the resource's service.name), trace_id/span_id/
+    parent_span_id (hex), name, kind, attributes and links (span ids, hex).
+    """
+
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.spans: list[dict] = []
+        self.lock = threading.Lock()
+        collector = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    import gzip
+
+                    body = gzip.decompress(body)
+                collector._receive(self.path, body)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def _receive(self, path: str, body: bytes) -> None:
+        if path != "/v1/traces":
+            return
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+        request = ExportTraceServiceRequest.FromString(body)
+        received = []
+        for resource_spans in request.resource_spans:
+            resource = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    received.append(
+                        {
+                            "service": resource.get("service.name"),
+                            "trace_id": span.trace_id.hex(),
+                            "span_id": span.span_id.hex(),
+                            "parent_span_id": span.parent_span_id.hex(),
+                            "name": span.name,
+                            "kind": span.kind,
+                            "attributes": {a.key: _otlp_value(a.value) for a in span.attributes},
+                            "links": [link.span_id.hex() for link in span.links],
+                        }
+                    )
+        with self.lock:
+            self.spans.extend(received)
+
+    def snapshot(self) -> list[dict]:
+        with self.lock:
+            return list(self.spans)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _otlp_value(value):
+    kind = value.WhichOneof("value")
+    return getattr(value, kind) if kind else None

@@ -1,3 +1,4 @@
+import os
 from datetime import timedelta
 
 import pytest
@@ -146,3 +147,174 @@ def test_with_the_right_token_metrics_answers(client, metrics_token):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain")
     assert 'outbox_backlog{state="undispatched"} 0.0' in response.content.decode()
+
+
+# --- HTTP requests, Celery tasks, queues, delivery latency ------------------------------------
+def _samples(text: str) -> dict[tuple, float]:
+    """``{(sample name, sorted labels): value}`` of an exposition."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def _value(samples: dict, name: str, **labels) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+SUMMARY_ROUTE = "api/v1/providers/<uuid:provider_id>/rating-summary/"
+
+
+@pytest.mark.django_db
+def test_requests_are_counted_by_url_pattern_method_and_status_class_never_by_path(api_client, provider):
+    import uuid
+
+    before = _samples(api_client.get("/metrics").content.decode())
+    unknown = [uuid.uuid4() for _ in range(3)]
+    for provider_id in unknown:
+        assert api_client.get(f"/api/v1/providers/{provider_id}/rating-summary/").status_code == 404
+    assert api_client.get(f"/api/v1/providers/{provider.pk}/rating-summary/").status_code == 200
+    assert api_client.post(f"/api/v1/providers/{provider.pk}/rating-summary/").status_code == 405
+    assert api_client.get(f"/no-such-page/{unknown[0]}").status_code == 404
+    text = api_client.get("/metrics").content.decode()
+    after = _samples(text)
+
+    def delta(name, **labels):
+        return _value(after, name, **labels) - _value(before, name, **labels)
+
+    assert delta("http_requests_total", route=SUMMARY_ROUTE, method="GET", status="4xx") == 3
+    assert delta("http_requests_total", route=SUMMARY_ROUTE, method="GET", status="2xx") == 1
+    assert delta("http_requests_total", route=SUMMARY_ROUTE, method="POST", status="4xx") == 1
+    assert delta("http_requests_total", route="unmatched", method="GET", status="4xx") == 1
+    assert delta("http_request_duration_seconds_count", route=SUMMARY_ROUTE, method="GET", status="4xx") == 3
+    assert (
+        delta("http_request_duration_seconds_bucket", route=SUMMARY_ROUTE, method="GET", status="2xx", le="+Inf") == 1
+    )
+    # The first scrape is counted by the second.
+    assert delta("http_requests_total", route="metrics", method="GET", status="2xx") == 1
+    for provider_id in [*unknown, provider.pk]:
+        assert str(provider_id) not in text
+    assert "no-such-page" not in text
+
+
+def test_an_unknown_method_is_one_label_value(client):
+    from apps.core.metrics import HTTP_REQUESTS
+
+    before = HTTP_REQUESTS.labels("healthz", "other", "4xx")._value.get()
+    client.generic("BREW", "/healthz")
+    client.generic("PROPFIND", "/healthz")
+    assert HTTP_REQUESTS.labels("healthz", "other", "4xx")._value.get() == before + 2
+
+
+@pytest.mark.django_db
+def test_celery_tasks_are_timed_by_name_and_final_state(api_client):
+    from apps.core.tasks import idempotency_keys_purge_task, outbox_confirm_task
+
+    def count(task, state):
+        samples = _samples(api_client.get("/metrics").content.decode())
+        return _value(samples, "celery_task_duration_seconds_count", task=task, state=state)
+
+    purged, failed = count("core.idempotency_keys_purge", "SUCCESS"), count("core.outbox_confirm", "FAILURE")
+    idempotency_keys_purge_task.apply()
+    outbox_confirm_task.apply(args=[["not-a-uuid"]])  # the ORM refuses the id: the task fails
+    assert count("core.idempotency_keys_purge", "SUCCESS") == purged + 1
+    assert count("core.outbox_confirm", "FAILURE") == failed + 1
+
+
+@pytest.fixture
+def private_queue(settings):
+    """The configured queues are what the gauge reports: one of this test's own."""
+    import uuid
+
+    from kombu import Queue
+
+    name = f"mr-test-queue-{uuid.uuid4().hex[:8]}"
+    settings.CELERY_TASK_QUEUES = (Queue(name),)
+    return name
+
+
+def _publish(broker_url: str, queue: str, count: int) -> None:
+    from kombu import Connection
+
+    with Connection(broker_url) as connection, connection.SimpleQueue(queue) as messages:
+        for n in range(count):
+            messages.put({"n": n})
+
+
+@pytest.mark.django_db
+def test_queue_depth_is_read_from_the_broker_for_the_configured_queues(api_client, settings, private_queue):
+    _publish(settings.CELERY_BROKER_URL, private_queue, 3)
+    text = api_client.get("/metrics").content.decode()
+    assert f'celery_queue_length{{queue="{private_queue}"}} 3.0' in text
+    assert [line for line in text.splitlines() if line.startswith("celery_queue_length{")] == [
+        f'celery_queue_length{{queue="{private_queue}"}} 3.0'
+    ]
+
+
+@pytest.mark.django_db
+def test_queue_depth_on_redis_counts_the_list_and_an_unknown_queue_is_empty(api_client, settings, private_queue):
+    import redis
+    from kombu import Queue
+
+    url = settings.REDIS_URL or "redis://127.0.0.1:6379/5"
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no Redis at {url}: {exc}")
+    settings.CELERY_BROKER_URL = url
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    never_used = f"{private_queue}-never-used"
+    settings.CELERY_TASK_QUEUES = (Queue(private_queue), Queue(never_used))
+    try:
+        _publish(url, private_queue, 2)
+        assert client.llen(private_queue) == 2
+        text = api_client.get("/metrics").content.decode()
+        assert f'celery_queue_length{{queue="{private_queue}"}} 2.0' in text
+        assert f'celery_queue_length{{queue="{never_used}"}} 0.0' in text
+    finally:
+        client.delete(private_queue)
+        client.close()
+
+
+@pytest.mark.django_db
+def test_a_broker_outage_leaves_the_queue_gauge_empty_and_the_rest_served(api_client, settings, closed_port):
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{closed_port}/0"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "max_retries": 0}
+    settings.CELERY_BROKER_CONNECTION_TIMEOUT = 1
+    response = api_client.get("/metrics")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "# TYPE celery_queue_length gauge" in text
+    assert "celery_queue_length{" not in text
+    assert 'outbox_backlog{state="dead"}' in text
+
+
+def test_a_worker_serves_its_own_metrics_behind_the_token(settings):
+    import urllib.error
+    import urllib.request
+
+    from apps.core.metrics import CELERY_TASK_DURATION, serve_worker_metrics
+
+    settings.METRICS_TOKEN = "worker-scrape-secret"
+    CELERY_TASK_DURATION.labels("core.outbox_relay", "SUCCESS").observe(0.01)
+    server = serve_worker_metrics(port=0, address="127.0.0.1")
+    url = f"http://127.0.0.1:{server.server_port}/metrics"
+    try:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url, timeout=5)
+        assert refused.value.code == 401
+        request = urllib.request.Request(url, headers={"Authorization": "Bearer worker-scrape-secret"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            text = response.read().decode()
+        assert 'celery_task_duration_seconds_count{state="SUCCESS",task="core.outbox_relay"}' in text
+        # The database and broker gauges are the web's: a worker does not read them.
+        assert "outbox_backlog" not in text
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 
+from apps.core import tracing
 from apps.notifications.channels.base import AttemptLine, Result, SendResult, elapsed_ms, provider_rows, reopens_at
 from apps.notifications.email import email_message
 from apps.notifications.models import Channel, Delivery, DeliveryProvider
@@ -117,17 +118,31 @@ class _Relay:
             self._send(message)
 
     def _send(self, message) -> None:
-        try:
-            if not self.open:
-                self.connection.open()
-                self.open = True
-            self.connection.send_messages([message])
-        except Exception as exc:  # every failure is classified
-            failure = _classify(exc)
-            if isinstance(failure, _Transient) and failure.unreachable:
-                self.close()
-            raise failure from exc
+        # No instrumentor covers smtplib: the exchange is a client span of its own (a child of
+        # the delivery's span).
+        with tracing.span("smtp send", kind="client", attributes=self._span_attributes()) as span:
+            try:
+                if not self.open:
+                    self.connection.open()
+                    self.open = True
+                self.connection.send_messages([message])
+            except Exception as exc:  # every failure is classified
+                failure = _classify(exc)
+                if isinstance(failure, _Transient) and failure.unreachable:
+                    self.close()
+                tracing.record_error(span, exc)
+                raise failure from exc
         self.last_used = time.monotonic()
+
+    def _span_attributes(self) -> dict | None:
+        if not tracing.enabled():
+            return None
+        attributes = {"email.relay": self.name, "email.connection_reused": self.open}
+        # Host and port when the backend has them (SMTP; not the console or locmem backends).
+        host, port = getattr(self.connection, "host", None), getattr(self.connection, "port", None)
+        if host:
+            attributes.update({"server.address": str(host), "server.port": int(port or 0)})
+        return attributes
 
     def close(self) -> None:
         if self.open:

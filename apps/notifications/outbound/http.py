@@ -19,6 +19,8 @@
 - At most ``OUTBOUND_MAX_RESPONSE_BYTES`` of the body are read; the connection is then closed.
 - A request that cannot be encoded (a header value outside Latin-1, a CR/LF in a header, …)
   raises ``InvalidMessage`` before anything is sent.
+- Tracing: each POST is a client span (no instrumentor sees these hand-made connections). The
+  trace context is not sent to the receiver: webhook receivers are other parties' systems.
 """
 
 from __future__ import annotations
@@ -32,12 +34,15 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProtocolError
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util.ssl_match_hostname import CertificateError
+
+from apps.core import tracing
 
 from .errors import ConnectFailed, DeadlineExceeded, InvalidMessage
 from .ssrf import CheckedURL, check_url
@@ -146,18 +151,40 @@ def post(
     (refused by the SSRF guard, nothing was sent), ``InvalidMessage`` (the request cannot be
     encoded, nothing was sent), ``ResolutionFailed``, ``ConnectFailed`` or ``DeadlineExceeded``.
     """
+    with tracing.span("POST", kind="client", attributes=_span_attributes(url)) as span:
+        try:
+            response = _post(
+                url,
+                body=body,
+                headers=headers,
+                connect_timeout=connect_timeout,
+                total_timeout=total_timeout,
+                max_response_bytes=max_response_bytes,
+            )
+        except UnicodeError as exc:
+            # Validation should have caught it; whatever slipped through is this message's defect.
+            raise InvalidMessage(f"the request cannot be encoded: {exc}") from exc
+        if span is not None:
+            span.set_attribute("http.response.status_code", response.status)
+            if response.status >= 400:
+                tracing.record_error(span, f"HTTP {response.status}")
+        return response
+
+
+def _span_attributes(url: str) -> dict | None:
+    """Method, host and port only: a webhook URL's path or query often carries the receiver's secret."""
+    if not tracing.enabled():
+        return None
     try:
-        return _post(
-            url,
-            body=body,
-            headers=headers,
-            connect_timeout=connect_timeout,
-            total_timeout=total_timeout,
-            max_response_bytes=max_response_bytes,
-        )
-    except UnicodeError as exc:
-        # Validation should have caught it; whatever slipped through is this message's defect.
-        raise InvalidMessage(f"the request cannot be encoded: {exc}") from exc
+        parts = urlsplit(url)
+        return {
+            "http.request.method": "POST",
+            "url.scheme": parts.scheme,
+            "server.address": parts.hostname or "",
+            "server.port": parts.port or (443 if parts.scheme == "https" else 80),
+        }
+    except ValueError:
+        return {"http.request.method": "POST"}
 
 
 def _post(

@@ -16,6 +16,10 @@ The path of one delivery:
 
 A destination that stops answering (connect error, deadline) ends its group early: the rest
 are rescheduled untouched rather than each waiting for the same deadline.
+
+Each send is a span under the trace context stored on its delivery row (the ingest span of its
+event: ``apps.core.tracing``), linked to the batch task's span; the HTTP or SMTP exchange inside
+is its child.
 """
 
 import logging
@@ -31,11 +35,12 @@ from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from apps.core import tracing
 from apps.core.exceptions import Conflict
 from apps.core.middleware import request_id_scope
 from apps.notifications.channels import channel_for
 from apps.notifications.channels.base import Result, SendResult
-from apps.notifications.metrics import DELIVERY_ATTEMPTS
+from apps.notifications.metrics import DELIVERY_ATTEMPTS, DELIVERY_LATENCY
 from apps.notifications.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus, Device
 from apps.notifications.outbound import limits, retry
 from apps.notifications.selectors import delivery_get
@@ -205,7 +210,7 @@ def _send_group(
                 sent_started = time.monotonic()
                 # What the channel logs about this send carries the request behind its event.
                 with request_id_scope(row.request_id):
-                    sent = session.send(row)
+                    sent = _traced_send(session, row)
                 results.append((row, sent, int((time.monotonic() - sent_started) * 1000)))
                 if sent.destination_down:
                     # The rest would wait for the same deadline: they go back untouched and
@@ -217,6 +222,32 @@ def _send_group(
     finally:
         limits.release(slot_key, token)
     return results
+
+
+_FAILED = (Result.RETRY, Result.DEAD, Result.GONE)
+
+
+def _traced_send(session, row: Delivery) -> SendResult:
+    """``session.send(row)`` in a span of the delivery's own trace (a no-op when tracing is off)."""
+    with tracing.span_under(
+        f"notifications deliver {row.channel}",
+        row.trace,
+        attributes={
+            "notifications.delivery.id": str(row.pk),
+            "notifications.channel": row.channel,
+            "notifications.event.id": str(row.event_id),
+            "notifications.delivery.attempt": row.attempts,
+        },
+    ) as span:
+        sent = session.send(row)
+        if span is not None:
+            tracing.set_attributes(
+                span,
+                {"notifications.delivery.result": sent.result.value, "http.response.status_code": sent.status_code},
+            )
+            if sent.result in _FAILED:
+                tracing.record_error(span, sent.error or sent.result.value)
+        return sent
 
 
 def deliveries_send(*, delivery_ids: Iterable[UUID | str]) -> dict[str, str]:
@@ -270,6 +301,11 @@ def _record(outcomes: list[tuple[Delivery, SendResult, int]], *, lease: datetime
             delay = min(delay * 2, 5.0)
     for row, _, _ in outcomes:
         DELIVERY_ATTEMPTS.labels(row.channel, row.status).inc()
+        if row.status == DeliveryStatus.SENT and row.sent_at is not None:
+            # From the event (its occurred_at, stamped just before the publisher's commit) to
+            # this send, retries included; rows made before event_at existed fall back to their creation.
+            started = row.event_at or row.created_at
+            DELIVERY_LATENCY.labels(row.channel).observe(max((row.sent_at - started).total_seconds(), 0.0))
 
 
 def _log_outcome(row: Delivery, sent: SendResult, *, duration_ms: int) -> None:

@@ -5,6 +5,10 @@ ones are written with ``INSERT … ON CONFLICT DO NOTHING`` (``bulk_create(ignor
 and the recipients' switches, endpoints and devices are read once for the whole batch.
 Running a batch again creates nothing: an event's inbox item and its deliveries are written
 in the same transaction, so an item that exists already has its deliveries.
+
+Tracing (``apps.core.tracing``): each event gets an ingest span under the trace context its
+envelope carries (the request that published it), linked to the batch task's span, and each
+delivery row stores that span's context for its sends.
 """
 
 import logging
@@ -14,7 +18,9 @@ from uuid import UUID
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
+from apps.core import tracing
 from apps.core.middleware import request_id_scope, valid_request_id
 from apps.notifications.events import EVENT_TYPES, EXTERNAL_CHANNELS, Notice
 from apps.notifications.metrics import NOTIFICATIONS_CREATED
@@ -34,6 +40,7 @@ class _Planned:
     notice: Notice
     # The request that published the event: its deliveries and log lines carry it.
     request_id: str
+    trace: dict
 
 
 def webhook_payload(*, event_id: UUID, event_type: str, timestamp: str, notice: Notice) -> dict:
@@ -85,6 +92,7 @@ def _plan(envelopes: list[dict]) -> list[_Planned]:
                     occurred_at=occurred_at,
                     notice=notice,
                     request_id=request_id,
+                    trace=tracing.clean_carrier(envelope.get("trace")),
                 )
             )
     return planned
@@ -95,6 +103,35 @@ def events_ingest(*, envelopes: list[dict]) -> list[Notification]:
     planned = _plan(envelopes)
     if not planned:
         return []
+    first = {}
+    for p in planned:
+        first.setdefault(p.event_id, p)
+    spans_for = [
+        (
+            p.trace,
+            {
+                "notifications.event.id": str(event_id),
+                "notifications.event.type": p.event_type,
+                "notifications.batch.size": len(envelopes),
+            },
+        )
+        for event_id, p in first.items()
+    ]
+    with tracing.spans_under("notifications ingest", spans_for) as spans:
+        # What each event's deliveries continue: its ingest span (or, tracing off here, the
+        # publisher's context as it came).
+        traces = {
+            event_id: tracing.carrier_of(span, p.trace)
+            for (event_id, p), span in zip(first.items(), spans, strict=True)
+        }
+        items = _ingest(planned, traces=traces)
+        made = {item.event_id for item in items}
+        for event_id, span in zip(first, spans, strict=True):
+            tracing.set_attributes(span, {"notifications.event.new": event_id in made})
+    return items
+
+
+def _ingest(planned: list[_Planned], *, traces: dict[UUID, dict]) -> list[Notification]:
     db = notifications_db()
     with transaction.atomic(using=db):
         existing = set(
@@ -117,7 +154,7 @@ def events_ingest(*, envelopes: list[dict]) -> list[Notification]:
             for p in new
         ]
         Notification.objects.using(db).bulk_create(items, ignore_conflicts=True)
-        deliveries = _deliveries(db=db, planned=new, items=items)
+        deliveries = _deliveries(db=db, planned=new, items=items, traces=traces)
         Delivery.objects.using(db).bulk_create(deliveries, ignore_conflicts=True)
         transaction.on_commit(lambda: deliveries_enqueue(deliveries=deliveries), using=db, robust=True)
     channels: dict[UUID, list[str]] = defaultdict(list)
@@ -139,7 +176,9 @@ def events_ingest(*, envelopes: list[dict]) -> list[Notification]:
     return items
 
 
-def _deliveries(*, db: str, planned: list[_Planned], items: list[Notification]) -> list[Delivery]:
+def _deliveries(
+    *, db: str, planned: list[_Planned], items: list[Notification], traces: dict[UUID, dict]
+) -> list[Delivery]:
     """Email per recipient, webhook per subscribed endpoint, push per device.
 
     One push delivery per device rather than per recipient: a device whose token is gone is
@@ -157,7 +196,14 @@ def _deliveries(*, db: str, planned: list[_Planned], items: list[Notification]) 
     deliveries: list[Delivery] = []
     for p, item in zip(planned, items, strict=True):
         recipient = p.notice.recipient_id
-        common = {"event_id": p.event_id, "recipient_id": recipient, "notification": item, "request_id": p.request_id}
+        common = {
+            "event_id": p.event_id,
+            "recipient_id": recipient,
+            "notification": item,
+            "request_id": p.request_id,
+            "event_at": parse_datetime(p.occurred_at),
+            "trace": traces.get(p.event_id, {}),
+        }
         enabled = {
             channel: channel_enabled(chosen=chosen, recipient_id=recipient, event_type=p.event_type, channel=channel)
             for channel in (*EXTERNAL_CHANNELS, Channel.PUSH)

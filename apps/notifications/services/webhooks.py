@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core import tracing
 from apps.core.exceptions import ApplicationError
 from apps.core.middleware import get_request_id
 from apps.notifications.channels.base import Result
@@ -118,6 +119,9 @@ def webhook_test(*, recipient_id: UUID, endpoint_id: UUID) -> Delivery:
                 "timestamp": timezone.now().isoformat(),
                 "data": {"endpoint_id": str(endpoint.pk), "title": "Test event", "body": "It works."},
             },
+            event_at=timezone.now(),
+            # The send continues the trace of the request that asked for it.
+            trace=tracing.current_carrier(),
         )
         transaction.on_commit(lambda: deliveries_enqueue(deliveries=[delivery]), using=db, robust=True)
     return delivery

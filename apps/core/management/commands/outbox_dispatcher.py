@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connection, connections
 
+from apps.core import tracing
 from apps.core.heartbeat import Heartbeat
 from apps.core.outbox import NOTIFY_CHANNEL, outbox_dispatch, outbox_dispatch_round
 
@@ -136,6 +137,7 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="Dispatch what is due now, then exit.")
 
     def handle(self, *args, once: bool = False, **options):
+        tracing.setup("dispatcher")
         if once:
             sent = outbox_dispatch(path="dispatcher")
             self.stdout.write(f"{sent} outbox events dispatched")

@@ -315,3 +315,45 @@ def test_a_kept_connection_the_server_dropped_is_replaced_without_failing_the_se
     assert (second.attempts, second.last_error) == (1, "")
     assert restarted.recipients == [second.address]
     assert restarted.sessions == 1
+
+
+def _latency(channel: str, suffix: str, **labels) -> float:
+    from prometheus_client import REGISTRY
+
+    value = REGISTRY.get_sample_value(
+        f"notifications_delivery_latency_seconds_{suffix}", {"channel": channel, **labels}
+    )
+    return value or 0.0
+
+
+def test_a_sent_delivery_observes_its_latency_from_the_event(send_task, django_capture_on_commit_callbacks):
+    from apps.notifications.services import events_ingest
+    from apps.notifications.tests.conftest import envelope
+
+    occurred = timezone.now() - timedelta(seconds=40)
+    event = envelope()
+    event["occurred_at"] = occurred.isoformat()
+    with django_capture_on_commit_callbacks(execute=True):
+        events_ingest(envelopes=[event])
+    delivery = Delivery.objects.get(event_id=event["id"], channel="email")
+    assert delivery.event_at == occurred
+    count, under_30, under_60, total = (
+        _latency("email", "count"),
+        _latency("email", "bucket", le="30.0"),
+        _latency("email", "bucket", le="60.0"),
+        _latency("email", "sum"),
+    )
+
+    assert delivery_attempt(delivery_id=delivery.pk) == DeliveryStatus.SENT
+    assert _latency("email", "count") == count + 1
+    assert _latency("email", "bucket", le="30.0") == under_30
+    assert _latency("email", "bucket", le="60.0") == under_60 + 1
+    assert 40 <= _latency("email", "sum") - total < 60
+
+
+def test_a_failed_send_observes_no_latency(settings):
+    _smtp_down(settings)
+    delivery = DeliveryFactory()
+    count = _latency("email", "count")
+    assert delivery_attempt(delivery_id=delivery.pk) == DeliveryStatus.RETRY
+    assert _latency("email", "count") == count
