@@ -502,7 +502,9 @@ def test_the_dispatcher_sends_on_notify_and_exits_on_sigterm(settings, tmp_path)
         stopping = time.monotonic()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=5) == 0
-        assert time.monotonic() - stopping < 1.5
+        # Well under a poll interval: the loop stops at once (it logs "stopped" within ~0.2 s);
+        # the rest is the interpreter's exit, which a loaded CI machine can stretch.
+        assert time.monotonic() - stopping < 4
         assert "outbox dispatcher: stopped" in log.read_text()
     finally:
         if process.poll() is None:

@@ -204,8 +204,9 @@ def test_no_lock_is_held_while_a_send_is_in_flight(settings, receiver_factory):
 
 def test_state_is_shared_by_two_processes(settings, breaker_redis, key):
     settings.BREAKER_FAIL_MAX = 2
-    # Long enough for two interpreters to start while it is open (opened_at has 1 s resolution).
-    settings.BREAKER_RESET_TIMEOUT = 4
+    # Long enough for two interpreters to start while it is open (opened_at has 1 s resolution),
+    # also on a loaded machine where each start takes seconds.
+    settings.BREAKER_RESET_TIMEOUT = 15
     # The trial claim lasts at least one send's deadline: long enough for a third interpreter.
     settings.OUTBOUND_TOTAL_TIMEOUT = 30
 
@@ -228,7 +229,7 @@ print(breakers.breaker_for({key!r}).current_state)
     assert breakers.breaker_states() == {key: "open"}
 
     # After the reset timeout one trial is let through, in whichever process claims it first…
-    _wait_until_allowed(key, 6)
+    _wait_until_allowed(key, 20)
     assert breakers.allow(key)
     out_b_trial = _run_in_other_process(f"print(breakers.allow({key!r}))", settings=settings)
     assert out_b_trial == "False"
