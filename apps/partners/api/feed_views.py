@@ -9,6 +9,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from apps.core.api.base import APIView
+from apps.core.exceptions import NotFound
 from apps.core.serializers import QueryInput
 from apps.partners.api.authentication import HasPartnerKey, PartnerKeyThrottle, partner_authentication
 from apps.partners.api.errors import partner_exception_handler
@@ -81,7 +82,8 @@ class NotificationFeedView(PartnerAPIView):
             "more wait. With `lastChecked` it returns the notifications created after that instant, "
             "consumed or not, and consumes none. `message` reads "
             '`New N-star rating received from <customer name>: "<comment, first 140 characters>"`. '
-            "An unknown provider has no notifications (an empty list). Ratings held for review are "
+            "An id that is no UUID is a 404; an unknown provider has no notifications (an empty list: "
+            "this service does not know the providers). Ratings held for review are "
             "announced only once published, not in this feed."
         ),
         parameters=[id_parameter("serviceProviderId", "The provider's id."), PartnerFeedQuery],
@@ -90,11 +92,10 @@ class NotificationFeedView(PartnerAPIView):
     def get(self, request, **kwargs):
         query = PartnerFeedQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        # An id that is no UUID names no provider: like an unknown one, nothing to read.
         provider_id = parse_id(kwargs["serviceProviderId"])
         if provider_id is None:
-            items, has_more = [], False
-        elif (last_checked := query.validated_data.get("lastChecked")) is not None:
+            raise NotFound("Service provider not found.")
+        if (last_checked := query.validated_data.get("lastChecked")) is not None:
             items, has_more = feed_since(provider_id=provider_id, last_checked=last_checked)
         else:
             items, has_more = feed_consume(provider_id=provider_id)

@@ -127,9 +127,11 @@ def test_message_of_an_item_written_before_the_name_was_kept(partner):
     assert shown["message"] == 'New 3-star rating received from Alan Turing: "Fine"'
 
 
-@pytest.mark.parametrize("provider_id", ["3f1c8a2e-0000-4000-8000-00000000abcd", "not-a-uuid"])
-def test_unknown_provider_has_an_empty_feed(partner, provider_id):
-    assert feed(partner, provider_id) == {"notifications": [], "hasMore": False}
+def test_unknown_provider_has_an_empty_feed_and_a_malformed_id_is_404(partner):
+    assert feed(partner, "3f1c8a2e-0000-4000-8000-00000000abcd") == {"notifications": [], "hasMore": False}
+    response = partner.get("/api/notifications/not-a-uuid")
+    assert response.status_code == 404
+    assert response.json() == {"status": 404, "message": "Service provider not found."}
 
 
 @pytest.mark.parametrize("value", ["yesterday", "", "2026-13-01T00:00:00Z"])
