@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from apps.core.api.base import APIView
 from apps.core.exceptions import NotFound
+from apps.core.renderers import ORJSONRenderer
 from apps.core.serializers import QueryInput
 from apps.partners.api.authentication import HasPartnerKey, PartnerKeyThrottle, partner_authentication
 from apps.partners.api.errors import partner_exception_handler
@@ -25,6 +26,8 @@ class PartnerAPIView(APIView):
     authentication_classes = [partner_authentication()]
     permission_classes = [HasPartnerKey]
     throttle_classes = [PartnerKeyThrottle]
+    # JSON only: a machine client, and no browsable page that would answer HTML to a browser's Accept.
+    renderer_classes = [ORJSONRenderer]
     schema = PartnerAutoSchema()
 
     def get_exception_handler(self):

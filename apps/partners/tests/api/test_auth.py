@@ -95,3 +95,10 @@ def test_unsupported_method_is_405_before_authentication():
 
     assert response.status_code == 405
     assert response.json() == {"status": 405, "message": 'Method "DELETE" not allowed.'}
+
+
+def test_json_only(partner):
+    response = partner.get("/healthcheck", HTTP_ACCEPT="text/html")
+
+    assert response.status_code == 406
+    assert response.json() == {"status": 406, "message": "Could not satisfy the request Accept header."}
