@@ -1,5 +1,6 @@
 from django.urls import include, path
 
+from apps.providers.api import views as provider_views
 from apps.ratings.api.urls import provider_urlpatterns as provider_rating_urls
 
 app_name = "v1"
@@ -10,5 +11,6 @@ urlpatterns = [
     path("providers/", include(provider_rating_urls)),
     path("providers/", include("apps.providers.api.urls")),
     path("ratings/", include("apps.ratings.api.urls")),
+    path("service-categories/", provider_views.ServiceCategoryListView.as_view(), name="service-category-list"),
     path("notifications/", include("apps.notifications.api.urls")),
 ]

@@ -16,6 +16,8 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("notifications/", include("apps.notifications.urls")),
     path("admin/", admin.site.urls),
+    # The partner API keeps the paths of the Homerun services it replaces (no /api/v1/ prefix).
+    path("", include("apps.partners.urls")),
 ]
 
 if settings.BENCH_BASELINE_VIEW:

@@ -23,18 +23,23 @@ def _email_taken() -> AlreadyExists:
 
 
 @transaction.atomic
-def user_create(*, email: str, password: str, name: str, is_staff: bool = False) -> User:
-    """Create an active user; 409 ``already_exists`` when the email is taken (any case)."""
+def user_create(*, email: str, password: str | None, name: str, is_staff: bool = False) -> User:
+    """Create an active user; 409 ``already_exists`` when the email is taken (any case).
+
+    ``password=None`` makes an account that cannot sign in (an unusable password): one a partner
+    system created and acts for.
+    """
     email = User.objects.normalize_email(email).lower()
     if User.objects.filter(email__iexact=email).exists():
         raise _email_taken()
     candidate = User(email=email, name=name)
-    try:
-        validate_password(password, user=candidate)
-    except DjangoValidationError as exc:
-        # Keep Django's validator codes (password_too_common, …) as the stable error codes.
-        errors = [ErrorDetail(" ".join(e.messages), code=e.code or "invalid") for e in exc.error_list]
-        raise ValidationError({"password": errors}) from exc
+    if password is not None:
+        try:
+            validate_password(password, user=candidate)
+        except DjangoValidationError as exc:
+            # Keep Django's validator codes (password_too_common, …) as the stable error codes.
+            errors = [ErrorDetail(" ".join(e.messages), code=e.code or "invalid") for e in exc.error_list]
+            raise ValidationError({"password": errors}) from exc
     try:
         with transaction.atomic():
             return User.objects.create_user(email=email, password=password, name=name, is_staff=is_staff)

@@ -56,7 +56,8 @@ def _rating_created(data: dict) -> list[Notice]:
             recipient_id=UUID(data["recipient_user_id"]),
             title=f"New {_stars(data['score'])} rating from {data['customer_name']}",
             body=data.get("comment_excerpt", ""),
-            data=_rating_data(data),
+            # The rater's name too: the partner feed words its message from the item alone.
+            data={**_rating_data(data), "customer_name": data["customer_name"]},
             email=data.get("recipient_email", ""),
         )
     ]

@@ -6,6 +6,7 @@ these tables may live in a database of their own (``NOTIFICATIONS_DATABASE_URL``
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from apps.core.models import UUIDModel
@@ -35,12 +36,23 @@ class Notification(UUIDModel):
     event_id = models.UUIDField()
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
+    # When a partner system's notification feed (apps.partners) handed this item out: the feed
+    # gives each item once, independently of the user's own read state.
+    partner_consumed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["event_id", "recipient_id"], name="notifications_event_recipient_uniq"),
         ]
         indexes = [
+            # The partner feed: a provider's unconsumed new-rating items, oldest first.
+            models.Index(
+                KeyTransform("provider_id", "data"),
+                "created_at",
+                "id",
+                condition=Q(type="rating.created", partner_consumed_at__isnull=True),
+                name="notifications_partner_feed_idx",
+            ),
             models.Index(fields=["recipient_id", "-created_at", "-id"], name="notifications_inbox_idx"),
             models.Index(
                 fields=["recipient_id", "-created_at"],

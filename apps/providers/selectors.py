@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce
 
 from apps.accounts.models import User
 from apps.core.exceptions import NotFound, PermissionDenied
-from apps.providers.models import Provider
+from apps.providers.models import Provider, ServiceCategory
 
 STAR_FIELDS = tuple(f"stars_{n}" for n in range(1, 6))
 
@@ -45,3 +45,8 @@ def provider_get_for_edit(*, provider_id, user: User) -> Provider:
     if not (user.is_staff or provider.user_id == user.pk):
         raise PermissionDenied("Only the provider itself or staff can change this profile.")
     return provider
+
+
+def service_category_list() -> QuerySet[ServiceCategory]:
+    """The service category catalog (managed by staff in the admin), by name."""
+    return ServiceCategory.objects.order_by("name", "id")

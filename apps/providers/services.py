@@ -18,9 +18,9 @@ def _categories_from_slugs(slugs: Sequence[str]) -> list[ServiceCategory]:
 
 @transaction.atomic
 def provider_register(
-    *, email: str, password: str, name: str, description: str = "", services: Sequence[str] = ()
+    *, email: str, password: str | None, name: str, description: str = "", services: Sequence[str] = ()
 ) -> Provider:
-    """Create a user and its provider profile in one transaction."""
+    """Create a user and its provider profile in one transaction (``password=None``: no sign-in)."""
     categories = _categories_from_slugs(services)
     user = user_create(email=email, password=password, name=name)
     provider = Provider.objects.create(user=user, name=name, description=description)

@@ -60,6 +60,7 @@ LOCAL_APPS = [
     "apps.providers",
     "apps.ratings",
     "apps.notifications",
+    "apps.partners",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -207,6 +208,8 @@ REST_FRAMEWORK = {
         # Failed sign-ins per client IP, any account.
         "login_ip": env("THROTTLE_LOGIN_IP", default="30/min"),
         "webhook_test": env("THROTTLE_WEBHOOK_TEST", default="5/min"),
+        # Partner API requests per partner key.
+        "partner": env("THROTTLE_PARTNER", default="600/min"),
     },
     # Number of trusted reverse proxies in front of the app; the client IP used for
     # throttling is taken that many hops from the right of X-Forwarded-For. 0 ignores the
@@ -305,6 +308,15 @@ SPECTACULAR_SETTINGS = {
             "name": "webhooks",
             "description": (
                 "Signed webhook endpoints for a user's events, and the log of every email, push and webhook delivery."
+            ),
+        },
+        {
+            "name": "partner",
+            "description": (
+                "The partner API for a marketplace's backend, authenticated with a partner API key only: "
+                "customers, service providers, ratings, average ratings and a consume-on-read notification "
+                "feed, with the paths and bodies of the Homerun services. Errors here use the shape "
+                "`{status, message, details?: [{field, error}]}`."
             ),
         },
         {"name": "push", "description": "Push devices that receive notifications through the push gateways."},

@@ -25,6 +25,7 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "login_account": "100000/min",
     "login_ip": "100000/min",
     "webhook_test": "100000/min",
+    "partner": "100000/min",
 }
 CACHES["default"]["KEY_PREFIX"] = env("CACHE_KEY_PREFIX", default="mr-test")  # noqa: F405
 

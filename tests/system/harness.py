@@ -195,6 +195,7 @@ class Stack:
             THROTTLE_RATING_SUBMIT="100000/min",
             THROTTLE_LOGIN_ACCOUNT="100000/min",
             THROTTLE_LOGIN_IP="100000/min",
+            THROTTLE_PARTNER="100000/min",
             JWT_ACCESS_MINUTES="60",
             OUTBOX_RELAY_INTERVAL="1",
             OUTBOX_LEASE_SECONDS="10",
@@ -401,10 +402,20 @@ def seed(env: dict, *, customers: int, providers: int) -> dict:
     return json.loads(out.split("SEED", 1)[1])
 
 
-def http(method: str, url: str, *, token: str | None = None, body: dict | None = None, timeout: float = 30):
+def http(
+    method: str,
+    url: str,
+    *,
+    token: str | None = None,
+    api_key: str | None = None,
+    body: dict | None = None,
+    timeout: float = 30,
+):
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    if api_key:
+        headers["Authorization"] = f"Api-Key {api_key}"
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:

@@ -13,14 +13,16 @@ from apps.core.api.base import APIView, GenericAPIView
 from apps.core.api.caching import IF_NONE_MATCH_PARAMETER, NOT_MODIFIED_RESPONSE, PublicReadCacheMixin
 from apps.core.exceptions import PermissionDenied
 from apps.core.openapi import conflict_response, raises
+from apps.core.pagination import CursorPagination
 from apps.providers.api.serializers import (
     ProviderMeOutput,
     ProviderOutput,
     ProviderRegisterInput,
     ProviderUpdateInput,
+    ServiceCategoryOutput,
 )
 from apps.providers.filters import ProviderFilter, ProviderOrdering
-from apps.providers.selectors import provider_get, provider_get_for_edit, provider_list
+from apps.providers.selectors import provider_get, provider_get_for_edit, provider_list, service_category_list
 from apps.providers.services import provider_register, provider_update
 
 
@@ -136,3 +138,37 @@ class ProviderDetailView(PublicReadCacheMixin, APIView):
         data.is_valid(raise_exception=True)
         provider_update(provider=provider, **data.validated_data)
         return Response(ProviderMeOutput(provider_get(provider_id=provider_id)).data)
+
+
+class ServiceCategoryPagination(CursorPagination):
+    ordering = ("name", "id")
+
+
+class ServiceCategoryListView(PublicReadCacheMixin, GenericAPIView):
+    """The catalog of service categories a provider can offer (the slugs of ``services``)."""
+
+    # Public and the same for everyone: no token to verify, no user to load.
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    pagination_class = ServiceCategoryPagination
+    serializer_class = ServiceCategoryOutput
+
+    def get_queryset(self):
+        return service_category_list()
+
+    @extend_schema(
+        operation_id="service_categories_list",
+        summary="List service categories",
+        description=(
+            "The catalog of service categories, by name, cursor-paginated: the `slug` values a provider "
+            "lists in `services` and the provider directory filters on (`?service=`). Staff manage it in "
+            "the admin. No authentication: the same answer for everyone."
+        ),
+        tags=["providers"],
+        parameters=[IF_NONE_MATCH_PARAMETER],
+        responses={200: ServiceCategoryOutput(many=True), 304: NOT_MODIFIED_RESPONSE},
+        auth=[{}],
+    )
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(ServiceCategoryOutput(page, many=True).data)

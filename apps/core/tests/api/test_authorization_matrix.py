@@ -99,6 +99,7 @@ ENDPOINTS = {
     "providers_detail": ("get", "/api/v1/providers/{provider}/", None),
     "providers_patch": ("patch", "/api/v1/providers/{provider}/", lambda w, u: {"name": "Renamed"}),
     "rating_summary": ("get", "/api/v1/providers/{provider}/rating-summary/", None),
+    "service_categories": ("get", "/api/v1/service-categories/", None),
     "ratings_list": ("get", "/api/v1/ratings/", None),
     "ratings_mine": ("get", "/api/v1/ratings/?mine=true", None),
     "ratings_create": (
@@ -167,6 +168,7 @@ EXPECTED = {
     "providers_detail": (200, 200, 200, 200, 200),
     "providers_patch": (401, 403, 403, 200, 200),
     "rating_summary": (200, 200, 200, 200, 200),
+    "service_categories": (200, 200, 200, 200, 200),
     "ratings_list": (200, 200, 200, 200, 200),
     "ratings_mine": (401, 200, 200, 403, 403),
     "ratings_create": (401, 201, 201, 403, 403),

@@ -27,6 +27,7 @@ def test_ingest_creates_the_inbox_item_and_an_email_delivery(send_task, django_c
         "rating_id": event["data"]["rating_id"],
         "provider_id": event["data"]["provider_id"],
         "score": 4,
+        "customer_name": "Alice",
     }
     assert notification.read_at is None
     delivery = Delivery.objects.get()
