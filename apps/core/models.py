@@ -2,6 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Value
 
 
 class UUIDModel(models.Model):
@@ -74,7 +75,8 @@ class OutboxEvent(UUIDModel):
     request_id = models.CharField(max_length=64, blank=True, default="", db_default="")
     # The W3C trace context of the transaction that wrote the event ({"traceparent",
     # "tracestate"}; empty when tracing is off): the consumer continues that trace.
-    trace = models.JSONField(default=dict, blank=True)
+    # db_default: rows written by a release that predates the column still get {}.
+    trace = models.JSONField(default=dict, blank=True, db_default=Value({}, output_field=models.JSONField()))
 
     class Meta:
         indexes = [

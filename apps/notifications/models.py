@@ -5,7 +5,7 @@ these tables may live in a database of their own (``NOTIFICATIONS_DATABASE_URL``
 """
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
@@ -210,7 +210,8 @@ class Delivery(UUIDModel):
     event_at = models.DateTimeField(null=True, blank=True)
     # The W3C trace context ({"traceparent", "tracestate"}) its sends continue: the ingest span
     # of its event, or the request that made it (webhook test sends). Empty when tracing is off.
-    trace = models.JSONField(default=dict, blank=True)
+    # db_default: rows written by a release that predates the column still get {}.
+    trace = models.JSONField(default=dict, blank=True, db_default=Value({}, output_field=models.JSONField()))
 
     class Meta:
         verbose_name_plural = "deliveries"
