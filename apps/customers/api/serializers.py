@@ -13,5 +13,9 @@ class CustomerRegisterInput(JSONInput):
 class CustomerOutput(serializers.Serializer):
     id = serializers.UUIDField()
     email = serializers.EmailField()
+    email_verified = serializers.BooleanField(source="user.email_verified")
+    email_verified_at = serializers.DateTimeField(
+        source="user.email_verified_at", allow_null=True, help_text="When the address was confirmed; null until then."
+    )
     name = serializers.CharField()
     created_at = serializers.DateTimeField()

@@ -136,7 +136,9 @@ def _deliveries(*, db: str, planned: list[_Planned], items: list[Notification]) 
         }
         for channel in EXTERNAL_CHANNELS:
             if p.notice.email and enabled[channel]:
-                deliveries.append(Delivery(channel=channel, address=p.notice.email, **common))
+                deliveries.append(Delivery(channel=channel, address=p.notice.email, payload=p.notice.secret, **common))
+        if EVENT_TYPES[p.event_type].email_only:
+            continue
         for endpoint in endpoints[recipient]:
             if _subscribed(endpoint, p.event_type):
                 payload = webhook_payload(
