@@ -278,3 +278,68 @@ def email_verify_confirm(*, uid: str, token: str) -> User:
         user.email_verified_at = timezone.now()
         user.save(update_fields=["email_verified_at"])
     return user
+
+
+# --- Profile and erasure --------------------------------------------------------------------
+
+_UNSET = object()
+ACCOUNT_DELETED_EVENT = "account.deleted"
+ERASED_NAME = "Deleted user"
+
+
+@transaction.atomic
+def user_update(*, user: User, name=_UNSET, email=_UNSET, password: str | None = None) -> User:
+    """Change the given fields; a new email needs the current password and is unverified
+    until its own verification link is followed (one is sent)."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    fields = []
+    if name is not _UNSET and name != user.name:
+        user.name = name
+        fields.append("name")
+    if email is not _UNSET:
+        email = User.objects.normalize_email(email).lower()
+        if email != user.email:
+            # A stolen access token alone must not move the account (and its password resets)
+            # to another mailbox.
+            if not password or not user.check_password(password):
+                raise WrongPassword("Changing the email address needs the current password.")
+            if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+                raise _email_taken()
+            user.email, user.email_verified_at = email, None
+            fields += ["email", "email_verified_at"]
+    if not fields:
+        return user
+    try:
+        with transaction.atomic():
+            user.save(update_fields=fields)
+    except IntegrityError as exc:
+        raise _email_taken() from exc
+    if "email" in fields:
+        email_verification_send(user=user)
+    return user
+
+
+@transaction.atomic
+def user_erase(*, user: User, password: str) -> User:
+    """Deactivate the account and erase its personal data, after checking the password.
+
+    The row stays (what the user wrote keeps its author, shown as ``ERASED_NAME``): its email
+    becomes ``<id>@ACCOUNT_ERASED_EMAIL_DOMAIN`` (unique, undeliverable), its password
+    unusable, every refresh token is revoked. An ``account.deleted`` event, committed with it,
+    tells the notifications app to drop the user's inbox, devices, webhooks and deliveries.
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.check_password(password):
+        raise WrongPassword()
+    user.email = f"{user.pk.hex}@{settings.ACCOUNT_ERASED_EMAIL_DOMAIN}"
+    user.name = ERASED_NAME
+    user.email_verified_at = None
+    user.is_active = False
+    user.is_staff = user.is_superuser = False
+    user.set_unusable_password()
+    user.save()
+    user.groups.clear()
+    user.user_permissions.clear()
+    refresh_tokens_revoke_all(user=user)
+    outbox.publish(ACCOUNT_DELETED_EVENT, {"recipient_user_id": str(user.pk)})
+    return user

@@ -20,6 +20,8 @@ WEBHOOK_TEST = "webhook.test"
 # Account emails (published by apps.accounts): critical, email only.
 ACCOUNT_PASSWORD_RESET = "account.password_reset"
 ACCOUNT_EMAIL_VERIFY = "account.email_verify"
+# Not a notice: the account is erased, and so is everything kept here for it (ingest).
+ACCOUNT_DELETED = "account.deleted"
 PUBLISHED, PENDING_REVIEW, HIDDEN = "published", "pending_review", "hidden"
 
 

@@ -19,3 +19,23 @@ class CustomerOutput(serializers.Serializer):
     )
     name = serializers.CharField()
     created_at = serializers.DateTimeField()
+
+
+class CustomerUpdateInput(JSONInput):
+    name = serializers.CharField(max_length=150, required=False, validators=[single_line_text])
+    email = serializers.EmailField(
+        max_length=254, required=False, help_text="A new address is unverified until its link is followed."
+    )
+    password = serializers.CharField(
+        write_only=True,
+        max_length=128,
+        required=False,
+        style={"input_type": "password"},
+        help_text="The current password; required to change `email`.",
+    )
+
+
+class CustomerDeleteInput(JSONInput):
+    password = serializers.CharField(
+        write_only=True, max_length=128, style={"input_type": "password"}, help_text="The current password."
+    )

@@ -102,6 +102,9 @@ ENDPOINTS = {
         lambda w, u: {"email": f"new{next(_n)}@example.com", "password": "a-long-enough-secret", "name": "N"},
     ),
     "customers_me": ("get", "/api/v1/customers/me/", None),
+    "customers_me_patch": ("patch", "/api/v1/customers/me/", lambda w, u: {"name": "Renamed"}),
+    # A wrong password: the caller's account must survive for the other cases.
+    "customers_me_delete": ("delete", "/api/v1/customers/me/", lambda w, u: {"password": "not-the-password"}),
     "customers_detail": ("get", "/api/v1/customers/{customer}/", None),
     "providers_list": ("get", "/api/v1/providers/", None),
     "providers_register": (
@@ -180,6 +183,8 @@ EXPECTED = {
     "customers_list_get": (405, 405, 405, 405, 405),
     "customers_register": (201, 201, 201, 201, 201),
     "customers_me": (401, 200, 200, 403, 403),
+    "customers_me_patch": (401, 200, 200, 403, 403),
+    "customers_me_delete": (401, 400, 400, 403, 403),
     "customers_detail": (401, 200, 404, 404, 200),
     "providers_list": (200, 200, 200, 200, 200),
     "providers_register": (201, 201, 201, 201, 201),
