@@ -47,6 +47,8 @@ class CustomerListView(APIView):
 
 class CustomerMeView(APIView):
     permission_classes = [IsCustomer]
+    # DELETE takes the password in its body (apps.core.openapi documents it).
+    delete_reads_body = True
 
     @extend_schema(
         operation_id="customers_me",
