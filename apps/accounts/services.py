@@ -1,12 +1,23 @@
+import uuid
+
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.models import User
-from apps.core.exceptions import AlreadyExists, ApplicationError
+from apps.core import outbox
+from apps.core.exceptions import AlreadyExists, ApplicationError, Conflict
 
 # The codes of Django's password validators (AUTH_PASSWORD_VALIDATORS), which registration
 # passes through as the password field's validation errors; the OpenAPI document lists them.
@@ -42,10 +53,12 @@ def user_create(*, email: str, password: str | None, name: str, is_staff: bool =
             raise ValidationError({"password": errors}) from exc
     try:
         with transaction.atomic():
-            return User.objects.create_user(email=email, password=password, name=name, is_staff=is_staff)
+            user = User.objects.create_user(email=email, password=password, name=name, is_staff=is_staff)
     except IntegrityError as exc:
         # Two registrations raced past the exists() check; the unique index decided.
         raise _email_taken() from exc
+    email_verification_send(user=user)
+    return user
 
 
 class InvalidRefreshToken(ApplicationError):
@@ -63,3 +76,275 @@ def refresh_token_blacklist(*, user: User, refresh: str) -> None:
     if str(token.get("user_id")) != str(user.pk):
         raise InvalidRefreshToken()
     token.blacklist()
+
+
+# --- Sessions --------------------------------------------------------------------------------
+
+
+def refresh_tokens_revoke_all(*, user: User) -> int:
+    """Blacklist every outstanding refresh token of ``user``; returns how many were live.
+
+    Access tokens already issued stay valid until they expire (JWT_ACCESS_MINUTES): they are
+    not looked up per request.
+    """
+    live = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+    rows = [BlacklistedToken(token=token) for token in live]
+    BlacklistedToken.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def _token_pair(user: User) -> dict:
+    refresh = RefreshToken.for_user(user)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def _validate_new_password(password: str, *, user: User, attr: str) -> None:
+    try:
+        validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        errors = [ErrorDetail(" ".join(e.messages), code=e.code or "invalid") for e in exc.error_list]
+        raise ValidationError({attr: errors}) from exc
+
+
+class WrongPassword(ApplicationError):
+    status_code = 400
+    default_code = "wrong_password"
+    default_detail = "The current password is not correct."
+
+
+@transaction.atomic
+def password_change(*, user: User, old_password: str, new_password: str) -> dict:
+    """Set a new password after checking the current one.
+
+    Every refresh token of the user is revoked (this session's included, so a stolen one dies
+    with the old password); the caller gets a fresh pair back.
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.check_password(old_password):
+        raise WrongPassword()
+    _validate_new_password(new_password, user=user, attr="new_password")
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    refresh_tokens_revoke_all(user=user)
+    return _token_pair(user)
+
+
+# --- Signed links (password reset, email verification) -------------------------------------
+
+PASSWORD_RESET_EVENT = "account.password_reset"
+EMAIL_VERIFY_EVENT = "account.email_verify"
+_VERIFY_SALT = "accounts.email_verify"
+
+
+class InvalidLink(ApplicationError):
+    status_code = 400
+    default_code = "link_invalid"
+    default_detail = "This link is not valid: it was already used, or it is not one we sent."
+
+
+class ExpiredLink(ApplicationError):
+    status_code = 400
+    default_code = "link_expired"
+    default_detail = "This link has expired; ask for a new one."
+
+
+class _ResetTokens(PasswordResetTokenGenerator):
+    """Django's reset tokens, telling an expired token from a used or forged one.
+
+    The token hashes the password and last_login, so it stops matching once the password is
+    set: single use by construction, with nothing stored.
+    """
+
+    def verdict(self, user: User, token: str) -> type[ApplicationError] | None:
+        try:
+            ts_b36, _ = token.split("-")
+            ts = base36_to_int(ts_b36)
+        except ValueError:
+            return InvalidLink
+        secrets = [self.secret, *self.secret_fallbacks]
+        if not any(
+            constant_time_compare(self._make_token_with_timestamp(user, ts, secret), token) for secret in secrets
+        ):
+            return InvalidLink
+        if self._num_seconds(self._now()) - ts > settings.PASSWORD_RESET_TIMEOUT:
+            return ExpiredLink
+        return None
+
+
+_reset_tokens = _ResetTokens()
+
+
+def _uid(user: User) -> str:
+    return urlsafe_base64_encode(force_bytes(user.pk))
+
+
+def _user_from_uid(uid: str) -> User | None:
+    try:
+        pk = uuid.UUID(force_str(urlsafe_base64_decode(uid)))
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return None
+    return User.objects.filter(pk=pk, is_active=True).first()
+
+
+def _link(template: str, *, uid: str, token: str) -> str:
+    return template.format(uid=uid, token=token)
+
+
+def _publish_account_email(event_type: str, *, user: User, uid: str, token: str, url: str) -> None:
+    # Through the outbox like every email: committed with the request's transaction, sent by
+    # the delivery engine with its retries, never from the request itself.
+    outbox.publish(
+        event_type,
+        {
+            "recipient_user_id": str(user.pk),
+            "recipient_email": user.email,
+            "recipient_name": user.name,
+            "link": {"url": url, "uid": uid, "token": token},
+        },
+    )
+
+
+@transaction.atomic
+def password_reset_request(*, email: str) -> None:
+    """Email a reset link to an active account with this address; silently nothing otherwise.
+
+    The caller answers the same either way, so the endpoint never tells whether an address has
+    an account.
+    """
+    user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+    if user is None or not user.has_usable_password():
+        return
+    uid, token = _uid(user), _reset_tokens.make_token(user)
+    url = _link(settings.ACCOUNT_PASSWORD_RESET_URL, uid=uid, token=token)
+    _publish_account_email(PASSWORD_RESET_EVENT, user=user, uid=uid, token=token, url=url)
+
+
+@transaction.atomic
+def password_reset_confirm(*, uid: str, token: str, new_password: str) -> None:
+    """Set the password from a reset link; every refresh token of the user is revoked."""
+    user = _user_from_uid(uid)
+    if user is None:
+        raise InvalidLink()
+    user = User.objects.select_for_update().get(pk=user.pk)
+    failure = _reset_tokens.verdict(user, token)
+    if failure is not None:
+        raise failure()
+    _validate_new_password(new_password, user=user, attr="new_password")
+    user.set_password(new_password)
+    # Following the emailed link proves the address too.
+    fields = ["password"]
+    if user.email_verified_at is None:
+        user.email_verified_at = timezone.now()
+        fields.append("email_verified_at")
+    user.save(update_fields=fields)
+    refresh_tokens_revoke_all(user=user)
+
+
+def email_verification_send(*, user: User) -> None:
+    """Email ``user`` a link that marks their current address verified (no-op once verified)."""
+    if user.email_verified_at is not None:
+        return
+    uid = _uid(user)
+    # Signs the address itself: after an email change the old link verifies nothing.
+    token = signing.dumps(user.email, salt=_VERIFY_SALT + str(user.pk), compress=True)
+    url = _link(settings.ACCOUNT_EMAIL_VERIFY_URL, uid=uid, token=token)
+    _publish_account_email(EMAIL_VERIFY_EVENT, user=user, uid=uid, token=token, url=url)
+
+
+class EmailAlreadyVerified(Conflict):
+    default_code = "email_already_verified"
+    default_detail = "This email address is verified already."
+
+
+@transaction.atomic
+def email_verification_resend(*, user: User) -> None:
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.email_verified_at is not None:
+        raise EmailAlreadyVerified()
+    email_verification_send(user=user)
+
+
+@transaction.atomic
+def email_verify_confirm(*, uid: str, token: str) -> User:
+    """Mark the address verified; confirming again (same link or another) changes nothing."""
+    user = _user_from_uid(uid)
+    if user is None:
+        raise InvalidLink()
+    user = User.objects.select_for_update().get(pk=user.pk)
+    try:
+        email = signing.loads(token, salt=_VERIFY_SALT + str(user.pk), max_age=settings.ACCOUNT_EMAIL_VERIFY_TIMEOUT)
+    except signing.SignatureExpired as exc:
+        raise ExpiredLink() from exc
+    except signing.BadSignature as exc:
+        raise InvalidLink() from exc
+    if email != user.email:
+        raise InvalidLink("This link was sent to an address the account no longer has.")
+    if user.email_verified_at is None:
+        user.email_verified_at = timezone.now()
+        user.save(update_fields=["email_verified_at"])
+    return user
+
+
+# --- Profile and erasure --------------------------------------------------------------------
+
+_UNSET = object()
+ACCOUNT_DELETED_EVENT = "account.deleted"
+ERASED_NAME = "Deleted user"
+
+
+@transaction.atomic
+def user_update(*, user: User, name=_UNSET, email=_UNSET, password: str | None = None) -> User:
+    """Change the given fields; a new email needs the current password and is unverified
+    until its own verification link is followed (one is sent)."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    fields = []
+    if name is not _UNSET and name != user.name:
+        user.name = name
+        fields.append("name")
+    if email is not _UNSET:
+        email = User.objects.normalize_email(email).lower()
+        if email != user.email:
+            # A stolen access token alone must not move the account (and its password resets)
+            # to another mailbox.
+            if not password or not user.check_password(password):
+                raise WrongPassword("Changing the email address needs the current password.")
+            if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+                raise _email_taken()
+            user.email, user.email_verified_at = email, None
+            fields += ["email", "email_verified_at"]
+    if not fields:
+        return user
+    try:
+        with transaction.atomic():
+            user.save(update_fields=fields)
+    except IntegrityError as exc:
+        raise _email_taken() from exc
+    if "email" in fields:
+        email_verification_send(user=user)
+    return user
+
+
+@transaction.atomic
+def user_erase(*, user: User, password: str) -> User:
+    """Deactivate the account and erase its personal data, after checking the password.
+
+    The row stays (what the user wrote keeps its author, shown as ``ERASED_NAME``): its email
+    becomes ``<id>@ACCOUNT_ERASED_EMAIL_DOMAIN`` (unique, undeliverable), its password
+    unusable, every refresh token is revoked. An ``account.deleted`` event, committed with it,
+    tells the notifications app to drop the user's inbox, devices, webhooks and deliveries.
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.check_password(password):
+        raise WrongPassword()
+    user.email = f"{user.pk.hex}@{settings.ACCOUNT_ERASED_EMAIL_DOMAIN}"
+    user.name = ERASED_NAME
+    user.email_verified_at = None
+    user.is_active = False
+    user.is_staff = user.is_superuser = False
+    user.set_unusable_password()
+    user.save()
+    user.groups.clear()
+    user.user_permissions.clear()
+    refresh_tokens_revoke_all(user=user)
+    outbox.publish(ACCOUNT_DELETED_EVENT, {"recipient_user_id": str(user.pk)})
+    return user

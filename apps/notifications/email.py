@@ -9,6 +9,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import select_template
 from django.urls import reverse
 
+from apps.notifications.events import EVENT_TYPES
 from apps.notifications.models import Channel, Delivery
 
 UNSUBSCRIBE_SALT = "notifications.unsubscribe"
@@ -37,17 +38,25 @@ def _render(event_type: str, suffix: str, context: dict) -> str:
 
 def email_message(delivery: Delivery) -> EmailMultiAlternatives:
     notification = delivery.notification
-    link = unsubscribe_url(recipient_id=delivery.recipient_id, event_type=notification.type)
-    context = {"notification": notification, "data": notification.data, "unsubscribe_url": link}
+    spec = EVENT_TYPES.get(notification.type)
+    headers = {"Message-ID": f"<{delivery.message_id}@{settings.NOTIFICATIONS_EMAIL_DOMAIN}>"}
+    link = ""
+    # A critical email cannot be unsubscribed from, so it offers no link to do so.
+    if spec is None or not spec.critical:
+        link = unsubscribe_url(recipient_id=delivery.recipient_id, event_type=notification.type)
+        headers |= {"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    context = {
+        "notification": notification,
+        "data": notification.data,
+        "unsubscribe_url": link,
+        # The email delivery's own payload: what only this email carries (an account link).
+        "secret": delivery.payload or {},
+    }
     message = EmailMultiAlternatives(
         subject=notification.title,
         body=_render(notification.type, "txt", context),
         to=[delivery.address],
-        headers={
-            "Message-ID": f"<{delivery.message_id}@{settings.NOTIFICATIONS_EMAIL_DOMAIN}>",
-            "List-Unsubscribe": f"<{link}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
+        headers=headers,
     )
     message.attach_alternative(_render(notification.type, "html", context), "text/html")
     return message

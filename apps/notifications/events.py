@@ -17,6 +17,11 @@ RATING_REPLIED = "rating.replied"
 WEBHOOK_DISABLED = "webhook.disabled"
 # Sent to one endpoint on its owner's request; never an inbox item.
 WEBHOOK_TEST = "webhook.test"
+# Account emails (published by apps.accounts): critical, email only.
+ACCOUNT_PASSWORD_RESET = "account.password_reset"
+ACCOUNT_EMAIL_VERIFY = "account.email_verify"
+# Not a notice: the account is erased, and so is everything kept here for it (ingest).
+ACCOUNT_DELETED = "account.deleted"
 PUBLISHED, PENDING_REVIEW, HIDDEN = "published", "pending_review", "hidden"
 
 
@@ -27,6 +32,9 @@ class Notice:
     body: str
     data: dict
     email: str = ""
+    # What only the email may carry (a sign-in link): kept on the email delivery, never in
+    # the inbox item, a webhook body or a push.
+    secret: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,8 @@ class EventType:
     defaults: dict[str, bool] = field(default_factory=dict)
     # A critical type cannot be switched off on any channel.
     critical: bool = False
+    # Sent by email only: no webhook, no push (an account email is for its owner's mailbox).
+    email_only: bool = False
 
 
 def _stars(score: int) -> str:
@@ -152,6 +162,37 @@ def _webhook_disabled(data: dict) -> list[Notice]:
     ]
 
 
+def _account_link(data: dict) -> dict:
+    link = data["link"]
+    return {"url": str(link["url"]), "uid": str(link["uid"]), "token": str(link["token"])}
+
+
+def _account_password_reset(data: dict) -> list[Notice]:
+    return [
+        Notice(
+            recipient_id=UUID(data["recipient_user_id"]),
+            title="Reset your Marketplace Ratings password",
+            body="A password reset was requested for your account. If it was not you, ignore the email.",
+            data={},
+            email=data.get("recipient_email", ""),
+            secret=_account_link(data),
+        )
+    ]
+
+
+def _account_email_verify(data: dict) -> list[Notice]:
+    return [
+        Notice(
+            recipient_id=UUID(data["recipient_user_id"]),
+            title="Confirm your email address",
+            body="Confirm that this address belongs to your Marketplace Ratings account.",
+            data={},
+            email=data.get("recipient_email", ""),
+            secret=_account_link(data),
+        )
+    ]
+
+
 EVENT_TYPES: dict[str, EventType] = {
     RATING_CREATED: EventType(
         label="New rating",
@@ -183,6 +224,22 @@ EVENT_TYPES: dict[str, EventType] = {
         build=_webhook_disabled,
         defaults={Channel.IN_APP: True, Channel.PUSH: True},
         critical=True,
+    ),
+    # Preferences cannot switch these off: an account must always be able to reset its
+    # password and confirm its address.
+    ACCOUNT_PASSWORD_RESET: EventType(
+        label="Password reset",
+        build=_account_password_reset,
+        defaults={Channel.EMAIL: True},
+        critical=True,
+        email_only=True,
+    ),
+    ACCOUNT_EMAIL_VERIFY: EventType(
+        label="Email address confirmation",
+        build=_account_email_verify,
+        defaults={Channel.EMAIL: True},
+        critical=True,
+        email_only=True,
     ),
 }
 

@@ -158,6 +158,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Account self-service (apps/accounts). A password reset token stops working after this many
+# seconds, and at once when the password changes (Django's PasswordResetTokenGenerator hashes
+# the password); an email verification token after ACCOUNT_EMAIL_VERIFY_TIMEOUT.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+ACCOUNT_EMAIL_VERIFY_TIMEOUT = env.int("ACCOUNT_EMAIL_VERIFY_TIMEOUT", default=7 * 24 * 3600)
+# The links put in account emails; {uid} and {token} are filled in. They point at the client
+# application, which posts both values to the API's confirm endpoints.
+ACCOUNT_PASSWORD_RESET_URL = env(
+    "ACCOUNT_PASSWORD_RESET_URL", default="http://localhost:8000/reset-password?uid={uid}&token={token}"
+)
+ACCOUNT_EMAIL_VERIFY_URL = env(
+    "ACCOUNT_EMAIL_VERIFY_URL", default="http://localhost:8000/verify-email?uid={uid}&token={token}"
+)
+# Erased accounts get the address <id>@ this domain: reserved (RFC 2606), so never deliverable.
+ACCOUNT_ERASED_EMAIL_DOMAIN = "deleted.invalid"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -210,6 +225,11 @@ REST_FRAMEWORK = {
         "webhook_test": env("THROTTLE_WEBHOOK_TEST", default="5/min"),
         # Partner API requests per partner key.
         "partner": env("THROTTLE_PARTNER", default="600/min"),
+        # Account self-service: password changes per user, reset and verification emails per
+        # address (any IP) and per client IP.
+        "password_change": env("THROTTLE_PASSWORD_CHANGE", default="5/min"),
+        "account_email": env("THROTTLE_ACCOUNT_EMAIL", default="3/hour"),
+        "account_email_ip": env("THROTTLE_ACCOUNT_EMAIL_IP", default="20/hour"),
     },
     # Number of trusted reverse proxies in front of the app; the client IP used for
     # throttling is taken that many hops from the right of X-Forwarded-For. 0 ignores the

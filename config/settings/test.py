@@ -26,6 +26,9 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "login_ip": "100000/min",
     "webhook_test": "100000/min",
     "partner": "100000/min",
+    "password_change": "100000/min",
+    "account_email": "100000/min",
+    "account_email_ip": "100000/min",
 }
 CACHES["default"]["KEY_PREFIX"] = env("CACHE_KEY_PREFIX", default="mr-test")  # noqa: F405
 

@@ -19,3 +19,37 @@ class TokenPairOutput(serializers.Serializer):
 
 class LogoutInput(JSONInput):
     refresh = serializers.CharField()
+
+
+def _password_field() -> serializers.CharField:
+    return serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+
+
+class PasswordChangeInput(JSONInput):
+    old_password = _password_field()
+    new_password = _password_field()
+
+
+class PasswordResetInput(JSONInput):
+    email = serializers.EmailField(max_length=254)
+
+
+class AcceptedOutput(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class PasswordResetConfirmInput(JSONInput):
+    uid = serializers.CharField(max_length=64, help_text="The `uid` of the reset email.")
+    token = serializers.CharField(max_length=128, help_text="The `token` of the reset email.")
+    new_password = _password_field()
+
+
+class EmailVerifyInput(JSONInput):
+    uid = serializers.CharField(max_length=64, help_text="The `uid` of the verification email.")
+    token = serializers.CharField(max_length=512, help_text="The `token` of the verification email.")
+
+
+class EmailVerifiedOutput(serializers.Serializer):
+    email = serializers.EmailField()
+    email_verified = serializers.BooleanField()
+    email_verified_at = serializers.DateTimeField(allow_null=True)

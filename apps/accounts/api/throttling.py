@@ -14,7 +14,7 @@ import redis
 from django.core.cache.backends.redis import RedisCache
 from rest_framework import throttling
 
-from apps.core.throttling import RedisWindowMixin, _backend
+from apps.core.throttling import RedisWindowMixin, UserRateThrottle, _backend
 
 # Decrements only a live counter: once the window has expired, a plain DECR would create a
 # key at -1 with no TTL, a standing extra attempt for the next window.
@@ -60,6 +60,45 @@ class LoginIPThrottle(LoginThrottleMixin, throttling.SimpleRateThrottle):
     """``THROTTLE_LOGIN_IP``: failed sign-ins per client IP (``NUM_PROXIES`` aware), any account."""
 
     scope = "login_ip"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class PasswordChangeThrottle(UserRateThrottle):
+    """``THROTTLE_PASSWORD_CHANGE``: password change attempts per user, right or wrong; a
+    stolen access token must not be a way to guess the current password."""
+
+    scope = "password_change"
+
+
+def _email_ident(email: str) -> str:
+    # Hashed so no address is stored in the cache in clear; any letter case is one address.
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+class AccountEmailThrottle(RedisWindowMixin, throttling.SimpleRateThrottle):
+    """``THROTTLE_ACCOUNT_EMAIL``: password-reset and verification emails per address, from any
+    IP, so nobody can flood a mailbox. The address is the body's ``email`` (reset request) or
+    the signed-in user's own (verification resend). Every request counts, whether or not the
+    address has an account: a refusal must not tell either."""
+
+    scope = "account_email"
+
+    def get_cache_key(self, request, view):
+        if request.user and request.user.is_authenticated:
+            email = request.user.email
+        else:
+            email = request.data.get("email") if hasattr(request.data, "get") else None
+        if not isinstance(email, str) or not email.strip():
+            return None  # The serializer refuses it (400) and nothing is sent.
+        return self.cache_format % {"scope": self.scope, "ident": _email_ident(email)}
+
+
+class AccountEmailIPThrottle(RedisWindowMixin, throttling.SimpleRateThrottle):
+    """``THROTTLE_ACCOUNT_EMAIL_IP``: those emails per client IP, whatever the address."""
+
+    scope = "account_email_ip"
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -13,5 +13,29 @@ class CustomerRegisterInput(JSONInput):
 class CustomerOutput(serializers.Serializer):
     id = serializers.UUIDField()
     email = serializers.EmailField()
+    email_verified = serializers.BooleanField(source="user.email_verified")
+    email_verified_at = serializers.DateTimeField(
+        source="user.email_verified_at", allow_null=True, help_text="When the address was confirmed; null until then."
+    )
     name = serializers.CharField()
     created_at = serializers.DateTimeField()
+
+
+class CustomerUpdateInput(JSONInput):
+    name = serializers.CharField(max_length=150, required=False, validators=[single_line_text])
+    email = serializers.EmailField(
+        max_length=254, required=False, help_text="A new address is unverified until its link is followed."
+    )
+    password = serializers.CharField(
+        write_only=True,
+        max_length=128,
+        required=False,
+        style={"input_type": "password"},
+        help_text="The current password; required to change `email`.",
+    )
+
+
+class CustomerDeleteInput(JSONInput):
+    password = serializers.CharField(
+        write_only=True, max_length=128, style={"input_type": "password"}, help_text="The current password."
+    )

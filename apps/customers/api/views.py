@@ -7,12 +7,18 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 from apps.accounts.permissions import IsCustomer
-from apps.accounts.services import PASSWORD_ERROR_CODES
+from apps.accounts.services import PASSWORD_ERROR_CODES, WrongPassword, user_update
 from apps.core.api.base import APIView
-from apps.core.openapi import conflict_response
-from apps.customers.api.serializers import CustomerOutput, CustomerRegisterInput
+from apps.core.openapi import conflict_response, raises
+from apps.customers.api.serializers import (
+    CustomerDeleteInput,
+    CustomerOutput,
+    CustomerRegisterInput,
+    CustomerUpdateInput,
+)
+from apps.customers.models import Customer
 from apps.customers.selectors import customer_get_visible
-from apps.customers.services import customer_register
+from apps.customers.services import customer_delete, customer_register
 
 
 @extend_validation_errors(PASSWORD_ERROR_CODES, field_name="password", methods=["post"])
@@ -41,6 +47,8 @@ class CustomerListView(APIView):
 
 class CustomerMeView(APIView):
     permission_classes = [IsCustomer]
+    # DELETE takes the password in its body (apps.core.openapi documents it).
+    delete_reads_body = True
 
     @extend_schema(
         operation_id="customers_me",
@@ -51,6 +59,50 @@ class CustomerMeView(APIView):
     )
     def get(self, request):
         return Response(CustomerOutput(request.user.customer).data)
+
+    @extend_schema(
+        operation_id="customers_me_update",
+        summary="Update the signed-in customer",
+        description=(
+            "Changes the display name and/or the email address of the signed-in customer; fields left out "
+            "stay as they are. A new email needs the current `password` (400 `wrong_password` without it or "
+            "with a wrong one), must be free in any letter case (409 `already_exists`), turns "
+            "`email_verified` false and sends a verification email to the new address."
+        ),
+        tags=["customers"],
+        request=CustomerUpdateInput,
+        responses={200: CustomerOutput, 409: conflict_response("already_exists")},
+    )
+    @raises(WrongPassword)
+    def patch(self, request):
+        data = CustomerUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user_update(user=request.user, **data.validated_data)
+        return Response(CustomerOutput(Customer.objects.select_related("user").get(user=request.user)).data)
+
+    @extend_schema(
+        operation_id="customers_me_delete",
+        summary="Delete the signed-in customer's account",
+        description=(
+            "Deletes the account after checking the current `password` (400 `wrong_password`). The account "
+            "is deactivated and its personal data erased in one transaction: the email becomes an "
+            "undeliverable placeholder on the reserved domain `deleted.invalid`, the name `Deleted user`, "
+            "the password unusable, every refresh token revoked (access tokens stop working at once: the "
+            "user is inactive). The customer's ratings stay, counted in the providers' summaries, and show "
+            "their author as `Deleted user`. The inbox, devices, webhook endpoints, deliveries and "
+            "preferences of the account are removed by the notifications app from an `account.deleted` "
+            "event committed with the deletion."
+        ),
+        tags=["customers"],
+        request=CustomerDeleteInput,
+        responses={204: None},
+    )
+    @raises(WrongPassword)
+    def delete(self, request):
+        data = CustomerDeleteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        customer_delete(customer=request.user.customer, password=data.validated_data["password"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class CustomerDetailView(APIView):

@@ -22,9 +22,16 @@ from django.utils.dateparse import parse_datetime
 
 from apps.core import tracing
 from apps.core.middleware import request_id_scope, valid_request_id
-from apps.notifications.events import EVENT_TYPES, EXTERNAL_CHANNELS, Notice
+from apps.notifications.events import ACCOUNT_DELETED, EVENT_TYPES, EXTERNAL_CHANNELS, Notice
 from apps.notifications.metrics import NOTIFICATIONS_CREATED
-from apps.notifications.models import Channel, Delivery, Device, Notification, WebhookEndpoint
+from apps.notifications.models import (
+    Channel,
+    Delivery,
+    Device,
+    Notification,
+    NotificationPreference,
+    WebhookEndpoint,
+)
 from apps.notifications.selectors import channel_enabled, preferences_chosen
 from apps.notifications.services.db import notifications_db
 from apps.notifications.services.engine import deliveries_enqueue
@@ -98,9 +105,35 @@ def _plan(envelopes: list[dict]) -> list[_Planned]:
     return planned
 
 
+def _recipients_erase(envelopes: list[dict]) -> list[dict]:
+    """Act on the ``account.deleted`` events of a batch; returns the other envelopes.
+
+    A deleted account's inbox items, deliveries (they hold its address), devices, webhook
+    endpoints and preferences are removed; running it again removes nothing more.
+    """
+    erased: set[UUID] = set()
+    rest = []
+    for envelope in envelopes:
+        if isinstance(envelope, dict) and envelope.get("type") == ACCOUNT_DELETED:
+            try:
+                erased.add(UUID(str((envelope.get("data") or {})["recipient_user_id"])))
+            except (KeyError, TypeError, ValueError) as exc:
+                logger.error(
+                    "notifications: malformed %s event %r skipped: %r", ACCOUNT_DELETED, envelope.get("id"), exc
+                )
+        else:
+            rest.append(envelope)
+    if erased:
+        db = notifications_db()
+        with transaction.atomic(using=db):
+            for model in (Delivery, Notification, Device, WebhookEndpoint, NotificationPreference):
+                model.objects.using(db).filter(recipient_id__in=erased).delete()
+    return rest
+
+
 def events_ingest(*, envelopes: list[dict]) -> list[Notification]:
     """Create the inbox items and deliveries a batch of events calls for; returns the new items."""
-    planned = _plan(envelopes)
+    planned = _plan(_recipients_erase(envelopes))
     if not planned:
         return []
     first = {}
@@ -210,7 +243,9 @@ def _deliveries(
         }
         for channel in EXTERNAL_CHANNELS:
             if p.notice.email and enabled[channel]:
-                deliveries.append(Delivery(channel=channel, address=p.notice.email, **common))
+                deliveries.append(Delivery(channel=channel, address=p.notice.email, payload=p.notice.secret, **common))
+        if EVENT_TYPES[p.event_type].email_only:
+            continue
         for endpoint in endpoints[recipient]:
             if _subscribed(endpoint, p.event_type):
                 payload = webhook_payload(

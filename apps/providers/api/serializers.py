@@ -73,6 +73,10 @@ class ProviderOutput(serializers.Serializer):
 
 class ProviderMeOutput(ProviderOutput):
     email = serializers.EmailField(source="user.email")
+    email_verified = serializers.BooleanField(source="user.email_verified")
+    email_verified_at = serializers.DateTimeField(
+        source="user.email_verified_at", allow_null=True, help_text="When the address was confirmed; null until then."
+    )
 
 
 class ProviderRegisterInput(JSONInput):

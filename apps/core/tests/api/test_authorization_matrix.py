@@ -81,6 +81,20 @@ ENDPOINTS = {
         lambda w, u: {"refresh": str(RefreshToken.for_user(w["users"]["customer"]))},
     ),
     "logout": ("post", "/api/v1/auth/logout/", _logout_body),
+    # Every caller (anonymous: no one to check) gets the wrong current password: 400, not 200.
+    "password_change": (
+        "post",
+        "/api/v1/auth/password/change/",
+        lambda w, u: {"old_password": "not-the-password", "new_password": "a-brand-new-long-secret"},
+    ),
+    "password_reset": ("post", "/api/v1/auth/password/reset/", lambda w, u: {"email": "nobody@example.com"}),
+    "password_reset_confirm": (
+        "post",
+        "/api/v1/auth/password/reset/confirm/",
+        lambda w, u: {"uid": "x", "token": "y", "new_password": "a-brand-new-long-secret"},
+    ),
+    "email_verify": ("post", "/api/v1/auth/email/verify/", lambda w, u: {"uid": "x", "token": "y"}),
+    "email_verify_resend": ("post", "/api/v1/auth/email/verify/resend/", None),
     "customers_list_get": ("get", "/api/v1/customers/", None),
     "customers_register": (
         "post",
@@ -88,6 +102,9 @@ ENDPOINTS = {
         lambda w, u: {"email": f"new{next(_n)}@example.com", "password": "a-long-enough-secret", "name": "N"},
     ),
     "customers_me": ("get", "/api/v1/customers/me/", None),
+    "customers_me_patch": ("patch", "/api/v1/customers/me/", lambda w, u: {"name": "Renamed"}),
+    # A wrong password: the caller's account must survive for the other cases.
+    "customers_me_delete": ("delete", "/api/v1/customers/me/", lambda w, u: {"password": "not-the-password"}),
     "customers_detail": ("get", "/api/v1/customers/{customer}/", None),
     "providers_list": ("get", "/api/v1/providers/", None),
     "providers_register": (
@@ -158,9 +175,17 @@ EXPECTED = {
     "token": (401, 401, 401, 401, 401),
     "token_refresh": (200, 200, 200, 200, 200),
     "logout": (401, 204, 204, 204, 204),
+    "password_change": (401, 400, 400, 400, 400),
+    # Anonymous by design: the same answer for everyone, whether the address exists or not.
+    "password_reset": (202, 202, 202, 202, 202),
+    "password_reset_confirm": (400, 400, 400, 400, 400),
+    "email_verify": (400, 400, 400, 400, 400),
+    "email_verify_resend": (401, 202, 202, 202, 202),
     "customers_list_get": (405, 405, 405, 405, 405),
     "customers_register": (201, 201, 201, 201, 201),
     "customers_me": (401, 200, 200, 403, 403),
+    "customers_me_patch": (401, 200, 200, 403, 403),
+    "customers_me_delete": (401, 400, 400, 403, 403),
     "customers_detail": (401, 200, 404, 404, 200),
     "providers_list": (200, 200, 200, 200, 200),
     "providers_register": (201, 201, 201, 201, 201),
@@ -247,5 +272,5 @@ def test_authorization_matrix(world, endpoint, role, status):
             401: {"not_authenticated", "no_active_account"},
             403: {"permission_denied", "cannot_report_own_rating"},
         }
-        expected_code |= {404: {"not_found"}, 405: {"method_not_allowed"}}
+        expected_code |= {400: {"wrong_password", "link_invalid"}, 404: {"not_found"}, 405: {"method_not_allowed"}}
         assert body_json["errors"][0]["code"] in expected_code[status]

@@ -18,6 +18,8 @@ def test_register_creates_a_customer(api_client):
     assert response.json() == {
         "id": str(customer.pk),
         "email": "ann@example.com",
+        "email_verified": False,
+        "email_verified_at": None,
         "name": "Ann",
         "created_at": customer.created_at.isoformat().replace("+00:00", "Z"),
     }
@@ -58,6 +60,8 @@ def test_me_returns_the_own_profile(customer, customer_client):
     assert response.json() == {
         "id": str(customer.pk),
         "email": customer.user.email,
+        "email_verified": False,
+        "email_verified_at": None,
         "name": customer.user.name,
         "created_at": customer.created_at.isoformat().replace("+00:00", "Z"),
     }

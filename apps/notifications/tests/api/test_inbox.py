@@ -158,6 +158,8 @@ def test_preferences_show_defaults_then_choices(provider, provider_client):
         # Critical: shown, always on.
         ("webhook.disabled", "in_app"): True,
         ("webhook.disabled", "push"): True,
+        ("account.password_reset", "email"): True,
+        ("account.email_verify", "email"): True,
     }
     response = provider_client.patch(
         URL + "preferences/",

@@ -51,6 +51,8 @@ def test_register_creates_a_provider_with_services(api_client):
         "name": "Pipes Ltd",
         "description": "Fixes pipes.",
         "email": "pro@example.com",
+        "email_verified": False,
+        "email_verified_at": None,
         "services": [{"slug": "plumbing", "name": "Plumbing"}, {"slug": "tiling", "name": "Tiling"}],
         "rating": {
             "provider_id": str(provider.pk),
