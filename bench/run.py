@@ -446,6 +446,11 @@ def celery_commands(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
 # --- main --------------------------------------------------------------------------------
 
 
+def current_etag(url: str) -> str:
+    with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept": "application/json"}), timeout=10) as r:
+        return r.headers["ETag"]
+
+
 def parse_args() -> argparse.Namespace:
     cores = os.cpu_count() or 1
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -469,7 +474,7 @@ def parse_args() -> argparse.Namespace:
         "--only",
         default="",
         help="comma-separated scenarios (default all): post, baseline, summary10, summary10000, summary1000000, "
-        "list, inbox, latency, full, hang",
+        "summary304, list, inbox, latency, full, hang",
     )
     parser.add_argument(
         "--full-ratings", type=int, default=2000, help="ratings of the full-delivery row (default 2000)"
@@ -604,6 +609,18 @@ def main() -> int:
             scenarios.append(
                 (f"GET rating-summary ({size:,} ratings)", "get.lua", {"BENCH_PATH": path}, f"summary{size}")
             )
+        # The same summary as a CDN or client revalidating its copy would ask for it: If-None-Match
+        # with the current ETag, answered 304 without a body (the body is still built to hash it).
+        smallest = min(seeded["summary_providers"])
+        revalidated = summary_path.format(seeded["summary_providers"][smallest])
+        scenarios.append(
+            (
+                f"GET rating-summary ({smallest:,} ratings), If-None-Match → 304",
+                "get.lua",
+                {"BENCH_PATH": revalidated},
+                "summary304",
+            )
+        )
         list_path = "/api/v1/providers/?ordering=-average&page_size=20"
         scenarios.append(("GET providers/?ordering=-average (20)", "get.lua", {"BENCH_PATH": list_path}, "list"))
 
@@ -621,6 +638,9 @@ def main() -> int:
                     continue
                 if name == "post":
                     extra = {**extra, "BENCH_PAIRS": str(inputs[str(connections)])}
+                if name == "summary304":
+                    # Taken now: the rows before may have rated this provider.
+                    extra = {**extra, "BENCH_IF_NONE_MATCH": current_etag(base_url + extra["BENCH_PATH"])}
                 before = meter.snapshot()
                 if name == "post" and notifications:
                     product_meter.start()

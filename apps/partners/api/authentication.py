@@ -1,38 +1,19 @@
 """Partner API authentication: ``Authorization: Api-Key <key>`` only, never a user's JWT."""
 
 from django.apps import apps
-from django.contrib.auth.models import AnonymousUser
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework_api_key.models import AbstractAPIKey
-from rest_framework_api_key.permissions import KeyParser
 
+from apps.core.api.keys import APIKeyAuthentication
 from apps.core.throttling import RedisWindowMixin
 from apps.partners.models import PartnerKey
 
 
-class PartnerKeyAuthentication(BaseAuthentication):
-    keyword = KeyParser.keyword
-
-    def authenticate(self, request):
-        key = KeyParser().get(request)
-        if not key:
-            return None
-        try:
-            # Revoked keys are not usable: get_from_key() does not find them.
-            api_key = PartnerKey.objects.get_from_key(key)
-        except PartnerKey.DoesNotExist:
-            raise AuthenticationFailed("Invalid API key.") from None
-        if api_key.has_expired:
-            raise AuthenticationFailed("This API key has expired.")
-        return AnonymousUser(), api_key
-
-    def authenticate_header(self, request) -> str:
-        # A 401 (not a 403) for a request without a key, with the scheme to use.
-        return self.keyword
+class PartnerKeyAuthentication(APIKeyAuthentication):
+    model = PartnerKey
 
 
 def partner_authentication() -> type[BaseAuthentication]:
