@@ -57,7 +57,10 @@ def user_create(*, email: str, password: str | None, name: str, is_staff: bool =
     except IntegrityError as exc:
         # Two registrations raced past the exists() check; the unique index decided.
         raise _email_taken() from exc
-    email_verification_send(user=user)
+    # Someone who registered confirms their address. An account a partner made cannot sign in;
+    # its owner proves the address with the password reset that claims it.
+    if password is not None:
+        email_verification_send(user=user)
     return user
 
 
