@@ -113,11 +113,13 @@ for _db in DATABASES.values():
     _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     # On: after a PostgreSQL restart (or a failover) every kept connection is broken. Without
     # the check each web thread fails one request and each worker thread one task on it (the
-    # deliveries then wait for their retry: 2 minutes to converge, measured). The check is one
-    # SELECT 1 before the first query of each request or task (close_old_connections arms it:
-    # config/celery_app.py does that around every task), ~19 % of a rating-summary read in the
-    # bench profile; CONN_HEALTH_CHECKS=false trades that back.
+    # deliveries then wait for their retry: 2 minutes to converge, measured). The check runs
+    # before the first query of each request or task (close_old_connections arms it:
+    # config/celery_app.py does that around every task). On PostgreSQL it usually costs no
+    # round trip (apps/core/db/postgresql); CONN_HEALTH_CHECKS=false turns it off.
     _db["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+    if _db["ENGINE"] == "django.db.backends.postgresql":
+        _db["ENGINE"] = "apps.core.db.postgresql"
     if _db["ENGINE"] == "django.db.backends.sqlite3":
         # Web, worker and beat write the same SQLite file. BEGIN IMMEDIATE takes the write lock
         # up front, so a busy database makes a transaction wait (timeout) instead of failing

@@ -69,3 +69,81 @@ def test_health_checks_are_on_by_default():
     from django.conf import settings
 
     assert all(db["CONN_HEALTH_CHECKS"] for db in settings.DATABASES.values() if "pool" not in db.get("OPTIONS", {}))
+
+
+def _count_direct_queries(conn) -> list[str]:
+    """Record the statements sent on ``conn``'s psycopg connection outside Django's cursors."""
+    sent: list[str] = []
+    raw = conn.connection
+    original = raw.cursor
+
+    def cursor(*args, **kwargs):
+        cur = original(*args, **kwargs)
+        execute = cur.execute
+
+        def counted(query, *a, **k):
+            sent.append(str(query))
+            return execute(query, *a, **k)
+
+        cur.execute = counted
+        return cur
+
+    raw.cursor = cursor
+    return sent
+
+
+def test_a_healthy_idle_connection_passes_the_check_without_a_query():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL")
+    connection.ensure_connection()
+    sent = _count_direct_queries(connection)
+    assert connection.is_usable() is True
+    assert sent == []
+
+
+def test_a_connection_the_server_ended_fails_the_check():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL")
+    other = connections.create_connection("default")
+    try:
+        other.ensure_connection()
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        assert other.is_usable() is True
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
+        # The server's goodbye is on the socket now: the check reads it (SELECT 1 fails).
+        assert other.is_usable() is False
+    finally:
+        other.close()
+
+
+def test_a_pending_notification_falls_back_to_the_round_trip_and_stays_usable():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL")
+    listener = connections.create_connection("default")
+    # Outside the test's transaction, so the notification is delivered at once.
+    sender = connections.create_connection("default")
+    try:
+        listener.ensure_connection()
+        with listener.cursor() as cursor:
+            cursor.execute("LISTEN health_check_probe")
+        with sender.cursor() as cursor:
+            cursor.execute("SELECT pg_notify('health_check_probe', 'x')")
+        deadline = time.monotonic() + 5
+        sent = _count_direct_queries(listener)
+        while not sent and time.monotonic() < deadline:
+            assert listener.is_usable() is True
+            time.sleep(0.01)
+        assert sent == ["SELECT 1"]
+    finally:
+        listener.close()
+        sender.close()
+
+
+def test_postgresql_databases_use_the_project_backend():
+    from django.conf import settings
+
+    engines = {db["ENGINE"] for db in settings.DATABASES.values()}
+    assert "django.db.backends.postgresql" not in engines
