@@ -131,3 +131,19 @@ class UserRateThrottle(RedisWindowMixin, throttling.UserRateThrottle):
         if not (request.user and request.user.is_authenticated):
             return None
         return super().get_cache_key(request, view)
+
+
+class PublicReadThrottle(RedisWindowMixin, throttling.AnonRateThrottle):
+    """Per client IP on the public reads (``PublicReadCacheMixin``), off unless THROTTLE_PUBLIC_READ is set.
+
+    Those reads are one primary-key lookup or one page query, the same answer for every caller
+    and cacheable by a CDN (ETag, Cache-Control): counting each in Redis was the largest single
+    cost of a rating-summary read after the query itself. The place to limit them is the edge
+    (ingress or CDN rate limiting, in front of every replica); a deployment without one sets
+    THROTTLE_PUBLIC_READ and gets the fixed-window count per IP here, signed in or not.
+    """
+
+    scope = "public_read"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -5,7 +5,7 @@ The rating columns come from the ratings app's per-provider summary row, joined 
 page of providers costs the same whatever the number of ratings.
 """
 
-from django.db.models import F, FloatField, IntegerField, QuerySet, Value
+from django.db.models import Expression, F, FloatField, IntegerField, JSONField, QuerySet, Value
 from django.db.models.functions import Coalesce
 
 from apps.accounts.models import User
@@ -27,9 +27,38 @@ def _with_rating(queryset: QuerySet[Provider]) -> QuerySet[Provider]:
     )
 
 
+class ServiceCategoriesJSON(Expression):
+    """A provider's service categories as a JSON array of ``{"slug", "name"}`` by name, in the row.
+
+    A correlated subquery in the page's own query: a page of providers is one query, where a
+    ``prefetch_related`` was a second one plus a model instance per category.
+    """
+
+    output_field = JSONField()
+
+    def as_sql(self, compiler, connection):
+        provider = f"{compiler.quote_name_unless_alias(Provider._meta.db_table)}.{connection.ops.quote_name('id')}"
+        category = connection.ops.quote_name(ServiceCategory._meta.db_table)
+        through = connection.ops.quote_name(Provider.services.through._meta.db_table)
+        rows = (
+            f"FROM {category} c INNER JOIN {through} ps ON ps.servicecategory_id = c.id "
+            f"WHERE ps.provider_id = {provider}"
+        )
+        if connection.vendor == "postgresql":
+            return (
+                "COALESCE((SELECT json_agg(json_build_object('slug', c.slug, 'name', c.name) "
+                f"ORDER BY c.name, c.id) {rows}), '[]')::text"
+            ), []
+        # SQLite (the embedded default): json_group_array keeps its input's order.
+        return (
+            "(SELECT json_group_array(json_object('slug', s.slug, 'name', s.name)) "
+            f"FROM (SELECT c.slug, c.name {rows} ORDER BY c.name, c.id) s)"
+        ), []
+
+
 def provider_list() -> QuerySet[Provider]:
     # No user join: the public listing shows nothing of the user (its email is for ``me``).
-    return _with_rating(Provider.objects.prefetch_related("services"))
+    return _with_rating(Provider.objects.annotate(services_data=ServiceCategoriesJSON()))
 
 
 def provider_get(*, provider_id) -> Provider:

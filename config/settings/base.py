@@ -219,6 +219,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("THROTTLE_ANON", default="600/min"),
+        # The public reads (summary, provider list and profile, categories) per client IP; off by
+        # default: limit them at the edge (apps/core/throttling.py PublicReadThrottle says why).
+        "public_read": env("THROTTLE_PUBLIC_READ", default="") or None,
         "user": env("THROTTLE_USER", default="1200/min"),
         "rating_submit": env("THROTTLE_RATING_SUBMIT", default="30/min"),
         "login_account": THROTTLE_LOGIN_ACCOUNT,

@@ -20,6 +20,7 @@ STORAGES = {
 }
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "anon": "100000/min",
+    "public_read": None,
     "user": "100000/min",
     "rating_submit": "100000/min",
     "login_account": "100000/min",

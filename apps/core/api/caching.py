@@ -18,6 +18,8 @@ from django.utils.http import parse_etags
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
+from apps.core.throttling import PublicReadThrottle
+
 IF_NONE_MATCH_PARAMETER = OpenApiParameter(
     "If-None-Match",
     OpenApiTypes.STR,
@@ -39,7 +41,16 @@ def _matches(if_none_match: str, etag: str) -> bool:
 
 
 class PublicReadCacheMixin:
-    """For views whose GET is the same for every caller: ETag, Cache-Control, 304."""
+    """For views whose GET is the same for every caller: ETag, Cache-Control, 304.
+
+    Their GET is throttled by ``PublicReadThrottle`` alone (per IP, off by default); their
+    other methods keep the default throttles.
+    """
+
+    def get_throttles(self):
+        if self.request.method in ("GET", "HEAD"):
+            return [PublicReadThrottle()]
+        return super().get_throttles()
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

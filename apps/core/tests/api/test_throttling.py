@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
 from apps.core import throttling as core_throttling
+from apps.core.throttling import PublicReadThrottle
 from apps.ratings.api.throttling import RatingSubmitThrottle
 from apps.ratings.models import Rating
 from conftest import auth_client
@@ -23,10 +24,10 @@ def rates(settings, monkeypatch):
     """Set throttle rates for one test. DRF reads them into a class attribute at import."""
 
     def apply(**rates):
-        full = {"anon": "1000/min", "user": "1000/min", "rating_submit": "1000/min", **rates}
+        full = {"anon": "1000/min", "user": "1000/min", "rating_submit": "1000/min", "public_read": None, **rates}
         settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": full}
         api_settings.reload()
-        for cls in (SimpleRateThrottle, AnonRateThrottle, UserRateThrottle, RatingSubmitThrottle):
+        for cls in (SimpleRateThrottle, AnonRateThrottle, UserRateThrottle, RatingSubmitThrottle, PublicReadThrottle):
             monkeypatch.setattr(cls, "THROTTLE_RATES", full)
 
     yield apply
@@ -36,9 +37,9 @@ def rates(settings, monkeypatch):
 @pytest.mark.django_db
 def test_429_in_the_error_shape(api_client, rates):
     rates(anon="2/min")
-    assert api_client.get("/api/v1/providers/").status_code == 200
-    assert api_client.get("/api/v1/providers/").status_code == 200
-    response = api_client.get("/api/v1/providers/")
+    assert api_client.get("/api/v1/ratings/").status_code == 200
+    assert api_client.get("/api/v1/ratings/").status_code == 200
+    response = api_client.get("/api/v1/ratings/")
     assert_error(response, 429, "throttled", attr=None, type_="client_error")
     assert int(response["Retry-After"]) > 0
 
@@ -73,14 +74,14 @@ def test_with_num_proxies_the_client_ip_comes_from_x_forwarded_for(api_client, s
     rates(anon="1/min")
     assert api_settings.NUM_PROXIES == 1
 
-    first = api_client.get("/api/v1/providers/", HTTP_X_FORWARDED_FOR="203.0.113.1")
-    second = api_client.get("/api/v1/providers/", HTTP_X_FORWARDED_FOR="203.0.113.2")
+    first = api_client.get("/api/v1/ratings/", HTTP_X_FORWARDED_FOR="203.0.113.1")
+    second = api_client.get("/api/v1/ratings/", HTTP_X_FORWARDED_FOR="203.0.113.2")
     assert (first.status_code, second.status_code) == (200, 200)
 
-    again = api_client.get("/api/v1/providers/", HTTP_X_FORWARDED_FOR="203.0.113.1")
+    again = api_client.get("/api/v1/ratings/", HTTP_X_FORWARDED_FOR="203.0.113.1")
     assert_error(again, 429, "throttled")
     # The proxy appends the real peer; a client-forged leftmost entry does not buy a new bucket.
-    forged = api_client.get("/api/v1/providers/", HTTP_X_FORWARDED_FOR="198.51.100.9, 203.0.113.2")
+    forged = api_client.get("/api/v1/ratings/", HTTP_X_FORWARDED_FOR="198.51.100.9, 203.0.113.2")
     assert_error(forged, 429, "throttled")
 
 
@@ -88,9 +89,52 @@ def test_with_num_proxies_the_client_ip_comes_from_x_forwarded_for(api_client, s
 def test_with_num_proxies_0_x_forwarded_for_is_ignored(api_client, settings, rates):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 0}
     rates(anon="1/min")
-    assert api_client.get("/api/v1/providers/", HTTP_X_FORWARDED_FOR="203.0.113.1").status_code == 200
-    rotated = api_client.get("/api/v1/providers/", HTTP_X_FORWARDED_FOR="203.0.113.2")
+    assert api_client.get("/api/v1/ratings/", HTTP_X_FORWARDED_FOR="203.0.113.1").status_code == 200
+    rotated = api_client.get("/api/v1/ratings/", HTTP_X_FORWARDED_FOR="203.0.113.2")
     assert_error(rotated, 429, "throttled")
+
+
+def _public_reads(provider) -> list[str]:
+    return [
+        f"/api/v1/providers/{provider.pk}/rating-summary/",
+        f"/api/v1/providers/{provider.pk}/",
+        "/api/v1/providers/",
+        "/api/v1/service-categories/",
+    ]
+
+
+@pytest.mark.django_db
+def test_public_reads_are_not_counted_by_default(api_client, customer_client, rates):
+    # Limited at the edge: the app spends no Redis round trip on them unless told to.
+    rates(anon="1/min", user="1/min")
+    provider = ProviderFactory()
+    for path in _public_reads(provider):
+        for client in (api_client, customer_client):
+            assert [client.get(path).status_code for _ in range(3)] == [200, 200, 200], path
+    # The other reads still count under the anon rate.
+    assert api_client.get("/api/v1/ratings/").status_code == 200
+    assert_error(api_client.get("/api/v1/ratings/"), 429, "throttled")
+
+
+@pytest.mark.django_db
+def test_throttle_public_read_counts_every_caller_per_ip_across_the_public_reads(
+    api_client, customer_client, settings, rates
+):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    rates(public_read="3/min")
+    provider = ProviderFactory()
+    paths = _public_reads(provider)
+    for path in paths[:3]:
+        assert api_client.get(path, HTTP_X_FORWARDED_FOR="203.0.113.7").status_code == 200
+    # Signed in or not, the same IP's bucket: the answer is the same for everyone.
+    refused = customer_client.get(paths[3], HTTP_X_FORWARDED_FOR="203.0.113.7")
+    assert_error(refused, 429, "throttled")
+    assert int(refused["Retry-After"]) > 0
+    assert api_client.get(paths[0], HTTP_X_FORWARDED_FOR="203.0.113.8").status_code == 200
+    # Writes on the same views keep the default throttles, not the public-read bucket.
+    assert customer_client.patch(
+        paths[1], {"name": "x"}, format="json", HTTP_X_FORWARDED_FOR="203.0.113.7"
+    ).status_code in (200, 403)
 
 
 def _fail_open_count(scope: str) -> float:
@@ -115,7 +159,7 @@ def test_with_redis_down_requests_go_through_unthrottled_counted_and_logged_once
                 HTTP_IDEMPOTENCY_KEY=f"k-{provider.pk}",
             )
             assert response.status_code == 201
-        assert APIClient().get(f"/api/v1/providers/{providers[0].pk}/rating-summary/").status_code == 200
+        assert APIClient().get("/api/v1/ratings/").status_code == 200
 
     assert sorted(Rating.objects.values_list("provider_id", flat=True)) == sorted(p.pk for p in providers)
     assert _fail_open_count("user") == before["user"] + 3

@@ -8,7 +8,7 @@ def test_an_anonymous_request_is_counted_by_the_anon_throttle_only(api_client, p
 
     from apps.core.throttling import UserRateThrottle
 
-    response = api_client.get(f"/api/v1/providers/{provider.pk}/rating-summary/", REMOTE_ADDR="10.1.2.3")
+    response = api_client.get(f"/api/v1/ratings/?provider={provider.pk}", REMOTE_ADDR="10.1.2.3")
     assert response.status_code == 200
     assert cache.get(AnonRateThrottle.cache_format % {"scope": "anon", "ident": "10.1.2.3"}) is not None
     assert cache.get(UserRateThrottle.cache_format % {"scope": "user", "ident": "10.1.2.3"}) is None
@@ -71,7 +71,7 @@ def test_on_redis_a_request_is_counted_in_one_window_counter(api_client, provide
     if not isinstance(caches["default"], RedisCache):
         pytest.skip("the one-round-trip counter runs on Redis only")
     for _ in range(3):
-        api_client.get(f"/api/v1/providers/{provider.pk}/rating-summary/", REMOTE_ADDR="10.9.9.9")
+        api_client.get(f"/api/v1/ratings/?provider={provider.pk}", REMOTE_ADDR="10.9.9.9")
     key = AnonRateThrottle.cache_format % {"scope": "anon", "ident": "10.9.9.9"}
     # DRF's algorithm would have stored a list of three timestamps.
     assert cache.get(key) == 3
