@@ -136,7 +136,12 @@ class CursorPagination(pagination.CursorPagination):
             lookup = "lt" if reverse != term.startswith("-") else "gt"
             equal = {self.ordering[j].lstrip("-"): values[j] for j in range(i)}
             alternatives.append(Q(**equal, **{f"{term.lstrip('-')}__{lookup}": values[i]}))
-        return reduce(lambda a, b: a | b, alternatives)
+        # The same condition, plus the bound it implies on the first field: PostgreSQL does not
+        # turn the OR into an index range, the bound lets an index on the ordering start the
+        # scan at the cursor instead of at the top of the list.
+        first = self.ordering[0]
+        bound = "lte" if reverse != first.startswith("-") else "gte"
+        return Q(**{f"{first.lstrip('-')}__{bound}": values[0]}) & reduce(lambda a, b: a | b, alternatives)
 
     def paginate_queryset(self, queryset, request, view=None):
         # DRF's method with the single-field position filter replaced by the keyset filter.

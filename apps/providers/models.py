@@ -29,6 +29,12 @@ class Provider(TimeStampedModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # The directory's orderings by creation (the default) and by name, with the id as
+            # the keyset cursor's tie-breaker, in either direction.
+            models.Index(fields=["created_at", "id"], name="providers_created_id_idx"),
+            models.Index(fields=["name", "id"], name="providers_name_id_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -1,12 +1,11 @@
 """Reads of provider profiles.
 
 The rating columns come from the ratings app's per-provider summary row, joined through the
-``rating_summary`` reverse relation (one LEFT JOIN, never an aggregate over ratings), so a
-page of providers costs the same whatever the number of ratings.
+``rating_summary`` reverse relation (one join, never an aggregate over ratings), so a page of
+providers costs the same whatever the number of ratings.
 """
 
-from django.db.models import Expression, F, FloatField, IntegerField, JSONField, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Expression, F, JSONField, QuerySet
 
 from apps.accounts.models import User
 from apps.core.exceptions import NotFound, PermissionDenied
@@ -16,14 +15,15 @@ STAR_FIELDS = tuple(f"stars_{n}" for n in range(1, 6))
 
 
 def _with_rating(queryset: QuerySet[Provider]) -> QuerySet[Provider]:
-    zero = Value(0, output_field=IntegerField())
-    return queryset.annotate(
-        rating_count=Coalesce(F("rating_summary__count"), zero),
-        rating_sum=Coalesce(F("rating_summary__sum"), zero),
-        rating_verified_count=Coalesce(F("rating_summary__verified_count"), zero),
-        # Providers without ratings sort below every rated one.
-        rating_sort_average=Coalesce(F("rating_summary__average"), Value(-1.0, output_field=FloatField())),
-        **{f"rating_{f}": Coalesce(F(f"rating_summary__{f}"), zero) for f in STAR_FIELDS},
+    # Every provider has a summary row (made with the provider, in the ratings app), so the join
+    # is an inner one: the summary's indexes then serve the orderings by average and count.
+    return queryset.filter(rating_summary__isnull=False).annotate(
+        rating_count=F("rating_summary__count"),
+        rating_sum=F("rating_summary__sum"),
+        rating_verified_count=F("rating_summary__verified_count"),
+        # Unrated providers (-1) sort below every rated one.
+        rating_sort_average=F("rating_summary__rank_average"),
+        **{f"rating_{f}": F(f"rating_summary__{f}") for f in STAR_FIELDS},
     )
 
 

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Cast, Length, NullIf
+from django.db.models import F, Q, Value
+from django.db.models.functions import Cast, Coalesce, Length, NullIf
 from django.db.models.lookups import LessThanOrEqual
 from rest_framework_api_key.models import AbstractAPIKey
 
@@ -114,10 +114,23 @@ class RatingSummary(models.Model):
         output_field=models.FloatField(),
         db_persist=True,
     )
+    # The average as the provider directory sorts it, unrated providers (-1) below every rated
+    # one: a column, so an index serves ?ordering=average under the keyset cursor.
+    rank_average = models.GeneratedField(
+        expression=Coalesce(Cast(F("sum"), models.FloatField()) / NullIf(F("count"), 0), Value(-1.0)),
+        output_field=models.FloatField(),
+        db_persist=True,
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name_plural = "rating summaries"
+        indexes = [
+            # The provider directory's orderings by average and by count, in either direction
+            # (the provider id is the list's tie-breaker; every provider has a summary row).
+            models.Index(fields=["rank_average", "provider"], name="ratings_summary_rank_avg_idx"),
+            models.Index(fields=["count", "provider"], name="ratings_summary_count_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(count=F("stars_1") + F("stars_2") + F("stars_3") + F("stars_4") + F("stars_5")),

@@ -400,15 +400,19 @@ def rating_summaries_recompute(*, fix: bool = True) -> list[dict]:
     provider_ids = Provider.objects.order_by("pk").values_list("pk", flat=True)
     for provider_id in provider_ids.iterator(chunk_size=1000):
         with transaction.atomic():
+            # Every provider has a row (the directory inner-joins it): a missing one is drift
+            # too, reported by a check and created by a fix.
+            missing = not RatingSummary.objects.filter(provider_id=provider_id).exists()
             if fix:
                 RatingSummary.objects.bulk_create([RatingSummary(provider_id=provider_id)], ignore_conflicts=True)
-            # A provider without a row reads as an empty summary; a check must not create one.
             summary = RatingSummary.objects.select_for_update().filter(provider_id=provider_id).first()
             summary = summary or RatingSummary(provider_id=provider_id)
             expected = _expected_summary(provider_id)
             actual = {field: getattr(summary, field) for field in expected}
-            if actual != expected:
-                drifted.append({"provider_id": str(provider_id), "expected": expected, "actual": actual})
+            if missing or actual != expected:
+                drifted.append(
+                    {"provider_id": str(provider_id), "expected": expected, "actual": actual, "missing": missing}
+                )
                 if fix:
                     RatingSummary.objects.filter(pk=provider_id).update(**expected, updated_at=timezone.now())
     return drifted

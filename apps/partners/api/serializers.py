@@ -51,5 +51,5 @@ class PartnerAverageRatingOutput(serializers.Serializer):
     averageRating = serializers.FloatField(help_text="Mean of the published ratings; 0 when there is none.")
     totalRatings = serializers.IntegerField(help_text="Number of published ratings.")
     lastUpdated = serializers.DateTimeField(
-        allow_null=True, help_text="When the summary last changed; null when the provider was never rated."
+        allow_null=True, help_text="When the summary last changed; null while the provider has no published rating."
     )

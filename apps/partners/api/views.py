@@ -120,7 +120,7 @@ class AverageRatingView(PartnerAPIView):
             # The stored average is a generated column an unrated provider's (unsaved) summary lacks.
             "averageRating": summary.sum / summary.count if summary.count else 0,
             "totalRatings": summary.count,
-            "lastUpdated": summary.updated_at,
+            "lastUpdated": summary.updated_at if summary.count else None,
         }
         return Response(PartnerAverageRatingOutput(body).data)
 

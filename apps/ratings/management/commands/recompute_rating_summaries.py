@@ -13,9 +13,10 @@ class Command(BaseCommand):
         drifted = rating_summaries_recompute(fix=not check)
         for row in drifted:
             diff = {k: (row["actual"][k], v) for k, v in row["expected"].items() if row["actual"][k] != v}
-            self.stdout.write(
-                f"drift provider={row['provider_id']} " + " ".join(f"{k}: {a}→{e}" for k, (a, e) in diff.items())
-            )
+            changes = " ".join(f"{k}: {a}→{e}" for k, (a, e) in diff.items())
+            if row["missing"]:
+                changes = f"no summary row {changes}".rstrip()
+            self.stdout.write(f"drift provider={row['provider_id']} {changes}")
         verb = "found" if check else "fixed"
         self.stdout.write(self.style.SUCCESS(f"{len(drifted)} drifted summaries {verb}."))
         if check and drifted:

@@ -1,6 +1,7 @@
 import pytest
 
 from apps.core.exceptions import NotFound, PermissionDenied
+from apps.ratings.models import RatingSummary
 from apps.ratings.selectors import rating_get_for_author, rating_list, rating_summary_get
 from tests.factories import CustomerFactory, ProviderFactory, rating_make
 
@@ -32,6 +33,10 @@ def test_rating_summary_get(django_assert_num_queries):
     rating_make(provider=provider, score=3)
     with django_assert_num_queries(1):
         assert rating_summary_get(provider_id=provider.pk).stars == [0, 0, 1, 0, 0]
+    empty = rating_summary_get(provider_id=unrated.pk)
+    assert (empty.count, empty.sum, empty.stars, empty._state.adding) == (0, 0, [0, 0, 0, 0, 0], False)
+    # A provider whose row went missing still reads as empty (the recompute command recreates it).
+    RatingSummary.objects.filter(provider=unrated).delete()
     empty = rating_summary_get(provider_id=unrated.pk)
     assert (empty.count, empty.sum, empty.stars, empty._state.adding) == (0, 0, [0, 0, 0, 0, 0], True)
     with pytest.raises(NotFound):

@@ -47,7 +47,7 @@ def test_recompute_reports_and_fixes_drift(rated):
     ]
     assert _stars(bad) == (3, 13, [0, 0, 1, 0, 2])
     assert _stars(good) == (1, 4, [0, 0, 0, 1, 0])
-    # An unrated provider gets an empty row, which is not drift.
+    # An unrated provider has its empty row from its creation on, which is not drift.
     assert _stars(unrated) == (0, 0, [0, 0, 0, 0, 0])
 
     again = StringIO()
@@ -69,4 +69,25 @@ def test_recompute_check_exits_1_and_changes_nothing(rated):
     assert _stars(bad) == (3, 12, [0, 0, 1, 1, 1])
     assert _stars(good) == (1, 4, [0, 0, 0, 1, 0])
     assert RatingSummary.objects.count() == rows_before
-    assert not RatingSummary.objects.filter(provider=unrated).exists()
+    assert _stars(unrated) == (0, 0, [0, 0, 0, 0, 0])
+
+
+def test_a_provider_gets_its_empty_summary_row_when_it_is_created(db):
+    provider = ProviderFactory()
+    assert _stars(provider) == (0, 0, [0, 0, 0, 0, 0])
+
+
+def test_a_missing_summary_row_is_drift_reported_by_a_check_and_created_by_a_fix(db):
+    provider = ProviderFactory()
+    rating_make(provider=provider, score=4)
+    RatingSummary.objects.filter(provider=provider).delete()
+    out = StringIO()
+    with pytest.raises(SystemExit):
+        call_command("recompute_rating_summaries", "--check", stdout=out)
+    assert out.getvalue().splitlines() == [
+        f"drift provider={provider.pk} no summary row count: 0→1 sum: 0→4 stars_4: 0→1",
+        "1 drifted summaries found.",
+    ]
+    assert not RatingSummary.objects.filter(provider=provider).exists()
+    call_command("recompute_rating_summaries", stdout=StringIO())
+    assert _stars(provider) == (1, 4, [0, 0, 0, 1, 0])
