@@ -1,6 +1,5 @@
 from uuid import UUID
 
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import status
@@ -21,7 +20,7 @@ from apps.providers.api.serializers import (
     ProviderUpdateInput,
     ServiceCategoryOutput,
 )
-from apps.providers.filters import ProviderFilter, ProviderOrdering
+from apps.providers.filters import ProviderFilter, ProviderFilterBackend, ProviderOrdering
 from apps.providers.selectors import provider_get, provider_get_for_edit, provider_list, service_category_list
 from apps.providers.services import provider_register, provider_update
 
@@ -35,7 +34,7 @@ class ProviderListView(PublicReadCacheMixin, GenericAPIView):
     # Listing and registration are public and never look at the caller: no token to verify,
     # no user to load (throttling then counts every caller by client IP).
     authentication_classes: list = []
-    filter_backends = [DjangoFilterBackend, ProviderOrdering]
+    filter_backends = [ProviderFilterBackend, ProviderOrdering]
     filterset_class = ProviderFilter
     serializer_class = ProviderOutput
 
