@@ -10,6 +10,7 @@ from django.db.models import Count, F, Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
@@ -29,6 +30,12 @@ from apps.ratings.models import (
     rating_title_related,
 )
 from apps.ratings.services import rating_moderate, report_resolve
+
+
+@admin.display(description="Rating", ordering="rating__created_at")
+def rating_link(obj) -> str:
+    """The rating a report, reply or decision belongs to, by title, linked to its page (and its decision buttons)."""
+    return format_html('<a href="{}">{}</a>', reverse("admin:ratings_rating_change", args=[obj.rating_id]), obj.rating)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -336,14 +343,15 @@ class MostlyDismissedFilter(admin.SimpleListFilter):
 @admin.register(RatingReport)
 class RatingReportAdmin(ReadOnlyPageMixin, admin.ModelAdmin):
     list_display = (
-        "rating",
         "reason",
+        rating_link,
         "status",
         "reporter",
         "reporter_upheld",
         "reporter_dismissed",
         "created_at",
     )
+    list_display_links = ("reason",)
     list_filter = ("status", "reason", MostlyDismissedFilter, "created_at")
     search_fields = ("reporter__email", "details", "=rating__id")
     list_select_related = (*rating_title_related("rating__"), "reporter", "resolved_by")
@@ -414,7 +422,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(ModerationDecision)
 class ModerationDecisionAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "rating", "moderator", "from_status", "to_status", "reason")
+    list_display = ("created_at", rating_link, "moderator", "from_status", "to_status", "reason")
     list_filter = ("to_status", "from_status", "created_at")
     search_fields = ("reason", "moderator__email", "=rating__id")
     list_select_related = (*rating_title_related("rating__"), "moderator")
@@ -423,7 +431,7 @@ class ModerationDecisionAdmin(ReadOnlyAdmin):
 
 @admin.register(RatingReply)
 class RatingReplyAdmin(ReadOnlyAdmin):
-    list_display = ("rating", "short_body", "created_at", "updated_at")
+    list_display = ("short_body", rating_link, "created_at", "updated_at")
     search_fields = ("body", "=rating__id")
     list_select_related = rating_title_related("rating__")
 

@@ -18,12 +18,16 @@ def test_the_sidecar_bundle_still_fetches_its_logo_from_the_cdn():
     assert REMOTE_LOGO.encode() in Path(finders.find(SIDECAR_BUNDLE)).read_bytes()
 
 
+@pytest.mark.parametrize("urlconf", ["config.urls", "config.urls_notifications"])
 @pytest.mark.django_db
-def test_the_redoc_page_loads_the_served_bundle():
+def test_the_redoc_page_of_each_deployment_loads_the_served_bundle(settings, urlconf):
+    settings.ROOT_URLCONF = urlconf
+
     html = Client().get("/api/redoc/").content.decode()
 
     assert f'<script src="{BUNDLE_URL}"></script>' in html
     assert "drf_spectacular_sidecar/redoc" not in html
+    assert Client().get(BUNDLE_URL).status_code == 200
 
 
 @pytest.mark.django_db

@@ -12,7 +12,7 @@ from django.utils import timezone
 from apps.core.models import OutboxEvent
 from apps.ratings.admin import REASON_REQUIRED
 from apps.ratings.models import ModerationDecision, Rating, RatingStatus
-from apps.ratings.services import rating_create, reply_set, report_create
+from apps.ratings.services import rating_create, rating_moderate, reply_set, report_create
 from apps.ratings.tests.conftest import summary_of
 from tests.factories import CustomerFactory, ProviderFactory, UserFactory, moderator_create
 
@@ -282,3 +282,16 @@ def test_the_rating_page_costs_the_same_queries_with_many_reports(moderator_clie
     html = page.content.decode()
     assert "We came back and fixed it" in html
     assert html.count("Offensive report on ") == 4
+
+
+@pytest.mark.parametrize(
+    "url", ["/admin/ratings/ratingreport/", "/admin/ratings/moderationdecision/", "/admin/ratings/ratingreply/"]
+)
+def test_reports_decisions_and_replies_link_their_rating_by_title(moderator_client, rating, moderator, url):
+    report_create(rating=rating, reporter=UserFactory(), reason="spam")
+    reply_set(rating=rating, body="Sorry about the puddle")
+    rating_moderate(rating=rating, to_status="hidden", reason="Rude", moderator=moderator)
+
+    html = moderator_client.get(url).content.decode()
+
+    assert f'<a href="{QUEUE}{rating.pk}/change/">★★ by Carol for Pipe Dreams Plumbing</a>' in html
