@@ -20,7 +20,6 @@ def landing(request):
         request,
         "landing.html",
         {
-            "title": settings.SPECTACULAR_SETTINGS["TITLE"],
             "demo_accounts": demo_accounts() if demo else [],
             "demo_password": DEMO_PASSWORD,
             # The sign-in example works as written against the demo.

@@ -79,7 +79,7 @@ def _option_values(args: list[str], names: set[str]) -> list[str]:
     return [args[i + 1] for i, arg in enumerate(args[:-1]) if arg in names]
 
 
-def _problems(body: str) -> list[str]:
+def shell_problems(body: str) -> list[str]:
     problems = []
     commands = _commands(body)
     defined: dict[str, str] = {}
@@ -122,7 +122,7 @@ def test_curl_appears_only_in_shell_blocks():
 
 @pytest.mark.parametrize(("where", "body"), SHELL_BLOCKS, ids=[where for where, _ in SHELL_BLOCKS])
 def test_shell_blocks_run_as_written(where, body):
-    assert _problems(body) == []
+    assert shell_problems(body) == []
 
 
 @pytest.mark.parametrize(
@@ -141,7 +141,7 @@ def test_shell_blocks_run_as_written(where, body):
     ],
 )
 def test_the_rules_catch_what_they_are_for(body, problem):
-    assert _problems(body) == [problem]
+    assert shell_problems(body) == [problem]
 
 
 def test_the_rules_accept_a_content_type_held_in_a_variable_and_values_read_from_the_user():
@@ -150,7 +150,7 @@ JSON="Content-Type: application/json"
 read -r -p 'uid token: ' UID_ TOKEN
 curl -s -X POST http://x/confirm/ -H "$JSON" -d "{\\"uid\\":\\"$UID_\\",\\"token\\":\\"$TOKEN\\"}"
 """
-    assert _problems(body) == []
+    assert shell_problems(body) == []
 
 
 def _readme_block(after_heading: str) -> str:

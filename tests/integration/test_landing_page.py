@@ -7,6 +7,8 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from tests.docs.test_shell_examples import shell_problems
+
 pytestmark = pytest.mark.django_db
 
 LINKS = [
@@ -38,6 +40,8 @@ def test_the_landing_page_links_the_docs_schema_admin_and_inbox_and_loads_nothin
     assert "default-src 'self'" in response["Content-Security-Policy"]
     assert 'id="demo"' not in html
     assert '"email": "you@example.com", "password": "your-password"' in html
+    (example,) = re.findall(r"<pre>(.*?)</pre>", html, re.S)
+    assert shell_problems(example.replace("&quot;", '"').replace("&#x27;", "'")) == []
 
 
 def test_a_production_server_never_shows_the_demo_accounts_even_when_seeded():
