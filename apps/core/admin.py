@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.db.models import Q
 
+from apps.core.admin_mixins import ReadOnlyPageMixin
 from apps.core.models import OutboxEvent
 from apps.core.outbox import outbox_events_replay
 
@@ -27,7 +28,7 @@ class OutboxStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(OutboxEvent)
-class OutboxEventAdmin(admin.ModelAdmin):
+class OutboxEventAdmin(ReadOnlyPageMixin, admin.ModelAdmin):
     list_display = ("id", "type", "state", "created_at", "attempts", "dispatched_at", "confirmed_at", "last_error")
     list_filter = (OutboxStateFilter, "type")
     search_fields = ("id", "type", "=request_id", "last_error")

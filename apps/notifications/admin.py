@@ -1,6 +1,12 @@
+from uuid import UUID
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.urls import reverse
+from django.utils.html import format_html
 
+from apps.core.admin_mixins import ReadOnlyPageMixin
 from apps.notifications.models import (
     Delivery,
     DeliveryAttempt,
@@ -40,38 +46,83 @@ class DeliveryInline(admin.TabularInline):
     fields = ("channel", "status", "attempts", "next_attempt_at", "sent_at", "last_error")
     readonly_fields = fields
 
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class RecipientFilter(admin.SimpleListFilter):
+    """One user's rows: the target of the links on the user, customer and provider pages.
+
+    Recipients are bare ids here (this app may have its own database), so the filter shows the
+    id it was given and never looks the user up.
+    """
+
+    title = "recipient"
+    parameter_name = "recipient_id"
+
+    def lookups(self, request, model_admin):
+        return [(self.value(), self.value())] if self.value() else []
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        try:
+            recipient_id = UUID(self.value())
+        except ValueError as exc:
+            raise IncorrectLookupParameters(exc) from exc
+        return queryset.filter(recipient_id=recipient_id)
+
+
+def _recipient_link(changelist: str, recipient_id) -> str:
+    url = reverse(f"admin:notifications_{changelist}_changelist") + f"?recipient_id={recipient_id}"
+    return format_html('<a href="{}" title="Everything sent to this user">{}</a>', url, recipient_id)
+
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
-    list_display = ("title", "type", "recipient_id", "created_at", "read_at")
-    list_filter = ("type", ("read_at", admin.EmptyFieldListFilter))
+class NotificationAdmin(ReadOnlyPageMixin, admin.ModelAdmin):
+    list_display = ("title", "type", "recipient", "created_at", "read_at")
+    list_filter = (RecipientFilter, "type", ("read_at", admin.EmptyFieldListFilter))
     search_fields = ("=id", "=recipient_id", "=event_id", "title")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
     readonly_fields = ("id", "recipient_id", "type", "event_id", "data", "created_at")
     inlines = [DeliveryInline]
 
+    @admin.display(description="Recipient", ordering="recipient_id")
+    def recipient(self, obj: Notification) -> str:
+        return _recipient_link("notification", obj.recipient_id)
+
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyPageMixin, admin.ModelAdmin):
     list_display = (
-        "id",
-        "channel",
+        "__str__",
+        "notification",
         "status",
-        "address",
         "provider",
         "attempts",
         "next_attempt_at",
         "sent_at",
         "last_error",
+        "recipient",
     )
-    list_filter = ("status", "channel")
+    list_filter = (RecipientFilter, "status", "channel")
+    # Both nullable, so Django's automatic select_related() would not follow them.
+    list_select_related = ("notification", "provider")
     search_fields = ("=id", "=event_id", "=recipient_id", "=request_id", "address", "last_error")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
     readonly_fields = [f.name for f in Delivery._meta.fields]
     inlines = [DeliveryAttemptInline]
     actions = ["replay"]
+
+    def get_queryset(self, request):
+        # The change page's title and read-only links name the notice and the provider too.
+        return super().get_queryset(request).select_related(*self.list_select_related)
+
+    @admin.display(description="Recipient", ordering="recipient_id")
+    def recipient(self, obj: Delivery) -> str:
+        return _recipient_link("delivery", obj.recipient_id)
 
     def has_add_permission(self, request):
         return False

@@ -68,7 +68,7 @@ class Notification(UUIDModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.type} → {self.recipient_id}"
+        return self.title
 
 
 class NotificationPreference(UUIDModel):
@@ -256,7 +256,9 @@ class Delivery(UUIDModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.channel} {self.event_id} → {self.recipient_id} [{self.status}]"
+        # The address as the recipient knows it (a push token is long and says nothing: cut).
+        address = self.address if len(self.address) <= 60 else self.address[:57] + "…"
+        return f"{self.get_channel_display()} to {address} ({self.get_status_display().lower()})"
 
     @property
     def message_id(self) -> str:

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from apps.accounts.admin import inbox_links
 from apps.providers.models import Provider, ServiceCategory
 
 
@@ -21,7 +22,7 @@ class ProviderAdmin(admin.ModelAdmin):
     list_select_related = ("user",)
     raw_id_fields = ("user",)
     filter_horizontal = ("services",)
-    readonly_fields = ("id", "rating_links", "created_at", "updated_at")
+    readonly_fields = ("id", "rating_links", "notifications", "created_at", "updated_at")
     date_hierarchy = "created_at"
 
     def get_queryset(self, request):
@@ -41,3 +42,7 @@ class ProviderAdmin(admin.ModelAdmin):
         ratings = reverse("admin:ratings_rating_changelist") + f"?provider__id__exact={obj.pk}"
         summary = reverse("admin:ratings_ratingsummary_changelist") + f"?provider__id__exact={obj.pk}"
         return format_html('<a href="{}">ratings</a> · <a href="{}">summary</a>', ratings, summary)
+
+    @admin.display(description="Notifications")
+    def notifications(self, obj: Provider) -> str:
+        return inbox_links(obj.user_id)

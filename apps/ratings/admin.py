@@ -4,11 +4,18 @@ form can write a rating's status, score or comment."""
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Q
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
+from apps.core.admin_mixins import ReadOnlyPageMixin
 from apps.core.exceptions import ApplicationError
 from apps.ratings.models import (
     ModerationDecision,
@@ -20,8 +27,15 @@ from apps.ratings.models import (
     RatingStatus,
     RatingSummary,
     ReportStatus,
+    rating_title_related,
 )
 from apps.ratings.services import rating_moderate, report_resolve
+
+
+@admin.display(description="Rating", ordering="rating__created_at")
+def rating_link(obj) -> str:
+    """The rating a report, reply or decision belongs to, by title, linked to its page (and its decision buttons)."""
+    return format_html('<a href="{}">{}</a>', reverse("admin:ratings_rating_change", args=[obj.rating_id]), obj.rating)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -42,21 +56,58 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-class RatingReportInline(ReadOnlyInline):
+class RatingChildInline(ReadOnlyInline):
+    """A read-only table of rows that belong to the rating on the page.
+
+    A tabular inline prints each row's ``__str__``, which names the rating; ``related`` are the
+    row's own relations the table shows. Both are fetched with the rows, so a rating with many
+    reports costs the page no more queries than one with a single report. A further kind of row
+    (the rating's edit history, say) is one more subclass naming its model, fields and relations.
+    """
+
+    related: tuple[str, ...] = ()
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related(*rating_title_related("rating__"), *self.related)
+
+
+class RatingReportInline(RatingChildInline):
     model = RatingReport
     fk_name = "rating"
     fields = ("reporter", "reason", "details", "status", "resolved_by", "resolved_at", "created_at")
+    related = ("reporter", "resolved_by")
 
 
-class RatingReplyInline(ReadOnlyInline):
+class RatingReplyInline(RatingChildInline):
     model = RatingReply
     fields = ("body", "created_at", "updated_at")
+    verbose_name = "provider's reply"
 
 
-class ModerationDecisionInline(ReadOnlyInline):
+class ModerationDecisionInline(RatingChildInline):
     model = ModerationDecision
     fields = ("created_at", "moderator", "from_status", "to_status", "reason")
     verbose_name_plural = "moderation history"
+    related = ("moderator",)
+
+
+class ModerationQueueFilter(admin.SimpleListFilter):
+    """What waits for a moderator: ratings held for review, and ratings with open reports.
+
+    While it is on and no column is sorted, the most reported come first, then the oldest.
+    """
+
+    title = "moderation queue"
+    parameter_name = "queue"
+    WAITING = "waiting"
+
+    def lookups(self, request, model_admin):
+        return [(self.WAITING, "Waiting for a decision")]
+
+    def queryset(self, request, queryset):
+        if self.value() == self.WAITING:
+            return queryset.filter(Q(status=RatingStatus.PENDING_REVIEW) | Q(open_report_count__gt=0))
+        return queryset
 
 
 class ReportedFilter(admin.SimpleListFilter):
@@ -76,6 +127,23 @@ class ReportedFilter(admin.SimpleListFilter):
 
 class ModerationReasonForm(forms.Form):
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+
+
+REASON_REQUIRED = "Say why the rating is hidden: the author and the provider are told."
+
+
+class ModerationDecisionForm(forms.Form):
+    """The decision buttons of one rating's page: hiding needs a reason, publishing may give one."""
+
+    to_status = forms.ChoiceField(choices=[(RatingStatus.PUBLISHED, "Publish"), (RatingStatus.HIDDEN, "Hide")])
+    reason = forms.CharField(max_length=500, required=False, strip=True)
+
+    def clean(self):
+        cleaned = super().clean()
+        hiding = cleaned.get("to_status") == RatingStatus.HIDDEN
+        if hiding and not cleaned.get("reason") and "reason" not in self.errors:
+            self.add_error("reason", REASON_REQUIRED)
+        return cleaned
 
 
 def _moderate_with_reason(modeladmin, request, queryset, *, to_status: str, verb: str):
@@ -113,23 +181,29 @@ def _moderate_with_reason(modeladmin, request, queryset, *, to_status: str, verb
 
 
 @admin.register(Rating)
-class RatingAdmin(admin.ModelAdmin):
-    """The moderation queue."""
+class RatingAdmin(ReadOnlyPageMixin, admin.ModelAdmin):
+    """The moderation queue, and one rating's page with its Publish / Hide buttons."""
 
+    change_form_template = "admin/ratings/rating/change_form.html"
     list_display = (
-        "id",
-        "provider",
-        "customer_name",
-        "score",
+        "title",
         "status",
-        "verified",
         "open_reports",
+        "hold_reason",
         "short_comment",
+        "verified",
         "created_at",
     )
-    list_filter = ("status", ReportedFilter, "score", "verified", ("provider", admin.RelatedOnlyFieldListFilter))
+    list_filter = (
+        ModerationQueueFilter,
+        "status",
+        ReportedFilter,
+        "score",
+        "verified",
+        ("provider", admin.RelatedOnlyFieldListFilter),
+    )
     search_fields = ("comment", "provider__name", "customer__user__email", "customer__user__name", "=id")
-    list_select_related = ("provider", "customer__user")
+    list_select_related = rating_title_related()
     readonly_fields = (
         "id",
         "customer",
@@ -150,19 +224,34 @@ class RatingAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
+        # The title (list rows, breadcrumbs, the page heading) names the customer and the
+        # provider: selected here, so neither the list nor a change page queries per rating.
+        # ModelAdmin.get_queryset() orders before this could annotate, and the queue's ordering
+        # needs the annotation: the same steps, annotation first.
+        queryset = (
+            self.model._default_manager.get_queryset()
+            .select_related(*rating_title_related(), "invitation__provider")
             .annotate(open_report_count=Count("reports", filter=Q(reports__status=ReportStatus.OPEN)))
         )
+        ordering = self.get_ordering(request)
+        return queryset.order_by(*ordering) if ordering else queryset
 
-    @admin.display(description="Customer", ordering="customer__user__name")
-    def customer_name(self, obj: Rating) -> str:
-        return obj.customer.user.name
+    def get_ordering(self, request):
+        if request.GET.get(ModerationQueueFilter.parameter_name) == ModerationQueueFilter.WAITING:
+            return ("-open_report_count", "created_at", "id")
+        return super().get_ordering(request)
+
+    @admin.display(description="Rating", ordering="score")
+    def title(self, obj: Rating) -> str:
+        return str(obj)
 
     @admin.display(description="Open reports", ordering="open_report_count")
     def open_reports(self, obj: Rating) -> int:
         return obj.open_report_count
+
+    @admin.display(description="Held / hidden because")
+    def hold_reason(self, obj: Rating) -> str:
+        return obj.moderation_reason or "—"
 
     @admin.display(description="Comment")
     def short_comment(self, obj: Rating) -> str:
@@ -184,6 +273,49 @@ class RatingAdmin(admin.ModelAdmin):
             report_resolve(report=report, upheld=False, moderator=request.user)
             count += 1
         self.message_user(request, f"Dismissed {count} report(s).", messages.SUCCESS)
+
+    def get_urls(self):
+        moderate = self.admin_site.admin_view(require_POST(self.moderate_view))
+        name = f"{self.opts.app_label}_{self.opts.model_name}_moderate"
+        return [path("<path:object_id>/moderate/", moderate, name=name), *super().get_urls()]
+
+    def moderate_view(self, request, object_id):
+        """Publish or hide one rating from its page, through ``rating_moderate`` like the bulk actions."""
+        rating = self.get_object(request, object_id)
+        if rating is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, rating):
+            raise PermissionDenied
+        change_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[rating.pk])
+        preserved = {"preserved_filters": self.get_preserved_filters(request), "opts": self.opts}
+        form = ModerationDecisionForm(request.POST)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    self.message_user(request, error, messages.ERROR)
+            return HttpResponseRedirect(add_preserved_filters(preserved, change_url))
+        to_status = form.cleaned_data["to_status"]
+        try:
+            rating_moderate(
+                rating=rating, to_status=to_status, reason=form.cleaned_data["reason"], moderator=request.user
+            )
+        except ApplicationError as exc:
+            self.message_user(request, f"{rating}: {exc.detail}", messages.WARNING)
+            return HttpResponseRedirect(add_preserved_filters(preserved, change_url))
+        past = "hidden" if to_status == RatingStatus.HIDDEN else "published"
+        self.message_user(request, f"{rating} was {past}; its author and the provider are told.", messages.SUCCESS)
+        changelist = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+        return HttpResponseRedirect(add_preserved_filters(preserved, changelist))
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context.update(
+                can_moderate=self.has_change_permission(request, obj),
+                can_publish=obj.status != RatingStatus.PUBLISHED,
+                can_hide=obj.status != RatingStatus.HIDDEN,
+                moderate_url=reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_moderate", args=[obj.pk]),
+            )
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def has_add_permission(self, request) -> bool:
         # Ratings are written only through the services, which keep summaries exact.
@@ -209,19 +341,20 @@ class MostlyDismissedFilter(admin.SimpleListFilter):
 
 
 @admin.register(RatingReport)
-class RatingReportAdmin(admin.ModelAdmin):
+class RatingReportAdmin(ReadOnlyPageMixin, admin.ModelAdmin):
     list_display = (
-        "rating",
         "reason",
+        rating_link,
         "status",
         "reporter",
         "reporter_upheld",
         "reporter_dismissed",
         "created_at",
     )
+    list_display_links = ("reason",)
     list_filter = ("status", "reason", MostlyDismissedFilter, "created_at")
     search_fields = ("reporter__email", "details", "=rating__id")
-    list_select_related = ("rating", "reporter")
+    list_select_related = (*rating_title_related("rating__"), "reporter", "resolved_by")
     readonly_fields = ("id", "rating", "reporter", "reason", "details", "status", "resolved_by", "resolved_at")
     fields = readonly_fields
     actions = ("uphold_selected", "dismiss_selected")
@@ -231,6 +364,7 @@ class RatingReportAdmin(admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
+            .select_related(*self.list_select_related)
             .annotate(
                 reporter_upheld_count=Count(
                     reports, filter=Q(**{f"{reports}__status": ReportStatus.UPHELD}), distinct=True
@@ -272,6 +406,10 @@ class RatingReportAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    # The list's relations serve the change page too (its title and read-only links name them).
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related(*self.list_select_related)
+
     def has_add_permission(self, request) -> bool:
         return False
 
@@ -284,18 +422,18 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(ModerationDecision)
 class ModerationDecisionAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "rating", "moderator", "from_status", "to_status", "reason")
+    list_display = ("created_at", rating_link, "moderator", "from_status", "to_status", "reason")
     list_filter = ("to_status", "from_status", "created_at")
     search_fields = ("reason", "moderator__email", "=rating__id")
-    list_select_related = ("rating", "moderator")
+    list_select_related = (*rating_title_related("rating__"), "moderator")
     date_hierarchy = "created_at"
 
 
 @admin.register(RatingReply)
 class RatingReplyAdmin(ReadOnlyAdmin):
-    list_display = ("rating", "short_body", "created_at", "updated_at")
+    list_display = ("short_body", rating_link, "created_at", "updated_at")
     search_fields = ("body", "=rating__id")
-    list_select_related = ("rating",)
+    list_select_related = rating_title_related("rating__")
 
     @admin.display(description="Body")
     def short_body(self, obj: RatingReply) -> str:

@@ -47,7 +47,8 @@ class RatingInvitation(UUIDModel):
         ]
 
     def __str__(self) -> str:
-        return f"Invitation {self.external_reference} for {self.provider_id}"
+        # Reads the provider: list and change pages select it with the invitation.
+        return f"Invitation {self.external_reference} for {self.provider.name}"
 
 
 class Rating(TimeStampedModel):
@@ -88,7 +89,19 @@ class Rating(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.score}★ for {self.provider_id} by {self.customer_id}"
+        # What a moderator recognises ("★★ by Carol for Pipe Dreams Plumbing"), not ids; it reads
+        # the customer's user and the provider, so every admin page that shows ratings selects
+        # them in the same query (RATING_TITLE_RELATED).
+        return f"{'★' * self.score} by {self.customer.user.name} for {self.provider.name}"
+
+
+# The relations ``Rating.__str__`` reads, for select_related() from a rating or from a row that
+# points at one (prefix them with "rating__").
+RATING_TITLE_RELATED = ("customer__user", "provider")
+
+
+def rating_title_related(prefix: str = "") -> tuple[str, ...]:
+    return tuple(prefix + path for path in RATING_TITLE_RELATED)
 
 
 class RatingSummary(models.Model):
@@ -145,7 +158,7 @@ class RatingSummary(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Summary of {self.provider_id}: {self.count} ratings"
+        return f"Summary of {self.provider.name}: {self.count} ratings"
 
     @property
     def stars(self) -> list[int]:
@@ -169,7 +182,7 @@ class ModerationDecision(UUIDModel):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.from_status or 'new'} → {self.to_status}"
+        return f"{self.rating}: {self.from_status or 'new'} → {self.to_status}"
 
 
 class ReportReason(models.TextChoices):
@@ -211,7 +224,7 @@ class RatingReport(UUIDModel):
         indexes = [models.Index(fields=["rating", "status"], name="ratings_report_status_idx")]
 
     def __str__(self) -> str:
-        return f"{self.get_reason_display()} report on {self.rating_id}"
+        return f"{self.get_reason_display()} report on {self.rating}"
 
 
 REPLY_MAX_LENGTH = 2000
@@ -232,4 +245,4 @@ class RatingReply(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"Reply to {self.rating_id}"
+        return f"Reply to {self.rating}"

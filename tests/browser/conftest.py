@@ -3,8 +3,10 @@
 Playwright's own browser downloads are not used: ``.ci/run`` installs the distribution package.
 """
 
+import ipaddress
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -13,7 +15,9 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
+# Screenshots go to $ARTIFACTS_DIR/browser/ (.ci/run sets it to the directory CI keeps);
+# by default artifacts/browser/ in the checkout (git-ignored).
+ARTIFACTS = Path(os.environ.get("ARTIFACTS_DIR") or Path(__file__).resolve().parents[2] / "artifacts") / "browser"
 
 
 @pytest.fixture(scope="session")
@@ -53,9 +57,9 @@ def page(browser):
 def screenshot(page):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
-    def take(name: str) -> Path:
+    def take(name: str, *, full_page: bool = True) -> Path:
         path = ARTIFACTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=full_page)
         return path
 
     return take
@@ -70,3 +74,40 @@ def csp_violations(page):
         lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
     )
     return violations
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Offline:
+    """Every request of the page to a host other than loopback, each refused before it leaves."""
+
+    def __init__(self):
+        self.attempted: list[str] = []
+
+    def route(self, route) -> None:
+        url = route.request.url
+        if url.startswith(("data:", "blob:")) or _is_loopback(url):
+            route.continue_()
+        else:
+            self.attempted.append(url)
+            route.abort("blockedbyclient")
+
+
+@pytest.fixture
+def offline(page):
+    """The page reaches only loopback; ``offline.attempted`` lists what it tried to fetch elsewhere.
+
+    A request that the Content-Security-Policy blocks never reaches the network (nor this
+    router): tests assert ``csp_violations`` too.
+    """
+    blocker = Offline()
+    page.route("**/*", blocker.route)
+    return blocker

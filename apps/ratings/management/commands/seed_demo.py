@@ -1,4 +1,7 @@
-"""Seed a small demo marketplace once: categories, providers, customers, ratings, staff."""
+"""Seed a small demo marketplace once: categories, providers, customers, ratings, a report, a
+reply and staff (the data is in apps/ratings/demo.py)."""
+
+import os
 
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
@@ -8,34 +11,23 @@ from apps.accounts.models import User
 from apps.customers.services import customer_register
 from apps.providers.models import ServiceCategory
 from apps.providers.services import provider_register
-from apps.ratings.services import rating_create
-
-DEMO_PASSWORD = "demo-pass-2026"
-STAFF_EMAIL = "staff@example.com"
-MODERATOR_EMAIL = "moderator@example.com"
-CATEGORIES = [
-    ("plumbing", "Plumbing"),
-    ("cleaning", "Cleaning"),
-    ("tutoring", "Tutoring"),
-    ("electrical", "Electrical"),
-]
-PROVIDERS = [
-    ("pipes@example.com", "Pipe Dreams Plumbing", "Leaks fixed the same day.", ["plumbing"]),
-    ("sparkle@example.com", "Sparkle Cleaners", "Homes and offices, eco products.", ["cleaning"]),
-    ("ada@example.com", "Ada's Maths Tutoring", "GCSE and A-level maths.", ["tutoring"]),
-    ("volt@example.com", "Volt Electrical", "Certified electricians, 24/7.", ["electrical", "plumbing"]),
-]
-CUSTOMERS = [("alice@example.com", "Alice"), ("bob@example.com", "Bob"), ("carol@example.com", "Carol")]
-SCORES = {  # customer index -> provider index -> (score, comment)
-    0: {0: (5, "Fixed our boiler in an hour."), 1: (4, "Very thorough."), 2: (5, "")},
-    2: {1: (5, "Spotless!"), 2: (4, "My son finally likes algebra.")},
-    # Held for review by the automatic rules (a link), so the moderation queue has work.
-    1: {0: (4, "Good work, a bit late."), 3: (3, "Did the job."), 1: (1, "Cheaper at https://example.com")},
-}
+from apps.ratings.demo import (
+    CATEGORIES,
+    CUSTOMERS,
+    DEMO_PASSWORD,
+    MODERATOR_EMAIL,
+    PROVIDERS,
+    REPLIES,
+    REPORTS,
+    SCORES,
+    STAFF_EMAIL,
+    demo_accounts,
+)
+from apps.ratings.services import rating_create, reply_set, report_create
 
 
 class Command(BaseCommand):
-    help = "Create demo data once (idempotent): categories, providers, customers, ratings and a staff user."
+    help = "Create demo data once (idempotent): categories, providers, customers, ratings and staff users."
 
     @transaction.atomic
     def handle(self, *args, **options):
@@ -50,9 +42,18 @@ class Command(BaseCommand):
             for e, n, d, s in PROVIDERS
         ]
         customers = [customer_register(email=e, password=DEMO_PASSWORD, name=n) for e, n in CUSTOMERS]
-        for c_index, ratings in SCORES.items():
-            for p_index, (score, comment) in ratings.items():
-                rating_create(customer=customers[c_index], provider=providers[p_index], score=score, comment=comment)
+        ratings = {}
+        for c_index, scores in SCORES.items():
+            for p_index, (score, comment) in scores.items():
+                ratings[p_index, c_index] = rating_create(
+                    customer=customers[c_index], provider=providers[p_index], score=score, comment=comment
+                )
+        for p_index, c_index, reason, details in REPORTS:
+            report_create(
+                rating=ratings[p_index, c_index], reporter=providers[p_index].user, reason=reason, details=details
+            )
+        for p_index, c_index, body in REPLIES:
+            reply_set(rating=ratings[p_index, c_index], body=body)
         moderator = User.objects.create_user(
             email=MODERATOR_EMAIL, password=DEMO_PASSWORD, name="Moderator", is_staff=True
         )
@@ -62,9 +63,11 @@ class Command(BaseCommand):
         self._print_credentials()
 
     def _print_credentials(self):
+        self.stdout.write(f"Sign in with any of these (password {DEMO_PASSWORD}):")
+        for account in demo_accounts():
+            self.stdout.write(f"  {account.role + ':':<18} {account.email:<23} {account.try_first}")
         self.stdout.write(
-            f"  staff (admin):  {STAFF_EMAIL} / {DEMO_PASSWORD}\n"
-            f"  moderator:      {MODERATOR_EMAIL} / {DEMO_PASSWORD}\n"
-            f"  customers:      {', '.join(e for e, _ in CUSTOMERS)} / {DEMO_PASSWORD}\n"
-            f"  providers:      {', '.join(p[0] for p in PROVIDERS)} / {DEMO_PASSWORD}"
+            f"  {'other providers:':<18} {', '.join(p[0] for p in PROVIDERS[1:])}\n"
+            # `make run` passes the port the server will listen on.
+            f"Start at http://127.0.0.1:{os.environ.get('PORT', '8000')}/ (API docs, the admin, the inbox)."
         )

@@ -52,7 +52,7 @@ def test_queue_filters_search_and_ordering(moderator_client, reported, provider)
 
     reported_only = moderator_client.get(QUEUE, {"reported": "yes"})
     searched = moderator_client.get(QUEUE, {"q": "Lovely"})
-    ordered = moderator_client.get(QUEUE, {"o": "-7"})
+    ordered = moderator_client.get(QUEUE, {"o": "-3"})
 
     assert reported_only.status_code == 200
     assert [r.pk for r in reported_only.context["cl"].result_list] == [reported.pk]

@@ -1,0 +1,30 @@
+"""The landing page at ``/``: what this service is and where to go next.
+
+It lives in config, beside the URLs it points at, because it spans the apps: the API docs, the
+admin, the inbox and, in a demo, the demo accounts of the ratings app.
+"""
+
+from django.conf import settings
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from apps.accounts.models import User
+from apps.ratings.demo import CUSTOMERS, DEMO_PASSWORD, STAFF_EMAIL, demo_accounts
+
+
+@require_safe
+def landing(request):
+    # Demo sign-ins are shown only by a development server (DEBUG) whose database holds the demo.
+    demo = settings.DEBUG and User.objects.filter(email=STAFF_EMAIL).exists()
+    return render(
+        request,
+        "landing.html",
+        {
+            "demo_accounts": demo_accounts() if demo else [],
+            "demo_password": DEMO_PASSWORD,
+            # The sign-in example works as written against the demo.
+            "example_email": CUSTOMERS[0][0] if demo else "you@example.com",
+            "example_password": DEMO_PASSWORD if demo else "your-password",
+            "api_base": request.build_absolute_uri("/api/v1"),
+        },
+    )
