@@ -75,3 +75,30 @@ def test_on_redis_a_request_is_counted_in_one_window_counter(api_client, provide
     key = AnonRateThrottle.cache_format % {"scope": "anon", "ident": "10.9.9.9"}
     # DRF's algorithm would have stored a list of three timestamps.
     assert cache.get(key) == 3
+
+
+@pytest.mark.django_db
+def test_the_window_gets_an_expiry_once_and_a_key_left_without_one_gets_it_back(api_client, provider):
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+    from rest_framework.throttling import AnonRateThrottle
+
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        pytest.skip("the one-round-trip counter runs on Redis only")
+    key = backend.make_and_validate_key(AnonRateThrottle.cache_format % {"scope": "anon", "ident": "10.9.9.8"})
+    client = backend._cache.get_client(key, write=True)
+    api_client.get(f"/api/v1/ratings/?provider={provider.pk}", REMOTE_ADDR="10.9.9.8")
+    first_ttl = client.ttl(key)
+    assert 0 < first_ttl <= 60
+    # A later request in the window does not push the window's end out.
+    client.expire(key, 5)
+    api_client.get(f"/api/v1/ratings/?provider={provider.pk}", REMOTE_ADDR="10.9.9.8")
+    assert 0 < client.ttl(key) <= 5
+    assert int(client.get(key)) == 2
+    # A counter that lost its expiry (written by hand, or by an older release) gets one again.
+    client.persist(key)
+    assert client.ttl(key) == -1
+    api_client.get(f"/api/v1/ratings/?provider={provider.pk}", REMOTE_ADDR="10.9.9.8")
+    assert 0 < client.ttl(key) <= 60
+    assert int(client.get(key)) == 3
