@@ -25,6 +25,8 @@ class DeliveryStatus(models.TextChoices):
     SENT = "sent", "Sent"
     RETRY = "retry", "Waiting to retry"
     DEAD = "dead", "Dead"
+    # Never sent: what it announced was deleted or hidden before it went out.
+    CANCELLED = "cancelled", "Cancelled"
 
 
 class Notification(UUIDModel):
@@ -54,6 +56,9 @@ class Notification(UUIDModel):
                 name="notifications_partner_feed_idx",
             ),
             models.Index(fields=["recipient_id", "-created_at", "-id"], name="notifications_inbox_idx"),
+            # data -> 'rating_id': the items (and so the deliveries) of one rating, cancelled when
+            # it is deleted or hidden (services/cancellation.py).
+            models.Index(KeyTransform("rating_id", "data"), name="notifications_rating_idx"),
             models.Index(
                 fields=["recipient_id", "-created_at"],
                 condition=Q(read_at__isnull=True),
@@ -195,6 +200,7 @@ class Delivery(UUIDModel):
     # The email address, webhook URL or device token, as it was when the delivery was made.
     address = models.CharField(max_length=4096)
     status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     locked_until = models.DateTimeField(null=True, blank=True)

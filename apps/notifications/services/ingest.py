@@ -22,7 +22,7 @@ from django.utils.dateparse import parse_datetime
 
 from apps.core import tracing
 from apps.core.middleware import request_id_scope, valid_request_id
-from apps.notifications.events import ACCOUNT_DELETED, EVENT_TYPES, EXTERNAL_CHANNELS, Notice
+from apps.notifications.events import ACCOUNT_DELETED, EVENT_TYPES, EXTERNAL_CHANNELS, RATING_DELETED, Notice
 from apps.notifications.metrics import NOTIFICATIONS_CREATED
 from apps.notifications.models import (
     Channel,
@@ -33,6 +33,7 @@ from apps.notifications.models import (
     WebhookEndpoint,
 )
 from apps.notifications.selectors import channel_enabled, preferences_chosen
+from apps.notifications.services.cancellation import cancellation_of, deliveries_cancel
 from apps.notifications.services.db import notifications_db
 from apps.notifications.services.engine import deliveries_enqueue
 
@@ -132,10 +133,26 @@ def _recipients_erase(envelopes: list[dict]) -> list[dict]:
 
 
 def events_ingest(*, envelopes: list[dict]) -> list[Notification]:
-    """Create the inbox items and deliveries a batch of events calls for; returns the new items."""
-    planned = _plan(_recipients_erase(envelopes))
-    if not planned:
-        return []
+    """Create the inbox items and deliveries a batch of events calls for; returns the new items.
+
+    In the same transaction, the deliveries that the batch's deletions and hidings make moot are
+    cancelled (``services.cancellation``), after the batch's own deliveries are written: a
+    rating's creation and its hiding may arrive in one batch.
+    """
+    envelopes = _recipients_erase(envelopes)
+    cancellations = [c for c in map(cancellation_of, envelopes) if c is not None]
+    # Nothing to announce: a deleted rating only cancels.
+    planned = _plan([e for e in envelopes if not (isinstance(e, dict) and e.get("type") == RATING_DELETED)])
+    if not cancellations:
+        return _traced_ingest(planned, batch_size=len(envelopes)) if planned else []
+    db = notifications_db()
+    with transaction.atomic(using=db):
+        items = _traced_ingest(planned, batch_size=len(envelopes)) if planned else []
+        deliveries_cancel(cancellations=cancellations, db=db)
+    return items
+
+
+def _traced_ingest(planned: list[_Planned], *, batch_size: int) -> list[Notification]:
     first = {}
     for p in planned:
         first.setdefault(p.event_id, p)
@@ -145,7 +162,7 @@ def events_ingest(*, envelopes: list[dict]) -> list[Notification]:
             {
                 "notifications.event.id": str(event_id),
                 "notifications.event.type": p.event_type,
-                "notifications.batch.size": len(envelopes),
+                "notifications.batch.size": batch_size,
             },
         )
         for event_id, p in first.items()
