@@ -259,6 +259,11 @@ class Delivery(UUIDModel):
                 condition=Q(status=DeliveryStatus.DEAD),
                 name="notif_delivery_dead_idx",
             ),
+            models.Index(
+                fields=["cancelled_at", "id"],
+                condition=Q(status=DeliveryStatus.CANCELLED),
+                name="notif_delivery_cancelled_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -14,104 +14,144 @@ def replies_published_at_creation(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0001_initial'),
-        ('providers', '0002_alter_provider_name'),
-        ('ratings', '0002_moderation_reports_replies_invitations'),
+        ("customers", "0001_initial"),
+        ("providers", "0002_alter_provider_name"),
+        ("ratings", "0002_moderation_reports_replies_invitations"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RatingHelpfulVote',
+            name="RatingHelpfulVote",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='RatingRevision',
+            name="RatingRevision",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('kind', models.CharField(choices=[('edit', 'Edited by the author'), ('moderation', 'Moderation')], max_length=20)),
-                ('score', models.PositiveSmallIntegerField()),
-                ('comment', models.TextField(blank=True, default='')),
-                ('status', models.CharField(choices=[('published', 'Published'), ('pending_review', 'Pending review'), ('hidden', 'Hidden')], max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("edit", "Edited by the author"), ("moderation", "Moderation")], max_length=20
+                    ),
+                ),
+                ("score", models.PositiveSmallIntegerField()),
+                ("comment", models.TextField(blank=True, default="")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("published", "Published"),
+                            ("pending_review", "Pending review"),
+                            ("hidden", "Hidden"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='rating',
-            name='edited_at',
+            model_name="rating",
+            name="edited_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='rating',
-            name='helpful_count',
+            model_name="rating",
+            name="helpful_count",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='ratingreply',
-            name='first_published_at',
+            model_name="ratingreply",
+            name="first_published_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='ratingreply',
-            name='moderation_reason',
-            field=models.CharField(blank=True, default='', max_length=500),
+            model_name="ratingreply",
+            name="moderation_reason",
+            field=models.CharField(blank=True, default="", max_length=500),
         ),
         migrations.AddField(
-            model_name='ratingreply',
-            name='status',
-            field=models.CharField(choices=[('published', 'Published'), ('pending_review', 'Pending review'), ('hidden', 'Hidden')], default='published', max_length=20),
+            model_name="ratingreply",
+            name="status",
+            field=models.CharField(
+                choices=[("published", "Published"), ("pending_review", "Pending review"), ("hidden", "Hidden")],
+                default="published",
+                max_length=20,
+            ),
         ),
         migrations.AddIndex(
-            model_name='rating',
-            index=models.Index(fields=['provider', 'status', '-helpful_count', '-created_at', '-id'], name='ratings_provider_helpful_idx'),
+            model_name="rating",
+            index=models.Index(
+                fields=["provider", "status", "-helpful_count", "-created_at", "-id"],
+                name="ratings_provider_helpful_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rating',
-            constraint=models.CheckConstraint(condition=models.Q(('helpful_count__gte', 0)), name='ratings_helpful_count_not_negative'),
+            model_name="rating",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("helpful_count__gte", 0)), name="ratings_helpful_count_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ratingreply',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['published', 'pending_review', 'hidden'])), name='ratings_reply_status_valid'),
+            model_name="ratingreply",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["published", "pending_review", "hidden"])),
+                name="ratings_reply_status_valid",
+            ),
         ),
         migrations.AddField(
-            model_name='ratinghelpfulvote',
-            name='rating',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='helpful_votes', to='ratings.rating'),
+            model_name="ratinghelpfulvote",
+            name="rating",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="helpful_votes", to="ratings.rating"
+            ),
         ),
         migrations.AddField(
-            model_name='ratinghelpfulvote',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='helpful_votes', to=settings.AUTH_USER_MODEL),
+            model_name="ratinghelpfulvote",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="helpful_votes", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='ratingrevision',
-            name='changed_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="ratingrevision",
+            name="changed_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='ratingrevision',
-            name='rating',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='revisions', to='ratings.rating'),
+            model_name="ratingrevision",
+            name="rating",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="revisions", to="ratings.rating"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ratinghelpfulvote',
-            constraint=models.UniqueConstraint(fields=('rating', 'user'), name='ratings_helpful_vote_one_per_user'),
+            model_name="ratinghelpfulvote",
+            constraint=models.UniqueConstraint(fields=("rating", "user"), name="ratings_helpful_vote_one_per_user"),
         ),
         migrations.AddIndex(
-            model_name='ratingrevision',
-            index=models.Index(fields=['rating', '-created_at', '-id'], name='ratings_revision_history_idx'),
+            model_name="ratingrevision",
+            index=models.Index(fields=["rating", "-created_at", "-id"], name="ratings_revision_history_idx"),
         ),
         migrations.AddConstraint(
-            model_name='ratingrevision',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['edit', 'moderation'])), name='ratings_revision_kind_valid'),
+            model_name="ratingrevision",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["edit", "moderation"])), name="ratings_revision_kind_valid"
+            ),
         ),
         migrations.RunPython(replies_published_at_creation, migrations.RunPython.noop, elidable=True),
     ]
