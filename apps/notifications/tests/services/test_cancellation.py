@@ -84,7 +84,7 @@ def test_deleting_the_rating_cancels_its_pending_email(
 def test_hiding_cancels_what_came_before_but_sends_the_decision(
     rated, customer, provider, outbox, django_capture_on_commit_callbacks
 ):
-    rating_id, delivery = rated
+    _, delivery = rated
 
     rating = customer.ratings.get()
     rating_moderate(rating=rating, to_status=RatingStatus.HIDDEN, reason="Abusive", moderator=moderator_create())
