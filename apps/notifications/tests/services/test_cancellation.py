@@ -1,0 +1,77 @@
+"""services/cancellation.py on envelopes alone: which events cancel which deliveries."""
+
+import uuid
+
+import pytest
+from django.utils.dateparse import parse_datetime
+
+from apps.notifications.models import Delivery, DeliveryStatus
+from apps.notifications.services import events_ingest
+from apps.notifications.services.cancellation import Cancellation, cancellation_of
+from apps.notifications.tests.conftest import envelope
+from tests.factories import DeliveryFactory, NotificationFactory
+
+pytestmark = pytest.mark.django_db
+
+RATING = str(uuid.uuid4())
+BEFORE = "2026-01-02T03:04:04+00:00"  # the conftest envelopes occur at 03:04:05
+AFTER = "2026-01-02T03:04:06+00:00"
+
+
+def _delivery(*, type="rating.created", rating_id=RATING, at=BEFORE, status=DeliveryStatus.PENDING) -> Delivery:
+    item = NotificationFactory(type=type, data={"rating_id": rating_id, "score": 5})
+    return DeliveryFactory(notification=item, status=status, event_at=parse_datetime(at))
+
+
+def _statuses(*deliveries) -> list[str]:
+    return [Delivery.objects.get(pk=d.pk).status for d in deliveries]
+
+
+def test_which_events_cancel():
+    deleted = envelope(type="rating.deleted", rating_id=RATING)
+    hidden = envelope(type="rating.moderated", rating_id=RATING, status="hidden")
+    republished = envelope(type="rating.moderated", rating_id=RATING, status="published")
+    reply_hidden = envelope(type="reply.moderated", rating_id=RATING, reply_status="hidden")
+    when = parse_datetime("2026-01-02T03:04:05+00:00")
+
+    assert cancellation_of(deleted) == Cancellation(rating_id=RATING, before=when)
+    assert cancellation_of(hidden) == Cancellation(rating_id=RATING, before=when)
+    assert cancellation_of(reply_hidden) == Cancellation(rating_id=RATING, before=when, event_types=("rating.replied",))
+    assert cancellation_of(republished) is None
+    assert cancellation_of(envelope(type="rating.created", rating_id=RATING)) is None
+    assert cancellation_of({"type": "rating.deleted", "data": {"rating_id": "not-a-uuid"}}) is None
+    assert cancellation_of({"type": "rating.deleted", "data": {}}) is None
+    assert cancellation_of("rating.deleted") is None
+
+
+def test_a_deletion_cancels_every_unfinished_delivery_of_earlier_events_of_that_rating_only():
+    pending, retry, sending = (_delivery(status=s) for s in ("pending", "retry", "sending"))
+    sent, dead = _delivery(status="sent"), _delivery(status="dead")
+    later = _delivery(at=AFTER)
+    other_rating = _delivery(rating_id=str(uuid.uuid4()))
+
+    assert events_ingest(envelopes=[envelope(type="rating.deleted", rating_id=RATING)]) == []
+
+    assert _statuses(pending, retry, sending) == ["cancelled"] * 3
+    assert _statuses(sent, dead, later, other_rating) == ["sent", "dead", "pending", "pending"]
+    assert Delivery.objects.filter(status="cancelled", cancelled_at__isnull=True).count() == 0
+
+
+def test_a_hidden_reply_cancels_only_the_reply_notices():
+    replied = _delivery(type="rating.replied")
+    created = _delivery(type="rating.created")
+
+    events_ingest(envelopes=[envelope(type="reply.moderated", rating_id=RATING, reply_status="hidden")])
+
+    assert _statuses(replied, created) == ["cancelled", "pending"]
+
+
+def test_ingesting_the_cancellation_again_changes_nothing():
+    pending = _delivery()
+    deleted = envelope(type="rating.deleted", rating_id=RATING)
+    events_ingest(envelopes=[deleted])
+    cancelled_at = Delivery.objects.get(pk=pending.pk).cancelled_at
+
+    events_ingest(envelopes=[deleted])
+
+    assert Delivery.objects.get(pk=pending.pk).cancelled_at == cancelled_at
