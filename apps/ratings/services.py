@@ -294,26 +294,20 @@ def rating_update(
     locked = _locked(rating)
     if enforce_edit_window:
         rating_edit_window_check(rating=locked)
-    previous_score, previous_comment = locked.score, locked.comment
-    fields = []
+    changes = {}
     if score is not _UNSET and score != locked.score:
-        locked.score = score
-        fields.append("score")
+        changes["score"] = score
     if comment is not _UNSET and comment != locked.comment:
-        locked.comment = comment
-        fields.append("comment")
-    if not fields:
+        changes["comment"] = comment
+    if not changes:
         return locked
+    previous_score = locked.score
+    # The rating as it was, before the change (an invalid change rolls it back with the rest).
+    _revision_record(rating=locked, kind=RevisionKind.EDIT, changed_by=editor)
+    for field, value in changes.items():
+        setattr(locked, field, value)
+    fields = list(changes)
     locked.full_clean(exclude=["customer", "provider"], validate_unique=False, validate_constraints=False)
-    RatingRevision.objects.create(
-        rating=locked,
-        kind=RevisionKind.EDIT,
-        score=previous_score,
-        comment=previous_comment,
-        # An edit never changes the status itself (a hold that follows is its own revision).
-        status=locked.status,
-        changed_by=editor,
-    )
     locked.edited_at = timezone.now()
     locked.save(update_fields=[*fields, "edited_at", "updated_at"])
     if "score" in fields and _counted(locked):

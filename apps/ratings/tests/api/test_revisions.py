@@ -97,3 +97,16 @@ def test_a_failed_write_rolls_its_revision_back(rating, customer, monkeypatch):
 
     assert _history(rating) == []
     assert Rating.objects.get(pk=rating.pk).score == 4
+
+
+def test_an_invalid_change_through_the_service_keeps_no_revision(rating, customer):
+    from django.db import IntegrityError
+
+    from apps.ratings.services import rating_update
+
+    # The database's length constraint refuses it after the revision was written: both roll back.
+    with pytest.raises(IntegrityError):
+        rating_update(rating=rating, comment="x" * 2001, editor=customer.user)
+
+    assert _history(rating) == []
+    assert Rating.objects.get(pk=rating.pk).comment == "Fine"
