@@ -160,3 +160,15 @@ def test_the_helpful_ordering_is_served_by_its_index(provider):
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "ratings_provider_helpful_idx" in plan
     assert "Sort" not in plan
+
+
+def test_the_list_by_helpfulness_is_one_query_whatever_its_replies(provider, api_client, django_assert_num_queries):
+    from apps.ratings.services import reply_set
+
+    for body in ("Thanks", "Call 0123 456 789", "Sorry"):
+        reply_set(rating=rating_create(customer=CustomerFactory(), provider=provider, score=3), body=body)
+
+    with django_assert_num_queries(1):
+        response = api_client.get("/api/v1/ratings/", {"provider": str(provider.pk), "ordering": "-helpful_count"})
+
+    assert sorted((r["reply"] or {}).get("body", "") for r in response.json()["results"]) == ["", "Sorry", "Thanks"]
