@@ -299,3 +299,29 @@ class DeliveryAttempt(UUIDModel):
 
     def __str__(self) -> str:
         return f"#{self.number} {self.target} {self.outcome}"
+
+
+class DeliveryCancellation(UUIDModel):
+    """A cancelling event (a rating deleted or hidden, a reply hidden), kept after its ingest.
+
+    An earlier event about the same rating may still arrive later (a lost broker message the
+    outbox relay sends again): its deliveries are cancelled as it is ingested.
+    """
+
+    event_id = models.UUIDField(unique=True)
+    rating_id = models.UUIDField()
+    # The event types whose deliveries it cancels; empty: every type.
+    event_types = models.JSONField(default=list, blank=True)
+    # The cancelling event's occurred_at: only deliveries of events up to then are cancelled.
+    before = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["rating_id"], name="notif_cancellation_rating_idx"),
+            # The retention purge, in (created_at, id) order.
+            models.Index(fields=["created_at", "id"], name="notif_cancellation_age_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Cancellation of {self.rating_id} before {self.before:%Y-%m-%d %H:%M:%S}"

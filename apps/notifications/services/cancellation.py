@@ -10,9 +10,13 @@ ratings app.
 
 Only deliveries of events that happened *before* the cancelling one are cancelled: the notice
 of the decision itself ("your rating was hidden"), and anything after it (a re-publication),
-go out. ``sending`` rows are cancelled too: the engine checks again right before it sends a
-claimed group, and keeps a cancelled row cancelled whatever its send reports, unless the send
-had already gone out (then it is recorded as ``sent``, the truth).
+go out. Each cancellation is kept (``DeliveryCancellation``, purged with the deliveries): an
+earlier event about the rating that arrives after it (a lost broker message the outbox relay
+sends again) has its deliveries cancelled in the transaction that ingests it.
+
+``sending`` rows are cancelled too: the engine checks again right before it sends a claimed
+group, and keeps a cancelled row cancelled whatever its send reports, unless the send had
+already gone out (then it is recorded as ``sent``, the truth).
 """
 
 import logging
@@ -25,7 +29,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.notifications.events import HIDDEN, RATING_DELETED, RATING_MODERATED, RATING_REPLIED, REPLY_MODERATED
-from apps.notifications.models import Delivery, DeliveryStatus, Notification
+from apps.notifications.models import Delivery, DeliveryCancellation, DeliveryStatus, Notification
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +38,7 @@ UNFINISHED = (DeliveryStatus.PENDING, DeliveryStatus.RETRY, DeliveryStatus.SENDI
 
 @dataclass(frozen=True)
 class Cancellation:
+    event_id: UUID
     rating_id: str
     # The cancelling event's occurred_at: deliveries of events up to then are cancelled.
     before: datetime
@@ -55,12 +60,48 @@ def cancellation_of(envelope: dict) -> Cancellation | None:
     else:
         return None
     try:
+        event_id = UUID(str(envelope["id"]))
         rating_id = str(UUID(str(data["rating_id"])))
         before = parse_datetime(str(envelope.get("occurred_at") or "")) or timezone.now()
     except (KeyError, ValueError) as exc:
         logger.error("notifications: malformed %s event %r cancels nothing: %r", event_type, envelope.get("id"), exc)
         return None
-    return Cancellation(rating_id=rating_id, before=before, event_types=types)
+    return Cancellation(event_id=event_id, rating_id=rating_id, before=before, event_types=types)
+
+
+def cancellations_apply(*, cancellations: list[Cancellation], rating_ids: set[str], db: str) -> int:
+    """Keep the batch's ``cancellations``, then apply every kept one of these ratings and theirs.
+
+    ``rating_ids`` are the ratings the batch made deliveries for: one indexed query finds what
+    was cancelled about them before. Runs in the ingest's transaction; returns how many
+    deliveries it cancelled.
+    """
+    if cancellations:
+        DeliveryCancellation.objects.using(db).bulk_create(
+            [
+                DeliveryCancellation(
+                    event_id=c.event_id,
+                    rating_id=c.rating_id,
+                    event_types=list(c.event_types or ()),
+                    before=c.before,
+                )
+                for c in cancellations
+            ],
+            ignore_conflicts=True,
+        )
+    ratings = rating_ids | {c.rating_id for c in cancellations}
+    if not ratings:
+        return 0
+    kept = [
+        Cancellation(
+            event_id=row.event_id,
+            rating_id=str(row.rating_id),
+            before=row.before,
+            event_types=tuple(row.event_types) or None,
+        )
+        for row in DeliveryCancellation.objects.using(db).filter(rating_id__in=ratings)
+    ]
+    return deliveries_cancel(cancellations=kept, db=db)
 
 
 def deliveries_cancel(*, cancellations: list[Cancellation], db: str) -> int:

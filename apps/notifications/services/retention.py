@@ -10,13 +10,14 @@ What something still needs never matches:
   as the model's ``on_delete=CASCADE`` says they belong to it.
 
 Cancelled deliveries (their rating was deleted or hidden) are finished like sent ones and go
-after ``RETENTION_DELIVERIES_DAYS`` counted from their cancellation.
+after ``RETENTION_DELIVERIES_DAYS`` counted from their cancellation; so do the kept
+cancellations themselves (``DeliveryCancellation``), counted from their ingest.
 
 The order below is the order of a run: log lines, then deliveries, then inbox items.
 """
 
 from apps.core.retention import Purge, days
-from apps.notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, Notification
+from apps.notifications.models import Delivery, DeliveryAttempt, DeliveryCancellation, DeliveryStatus, Notification
 from apps.notifications.services.db import notifications_db
 
 _ATTEMPTS = DeliveryAttempt._meta.db_table
@@ -76,6 +77,15 @@ CANCELLED_DELIVERIES_PURGE = Purge(
     dependants=(f"DELETE FROM {_ATTEMPTS} WHERE delivery_id IN ({{ids}})",),
     database=notifications_db,
 )
+CANCELLATIONS_PURGE = Purge(
+    name="cancellations",
+    app_label="notifications",
+    model=DeliveryCancellation,
+    order_column="created_at",
+    condition="t.created_at < %s",
+    retention=days("RETENTION_DELIVERIES_DAYS"),
+    database=notifications_db,
+)
 READ_INBOX_PURGE = Purge(
     name="inbox_read",
     app_label="notifications",
@@ -102,6 +112,7 @@ PURGES = (
     SENT_DELIVERIES_PURGE,
     DEAD_DELIVERIES_PURGE,
     CANCELLED_DELIVERIES_PURGE,
+    CANCELLATIONS_PURGE,
     READ_INBOX_PURGE,
     INBOX_PURGE,
 )

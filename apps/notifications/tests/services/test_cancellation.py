@@ -5,7 +5,7 @@ import uuid
 import pytest
 from django.utils.dateparse import parse_datetime
 
-from apps.notifications.models import Delivery, DeliveryStatus
+from apps.notifications.models import Delivery, DeliveryCancellation, DeliveryStatus
 from apps.notifications.services import events_ingest
 from apps.notifications.services.cancellation import Cancellation, cancellation_of
 from apps.notifications.tests.conftest import envelope
@@ -34,9 +34,11 @@ def test_which_events_cancel():
     reply_hidden = envelope(type="reply.moderated", rating_id=RATING, reply_status="hidden")
     when = parse_datetime("2026-01-02T03:04:05+00:00")
 
-    assert cancellation_of(deleted) == Cancellation(rating_id=RATING, before=when)
-    assert cancellation_of(hidden) == Cancellation(rating_id=RATING, before=when)
-    assert cancellation_of(reply_hidden) == Cancellation(rating_id=RATING, before=when, event_types=("rating.replied",))
+    assert cancellation_of(deleted) == Cancellation(event_id=uuid.UUID(deleted["id"]), rating_id=RATING, before=when)
+    assert cancellation_of(hidden) == Cancellation(event_id=uuid.UUID(hidden["id"]), rating_id=RATING, before=when)
+    assert cancellation_of(reply_hidden) == Cancellation(
+        event_id=uuid.UUID(reply_hidden["id"]), rating_id=RATING, before=when, event_types=("rating.replied",)
+    )
     assert cancellation_of(republished) is None
     assert cancellation_of(envelope(type="rating.created", rating_id=RATING)) is None
     assert cancellation_of({"type": "rating.deleted", "data": {"rating_id": "not-a-uuid"}}) is None
@@ -75,3 +77,36 @@ def test_ingesting_the_cancellation_again_changes_nothing():
     events_ingest(envelopes=[deleted])
 
     assert Delivery.objects.get(pk=pending.pk).cancelled_at == cancelled_at
+
+
+def test_an_earlier_event_ingested_after_the_deletion_is_cancelled_as_it_arrives(send_task):
+    deleted = envelope(type="rating.deleted", rating_id=RATING)
+    events_ingest(envelopes=[deleted])
+    assert DeliveryCancellation.objects.get().event_id == uuid.UUID(deleted["id"])
+
+    # The rating's creation, delayed (a lost broker message the relay sent again).
+    late = envelope(type="rating.created", rating_id=RATING)
+    late["occurred_at"] = BEFORE
+    assert len(events_ingest(envelopes=[late])) == 1
+
+    assert list(Delivery.objects.values_list("status", flat=True)) == ["cancelled"]
+
+
+def test_an_event_after_the_hiding_is_not_cancelled_by_it(send_task):
+    events_ingest(envelopes=[envelope(type="rating.moderated", rating_id=RATING, status="hidden")])
+
+    republished = envelope(type="rating.moderated", rating_id=RATING, status="published")
+    republished["occurred_at"] = AFTER
+    events_ingest(envelopes=[republished])
+
+    assert sorted(Delivery.objects.values_list("status", flat=True)) == ["pending", "pending"]
+    assert [d.notification.data["status"] for d in Delivery.objects.select_related("notification")] in (
+        ["hidden", "published"],
+        ["published", "hidden"],
+    )
+
+
+def test_a_malformed_rating_id_in_a_notice_does_not_stop_its_batch(send_task):
+    broken = envelope(rating_id="not-a-uuid")
+
+    assert len(events_ingest(envelopes=[broken, envelope()])) == 2
