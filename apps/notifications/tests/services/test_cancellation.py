@@ -110,3 +110,18 @@ def test_a_malformed_rating_id_in_a_notice_does_not_stop_its_batch(send_task):
     broken = envelope(rating_id="not-a-uuid")
 
     assert len(events_ingest(envelopes=[broken, envelope()])) == 2
+
+
+def test_the_items_of_a_rating_are_found_by_their_index():
+    from django.db import connection
+
+    from apps.notifications.models import Notification
+
+    _delivery()
+    sql, params = Notification.objects.filter(data__rating_id=RATING).values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        # On a handful of rows a sequential scan is cheapest: ask whether the index can serve it.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "notifications_rating_idx" in plan
