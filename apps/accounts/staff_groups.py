@@ -20,6 +20,9 @@ STAFF_GROUPS: dict[str, list[tuple[str, str]]] = {
         ("ratings", "change_ratingreport"),
         ("ratings", "view_moderationdecision"),
         ("ratings", "view_ratingreply"),
+        # Publish and hide replies (the reply_moderate actions; every field is read-only).
+        ("ratings", "change_ratingreply"),
+        ("ratings", "view_ratingrevision"),
         ("ratings", "view_ratinginvitation"),
         ("ratings", "view_ratingsummary"),
         # The delivery log of every notice, and the replay of dead deliveries (a "change";

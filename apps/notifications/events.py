@@ -14,6 +14,9 @@ RATING_UPDATED = "rating.updated"
 RATING_HELD = "rating.held"
 RATING_MODERATED = "rating.moderated"
 RATING_REPLIED = "rating.replied"
+REPLY_MODERATED = "reply.moderated"
+# Not a notice: the rating is gone, and so are the notices about it not yet delivered.
+RATING_DELETED = "rating.deleted"
 WEBHOOK_DISABLED = "webhook.disabled"
 # Sent to one endpoint on its owner's request; never an inbox item.
 WEBHOOK_TEST = "webhook.test"
@@ -151,6 +154,29 @@ def _rating_replied(data: dict) -> list[Notice]:
     )
 
 
+_REPLY_TITLES = {
+    PUBLISHED: "Your reply to {customer_name}'s rating is published",
+    HIDDEN: "Your reply to {customer_name}'s rating was hidden",
+    PENDING_REVIEW: "Your reply to {customer_name}'s rating is being reviewed",
+}
+
+
+def _reply_moderated(data: dict) -> list[Notice]:
+    template = _REPLY_TITLES.get(data.get("reply_status", ""))
+    if template is None:
+        return []
+    reason = data.get("reason", "")
+    return _notice(
+        data,
+        title=template.format(customer_name=data.get("customer_name", "a customer")),
+        body=f"Reason: {reason}" if reason else "",
+        reply_id=data.get("reply_id"),
+        reply_status=data.get("reply_status"),
+        previous_reply_status=data.get("previous_reply_status"),
+        reason=reason,
+    )
+
+
 def _webhook_disabled(data: dict) -> list[Notice]:
     return [
         Notice(
@@ -218,6 +244,11 @@ EVENT_TYPES: dict[str, EventType] = {
         label="Reply to your rating",
         build=_rating_replied,
         defaults={Channel.IN_APP: True, Channel.EMAIL: True, Channel.PUSH: True},
+    ),
+    REPLY_MODERATED: EventType(
+        label="Moderation of your reply",
+        build=_reply_moderated,
+        defaults={Channel.IN_APP: True, Channel.EMAIL: True, Channel.PUSH: False},
     ),
     WEBHOOK_DISABLED: EventType(
         label="Webhook endpoint disabled",

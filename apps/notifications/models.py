@@ -25,6 +25,8 @@ class DeliveryStatus(models.TextChoices):
     SENT = "sent", "Sent"
     RETRY = "retry", "Waiting to retry"
     DEAD = "dead", "Dead"
+    # Never sent: what it announced was deleted or hidden before it went out.
+    CANCELLED = "cancelled", "Cancelled"
 
 
 class Notification(UUIDModel):
@@ -54,6 +56,9 @@ class Notification(UUIDModel):
                 name="notifications_partner_feed_idx",
             ),
             models.Index(fields=["recipient_id", "-created_at", "-id"], name="notifications_inbox_idx"),
+            # data -> 'rating_id': the items (and so the deliveries) of one rating, cancelled when
+            # it is deleted or hidden (services/cancellation.py).
+            models.Index(KeyTransform("rating_id", "data"), name="notifications_rating_idx"),
             models.Index(
                 fields=["recipient_id", "-created_at"],
                 condition=Q(read_at__isnull=True),
@@ -195,6 +200,7 @@ class Delivery(UUIDModel):
     # The email address, webhook URL or device token, as it was when the delivery was made.
     address = models.CharField(max_length=4096)
     status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     locked_until = models.DateTimeField(null=True, blank=True)
@@ -253,6 +259,11 @@ class Delivery(UUIDModel):
                 condition=Q(status=DeliveryStatus.DEAD),
                 name="notif_delivery_dead_idx",
             ),
+            models.Index(
+                fields=["cancelled_at", "id"],
+                condition=Q(status=DeliveryStatus.CANCELLED),
+                name="notif_delivery_cancelled_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -290,3 +301,29 @@ class DeliveryAttempt(UUIDModel):
 
     def __str__(self) -> str:
         return f"#{self.number} {self.target} {self.outcome}"
+
+
+class DeliveryCancellation(UUIDModel):
+    """A cancelling event (a rating deleted or hidden, a reply hidden), kept after its ingest.
+
+    An earlier event about the same rating may still arrive later (a lost broker message the
+    outbox relay sends again): its deliveries are cancelled as it is ingested.
+    """
+
+    event_id = models.UUIDField(unique=True)
+    rating_id = models.UUIDField()
+    # The event types whose deliveries it cancels; empty: every type.
+    event_types = models.JSONField(default=list, blank=True)
+    # The cancelling event's occurred_at: only deliveries of events up to then are cancelled.
+    before = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["rating_id"], name="notif_cancellation_rating_idx"),
+            # The retention purge, in (created_at, id) order.
+            models.Index(fields=["created_at", "id"], name="notif_cancellation_age_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Cancellation of {self.rating_id} before {self.before:%Y-%m-%d %H:%M:%S}"

@@ -5,7 +5,9 @@ Runs inside the rating's transaction, so the outbox row commits (or rolls back) 
 are that app's public contract, and the payloads are plain dicts.
 
 One outbox event per recipient: the provider hears about ratings of it (new, held for review,
-changed, moderated), the author about decisions on their rating and the provider's reply.
+changed, moderated) and about decisions on its replies, the author about decisions on their
+rating and the provider's (public) reply. A deleted rating is one ``rating.deleted`` event that
+tells nobody anything: it cancels the deliveries about the rating that have not gone out.
 """
 
 from apps.core import outbox
@@ -73,8 +75,32 @@ def on_rating_replied(sender, event: dict, **kwargs) -> None:
     )
 
 
+def on_rating_deleted(sender, event: dict, **kwargs) -> None:
+    outbox.publish(
+        "rating.deleted",
+        {"rating_id": event["rating_id"], "provider_id": event["provider_id"]},
+        occurred_at=event["occurred_at"],
+    )
+
+
+def on_reply_moderated(sender, event: dict, **kwargs) -> None:
+    outbox.publish(
+        "reply.moderated",
+        _for_provider(
+            event,
+            reply_id=event["reply_id"],
+            reply_status=event["reply_status"],
+            previous_reply_status=event.get("previous_reply_status", ""),
+            reason=event.get("reason", ""),
+        ),
+        occurred_at=event["occurred_at"],
+    )
+
+
 def connect() -> None:
     rating_signals.rating_created.connect(on_rating_created, dispatch_uid="notifications.rating_created")
     rating_signals.rating_updated.connect(on_rating_updated, dispatch_uid="notifications.rating_updated")
     rating_signals.rating_moderated.connect(on_rating_moderated, dispatch_uid="notifications.rating_moderated")
     rating_signals.rating_replied.connect(on_rating_replied, dispatch_uid="notifications.rating_replied")
+    rating_signals.rating_deleted.connect(on_rating_deleted, dispatch_uid="notifications.rating_deleted")
+    rating_signals.reply_moderated.connect(on_reply_moderated, dispatch_uid="notifications.reply_moderated")

@@ -1,5 +1,5 @@
-"""Staff moderation in the admin. Every status change goes through ``rating_moderate``; no admin
-form can write a rating's status, score or comment."""
+"""Staff moderation in the admin. Every status change goes through ``rating_moderate`` (or
+``reply_moderate`` for replies); no admin form can write a rating's or reply's status or text."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -24,12 +24,13 @@ from apps.ratings.models import (
     RatingInvitation,
     RatingReply,
     RatingReport,
+    RatingRevision,
     RatingStatus,
     RatingSummary,
     ReportStatus,
     rating_title_related,
 )
-from apps.ratings.services import rating_moderate, report_resolve
+from apps.ratings.services import rating_moderate, reply_moderate, report_resolve
 
 
 @admin.display(description="Rating", ordering="rating__created_at")
@@ -80,8 +81,18 @@ class RatingReportInline(RatingChildInline):
 
 class RatingReplyInline(RatingChildInline):
     model = RatingReply
-    fields = ("body", "created_at", "updated_at")
+    fields = ("body", "status", "moderation_reason", "created_at", "updated_at")
     verbose_name = "provider's reply"
+
+
+class RatingRevisionInline(RatingChildInline):
+    """The rating as it was before each change, newest first."""
+
+    model = RatingRevision
+    fields = ("created_at", "kind", "changed_by", "score", "comment", "status")
+    ordering = ("-created_at", "-id")
+    verbose_name_plural = "revisions (the rating before each change)"
+    related = ("changed_by",)
 
 
 class ModerationDecisionInline(RatingChildInline):
@@ -146,22 +157,21 @@ class ModerationDecisionForm(forms.Form):
         return cleaned
 
 
-def _moderate_with_reason(modeladmin, request, queryset, *, to_status: str, verb: str):
-    """An intermediate page asks for the reason, then each rating goes through ``rating_moderate``."""
+def _moderate_with_reason(modeladmin, request, queryset, *, to_status: str, verb: str, moderate, noun: str):
+    """An intermediate page asks for the reason, then each object goes through ``moderate``
+    (``rating_moderate`` or ``reply_moderate``)."""
     if "apply" in request.POST:
         form = ModerationReasonForm(request.POST)
         if form.is_valid():
             done = skipped = 0
-            for rating in queryset:
+            for obj in queryset:
                 try:
-                    rating_moderate(
-                        rating=rating, to_status=to_status, reason=form.cleaned_data["reason"], moderator=request.user
-                    )
+                    moderate(obj, to_status=to_status, reason=form.cleaned_data["reason"], moderator=request.user)
                     done += 1
                 except ApplicationError:
                     skipped += 1
             past = "hidden" if to_status == RatingStatus.HIDDEN else "published"
-            modeladmin.message_user(request, f"{done} rating(s) {past}.", messages.SUCCESS)
+            modeladmin.message_user(request, f"{done} {noun}(s) {past}.", messages.SUCCESS)
             if skipped:
                 modeladmin.message_user(request, f"Skipped {skipped} already {to_status}.", messages.WARNING)
             return None
@@ -169,15 +179,24 @@ def _moderate_with_reason(modeladmin, request, queryset, *, to_status: str, verb
         form = ModerationReasonForm()
     context = {
         **modeladmin.admin_site.each_context(request),
-        "title": f"{verb.capitalize()} ratings",
+        "title": f"{verb.capitalize()} {noun}s",
         "verb": verb,
-        "ratings": queryset,
+        "noun": noun,
+        "objects": queryset,
         "form": form,
         "action": request.POST["action"],
         "action_checkbox_name": ACTION_CHECKBOX_NAME,
         "opts": modeladmin.model._meta,
     }
     return TemplateResponse(request, "admin/ratings/moderation_reason.html", context)
+
+
+def _rating_moderate(rating: Rating, **kwargs) -> None:
+    rating_moderate(rating=rating, **kwargs)
+
+
+def _reply_moderate(reply: RatingReply, **kwargs) -> None:
+    reply_moderate(reply=reply, **kwargs)
 
 
 @admin.register(Rating)
@@ -214,12 +233,14 @@ class RatingAdmin(ReadOnlyPageMixin, admin.ModelAdmin):
         "moderation_reason",
         "verified",
         "invitation",
+        "helpful_count",
         "first_published_at",
+        "edited_at",
         "created_at",
         "updated_at",
     )
     fields = readonly_fields
-    inlines = (RatingReportInline, RatingReplyInline, ModerationDecisionInline)
+    inlines = (RatingReportInline, RatingReplyInline, ModerationDecisionInline, RatingRevisionInline)
     actions = ("publish_selected", "hide_selected", "dismiss_open_reports")
     date_hierarchy = "created_at"
 
@@ -259,11 +280,27 @@ class RatingAdmin(ReadOnlyPageMixin, admin.ModelAdmin):
 
     @admin.action(description="Publish selected ratings…", permissions=["change"])
     def publish_selected(self, request, queryset):
-        return _moderate_with_reason(self, request, queryset, to_status=RatingStatus.PUBLISHED, verb="publish")
+        return _moderate_with_reason(
+            self,
+            request,
+            queryset,
+            to_status=RatingStatus.PUBLISHED,
+            verb="publish",
+            moderate=_rating_moderate,
+            noun="rating",
+        )
 
     @admin.action(description="Hide selected ratings…", permissions=["change"])
     def hide_selected(self, request, queryset):
-        return _moderate_with_reason(self, request, queryset, to_status=RatingStatus.HIDDEN, verb="hide")
+        return _moderate_with_reason(
+            self,
+            request,
+            queryset,
+            to_status=RatingStatus.HIDDEN,
+            verb="hide",
+            moderate=_rating_moderate,
+            noun="rating",
+        )
 
     @admin.action(description="Dismiss open reports (keep ratings as they are)", permissions=["change"])
     def dismiss_open_reports(self, request, queryset):
@@ -430,14 +467,44 @@ class ModerationDecisionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(RatingReply)
-class RatingReplyAdmin(ReadOnlyAdmin):
-    list_display = ("short_body", rating_link, "created_at", "updated_at")
+class RatingReplyAdmin(ReadOnlyPageMixin, admin.ModelAdmin):
+    """The reply moderation queue: read-only, changed only by the publish/hide actions."""
+
+    list_display = ("short_body", rating_link, "status", "moderation_reason", "created_at", "updated_at")
+    list_filter = ("status", "created_at")
     search_fields = ("body", "=rating__id")
     list_select_related = rating_title_related("rating__")
+    readonly_fields = ("id", "rating", "body", "status", "moderation_reason", "first_published_at", "created_at")
+    fields = readonly_fields
+    actions = ("publish_selected", "hide_selected")
 
     @admin.display(description="Body")
     def short_body(self, obj: RatingReply) -> str:
         return obj.body[:80]
+
+    @admin.action(description="Publish selected replies…", permissions=["change"])
+    def publish_selected(self, request, queryset):
+        return _moderate_with_reason(
+            self,
+            request,
+            queryset,
+            to_status=RatingStatus.PUBLISHED,
+            verb="publish",
+            moderate=_reply_moderate,
+            noun="reply",
+        )
+
+    @admin.action(description="Hide selected replies…", permissions=["change"])
+    def hide_selected(self, request, queryset):
+        return _moderate_with_reason(
+            self, request, queryset, to_status=RatingStatus.HIDDEN, verb="hide", moderate=_reply_moderate, noun="reply"
+        )
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(RatingInvitation)

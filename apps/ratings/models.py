@@ -66,6 +66,10 @@ class Rating(TimeStampedModel):
     invitation = models.OneToOneField(
         RatingInvitation, on_delete=models.RESTRICT, null=True, blank=True, related_name="rating"
     )
+    # "Was this helpful" votes, kept exact by the vote services with F() in the vote's transaction.
+    helpful_count = models.PositiveIntegerField(default=0)
+    # The author's last change of score or comment (moderation does not count); null if never edited.
+    edited_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -73,6 +77,7 @@ class Rating(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(verified=False) | Q(invitation__isnull=False), name="ratings_verified_needs_invitation"
             ),
+            models.CheckConstraint(condition=Q(helpful_count__gte=0), name="ratings_helpful_count_not_negative"),
             models.UniqueConstraint(fields=["customer", "provider"], name="ratings_one_per_customer_provider"),
             models.CheckConstraint(
                 condition=Q(score__gte=SCORE_MIN) & Q(score__lte=SCORE_MAX), name="ratings_score_1_to_5"
@@ -86,6 +91,11 @@ class Rating(TimeStampedModel):
         indexes = [
             models.Index(fields=["provider", "status", "-created_at", "-id"], name="ratings_provider_feed_idx"),
             models.Index(fields=["customer", "-created_at", "-id"], name="ratings_customer_feed_idx"),
+            # A provider's published ratings, most helpful first (?ordering=-helpful_count).
+            models.Index(
+                fields=["provider", "status", "-helpful_count", "-created_at", "-id"],
+                name="ratings_provider_helpful_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -231,10 +241,15 @@ REPLY_MAX_LENGTH = 2000
 
 
 class RatingReply(TimeStampedModel):
-    """The rated provider's one public answer to a rating."""
+    """The rated provider's one answer to a rating, public once published (the rating's states and rules)."""
 
     rating = models.OneToOneField(Rating, on_delete=models.CASCADE, related_name="reply")
     body = models.TextField(max_length=REPLY_MAX_LENGTH)
+    status = models.CharField(max_length=20, choices=RatingStatus.choices, default=RatingStatus.PUBLISHED)
+    # Why the reply is held or hidden (the latest decision's reason); empty once published.
+    moderation_reason = models.CharField(max_length=500, blank=True, default="")
+    # Set the first time the reply becomes public: the rating's author is told of a new reply then.
+    first_published_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "rating replies"
@@ -242,7 +257,56 @@ class RatingReply(TimeStampedModel):
             models.CheckConstraint(
                 condition=LessThanOrEqual(Length("body"), REPLY_MAX_LENGTH), name="ratings_reply_body_max_length"
             ),
+            models.CheckConstraint(condition=Q(status__in=RatingStatus.values), name="ratings_reply_status_valid"),
         ]
 
     def __str__(self) -> str:
         return f"Reply to {self.rating}"
+
+
+class RevisionKind(models.TextChoices):
+    EDIT = "edit", "Edited by the author"
+    MODERATION = "moderation", "Moderation"
+
+
+class RatingRevision(UUIDModel):
+    """A rating as it was before one change: its score, comment and status, who changed it and when.
+
+    Written in the change's transaction; never edited. ``changed_by`` is null for an automatic rule.
+    """
+
+    rating = models.ForeignKey(Rating, on_delete=models.CASCADE, related_name="revisions")
+    kind = models.CharField(max_length=20, choices=RevisionKind.choices)
+    score = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=20, choices=RatingStatus.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=RevisionKind.values), name="ratings_revision_kind_valid"),
+        ]
+        indexes = [models.Index(fields=["rating", "-created_at", "-id"], name="ratings_revision_history_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.rating_id}"
+
+
+class RatingHelpfulVote(UUIDModel):
+    """One user's "this was helpful" on one rating."""
+
+    rating = models.ForeignKey(Rating, on_delete=models.CASCADE, related_name="helpful_votes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="helpful_votes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["rating", "user"], name="ratings_helpful_vote_one_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Helpful vote on {self.rating_id} by {self.user_id}"

@@ -33,6 +33,18 @@ def rating_get_visible(*, rating_id, viewer: User | None) -> Rating:
     return rating
 
 
+def rating_get_published(*, rating_id) -> Rating:
+    """A published rating with its author's and provider's user ids at hand; else 404."""
+    rating = (
+        Rating.objects.select_related("customer", "provider")
+        .filter(pk=rating_id, status=RatingStatus.PUBLISHED)
+        .first()
+    )
+    if rating is None:
+        raise NotFound("Rating not found.")
+    return rating
+
+
 def rating_get_for_author(*, rating_id, user: User) -> Rating:
     """The rating only its author may change: 404 if invisible to ``user``, 403 if not theirs."""
     rating = rating_get_visible(rating_id=rating_id, viewer=user)

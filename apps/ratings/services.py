@@ -1,14 +1,16 @@
 """Every write to ratings, each in one transaction with the summary change and its event."""
 
 from collections.abc import Iterable
+from datetime import datetime
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.core.exceptions import ApplicationError, Conflict, PermissionDenied
+from apps.core.exceptions import ApplicationError, Conflict, NotFound, PermissionDenied
 from apps.customers.models import Customer
 from apps.providers.models import Provider
 from apps.ratings import signals
@@ -17,12 +19,15 @@ from apps.ratings.models import (
     ModerationDecision,
     PartnerAPIKey,
     Rating,
+    RatingHelpfulVote,
     RatingInvitation,
     RatingReply,
     RatingReport,
+    RatingRevision,
     RatingStatus,
     RatingSummary,
     ReportStatus,
+    RevisionKind,
 )
 
 COMMENT_EXCERPT_LENGTH = 140
@@ -62,6 +67,16 @@ class ReportAlreadyResolved(Conflict):
 class AlreadyInvited(Conflict):
     default_code = "already_invited"
     default_detail = "An invitation with this external reference already exists for this provider."
+
+
+class EditWindowClosed(PermissionDenied):
+    default_code = "edit_window_closed"
+    default_detail = "This rating can no longer be changed: the edit window has closed."
+
+
+class CannotVoteOwnRating(PermissionDenied):
+    default_code = "cannot_vote_own_rating"
+    default_detail = "You cannot vote on your own rating or on a rating of you."
 
 
 class InvalidInvitation(ApplicationError):
@@ -129,6 +144,7 @@ def _transition(*, rating: Rating, to_status: str, reason: str, moderator: User 
     if to_status == RatingStatus.HIDDEN and not reason.strip():
         raise ReasonRequired()
     was_counted = _counted(rating)
+    _revision_record(rating=rating, kind=RevisionKind.MODERATION, changed_by=moderator)
     rating.status = to_status
     rating.moderation_reason = "" if to_status == RatingStatus.PUBLISHED else reason
     fields = ["status", "moderation_reason", "updated_at"]
@@ -163,6 +179,18 @@ def _transition(*, rating: Rating, to_status: str, reason: str, moderator: User 
         ),
     )
     return rating
+
+
+def _revision_record(*, rating: Rating, kind: str, changed_by: User | None) -> None:
+    """Keep ``rating`` as it is now (before the caller changes it) in its history."""
+    RatingRevision.objects.create(
+        rating=rating,
+        kind=kind,
+        score=rating.score,
+        comment=rating.comment,
+        status=rating.status,
+        changed_by=changed_by,
+    )
 
 
 def _locked(rating: Rating) -> Rating:
@@ -237,9 +265,26 @@ def rating_create(
 _UNSET = object()
 
 
+def rating_edit_window_check(*, rating: Rating, now: datetime | None = None) -> None:
+    """403 ``edit_window_closed`` once ``RATING_EDIT_WINDOW`` has passed since the rating was created.
+
+    The one place the window is decided; ``rating_update`` applies it unless its caller is a
+    path the window does not concern (``enforce_edit_window=False``).
+    """
+    if (now or timezone.now()) - rating.created_at > settings.RATING_EDIT_WINDOW:
+        raise EditWindowClosed()
+
+
 @transaction.atomic
-def rating_update(*, rating: Rating, score=_UNSET, comment=_UNSET) -> Rating:
+def rating_update(
+    *, rating: Rating, score=_UNSET, comment=_UNSET, editor: User | None = None, enforce_edit_window: bool = True
+) -> Rating:
     """Change score and/or comment; the summary moves by the difference while the rating is published.
+
+    Within ``RATING_EDIT_WINDOW`` of its creation only (403 ``edit_window_closed``, nothing
+    changed), unless ``enforce_edit_window`` is False: a path that changes the rating for
+    another reason than the author's second thoughts (a partner's invitation verifying it)
+    skips the window. The rating as it was is kept as a ``RatingRevision`` by ``editor``.
 
     A published rating whose new comment trips an automatic hold rule goes back to
     ``pending_review``: otherwise a clean comment could be published and then edited into a
@@ -247,18 +292,24 @@ def rating_update(*, rating: Rating, score=_UNSET, comment=_UNSET) -> Rating:
     rating keeps its status whatever the edit: only staff release it.
     """
     locked = _locked(rating)
-    previous_score = locked.score
-    fields = []
+    if enforce_edit_window:
+        rating_edit_window_check(rating=locked)
+    changes = {}
     if score is not _UNSET and score != locked.score:
-        locked.score = score
-        fields.append("score")
+        changes["score"] = score
     if comment is not _UNSET and comment != locked.comment:
-        locked.comment = comment
-        fields.append("comment")
-    if not fields:
+        changes["comment"] = comment
+    if not changes:
         return locked
+    previous_score = locked.score
+    # The rating as it was, before the change (an invalid change rolls it back with the rest).
+    _revision_record(rating=locked, kind=RevisionKind.EDIT, changed_by=editor)
+    for field, value in changes.items():
+        setattr(locked, field, value)
+    fields = list(changes)
     locked.full_clean(exclude=["customer", "provider"], validate_unique=False, validate_constraints=False)
-    locked.save(update_fields=[*fields, "updated_at"])
+    locked.edited_at = timezone.now()
+    locked.save(update_fields=[*fields, "edited_at", "updated_at"])
     if "score" in fields and _counted(locked):
         _summary_apply(provider_id=locked.provider_id, changes=[(previous_score, -1), (locked.score, 1)])
     signals.rating_updated.send(sender=Rating, event=_event(locked, previous_score=previous_score))
@@ -331,44 +382,154 @@ def report_resolve(*, report: RatingReport, upheld: bool, moderator: User, reaso
     return locked
 
 
-@transaction.atomic
-def reply_set(*, rating: Rating, body: str) -> RatingReply:
-    """Create or replace the provider's one public reply; the author is told through ``rating_replied``."""
-    locked = _locked(rating)
-    reply = RatingReply.objects.filter(rating=locked).first()
-    created = reply is None
-    if created:
-        reply = RatingReply(rating=locked, body=body)
-    elif reply.body == body:
-        return reply
-    else:
-        reply.body = body
-    reply.full_clean(exclude=["rating"], validate_unique=False, validate_constraints=False)
-    try:
-        with transaction.atomic():
-            reply.save(force_insert=created)
-    except IntegrityError:
-        # A concurrent first reply won; ours replaces it as the latest write.
-        reply = RatingReply.objects.get(rating=locked)
-        reply.body = body
-        reply.save(update_fields=["body", "updated_at"])
-        created = False
-    signals.rating_replied.send(
+def _reply_event(rating: Rating, reply: RatingReply, **extra) -> dict:
+    return _event(
+        rating,
+        reply_id=str(reply.pk),
+        reply_excerpt=reply.body[:COMMENT_EXCERPT_LENGTH],
+        reply_status=reply.status,
+        **extra,
+    )
+
+
+def _reply_transition(
+    *, rating: Rating, reply: RatingReply, to_status: str, reason: str, moderator: User | None
+) -> RatingReply:
+    """Move a reply (its rating locked by the caller) to ``to_status`` and publish the decision.
+
+    The rating's author hears of the reply (``rating_replied``) the moment it becomes public.
+    """
+    previous_status = reply.status
+    if to_status == previous_status:
+        raise StatusUnchanged("The reply already has this status.")
+    if to_status == RatingStatus.HIDDEN and not reason.strip():
+        raise ReasonRequired("Hiding a reply needs a reason.")
+    reply.status = to_status
+    reply.moderation_reason = "" if to_status == RatingStatus.PUBLISHED else reason
+    fields = ["status", "moderation_reason", "updated_at"]
+    first_publication = to_status == RatingStatus.PUBLISHED and reply.first_published_at is None
+    if first_publication:
+        reply.first_published_at = timezone.now()
+        fields.append("first_published_at")
+    reply.save(update_fields=fields)
+    signals.reply_moderated.send(
         sender=Rating,
-        event=_event(
-            locked,
-            reply_id=str(reply.pk),
-            reply_excerpt=reply.body[:COMMENT_EXCERPT_LENGTH],
-            reply_created=created,
+        event=_reply_event(
+            rating,
+            reply,
+            previous_reply_status=previous_status,
+            reason=reason,
+            moderator_id=str(moderator.pk) if moderator is not None else None,
+            first_publication=first_publication,
         ),
     )
+    if to_status == RatingStatus.PUBLISHED:
+        signals.rating_replied.send(sender=Rating, event=_reply_event(rating, reply, reply_created=first_publication))
     return reply
+
+
+@transaction.atomic
+def reply_set(*, rating: Rating, body: str) -> RatingReply:
+    """Create or replace the provider's one reply, under the content rules of a rating's comment.
+
+    A clean new reply is published and the rating's author is told (``rating_replied``); one
+    whose body trips an automatic hold rule waits in ``pending_review`` (not public, the author
+    not told) until staff publish it. A published reply edited into such content goes back to
+    review; a held or hidden reply keeps its status whatever the edit (only staff release it).
+    """
+    locked = _locked(rating)
+    # The rating's lock serializes every writer of its one reply.
+    reply = RatingReply.objects.filter(rating=locked).first()
+    hold_reason = _hold_reason(body)
+    if reply is None:
+        reply = RatingReply(
+            rating=locked,
+            body=body,
+            status=RatingStatus.PENDING_REVIEW if hold_reason else RatingStatus.PUBLISHED,
+            moderation_reason=hold_reason,
+            first_published_at=None if hold_reason else timezone.now(),
+        )
+        reply.full_clean(exclude=["rating"], validate_unique=False, validate_constraints=False)
+        reply.save(force_insert=True)
+        if hold_reason:
+            event = _reply_event(
+                locked,
+                reply,
+                previous_reply_status="",
+                reason=hold_reason,
+                moderator_id=None,
+                first_publication=False,
+            )
+            signals.reply_moderated.send(sender=Rating, event=event)
+        else:
+            signals.rating_replied.send(sender=Rating, event=_reply_event(locked, reply, reply_created=True))
+        return reply
+    if reply.body == body:
+        return reply
+    reply.body = body
+    reply.full_clean(exclude=["rating"], validate_unique=False, validate_constraints=False)
+    reply.save(update_fields=["body", "updated_at"])
+    if reply.status != RatingStatus.PUBLISHED:
+        return reply
+    if hold_reason:
+        return _reply_transition(
+            rating=locked, reply=reply, to_status=RatingStatus.PENDING_REVIEW, reason=hold_reason, moderator=None
+        )
+    signals.rating_replied.send(sender=Rating, event=_reply_event(locked, reply, reply_created=False))
+    return reply
+
+
+@transaction.atomic
+def reply_moderate(*, reply: RatingReply, to_status: str, reason: str = "", moderator: User | None) -> RatingReply:
+    """The one way staff change a reply's status (published, pending_review, hidden).
+
+    409 ``status_unchanged`` if it already has ``to_status``; hiding needs a ``reason``. Becoming
+    public tells the rating's author (``rating_replied``, ``reply_created`` on the first time).
+    """
+    rating = _locked(Rating(pk=reply.rating_id))
+    locked = RatingReply.objects.select_for_update().get(pk=reply.pk)
+    return _reply_transition(rating=rating, reply=locked, to_status=to_status, reason=reason, moderator=moderator)
 
 
 @transaction.atomic
 def reply_delete(*, rating: Rating) -> None:
     """Remove the provider's reply, if there is one."""
     RatingReply.objects.filter(rating_id=rating.pk).delete()
+
+
+@transaction.atomic
+def helpful_vote_add(*, rating: Rating, user: User) -> tuple[int, bool]:
+    """``user`` finds a published rating helpful, once: ``(helpful_count, created)``.
+
+    A repeated vote changes nothing and reports ``created=False``. 403
+    ``cannot_vote_own_rating`` for the rating's author and for the rated provider; 404 if the
+    rating is not published (also when it is hidden while the vote is being written).
+    """
+    if user.pk in (rating.customer.user_id, rating.provider.user_id):
+        raise CannotVoteOwnRating()
+    try:
+        with transaction.atomic():
+            RatingHelpfulVote.objects.create(rating_id=rating.pk, user=user)
+    except IntegrityError:
+        created = False
+    else:
+        created = True
+        # The row lock this UPDATE takes orders concurrent votes; F() loses none of them.
+        counted = Rating.objects.filter(pk=rating.pk, status=RatingStatus.PUBLISHED).update(
+            helpful_count=F("helpful_count") + 1
+        )
+        if not counted:
+            raise NotFound("Rating not found.")
+    return Rating.objects.values_list("helpful_count", flat=True).get(pk=rating.pk), created
+
+
+@transaction.atomic
+def helpful_vote_remove(*, rating: Rating, user: User) -> int:
+    """Withdraw ``user``'s helpful vote, if any; returns the rating's ``helpful_count``."""
+    deleted, _ = RatingHelpfulVote.objects.filter(rating_id=rating.pk, user=user).delete()
+    if deleted:
+        Rating.objects.filter(pk=rating.pk).update(helpful_count=F("helpful_count") - 1)
+    return Rating.objects.values_list("helpful_count", flat=True).get(pk=rating.pk)
 
 
 @transaction.atomic

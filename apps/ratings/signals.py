@@ -17,8 +17,13 @@ rating's status *after* the change: ``published``, ``pending_review`` or ``hidde
   ``previous_status``, ``reason`` (may be empty), ``moderator_id`` (the staff user's id, null
   for an automatic rule) and ``first_publication`` (true when the rating becomes public for the
   first time, e.g. released from automatic hold: send the normal "new rating" notice then).
-- ``rating_replied``: the provider created or changed its public reply (tell the author); adds
-  ``reply_id``, ``reply_excerpt`` and ``reply_created`` (false for an edit).
+- ``rating_replied``: the provider's reply is public, new or changed (tell the author); sent
+  only while the reply is published. Adds ``reply_id``, ``reply_excerpt``, ``reply_status`` and
+  ``reply_created`` (true the first time the reply becomes public, false for an edit).
+- ``reply_moderated``: a reply's status changed (staff, or an automatic hold of its body, also
+  of a new reply: then ``previous_reply_status`` is empty). Adds ``reply_id``,
+  ``reply_excerpt``, ``reply_status`` (after), ``previous_reply_status``, ``reason``,
+  ``moderator_id`` and ``first_publication``.
 """
 
 from django.dispatch import Signal
@@ -28,3 +33,4 @@ rating_updated = Signal()
 rating_deleted = Signal()
 rating_moderated = Signal()
 rating_replied = Signal()
+reply_moderated = Signal()

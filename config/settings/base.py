@@ -9,6 +9,8 @@ from csp.constants import NONCE as CSP_NONCE
 from csp.constants import NONE as CSP_NONE
 from csp.constants import SELF as CSP_SELF
 from csp.constants import UNSAFE_INLINE as CSP_UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.dateparse import parse_duration
 from kombu import Queue
 
 from config.celery_options import broker_transport_options
@@ -392,6 +394,11 @@ RATING_HOLD_LINKS = env.bool("RATING_HOLD_LINKS", default=True)
 RATING_HOLD_EMAILS = env.bool("RATING_HOLD_EMAILS", default=True)
 RATING_HOLD_PHONES = env.bool("RATING_HOLD_PHONES", default=True)
 RATING_HOLD_WORDS = env.list("RATING_HOLD_WORDS", default=[])
+# How long after its creation the author may still change a rating's score or comment (an ISO
+# 8601 duration such as P30D, or "3 days 04:00:00"); deleting it stays allowed after that.
+RATING_EDIT_WINDOW = parse_duration(env("RATING_EDIT_WINDOW", default="P30D"))
+if RATING_EDIT_WINDOW is None or timedelta(0) >= RATING_EDIT_WINDOW:
+    raise ImproperlyConfigured("RATING_EDIT_WINDOW must be a positive duration, such as P30D.")
 
 # --- Email -------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

@@ -17,6 +17,10 @@ The path of one delivery:
 A destination that stops answering (connect error, deadline) ends its group early: the rest
 are rescheduled untouched rather than each waiting for the same deadline.
 
+A delivery cancelled after its claim (``services.cancellation``: its rating was deleted or
+hidden) is dropped by the check right before the group's sends, and its record keeps it
+``cancelled`` whatever the send reported, unless the message had already gone out (``sent``).
+
 Each send is a span under the trace context stored on its delivery row (the ingest span of its
 event: ``apps.core.tracing``), linked to the batch task's span; the HTTP or SMTP exchange inside
 is its child.
@@ -179,8 +183,20 @@ def _apply(delivery: Delivery, sent: SendResult, *, now: datetime, duration_ms: 
         )
 
 
+_CANCELLED = SendResult(result=Result.SKIPPED, error="cancelled before it was sent")
+
+
+def _still_held(rows: list[Delivery], *, lease: datetime) -> set:
+    """The ids among ``rows`` still ours to send: a cancellation since the claim takes a row away."""
+    return set(
+        Delivery.objects.using(notifications_db())
+        .filter(pk__in=[row.pk for row in rows], status=DeliveryStatus.SENDING, locked_until=lease)
+        .values_list("pk", flat=True)
+    )
+
+
 def _send_group(
-    rows: list[Delivery], *, key: tuple[str, str], started: float
+    rows: list[Delivery], *, key: tuple[str, str], started: float, lease: datetime
 ) -> list[tuple[Delivery, SendResult, int]]:
     """Send one destination's rows (``key``: channel, destination) through one session,
     holding one of the destination's slots."""
@@ -201,7 +217,12 @@ def _send_group(
     held_back: SendResult | None = None
     try:
         with channel.session() as session:
+            # Checked once the session is open (connecting can take a while), right before sending.
+            held = _still_held(rows, lease=lease)
             for row in rows:
+                if row.pk not in held:
+                    results.append((row, _CANCELLED, 0))
+                    continue
                 if held_back is None and time.monotonic() - started > budget:
                     held_back = SendResult(result=Result.SKIPPED, error="", reschedule_at=timezone.now())
                 if held_back is not None:
@@ -267,7 +288,7 @@ def deliveries_send(*, delivery_ids: Iterable[UUID | str]) -> dict[str, str]:
         groups[_group_key(row)].append(row)
     outcomes: list[tuple[Delivery, SendResult, int]] = []
     for key, group in groups.items():
-        outcomes += _send_group(group, key=key, started=started)
+        outcomes += _send_group(group, key=key, started=started, lease=lease)
     _record(outcomes, lease=lease)
     return {str(row.pk): row.status for row, _, _ in outcomes}
 
@@ -352,14 +373,27 @@ def _write_outcomes(outcomes: list[tuple[Delivery, SendResult, int]], *, lease: 
 def _update_rows(rows: list[Delivery], *, lease: datetime, db: str) -> None:
     """Write each row's recorded fields; only the holder of ``lease`` may.
 
-    On PostgreSQL one ``UPDATE … FROM unnest(arrays)`` for the whole group. Django's
-    ``bulk_update`` would do the same in one statement too, but builds a ``CASE WHEN`` per field
-    and row: in the engine's profile that cost more CPU than the sends themselves.
+    A row cancelled since its claim stays ``cancelled`` unless its send went out (``sent``);
+    each row's status in memory is set to what was written. On PostgreSQL one
+    ``UPDATE … FROM unnest(arrays)`` for the whole group. Django's ``bulk_update`` would do the
+    same in one statement too, but builds a ``CASE WHEN`` per field and row: in the engine's
+    profile that cost more CPU than the sends themselves.
     """
+    held = [DeliveryStatus.SENDING, DeliveryStatus.CANCELLED]
     if connections[db].vendor != "postgresql":
         # The embedded default (SQLite) sends little: a statement per row is fine there.
         for row in rows:
-            Delivery.objects.using(db).filter(pk=row.pk, status=DeliveryStatus.SENDING, locked_until=lease).update(
+            current = (
+                Delivery.objects.using(db)
+                .filter(pk=row.pk, status__in=held, locked_until=lease)
+                .values_list("status", flat=True)
+                .first()
+            )
+            if current is None:
+                continue
+            if current == DeliveryStatus.CANCELLED and row.status != DeliveryStatus.SENT:
+                row.status = DeliveryStatus.CANCELLED
+            Delivery.objects.using(db).filter(pk=row.pk, status__in=held, locked_until=lease).update(
                 **{name: getattr(row, name) for name in _RECORDED_FIELDS}
             )
         return
@@ -367,15 +401,24 @@ def _update_rows(rows: list[Delivery], *, lease: datetime, db: str) -> None:
     arrays = [[row.pk for row in rows]] + [[getattr(row, name) for row in rows] for name, _ in columns]
     types = ["uuid"] + [field.db_type(connections[db]).split("(")[0] for _, field in columns]
     table = Delivery._meta.db_table
-    assignments = ", ".join(f"{field.column} = v.{field.column}" for _, field in columns)
+    assignments = ", ".join(
+        "status = CASE WHEN d.status = %s AND v.status <> %s THEN d.status ELSE v.status END"
+        if name == "status"
+        else f"{field.column} = v.{field.column}"
+        for name, field in columns
+    )
     unnest = ", ".join(f"%s::{db_type}[]" for db_type in types)
     names = ", ".join(["id"] + [field.column for _, field in columns])
     sql = (
         f"UPDATE {table} AS d SET {assignments} FROM unnest({unnest}) AS v({names}) "
-        "WHERE d.id = v.id AND d.status = %s AND d.locked_until = %s"
+        "WHERE d.id = v.id AND d.status IN (%s, %s) AND d.locked_until = %s RETURNING d.id, d.status"
     )
+    params = [DeliveryStatus.CANCELLED, DeliveryStatus.SENT, *arrays, *held, lease]
     with connections[db].cursor() as cursor:
-        cursor.execute(sql, [*arrays, DeliveryStatus.SENDING, lease])
+        cursor.execute(sql, params)
+        written = dict(cursor.fetchall())
+    for row in rows:
+        row.status = written.get(row.pk, row.status)
 
 
 def _consequences(outcomes: list[tuple[Delivery, SendResult, int]]) -> None:

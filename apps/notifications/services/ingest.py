@@ -22,7 +22,7 @@ from django.utils.dateparse import parse_datetime
 
 from apps.core import tracing
 from apps.core.middleware import request_id_scope, valid_request_id
-from apps.notifications.events import ACCOUNT_DELETED, EVENT_TYPES, EXTERNAL_CHANNELS, Notice
+from apps.notifications.events import ACCOUNT_DELETED, EVENT_TYPES, EXTERNAL_CHANNELS, RATING_DELETED, Notice
 from apps.notifications.metrics import NOTIFICATIONS_CREATED
 from apps.notifications.models import (
     Channel,
@@ -33,6 +33,7 @@ from apps.notifications.models import (
     WebhookEndpoint,
 )
 from apps.notifications.selectors import channel_enabled, preferences_chosen
+from apps.notifications.services.cancellation import Cancellation, cancellation_of, cancellations_apply
 from apps.notifications.services.db import notifications_db
 from apps.notifications.services.engine import deliveries_enqueue
 
@@ -132,10 +133,28 @@ def _recipients_erase(envelopes: list[dict]) -> list[dict]:
 
 
 def events_ingest(*, envelopes: list[dict]) -> list[Notification]:
-    """Create the inbox items and deliveries a batch of events calls for; returns the new items."""
-    planned = _plan(_recipients_erase(envelopes))
-    if not planned:
-        return []
+    """Create the inbox items and deliveries a batch of events calls for; returns the new items.
+
+    In the same transaction, deliveries that deletions and hidings make moot are cancelled
+    (``services.cancellation``), after the batch's own deliveries are written: a rating's
+    creation and its hiding may arrive in one batch, or in the wrong order.
+    """
+    envelopes = _recipients_erase(envelopes)
+    cancellations = [c for c in map(cancellation_of, envelopes) if c is not None]
+    # Nothing to announce: a deleted rating only cancels.
+    planned = _plan([e for e in envelopes if not (isinstance(e, dict) and e.get("type") == RATING_DELETED)])
+    if planned:
+        return _traced_ingest(planned, batch_size=len(envelopes), cancellations=cancellations)
+    if cancellations:
+        db = notifications_db()
+        with transaction.atomic(using=db):
+            cancellations_apply(cancellations=cancellations, rating_ids=set(), db=db)
+    return []
+
+
+def _traced_ingest(
+    planned: list[_Planned], *, batch_size: int, cancellations: list[Cancellation]
+) -> list[Notification]:
     first = {}
     for p in planned:
         first.setdefault(p.event_id, p)
@@ -145,7 +164,7 @@ def events_ingest(*, envelopes: list[dict]) -> list[Notification]:
             {
                 "notifications.event.id": str(event_id),
                 "notifications.event.type": p.event_type,
-                "notifications.batch.size": len(envelopes),
+                "notifications.batch.size": batch_size,
             },
         )
         for event_id, p in first.items()
@@ -157,14 +176,16 @@ def events_ingest(*, envelopes: list[dict]) -> list[Notification]:
             event_id: tracing.carrier_of(span, p.trace)
             for (event_id, p), span in zip(first.items(), spans, strict=True)
         }
-        items = _ingest(planned, traces=traces)
+        items = _ingest(planned, traces=traces, cancellations=cancellations)
         made = {item.event_id for item in items}
         for event_id, span in zip(first, spans, strict=True):
             tracing.set_attributes(span, {"notifications.event.new": event_id in made})
     return items
 
 
-def _ingest(planned: list[_Planned], *, traces: dict[UUID, dict]) -> list[Notification]:
+def _ingest(
+    planned: list[_Planned], *, traces: dict[UUID, dict], cancellations: list[Cancellation]
+) -> list[Notification]:
     db = notifications_db()
     with transaction.atomic(using=db):
         existing = set(
@@ -174,6 +195,8 @@ def _ingest(planned: list[_Planned], *, traces: dict[UUID, dict]) -> list[Notifi
         )
         new = [p for p in planned if (p.event_id, p.notice.recipient_id) not in existing]
         if not new:
+            if cancellations:
+                cancellations_apply(cancellations=cancellations, rating_ids=set(), db=db)
             return []
         items = [
             Notification(
@@ -189,6 +212,7 @@ def _ingest(planned: list[_Planned], *, traces: dict[UUID, dict]) -> list[Notifi
         Notification.objects.using(db).bulk_create(items, ignore_conflicts=True)
         deliveries = _deliveries(db=db, planned=new, items=items, traces=traces)
         Delivery.objects.using(db).bulk_create(deliveries, ignore_conflicts=True)
+        cancellations_apply(cancellations=cancellations, rating_ids=_rating_ids(new), db=db)
         transaction.on_commit(lambda: deliveries_enqueue(deliveries=deliveries), using=db, robust=True)
     channels: dict[UUID, list[str]] = defaultdict(list)
     for delivery in deliveries:
@@ -207,6 +231,17 @@ def _ingest(planned: list[_Planned], *, traces: dict[UUID, dict]) -> list[Notifi
                 extra={"event_id": str(p.event_id), "notification_id": str(item.pk)},
             )
     return items
+
+
+def _rating_ids(planned: list[_Planned]) -> set[str]:
+    """The ratings the notices are about (events of other kinds have none)."""
+    ids = set()
+    for p in planned:
+        try:
+            ids.add(str(UUID(str(p.notice.data["rating_id"]))))
+        except (KeyError, ValueError):
+            continue
+    return ids
 
 
 def _deliveries(

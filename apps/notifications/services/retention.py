@@ -6,27 +6,33 @@ What something still needs never matches:
   replay; ``RETENTION_DEAD_DELIVERIES_DAYS`` lets dead ones go);
 - the log of such a delivery: only log lines of sent deliveries are purged;
 - an inbox item with such a delivery: the engine renders the send from the item. An item goes
-  only when all its deliveries were sent, and those (with their log) go with it, as the
-  model's ``on_delete=CASCADE`` says they belong to it.
+  only when all its deliveries were sent or cancelled, and those (with their log) go with it,
+  as the model's ``on_delete=CASCADE`` says they belong to it.
+
+Cancelled deliveries (their rating was deleted or hidden) are finished like sent ones and go
+after ``RETENTION_DELIVERIES_DAYS`` counted from their cancellation; so do the kept
+cancellations themselves (``DeliveryCancellation``), counted from their ingest.
 
 The order below is the order of a run: log lines, then deliveries, then inbox items.
 """
 
 from apps.core.retention import Purge, days
-from apps.notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, Notification
+from apps.notifications.models import Delivery, DeliveryAttempt, DeliveryCancellation, DeliveryStatus, Notification
 from apps.notifications.services.db import notifications_db
 
 _ATTEMPTS = DeliveryAttempt._meta.db_table
 _DELIVERIES = Delivery._meta.db_table
 _SENT = f"'{DeliveryStatus.SENT.value}'"
 _DEAD = f"'{DeliveryStatus.DEAD.value}'"
+_CANCELLED = f"'{DeliveryStatus.CANCELLED.value}'"
 # The inbox items' rows that have to go first: their deliveries' log lines, then the deliveries.
 _ITEM_DEPENDANTS = (
     f"DELETE FROM {_ATTEMPTS} WHERE delivery_id IN (SELECT id FROM {_DELIVERIES} WHERE notification_id IN ({{ids}}))",
     f"DELETE FROM {_DELIVERIES} WHERE notification_id IN ({{ids}})",
 )
 _ONLY_SENT_DELIVERIES = (
-    f"NOT EXISTS (SELECT 1 FROM {_DELIVERIES} AS d WHERE d.notification_id = t.id AND d.status <> {_SENT})"
+    f"NOT EXISTS (SELECT 1 FROM {_DELIVERIES} AS d WHERE d.notification_id = t.id"
+    f" AND d.status NOT IN ({_SENT}, {_CANCELLED}))"
 )
 
 DELIVERY_ATTEMPTS_PURGE = Purge(
@@ -61,6 +67,25 @@ DEAD_DELIVERIES_PURGE = Purge(
     dependants=(f"DELETE FROM {_ATTEMPTS} WHERE delivery_id IN ({{ids}})",),
     database=notifications_db,
 )
+CANCELLED_DELIVERIES_PURGE = Purge(
+    name="deliveries_cancelled",
+    app_label="notifications",
+    model=Delivery,
+    order_column="cancelled_at",
+    condition=f"t.status = {_CANCELLED} AND t.cancelled_at < %s",
+    retention=days("RETENTION_DELIVERIES_DAYS"),
+    dependants=(f"DELETE FROM {_ATTEMPTS} WHERE delivery_id IN ({{ids}})",),
+    database=notifications_db,
+)
+CANCELLATIONS_PURGE = Purge(
+    name="cancellations",
+    app_label="notifications",
+    model=DeliveryCancellation,
+    order_column="created_at",
+    condition="t.created_at < %s",
+    retention=days("RETENTION_DELIVERIES_DAYS"),
+    database=notifications_db,
+)
 READ_INBOX_PURGE = Purge(
     name="inbox_read",
     app_label="notifications",
@@ -82,4 +107,12 @@ INBOX_PURGE = Purge(
     database=notifications_db,
 )
 
-PURGES = (DELIVERY_ATTEMPTS_PURGE, SENT_DELIVERIES_PURGE, DEAD_DELIVERIES_PURGE, READ_INBOX_PURGE, INBOX_PURGE)
+PURGES = (
+    DELIVERY_ATTEMPTS_PURGE,
+    SENT_DELIVERIES_PURGE,
+    DEAD_DELIVERIES_PURGE,
+    CANCELLED_DELIVERIES_PURGE,
+    CANCELLATIONS_PURGE,
+    READ_INBOX_PURGE,
+    INBOX_PURGE,
+)

@@ -41,6 +41,10 @@ class RatingCustomerOutput(serializers.Serializer):
 
 class RatingReplyOutput(serializers.Serializer):
     body = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=RatingStatus.choices,
+        help_text="Only a published reply is public; a held or hidden one is shown to nobody but its provider.",
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -53,7 +57,12 @@ class RatingOutput(serializers.Serializer):
     comment = serializers.CharField()
     status = serializers.ChoiceField(choices=RatingStatus.choices)
     verified = serializers.BooleanField()
-    reply = serializers.SerializerMethodField()
+    reply = serializers.SerializerMethodField(help_text="The provider's published reply; null if none is public.")
+    helpful_count = serializers.IntegerField(help_text='How many users found the rating helpful ("helpful" votes).')
+    edited = serializers.SerializerMethodField(help_text="Whether the author changed the score or comment.")
+    edited_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the author last changed the score or comment; null if never."
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -61,7 +70,18 @@ class RatingOutput(serializers.Serializer):
     def get_reply(self, rating) -> dict | None:
         # The reverse one-to-one is select_related by the selectors, so this costs no query.
         reply = getattr(rating, "reply", None)
-        return RatingReplyOutput(reply).data if reply is not None else None
+        if reply is None or reply.status != RatingStatus.PUBLISHED:
+            return None
+        return RatingReplyOutput(reply).data
+
+    def get_edited(self, rating) -> bool:
+        return rating.edited_at is not None
+
+
+class RatingHelpfulVoteOutput(serializers.Serializer):
+    rating_id = serializers.UUIDField()
+    helpful_count = serializers.IntegerField()
+    voted = serializers.BooleanField(help_text="Always true: the caller's vote is counted.")
 
 
 class RatingReportCreateInput(JSONInput):

@@ -8,6 +8,7 @@ urlpatterns = [
     path("<uuid:rating_id>/", views.RatingDetailView.as_view(), name="rating-detail"),
     path("<uuid:rating_id>/reports/", views.RatingReportListView.as_view(), name="rating-report-list"),
     path("<uuid:rating_id>/reply/", views.RatingReplyView.as_view(), name="rating-reply"),
+    path("<uuid:rating_id>/helpful/", views.RatingHelpfulView.as_view(), name="rating-helpful"),
 ]
 
 provider_urlpatterns = [

@@ -21,6 +21,7 @@ from apps.providers.models import Provider
 from apps.ratings.api.authentication import HasPartnerAPIKey, PartnerAPIKeyAuthentication
 from apps.ratings.api.serializers import (
     RatingCreateInput,
+    RatingHelpfulVoteOutput,
     RatingInvitationCreateInput,
     RatingInvitationOutput,
     RatingListQuery,
@@ -32,10 +33,12 @@ from apps.ratings.api.serializers import (
     RatingUpdateInput,
 )
 from apps.ratings.api.throttling import RatingSubmitThrottle
+from apps.ratings.filters import RatingOrdering
 from apps.ratings.models import Rating
 from apps.ratings.selectors import (
     rating_get_for_author,
     rating_get_for_provider,
+    rating_get_published,
     rating_get_visible,
     rating_invitation_get,
     rating_list,
@@ -43,7 +46,11 @@ from apps.ratings.selectors import (
 )
 from apps.ratings.services import (
     CannotReportOwnRating,
+    CannotVoteOwnRating,
+    EditWindowClosed,
     InvalidInvitation,
+    helpful_vote_add,
+    helpful_vote_remove,
     invitation_create,
     rating_create,
     rating_delete,
@@ -64,12 +71,15 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
 
 @extend_validation_errors(["does_not_exist"], field_name="provider_id", methods=["post"])
 @extend_validation_errors(["does_not_exist"], field_name="invitation_id", methods=["post"])
+@extend_validation_errors(["invalid_choice"], field_name="ordering", methods=["get"])
 class RatingListView(GenericAPIView):
     """Published ratings newest first, and rating submission (customers only)."""
 
     throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, RatingSubmitThrottle]
     queryset = Rating.objects.none()
     serializer_class = RatingOutput
+    # Read by the cursor paginator, which applies the ordering and keeps it in the cursor.
+    filter_backends = [RatingOrdering]
 
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else [IsCustomer()]
@@ -79,6 +89,7 @@ class RatingListView(GenericAPIView):
         summary="List ratings",
         description=(
             "Published ratings, newest first, cursor-paginated; `provider` narrows to one provider. "
+            "`ordering=-helpful_count` lists the most helpful first (ties newest first). "
             "`mine=true` lists the signed-in customer's own ratings in every moderation state instead (401 "
             "when anonymous, 403 for a user who is not a customer)."
         ),
@@ -167,27 +178,29 @@ class RatingDetailView(APIView):
         summary="Edit a rating",
         description=(
             "The author changes the score or the comment of their rating; the provider's summary follows in "
-            "the same transaction. Only the author may (403 otherwise); a comment that trips the content "
-            "rules sends the rating back to review."
+            "the same transaction and the rating as it was is kept in its history (`edited` becomes true). "
+            "Only the author may (403 otherwise), and only within the edit window after creating it (403 "
+            "`edit_window_closed`); a comment that trips the content rules sends the rating back to review."
         ),
         tags=["ratings"],
         request=RatingUpdateInput,
         responses={200: RatingOutput},
     )
-    @raises(PermissionDenied)
+    @raises(PermissionDenied, EditWindowClosed)
     def patch(self, request, rating_id: UUID):
         rating = rating_get_for_author(rating_id=rating_id, user=request.user)
         data = RatingUpdateInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        rating = rating_update(rating=rating, **data.validated_data)
+        rating = rating_update(rating=rating, editor=request.user, **data.validated_data)
         return Response(RatingOutput(rating).data)
 
     @extend_schema(
         operation_id="ratings_destroy",
         summary="Delete a rating",
         description=(
-            "The author deletes their rating and the provider's summary no longer counts it. Only the author "
-            "may (403 otherwise)."
+            "The author deletes their rating and the provider's summary no longer counts it; notifications "
+            "about it that are not delivered yet are cancelled. Only the author may (403 otherwise), also "
+            "after the edit window has closed."
         ),
         tags=["ratings"],
         responses={204: None},
@@ -233,8 +246,10 @@ class RatingReplyView(APIView):
         operation_id="ratings_reply_update",
         summary="Reply to a rating",
         description=(
-            "Creates or replaces the rated provider's one public reply to a rating; the rating's author is "
-            "notified. Only the rated provider may (403 otherwise)."
+            "Creates or replaces the rated provider's one reply to a rating. A reply that trips the content "
+            "rules waits in `pending_review` for staff and is not public; a published reply edited into such "
+            "content goes back to review. The rating's author is notified when the reply is public. Only the "
+            "rated provider may (403 otherwise)."
         ),
         tags=["ratings"],
         request=RatingReplyInput,
@@ -258,6 +273,48 @@ class RatingReplyView(APIView):
     @raises(PermissionDenied)
     def delete(self, request, rating_id: UUID):
         reply_delete(rating=rating_get_for_provider(rating_id=rating_id, user=request.user))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RatingHelpfulView(APIView):
+    """The caller's "this rating was helpful" vote."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="ratings_helpful_create",
+        summary="Vote a rating helpful",
+        description=(
+            "Counts the caller's vote that a published rating was helpful: 201 for a new vote, 200 with the "
+            "same body when the caller had already voted (nothing changes, so a retried request is safe). "
+            "The rating's author and the rated provider cannot vote on it (403 `cannot_vote_own_rating`); a "
+            "rating that is not published is 404."
+        ),
+        tags=["ratings"],
+        request=None,
+        responses={201: RatingHelpfulVoteOutput, 200: RatingHelpfulVoteOutput},
+    )
+    @raises(CannotVoteOwnRating)
+    def post(self, request, rating_id: UUID):
+        rating = rating_get_published(rating_id=rating_id)
+        helpful_count, created = helpful_vote_add(rating=rating, user=request.user)
+        return Response(
+            RatingHelpfulVoteOutput({"rating_id": rating.pk, "helpful_count": helpful_count, "voted": True}).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(
+        operation_id="ratings_helpful_destroy",
+        summary="Withdraw a helpful vote",
+        description=(
+            "Withdraws the caller's helpful vote on a published rating; 204 also when there was none. A rating "
+            "that is not published is 404."
+        ),
+        tags=["ratings"],
+        responses={204: None},
+    )
+    def delete(self, request, rating_id: UUID):
+        helpful_vote_remove(rating=rating_get_published(rating_id=rating_id), user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

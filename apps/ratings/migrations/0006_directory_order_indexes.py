@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('providers', '0004_directory_order_indexes'),
-        ('ratings', '0002_moderation_reports_replies_invitations'),
+        ('ratings', '0004_review_integrity'),
     ]
 
     operations = [

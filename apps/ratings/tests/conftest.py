@@ -5,7 +5,14 @@ import pytest
 from apps.ratings import signals
 from apps.ratings.models import RatingSummary
 
-SIGNALS = ("rating_created", "rating_updated", "rating_deleted", "rating_moderated", "rating_replied")
+SIGNALS = (
+    "rating_created",
+    "rating_updated",
+    "rating_deleted",
+    "rating_moderated",
+    "rating_replied",
+    "reply_moderated",
+)
 
 
 @pytest.fixture

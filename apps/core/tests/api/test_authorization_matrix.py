@@ -130,6 +130,8 @@ ENDPOINTS = {
     "rating_report": ("post", "/api/v1/ratings/{rating}/reports/", lambda w, u: {"reason": "spam"}),
     "rating_reply_put": ("put", "/api/v1/ratings/{rating}/reply/", lambda w, u: {"body": "Thank you!"}),
     "rating_reply_delete": ("delete", "/api/v1/ratings/{rating}/reply/", None),
+    "rating_helpful": ("post", "/api/v1/ratings/{rating}/helpful/", None),
+    "rating_helpful_delete": ("delete", "/api/v1/ratings/{rating}/helpful/", None),
     "notifications_list": ("get", "/api/v1/notifications/", None),
     "notifications_unread_count": ("get", "/api/v1/notifications/unread-count/", None),
     "notifications_read_all": ("post", "/api/v1/notifications/read-all/", None),
@@ -205,6 +207,10 @@ EXPECTED = {
     "rating_reply_put": (401, 403, 403, 200, 403),
     # DELETE is idempotent: no reply yet is still 204 for the one allowed to delete it.
     "rating_reply_delete": (401, 403, 403, 204, 403),
+    # Helpful votes: any signed-in user but the author and the rated provider.
+    "rating_helpful": (401, 403, 201, 403, 201),
+    # Withdrawing is idempotent: no vote is still 204.
+    "rating_helpful_delete": (401, 204, 204, 204, 204),
     # Partner systems only: no user token opens it, whatever the role.
     "invitations_create": (401, 401, 401, 401, 401),
     # Everyone signed in has an inbox; another user's notification is 404, never 403.
@@ -270,7 +276,7 @@ def test_authorization_matrix(world, endpoint, role, status):
         assert set(body_json) == {"type", "errors"}
         expected_code = {
             401: {"not_authenticated", "no_active_account"},
-            403: {"permission_denied", "cannot_report_own_rating"},
+            403: {"permission_denied", "cannot_report_own_rating", "cannot_vote_own_rating"},
         }
         expected_code |= {400: {"wrong_password", "link_invalid"}, 404: {"not_found"}, 405: {"method_not_allowed"}}
         assert body_json["errors"][0]["code"] in expected_code[status]

@@ -7,8 +7,10 @@ import pytest
 from django.utils import timezone
 
 from apps.core.retention import purge_run, purges_run
-from apps.notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, Notification
+from apps.notifications.models import Delivery, DeliveryAttempt, DeliveryCancellation, DeliveryStatus, Notification
 from apps.notifications.services.retention import (
+    CANCELLATIONS_PURGE,
+    CANCELLED_DELIVERIES_PURGE,
     DEAD_DELIVERIES_PURGE,
     DELIVERY_ATTEMPTS_PURGE,
     INBOX_PURGE,
@@ -176,6 +178,8 @@ def test_an_item_whose_dead_delivery_was_purged_can_go(settings):
         "delivery_attempts": 0,
         "deliveries_sent": 0,
         "deliveries_dead": 1,
+        "deliveries_cancelled": 0,
+        "cancellations": 0,
         "inbox_read": 1,
         "inbox_all": 0,
     }
@@ -195,3 +199,33 @@ def test_a_full_run_twice_deletes_nothing_more_and_keeps_every_live_row():
     assert {r.name: r.deleted for r in purges_run(app_label="notifications")} == dict.fromkeys(first, 0)
     assert _ids(Delivery) == live
     assert Notification.objects.count() == len(live)
+
+
+def test_cancelled_deliveries_go_a_retention_after_their_cancellation_and_free_their_item():
+    item = _item(age=400, read=True)
+    old = _delivery(status=DeliveryStatus.CANCELLED, notification=item, cancelled_at=_ago(31))
+    _attempt(old, age=31)
+    recent = _delivery(status=DeliveryStatus.CANCELLED, cancelled_at=_ago(29))
+
+    assert purge_run(CANCELLED_DELIVERIES_PURGE).deleted == 1
+
+    assert _ids(Delivery) == {recent.pk}
+    assert DeliveryAttempt.objects.count() == 0
+    # A cancelled delivery is finished: it does not hold its inbox item back.
+    recent_item = recent.notification
+    Notification.objects.filter(pk=recent_item.pk).update(created_at=_ago(400), read_at=_ago(399))
+    assert purge_run(READ_INBOX_PURGE).deleted == 2
+    assert Notification.objects.count() == Delivery.objects.count() == 0
+
+
+def test_kept_cancellations_go_a_retention_after_their_ingest():
+    def kept(age: float) -> DeliveryCancellation:
+        return DeliveryCancellation.objects.create(
+            event_id=uuid.uuid4(), rating_id=uuid.uuid4(), before=_ago(age), created_at=_ago(age)
+        )
+
+    kept(31)
+    recent = kept(29)
+
+    assert purge_run(CANCELLATIONS_PURGE).deleted == 1
+    assert list(DeliveryCancellation.objects.values_list("pk", flat=True)) == [recent.pk]

@@ -36,6 +36,8 @@ def test_moderators_group_has_only_moderation_permissions():
         "change_ratingreport",
         "view_moderationdecision",
         "view_ratingreply",
+        "change_ratingreply",
+        "view_ratingrevision",
         "view_ratinginvitation",
         "view_ratingsummary",
         "view_notification",

@@ -104,3 +104,19 @@ def test_concurrent_requests_with_one_idempotency_key_write_one_row():
     assert {r[1]["id"] for r in results} == {str(rating.pk)}
     assert IdempotencyKey.objects.count() == 1
     assert RatingSummary.objects.get(provider=provider).count == 1
+
+
+def test_concurrent_helpful_votes_are_counted_exactly():
+    from apps.ratings.models import RatingHelpfulVote
+    from tests.factories import UserFactory
+
+    rating = rating_create(customer=CustomerFactory(), provider=ProviderFactory(), score=5)
+    voters = [UserFactory() for _ in range(8)]
+    # Every voter twice at once: the unique constraint keeps one vote each, F() loses none.
+    clients = [auth_client(voters[i % 8]) for i in range(16)]
+
+    statuses = _run_at_once(16, lambda i: clients[i].post(f"/api/v1/ratings/{rating.pk}/helpful/").status_code)
+
+    assert sorted(statuses) == [200] * 8 + [201] * 8
+    assert RatingHelpfulVote.objects.filter(rating=rating).count() == 8
+    assert Rating.objects.get(pk=rating.pk).helpful_count == 8

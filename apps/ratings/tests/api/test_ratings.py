@@ -38,6 +38,9 @@ def test_create_returns_201_with_the_exact_body(customer, customer_client, provi
         "status": "published",
         "verified": False,
         "reply": None,
+        "helpful_count": 0,
+        "edited": False,
+        "edited_at": None,
         "created_at": _z(rating.created_at),
         "updated_at": _z(rating.updated_at),
     }

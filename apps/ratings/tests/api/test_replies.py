@@ -28,6 +28,7 @@ def test_rated_provider_creates_edits_and_deletes_the_reply(rating, provider, pr
     reply = RatingReply.objects.get()
     assert created.json() == {
         "body": "Thanks, we'll do better.",
+        "status": "published",
         "created_at": reply.created_at.isoformat().replace("+00:00", "Z"),
         "updated_at": reply.updated_at.isoformat().replace("+00:00", "Z"),
     }
@@ -36,7 +37,13 @@ def test_rated_provider_creates_edits_and_deletes_the_reply(rating, provider, pr
     assert [(n, without_time(e)) for n, e in events] == [
         (
             "rating_replied",
-            base_event(rating, reply_id=str(reply.pk), reply_excerpt="Thanks, we'll do better.", reply_created=True),
+            base_event(
+                rating,
+                reply_id=str(reply.pk),
+                reply_excerpt="Thanks, we'll do better.",
+                reply_status="published",
+                reply_created=True,
+            ),
         )
     ]
     events.clear()
