@@ -1,11 +1,8 @@
-import datetime as dt
-
 from django.conf import settings
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.core.serializers import JSONInput
+from apps.core.serializers import JSONInput, iso_datetime
 from apps.core.statistics import bayesian_mean_2dp, mean_2dp
 from apps.core.validators import single_line_text
 from apps.providers.selectors import STAR_FIELDS
@@ -54,13 +51,6 @@ class RatingSummaryOutput(serializers.Serializer):
         return obj["distribution"]
 
 
-def _datetime(value: dt.datetime) -> str:
-    # What DRF's DateTimeField writes with the default ISO 8601 format: the value in the current
-    # time zone, "+00:00" spelled "Z".
-    text = timezone.localtime(value).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
 class ProviderOutput(serializers.Serializer):
     # A row of provider_list(). The fields below are the contract (and the OpenAPI document);
     # to_representation writes the same dict directly: a page of twenty through DRF's per-field
@@ -82,8 +72,8 @@ class ProviderOutput(serializers.Serializer):
             "description": provider.description,
             "services": [{"slug": s["slug"], "name": s["name"]} for s in provider.services_data],
             "rating": self.get_rating(provider),
-            "created_at": _datetime(provider.created_at),
-            "updated_at": _datetime(provider.updated_at),
+            "created_at": iso_datetime(provider.created_at),
+            "updated_at": iso_datetime(provider.updated_at),
         }
 
     @extend_schema_field(RatingSummaryOutput)
@@ -106,11 +96,10 @@ class ProviderMeOutput(ProviderOutput):
 
     def to_representation(self, provider) -> dict:
         user = provider.user
-        verified_at = user.email_verified_at
         return super().to_representation(provider) | {
             "email": user.email,
             "email_verified": user.email_verified,
-            "email_verified_at": None if verified_at is None else _datetime(verified_at),
+            "email_verified_at": iso_datetime(user.email_verified_at),
         }
 
 
