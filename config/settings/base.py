@@ -416,6 +416,9 @@ NOTIFICATIONS_DELIVERY_LEASE_SECONDS = env.float("NOTIFICATIONS_DELIVERY_LEASE_S
 # Fresh pending deliveries are enqueued on commit; the sweeper only picks them up after this.
 NOTIFICATIONS_SWEEP_GRACE_SECONDS = env.float("NOTIFICATIONS_SWEEP_GRACE_SECONDS", default=30)
 NOTIFICATIONS_SWEEP_INTERVAL = env.float("NOTIFICATIONS_SWEEP_INTERVAL", default=10)
+# Seconds between beat's closing of ended digest periods: a digest email leaves at most about
+# this long after its period ends (later if the recipient's quiet hours hold it).
+NOTIFICATIONS_DIGEST_INTERVAL = env.float("NOTIFICATIONS_DIGEST_INTERVAL", default=60)
 # Push devices one user can register: every event of theirs is sent to each of them.
 NOTIFICATIONS_MAX_DEVICES = env.int("NOTIFICATIONS_MAX_DEVICES", default=10)
 
@@ -527,6 +530,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.deliveries_sweep",
         "schedule": NOTIFICATIONS_SWEEP_INTERVAL,
         "options": {"expires": NOTIFICATIONS_SWEEP_INTERVAL * 2},
+    },
+    "notifications-digests-close": {
+        "task": "notifications.digests_close",
+        "schedule": NOTIFICATIONS_DIGEST_INTERVAL,
+        "options": {"expires": NOTIFICATIONS_DIGEST_INTERVAL * 2},
     },
     "core-retention-purge": {
         "task": "core.retention_purge",
