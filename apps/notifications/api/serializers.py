@@ -52,8 +52,8 @@ _CLOCK_INVALID = "Enter a local time of day as HH:MM, from 00:00 to 23:59."
 
 
 class QuietHoursInput(JSONInput):
-    start = serializers.RegexField(_CLOCK, max_length=5, error_messages={"invalid": _CLOCK_INVALID})
-    end = serializers.RegexField(_CLOCK, max_length=5, error_messages={"invalid": _CLOCK_INVALID})
+    start = serializers.RegexField(_CLOCK, error_messages={"invalid": _CLOCK_INVALID})
+    end = serializers.RegexField(_CLOCK, error_messages={"invalid": _CLOCK_INVALID})
 
 
 class ScheduleUpdateInput(JSONInput):
