@@ -21,6 +21,7 @@ from apps.notifications.models import (
 )
 from apps.notifications.services import deliveries_send, deliveries_sweep, digests_close, events_ingest
 from apps.notifications.tests.conftest import envelope
+from tests.factories import DeliveryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -374,3 +375,32 @@ def test_a_deleted_account_loses_its_schedule_and_digests(recipient, send_task, 
     assert list(NotificationSchedule.objects.values_list("recipient_id", flat=True)) == [other]
     assert list(Digest.objects.values_list("recipient_id", flat=True)) == [other]
     assert list(DigestItem.objects.values_list("recipient_id", flat=True)) == [other]
+
+
+def test_a_delivery_coming_due_inside_quiet_hours_is_held_without_spending_an_attempt(recipient):
+    """A retry (or replay) due in the middle of the night goes back until the quiet hours end."""
+    NotificationSchedule.objects.create(
+        recipient_id=recipient, time_zone="America/New_York", quiet_start=time(21), quiet_end=time(6, 30)
+    )
+    retry = DeliveryFactory(recipient_id=recipient, notification__recipient_id=recipient, status="retry", attempts=1)
+    reset = DeliveryFactory(
+        recipient_id=recipient, notification__recipient_id=recipient, notification__type="account.password_reset"
+    )
+    # 03:00 UTC is 22:00 in New York (EST): quiet until 06:30 local, 11:30 UTC.
+    with time_machine.travel(utc(2026, 12, 1, 3), tick=False):
+        Delivery.objects.update(next_attempt_at=utc(2026, 12, 1, 3))
+        assert deliveries_send(delivery_ids=[retry.pk, reset.pk]) == {
+            str(retry.pk): DeliveryStatus.RETRY,
+            str(reset.pk): DeliveryStatus.SENT,
+        }
+    retry.refresh_from_db()
+    assert (retry.attempts, retry.next_attempt_at, retry.last_error) == (
+        1,
+        utc(2026, 12, 1, 11, 30),
+        "held by the recipient's quiet hours",
+    )
+    assert not retry.attempt_log.exists()
+    assert [m.subject for m in mail.outbox] == [reset.notification.title]
+    with time_machine.travel(utc(2026, 12, 1, 11, 30), tick=False):
+        assert deliveries_send(delivery_ids=[retry.pk]) == {str(retry.pk): DeliveryStatus.SENT}
+    assert len(mail.outbox) == 2
