@@ -162,6 +162,10 @@ class Digest(UUIDModel):
         indexes = [
             # The closer: open digests whose period has ended.
             models.Index(fields=["period_end"], condition=Q(closed_at__isnull=True), name="notif_digest_open_idx"),
+            # The retention purge of closed digests, in (closed_at, id) order.
+            models.Index(
+                fields=["closed_at", "id"], condition=Q(closed_at__isnull=False), name="notif_digest_closed_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -463,6 +463,9 @@ RETENTION_DEAD_DELIVERIES_DAYS = env.int("RETENTION_DEAD_DELIVERIES_DAYS", defau
 # Delivery log lines (one per request made) of sent deliveries; a dead or retrying delivery
 # keeps its log, which says why.
 RETENTION_DELIVERY_ATTEMPTS_DAYS = env.int("RETENTION_DELIVERY_ATTEMPTS_DAYS", default=14)
+# Closed digests (hourly/daily new-rating emails), counted from their closing; while one is
+# kept, a rating arriving that late for its period cannot make the period's email again.
+RETENTION_DIGESTS_DAYS = env.int("RETENTION_DIGESTS_DAYS", default=30)
 # Rows per batch, each batch one short transaction; pause between batches (seconds).
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)
 RETENTION_BATCH_PAUSE_SECONDS = env.float("RETENTION_BATCH_PAUSE_SECONDS", default=0.05)

@@ -9,11 +9,16 @@ What something still needs never matches:
   only when all its deliveries were sent, and those (with their log) go with it, as the
   model's ``on_delete=CASCADE`` says they belong to it.
 
-The order below is the order of a run: log lines, then deliveries, then inbox items.
+- an open digest (its period has not been closed), nor a closed one younger than
+  ``RETENTION_DIGESTS_DAYS``: while it exists, a rating that arrives late for its period goes to
+  the open period instead of making that period's digest (and email) again.
+
+The order below is the order of a run: log lines, then deliveries, then inbox items, then
+closed digests (their email delivery holds its content: it goes with the deliveries).
 """
 
 from apps.core.retention import Purge, days
-from apps.notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, Notification
+from apps.notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, Digest, DigestItem, Notification
 from apps.notifications.services.db import notifications_db
 
 _ATTEMPTS = DeliveryAttempt._meta.db_table
@@ -82,4 +87,22 @@ INBOX_PURGE = Purge(
     database=notifications_db,
 )
 
-PURGES = (DELIVERY_ATTEMPTS_PURGE, SENT_DELIVERIES_PURGE, DEAD_DELIVERIES_PURGE, READ_INBOX_PURGE, INBOX_PURGE)
+DIGESTS_PURGE = Purge(
+    name="digests_closed",
+    app_label="notifications",
+    model=Digest,
+    order_column="closed_at",
+    condition="t.closed_at IS NOT NULL AND t.closed_at < %s",
+    retention=days("RETENTION_DIGESTS_DAYS"),
+    dependants=(f"DELETE FROM {DigestItem._meta.db_table} WHERE digest_id IN ({{ids}})",),
+    database=notifications_db,
+)
+
+PURGES = (
+    DELIVERY_ATTEMPTS_PURGE,
+    SENT_DELIVERIES_PURGE,
+    DEAD_DELIVERIES_PURGE,
+    READ_INBOX_PURGE,
+    INBOX_PURGE,
+    DIGESTS_PURGE,
+)
