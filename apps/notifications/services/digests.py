@@ -63,10 +63,12 @@ def digest_entries_add(*, entries: list[DigestEntry], db: str) -> None:
         for entry in pending:
             start, end = digest_period(at=entry.at, time_zone=entry.time_zone, frequency=entry.frequency)
             keyed.append((entry, (entry.recipient_id, entry.frequency, start, end)))
+        # Inserted in key order: two ingests adding to the same digests wait for each other's
+        # inserts in the same order, never crosswise (a deadlock).
         Digest.objects.using(db).bulk_create(
             [
                 Digest(recipient_id=r, frequency=f, time_zone=e.time_zone, period_start=s, period_end=end)
-                for e, (r, f, s, end) in keyed
+                for e, (r, f, s, end) in sorted(keyed, key=lambda pair: (str(pair[1][0]), pair[1][1], pair[1][2]))
             ],
             ignore_conflicts=True,
         )

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 import time_machine
 from django.core import mail
-from django.db import connections
+from django.db import connections, transaction
 
 from apps.notifications.models import (
     Delivery,
@@ -20,6 +20,7 @@ from apps.notifications.models import (
     WebhookEndpoint,
 )
 from apps.notifications.services import deliveries_send, deliveries_sweep, digests_close, events_ingest
+from apps.notifications.services.digests import DigestEntry, digest_entries_add
 from apps.notifications.tests.conftest import envelope
 from tests.factories import DeliveryFactory
 
@@ -404,3 +405,46 @@ def test_a_delivery_coming_due_inside_quiet_hours_is_held_without_spending_an_at
     with time_machine.travel(utc(2026, 12, 1, 11, 30), tick=False):
         assert deliveries_send(delivery_ids=[retry.pk]) == {str(retry.pk): DeliveryStatus.SENT}
     assert len(mail.outbox) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_digest_being_added_to_is_closed_by_the_next_run_with_every_item(recipient, send_task):
+    """The closer skips a digest an ingest holds (SKIP LOCKED), so no rating lands in a closed one."""
+    NotificationSchedule.objects.create(recipient_id=recipient, rating_emails="hourly")
+    with time_machine.travel(utc(2026, 11, 30, 10, 10), tick=False):
+        events_ingest(envelopes=[_rating(recipient, utc(2026, 11, 30, 10, 10), name="A", score=5, summary=None)])
+    adding, closed_meanwhile = threading.Event(), threading.Event()
+
+    def ingest_slowly():
+        # An ingest of a rating of 10:59, still in its transaction when the period ends.
+        try:
+            with transaction.atomic():
+                digest_entries_add(
+                    entries=[
+                        DigestEntry(
+                            recipient_id=recipient,
+                            event_id=uuid.uuid4(),
+                            frequency="hourly",
+                            time_zone="UTC",
+                            occurred_at=utc(2026, 11, 30, 10, 59),
+                            email="pipes@example.com",
+                            data={"customer_name": "B", "score": 4},
+                            at=utc(2026, 11, 30, 10, 59),
+                        )
+                    ],
+                    db="default",
+                )
+                adding.set()
+                closed_meanwhile.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=ingest_slowly)
+    thread.start()
+    assert adding.wait(timeout=30)
+    assert digests_close(now=utc(2026, 11, 30, 11, 0, 1)) == 0
+    closed_meanwhile.set()
+    thread.join(timeout=30)
+    assert digests_close(now=utc(2026, 11, 30, 11, 0, 2)) == 1
+    delivery = Delivery.objects.get()
+    assert [r["customer_name"] for r in delivery.payload["digest"]["ratings"]] == ["A", "B"]
