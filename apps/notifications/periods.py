@@ -5,6 +5,8 @@ Pure functions of an instant; every datetime returned is aware and in UTC.
 - An hourly period runs from one local ``HH:00`` to the next: an hour of real time, so on the
   night clocks go back the repeated local hour is a period of its own (``01:00 EDT`` and
   ``01:00 EST``). In zones whose offset is not whole hours (Asia/Kolkata) it is not the UTC hour.
+  Where a DST shift is not a whole hour either (Australia/Lord_Howe, 30 minutes), the two
+  periods around the shift overlap by half an hour: each rating still lands in exactly one.
 - A daily period runs from local midnight to the next local midnight: 23 or 25 hours on the
   days of a DST change. Where midnight itself is skipped (a change at 00:00), the day starts at
   its first instant.

@@ -132,3 +132,11 @@ def test_time_zone_names_are_the_iana_database():
     assert {"UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"} <= names
     assert "Mars/Olympus_Mons" not in names
     assert "europe/berlin" not in names
+
+
+def test_a_half_hour_dst_shift_makes_two_overlapping_hourly_periods():
+    # Lord Howe Island, 5 Apr 2026: 02:00 (+11:00) becomes 01:30 (+10:30) at 15:00Z.
+    before = digest_period(at=utc(2026, 4, 4, 14, 50), time_zone="Australia/Lord_Howe", frequency="hourly")
+    after = digest_period(at=utc(2026, 4, 4, 15, 10), time_zone="Australia/Lord_Howe", frequency="hourly")
+    assert before == (utc(2026, 4, 4, 14), utc(2026, 4, 4, 15))
+    assert after == (utc(2026, 4, 4, 14, 30), utc(2026, 4, 4, 15, 30))
