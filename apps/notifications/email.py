@@ -4,7 +4,6 @@ The transport (SMTP sessions, relays, failure classes) is ``channels.email``.
 """
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core import signing
@@ -14,6 +13,7 @@ from django.urls import reverse
 
 from apps.notifications.events import EVENT_TYPES, RATING_CREATED
 from apps.notifications.models import Channel, Delivery, RatingEmails
+from apps.notifications.periods import zone_of
 
 UNSUBSCRIBE_SALT = "notifications.unsubscribe"
 
@@ -73,7 +73,7 @@ def _plural(count: int, word: str) -> str:
 
 def digest_subject(content: dict) -> str:
     """``3 new ratings today, Mon 30 Nov 2026`` / ``… 14:00-15:00 CET, Mon 30 Nov 2026``, local times."""
-    zone = ZoneInfo(content["time_zone"])
+    zone = zone_of(content["time_zone"])
     start = datetime.fromisoformat(content["period_start"]).astimezone(zone)
     end = datetime.fromisoformat(content["period_end"]).astimezone(zone)
     ratings = _plural(len(content["ratings"]), "new rating")
@@ -85,7 +85,7 @@ def digest_subject(content: dict) -> str:
 def _digest_message(delivery: Delivery) -> EmailMultiAlternatives:
     """One email for a closed digest (``services.digests``), from the content frozen at closing."""
     content = delivery.payload["digest"]
-    zone = ZoneInfo(content["time_zone"])
+    zone = zone_of(content["time_zone"])
     link = unsubscribe_url(recipient_id=delivery.recipient_id, event_type=RATING_CREATED)
     context = {
         "subject": digest_subject(content),

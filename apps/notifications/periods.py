@@ -13,10 +13,23 @@ Pure functions of an instant; every datetime returned is aware and in UTC.
 """
 
 import functools
+import logging
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from apps.notifications.models import RatingEmails
+
+logger = logging.getLogger(__name__)
+
+
+def zone_of(name: str) -> ZoneInfo:
+    """The zone of a saved schedule; UTC for a name the time zone database no longer has (names
+    are checked when saved), so one stale row never stops the ingest of a whole batch."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        logger.warning("notifications: unknown time zone %r, using UTC", name)
+        return ZoneInfo("UTC")
 
 
 @functools.cache
@@ -27,7 +40,7 @@ def time_zone_names() -> frozenset[str]:
 
 def digest_period(*, at: datetime, time_zone: str, frequency: str) -> tuple[datetime, datetime]:
     """The ``[start, end)`` of the ``frequency`` period (hourly or daily) that contains ``at``."""
-    zone = ZoneInfo(time_zone)
+    zone = zone_of(time_zone)
     local = at.astimezone(zone)
     if frequency == RatingEmails.HOURLY:
         start = at.astimezone(UTC) - timedelta(
@@ -48,7 +61,7 @@ def quiet_until(*, at: datetime, time_zone: str, start: time | None, end: time |
     """
     if start is None or end is None:
         return None
-    zone = ZoneInfo(time_zone)
+    zone = zone_of(time_zone)
     local = at.astimezone(zone)
     now = local.time().replace(tzinfo=None)
     inside = start <= now < end if start < end else (now >= start or now < end)

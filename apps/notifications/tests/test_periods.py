@@ -140,3 +140,11 @@ def test_a_half_hour_dst_shift_makes_two_overlapping_hourly_periods():
     after = digest_period(at=utc(2026, 4, 4, 15, 10), time_zone="Australia/Lord_Howe", frequency="hourly")
     assert before == (utc(2026, 4, 4, 14), utc(2026, 4, 4, 15))
     assert after == (utc(2026, 4, 4, 14, 30), utc(2026, 4, 4, 15, 30))
+
+
+def test_a_time_zone_the_database_no_longer_has_falls_back_to_utc():
+    # Names are checked when saved; a row whose zone has gone since must not stop an ingest.
+    assert digest_period(at=utc(2026, 11, 30, 10, 50), time_zone="Gone/Away", frequency="daily") == (
+        utc(2026, 11, 30),
+        utc(2026, 12, 1),
+    )
