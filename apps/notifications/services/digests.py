@@ -27,6 +27,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from uuid import UUID
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.notifications.models import Channel, Delivery, Digest, DigestItem
@@ -59,10 +60,7 @@ def digest_entries_add(*, entries: list[DigestEntry], db: str) -> None:
     pending = list(entries)
     now = timezone.now()
     while pending:
-        keyed = []
-        for entry in pending:
-            start, end = digest_period(at=entry.at, time_zone=entry.time_zone, frequency=entry.frequency)
-            keyed.append((entry, (entry.recipient_id, entry.frequency, start, end)))
+        keyed = _keyed(pending, now=now, db=db)
         # Inserted in key order: two ingests adding to the same digests wait for each other's
         # inserts in the same order, never crosswise (a deadlock).
         Digest.objects.using(db).bulk_create(
@@ -102,6 +100,36 @@ def digest_entries_add(*, entries: list[DigestEntry], db: str) -> None:
             )
         DigestItem.objects.using(db).bulk_create(items, ignore_conflicts=True)
         pending = later
+
+
+def _keyed(entries: list[DigestEntry], *, now: datetime, db: str) -> list[tuple[DigestEntry, tuple]]:
+    """Each entry with the key of its digest: (recipient, frequency, period start, period end).
+
+    A rating whose period has already ended joins that period's digest only while it is still
+    open (the closer has not run yet); otherwise, rather than a digest of a past period of its
+    own (an event redelivered days later), it goes to the period open now.
+    """
+
+    def key(entry: DigestEntry, at: datetime) -> tuple:
+        start, end = digest_period(at=at, time_zone=entry.time_zone, frequency=entry.frequency)
+        return (entry.recipient_id, entry.frequency, start, end)
+
+    keyed = [(entry, key(entry, entry.at)) for entry in entries]
+    ended = [k for _, k in keyed if k[3] <= now]
+    if not ended:
+        return keyed
+    still_open = Q()
+    for recipient_id, frequency, start, _ in ended:
+        still_open |= Q(recipient_id=recipient_id, frequency=frequency, period_start=start)
+    open_keys = set(
+        Digest.objects.using(db)
+        .filter(still_open, closed_at__isnull=True)
+        .values_list("recipient_id", "frequency", "period_start")
+    )
+    return [
+        (entry, k) if k[3] > now or k[:3] in open_keys else (replace(entry, at=now), key(entry, now))
+        for entry, k in keyed
+    ]
 
 
 def digests_close(*, now: datetime | None = None, batch: int = 200, max_seconds: float = 20) -> int:

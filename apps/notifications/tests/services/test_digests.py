@@ -205,6 +205,33 @@ def test_a_rating_arriving_after_its_period_closed_goes_to_the_open_period(
     assert Delivery.objects.count() == 1
 
 
+def test_a_rating_redelivered_days_later_goes_to_the_open_period_not_a_past_one_of_its_own(
+    recipient, send_task, django_capture_on_commit_callbacks
+):
+    NotificationSchedule.objects.create(recipient_id=recipient, rating_emails="daily")
+    with time_machine.travel(utc(2026, 11, 30, 10), tick=False):
+        _ingest(
+            [_rating(recipient, utc(2026, 11, 27, 9), name="Old", score=3, summary=None)],
+            django_capture_on_commit_callbacks,
+        )
+        # A rating whose period has ended but whose digest the closer has not reached yet joins it.
+        Digest.objects.create(
+            recipient_id=recipient,
+            frequency="daily",
+            time_zone="UTC",
+            period_start=utc(2026, 11, 29),
+            period_end=utc(2026, 11, 30),
+        )
+        _ingest(
+            [_rating(recipient, utc(2026, 11, 29, 23, 59), name="Late", score=4, summary=None)],
+            django_capture_on_commit_callbacks,
+        )
+    placed = dict(DigestItem.objects.values_list("data__customer_name", "digest__period_start"))
+    assert placed == {"Old": utc(2026, 11, 30), "Late": utc(2026, 11, 29)}
+    old = DigestItem.objects.get(data__customer_name="Old")
+    assert old.occurred_at == utc(2026, 11, 27, 9)
+
+
 def test_closing_catches_up_on_every_period_that_ended_during_downtime(
     recipient, send_task, django_capture_on_commit_callbacks
 ):
