@@ -13,8 +13,11 @@ from apps.notifications.models import (
     DeliveryProvider,
     DeliveryStatus,
     Device,
+    Digest,
+    DigestItem,
     Notification,
     NotificationPreference,
+    NotificationSchedule,
     WebhookEndpoint,
 )
 from apps.notifications.outbound import breakers
@@ -141,6 +144,51 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
     list_display = ("recipient_id", "event_type", "channel", "enabled", "updated_at")
     list_filter = ("event_type", "channel", "enabled")
     search_fields = ("=recipient_id",)
+
+
+@admin.register(NotificationSchedule)
+class NotificationScheduleAdmin(admin.ModelAdmin):
+    """Read-only: users choose through the API, which validates the time zone and quiet hours."""
+
+    list_display = ("recipient_id", "time_zone", "rating_emails", "quiet_start", "quiet_end", "updated_at")
+    list_filter = ("rating_emails",)
+    search_fields = ("=recipient_id",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class DigestItemInline(admin.TabularInline):
+    model = DigestItem
+    extra = 0
+    can_delete = False
+    fields = ("occurred_at", "event_id", "email", "data")
+    readonly_fields = fields
+    ordering = ("occurred_at",)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Digest)
+class DigestAdmin(admin.ModelAdmin):
+    """Read-only: a digest's email is its delivery (event id = the digest's id)."""
+
+    list_display = ("recipient_id", "frequency", "time_zone", "period_start", "period_end", "closed_at")
+    list_filter = ("frequency", ("closed_at", admin.EmptyFieldListFilter))
+    search_fields = ("=id", "=recipient_id")
+    date_hierarchy = "period_start"
+    ordering = ("-period_start",)
+    inlines = [DigestItemInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class DeliveryProviderForm(forms.ModelForm):

@@ -3,14 +3,17 @@
 The transport (SMTP sessions, relays, failure classes) is ``channels.email``.
 """
 
+from datetime import datetime
+
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import select_template
 from django.urls import reverse
 
-from apps.notifications.events import EVENT_TYPES
-from apps.notifications.models import Channel, Delivery
+from apps.notifications.events import EVENT_TYPES, RATING_CREATED
+from apps.notifications.models import Channel, Delivery, RatingEmails
+from apps.notifications.periods import zone_of
 
 UNSUBSCRIBE_SALT = "notifications.unsubscribe"
 
@@ -37,6 +40,8 @@ def _render(event_type: str, suffix: str, context: dict) -> str:
 
 
 def email_message(delivery: Delivery) -> EmailMultiAlternatives:
+    if delivery.notification_id is None and "digest" in (delivery.payload or {}):
+        return _digest_message(delivery)
     notification = delivery.notification
     spec = EVENT_TYPES.get(notification.type)
     headers = {"Message-ID": f"<{delivery.message_id}@{settings.NOTIFICATIONS_EMAIL_DOMAIN}>"}
@@ -59,4 +64,49 @@ def email_message(delivery: Delivery) -> EmailMultiAlternatives:
         headers=headers,
     )
     message.attach_alternative(_render(notification.type, "html", context), "text/html")
+    return message
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def digest_subject(content: dict) -> str:
+    """``3 new ratings today, Mon 30 Nov 2026`` / ``… 14:00-15:00 CET, Mon 30 Nov 2026``, local times."""
+    zone = zone_of(content["time_zone"])
+    start = datetime.fromisoformat(content["period_start"]).astimezone(zone)
+    end = datetime.fromisoformat(content["period_end"]).astimezone(zone)
+    ratings = _plural(len(content["ratings"]), "new rating")
+    if content["frequency"] == RatingEmails.DAILY:
+        return f"Your daily digest: {ratings} on {start:%a %d %b %Y}"
+    return f"Your hourly digest: {ratings}, {start:%H:%M}-{end:%H:%M} {end:%Z} on {start:%a %d %b %Y}"
+
+
+def _digest_message(delivery: Delivery) -> EmailMultiAlternatives:
+    """One email for a closed digest (``services.digests``), from the content frozen at closing."""
+    content = delivery.payload["digest"]
+    zone = zone_of(content["time_zone"])
+    link = unsubscribe_url(recipient_id=delivery.recipient_id, event_type=RATING_CREATED)
+    context = {
+        "subject": digest_subject(content),
+        "ratings": [
+            # Formatted here: a template's time filter would convert it to the server's zone.
+            {**rating, "local_time": f"{datetime.fromisoformat(rating['occurred_at']).astimezone(zone):%H:%M}"}
+            for rating in content["ratings"]
+        ],
+        "summary": content["summary"],
+        "time_zone": content["time_zone"],
+        "unsubscribe_url": link,
+    }
+    message = EmailMultiAlternatives(
+        subject=context["subject"],
+        body=select_template(["notifications/email/digest.txt"]).render(context),
+        to=[delivery.address],
+        headers={
+            "Message-ID": f"<{delivery.message_id}@{settings.NOTIFICATIONS_EMAIL_DOMAIN}>",
+            "List-Unsubscribe": f"<{link}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
+    message.attach_alternative(select_template(["notifications/email/digest.html"]).render(context), "text/html")
     return message

@@ -38,6 +38,9 @@ class Notice:
     # What only the email may carry (a sign-in link): kept on the email delivery, never in
     # the inbox item, a webhook body or a push.
     secret: dict = field(default_factory=dict)
+    # The provider's rating summary after the change (``{count, sum}``), when the event carries
+    # it: a digest shows how the period moved it.
+    summary: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -46,10 +49,12 @@ class EventType:
     build: Callable[[dict], list[Notice]]
     # Channel → enabled when the recipient made no choice.
     defaults: dict[str, bool] = field(default_factory=dict)
-    # A critical type cannot be switched off on any channel.
+    # A critical type cannot be switched off on any channel, and quiet hours do not hold it.
     critical: bool = False
     # Sent by email only: no webhook, no push (an account email is for its owner's mailbox).
     email_only: bool = False
+    # Its emails can be collected into the recipient's hourly or daily digest.
+    digestible: bool = False
 
 
 def _stars(score: int) -> str:
@@ -58,6 +63,16 @@ def _stars(score: int) -> str:
 
 def _rating_data(data: dict) -> dict:
     return {key: data[key] for key in ("rating_id", "provider_id", "score") if key in data}
+
+
+def _summary(data: dict) -> dict | None:
+    summary = data.get("summary")
+    if not isinstance(summary, dict):
+        return None
+    count, total = summary.get("count"), summary.get("sum")
+    if type(count) is not int or type(total) is not int:
+        return None
+    return {"count": count, "sum": total}
 
 
 def _rating_created(data: dict) -> list[Notice]:
@@ -72,6 +87,7 @@ def _rating_created(data: dict) -> list[Notice]:
             # The rater's name too: the partner feed words its message from the item alone.
             data={**_rating_data(data), "customer_name": data["customer_name"]},
             email=data.get("recipient_email", ""),
+            summary=_summary(data),
         )
     ]
 
@@ -224,6 +240,7 @@ EVENT_TYPES: dict[str, EventType] = {
         label="New rating",
         build=_rating_created,
         defaults={Channel.IN_APP: True, Channel.EMAIL: True, Channel.PUSH: True},
+        digestible=True,
     ),
     RATING_UPDATED: EventType(
         label="Rating changed",

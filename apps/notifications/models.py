@@ -96,6 +96,109 @@ class NotificationPreference(UUIDModel):
         return f"{self.recipient_id} {self.event_type}/{self.channel}: {'on' if self.enabled else 'off'}"
 
 
+class RatingEmails(models.TextChoices):
+    """How a recipient's new-rating emails arrive: one per rating, or one digest per period."""
+
+    IMMEDIATE = "immediate", "Immediately, one email per rating"
+    HOURLY = "hourly", "Hourly digest"
+    DAILY = "daily", "Daily digest"
+
+
+class NotificationSchedule(UUIDModel):
+    """When a recipient's emails and pushes go out: digests and quiet hours, in their time zone.
+
+    Without a row: UTC, every email immediate, no quiet hours. Quiet hours are local times of
+    day; ``quiet_start`` after ``quiet_end`` spans midnight.
+    """
+
+    recipient_id = models.UUIDField()
+    time_zone = models.CharField(max_length=64, default="UTC")
+    rating_emails = models.CharField(max_length=10, choices=RatingEmails.choices, default=RatingEmails.IMMEDIATE)
+    quiet_start = models.TimeField(null=True, blank=True)
+    quiet_end = models.TimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["recipient_id"], name="notifications_schedule_recipient_uniq"),
+            models.CheckConstraint(
+                condition=Q(rating_emails__in=RatingEmails.values), name="notifications_schedule_emails_valid"
+            ),
+            # Both ends or neither; equal ends would be a period of no length or of the whole day.
+            models.CheckConstraint(
+                condition=Q(quiet_start__isnull=True, quiet_end__isnull=True)
+                | (Q(quiet_start__isnull=False, quiet_end__isnull=False) & ~Q(quiet_start=models.F("quiet_end"))),
+                name="notifications_schedule_quiet_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient_id}: {self.rating_emails} ({self.time_zone})"
+
+
+class Digest(UUIDModel):
+    """One recipient's new ratings of one period (a local hour or day), sent as one email.
+
+    Created by the first rating of its period; closed once the period has ended, when its one
+    email delivery is made (``Delivery.event_id`` = this digest's id, so the delivery's unique
+    constraint makes it once, and the engine sends it once).
+    """
+
+    recipient_id = models.UUIDField()
+    frequency = models.CharField(
+        max_length=10, choices=[(RatingEmails.HOURLY, "Hourly"), (RatingEmails.DAILY, "Daily")]
+    )
+    # The recipient's time zone when the period was opened: its boundaries and the email's times.
+    time_zone = models.CharField(max_length=64)
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient_id", "frequency", "period_start"], name="notifications_digest_period_uniq"
+            ),
+            models.CheckConstraint(
+                condition=Q(period_end__gt=models.F("period_start")), name="notifications_digest_period_valid"
+            ),
+        ]
+        indexes = [
+            # The closer: open digests whose period has ended.
+            models.Index(fields=["period_end"], condition=Q(closed_at__isnull=True), name="notif_digest_open_idx"),
+            # The retention purge of closed digests, in (closed_at, id) order.
+            models.Index(
+                fields=["closed_at", "id"], condition=Q(closed_at__isnull=False), name="notif_digest_closed_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.frequency} digest of {self.recipient_id} from {self.period_start:%Y-%m-%d %H:%M}Z"
+
+
+class DigestItem(UUIDModel):
+    """One new rating waiting in a digest: what its line in the email shows."""
+
+    digest = models.ForeignKey(Digest, on_delete=models.CASCADE, related_name="items")
+    event_id = models.UUIDField()
+    recipient_id = models.UUIDField()
+    occurred_at = models.DateTimeField()
+    # The address the digest goes to: the latest item's, as an immediate email would use.
+    email = models.CharField(max_length=254)
+    # {rating_id, customer_name, score, comment, summary: {count, sum} | null}
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event_id", "recipient_id"], name="notifications_digest_item_uniq"),
+        ]
+        indexes = [models.Index(fields=["digest", "occurred_at"], name="notif_digest_item_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} in digest {self.digest_id}"
+
+
 class WebhookEndpoint(UUIDModel):
     """A URL of its owner's that receives signed events (Standard Webhooks).
 

@@ -14,12 +14,14 @@ from apps.core import outbox
 from apps.ratings import signals as rating_signals
 
 RATING_FIELDS = ("rating_id", "provider_id", "customer_name", "score", "comment_excerpt", "status", "verified")
+# Only in what the provider is told: the summary is theirs (a digest shows how it moved).
+PROVIDER_FIELDS = ("summary",)
 PUBLISHED, PENDING_REVIEW = "published", "pending_review"
 
 
 def _for_provider(event: dict, **extra) -> dict:
     return {
-        **{key: event[key] for key in RATING_FIELDS if key in event},
+        **{key: event[key] for key in (*RATING_FIELDS, *PROVIDER_FIELDS) if key in event},
         "recipient_role": "provider",
         "recipient_user_id": event["provider_user_id"],
         "recipient_email": event["provider_email"],

@@ -7,7 +7,15 @@ from django.db.models import QuerySet
 
 from apps.core.exceptions import NotFound
 from apps.notifications.events import EVENT_TYPES
-from apps.notifications.models import Channel, Delivery, Device, Notification, NotificationPreference, WebhookEndpoint
+from apps.notifications.models import (
+    Channel,
+    Delivery,
+    Device,
+    Notification,
+    NotificationPreference,
+    NotificationSchedule,
+    WebhookEndpoint,
+)
 
 
 def notification_list(*, recipient_id: UUID, unread: bool | None = None, type: str | None = None) -> QuerySet:
@@ -121,3 +129,15 @@ def device_get(*, recipient_id: UUID, device_id: UUID) -> Device:
     if device is None:
         raise NotFound()
     return device
+
+
+def schedule_get(*, recipient_id: UUID) -> NotificationSchedule:
+    """The recipient's schedule; an unsaved default one (UTC, immediate, no quiet hours) without a row."""
+    return NotificationSchedule.objects.filter(recipient_id=recipient_id).first() or NotificationSchedule(
+        recipient_id=recipient_id
+    )
+
+
+def schedules_of(*, recipient_ids: Iterable[UUID]) -> dict[UUID, NotificationSchedule]:
+    """The saved schedules of many recipients at once; a recipient without one is absent."""
+    return {s.recipient_id: s for s in NotificationSchedule.objects.filter(recipient_id__in=list(recipient_ids))}

@@ -50,6 +50,12 @@ def deliveries_sweep_task() -> int:
     return services.deliveries_sweep()
 
 
+@shared_task(name="notifications.digests_close")
+def digests_close_task() -> int:
+    """Close the digests whose period has ended (and any missed while beat was down)."""
+    return services.digests_close()
+
+
 @shared_task(name="notifications.retention_purge")
 def retention_purge_task() -> dict[str, int]:
     """The notifications tables' retention purges, within RETENTION_MAX_SECONDS."""

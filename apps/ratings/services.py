@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -84,26 +84,46 @@ class InvalidInvitation(ApplicationError):
     default_detail = "The invitation does not belong to this customer and provider."
 
 
-def _summary_apply(*, provider_id, changes: Iterable[tuple[int, int]], verified_delta: int = 0) -> None:
-    """Add ``(score, +1|-1)`` changes to a provider's summary in one UPDATE with ``F()``."""
-    updates: dict = {}
-    count_delta = sum_delta = 0
+def _summary_apply(
+    *, provider_id, changes: Iterable[tuple[int, int]], verified_delta: int = 0
+) -> dict[str, int] | None:
+    """Add ``(score, +1|-1)`` changes to a provider's summary in one ``UPDATE … SET x = x + n``.
+
+    Returns the summary after the change (``{count, sum}``: the events carry it) from the same
+    statement's ``RETURNING``, or None when there was nothing to change. SQL rather than
+    ``update()`` with ``F()``: Django's ``update()`` cannot return the new values, and a second
+    query for them would be a round trip more for every rating.
+    """
+    deltas: dict[str, int] = {}
     for score, delta in changes:
         key = f"stars_{score}"
-        updates[key] = updates.get(key, F(key)) + delta
-        count_delta += delta
-        sum_delta += score * delta
-    if not updates and not verified_delta:
-        return
-    updates.update(count=F("count") + count_delta, sum=F("sum") + sum_delta)
+        deltas[key] = deltas.get(key, 0) + delta
+        deltas["count"] = deltas.get("count", 0) + delta
+        deltas["sum"] = deltas.get("sum", 0) + score * delta
     if verified_delta:
-        updates["verified_count"] = F("verified_count") + verified_delta
-    updates["updated_at"] = timezone.now()
-    summary = RatingSummary.objects.filter(provider_id=provider_id)
-    if summary.update(**updates) == 0:
-        # First rating of this provider: create the row (racing creators are fine) and retry.
-        RatingSummary.objects.bulk_create([RatingSummary(provider_id=provider_id)], ignore_conflicts=True)
-        summary.update(**updates)
+        deltas["verified_count"] = verified_delta
+    if not deltas:
+        return None
+    table = RatingSummary._meta.db_table
+    columns = [(RatingSummary._meta.get_field(name).column, delta) for name, delta in deltas.items()]
+    assignments = ", ".join(f"{column} = {column} + %s" for column, _ in columns)
+    sql = f"UPDATE {table} SET {assignments}, updated_at = %s WHERE provider_id = %s RETURNING count, sum"
+    params = [*(delta for _, delta in columns), timezone.now(), provider_id]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+        if row is None:
+            # First rating of this provider: create the row (racing creators are fine) and retry.
+            RatingSummary.objects.bulk_create([RatingSummary(provider_id=provider_id)], ignore_conflicts=True)
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+    return {"count": row[0], "sum": row[1]}
+
+
+def _summary_of(provider_id) -> dict:
+    """The provider's summary as this transaction sees it (after its own change): ``{count, sum}``."""
+    row = RatingSummary.objects.filter(provider_id=provider_id).values("count", "sum").first()
+    return row or {"count": 0, "sum": 0}
 
 
 def _event(rating: Rating, **extra) -> dict:
@@ -153,9 +173,10 @@ def _transition(*, rating: Rating, to_status: str, reason: str, moderator: User 
         rating.first_published_at = timezone.now()
         fields.append("first_published_at")
     rating.save(update_fields=fields)
+    summary = None
     if was_counted != _counted(rating):
         delta = 1 if _counted(rating) else -1
-        _summary_apply(
+        summary = _summary_apply(
             provider_id=rating.provider_id,
             changes=[(rating.score, delta)],
             verified_delta=delta * int(rating.verified),
@@ -176,6 +197,7 @@ def _transition(*, rating: Rating, to_status: str, reason: str, moderator: User 
             reason=reason,
             moderator_id=str(moderator.pk) if moderator is not None else None,
             first_publication=first_publication,
+            summary=summary or _summary_of(rating.provider_id),
         ),
     )
     return rating
@@ -249,13 +271,14 @@ def rating_create(
         # A concurrent request from the same customer committed first (the invitation, bound to
         # this customer and provider, can only have been used by that same rating).
         raise AlreadyRated() from exc
+    summary = None
     if _counted(rating):
-        _summary_apply(provider_id=provider.pk, changes=[(score, 1)], verified_delta=int(rating.verified))
+        summary = _summary_apply(provider_id=provider.pk, changes=[(score, 1)], verified_delta=int(rating.verified))
     else:
         ModerationDecision.objects.create(
             rating=rating, moderator=None, from_status="", to_status=rating.status, reason=hold_reason
         )
-    signals.rating_created.send(sender=Rating, event=_event(rating))
+    signals.rating_created.send(sender=Rating, event=_event(rating, summary=summary or _summary_of(provider.pk)))
     # A new rating has no reply yet: say so in the reverse one-to-one cache, so the response
     # does not spend a query to find that out.
     Rating.reply.related.set_cached_value(rating, None)

@@ -11,12 +11,15 @@ rating's status *after* the change: ``published``, ``pending_review`` or ``hidde
 - ``rating_created``: every new rating. ``status`` is ``published`` (tell the provider about a
   new rating) or ``pending_review`` (held by an automatic rule: tell the provider one awaits
   review; the "new rating" notice follows from ``rating_moderated`` with ``first_publication``).
+  Adds ``summary``: the provider's rating summary after the change, ``{"count", "sum"}`` (the
+  average is sum / count), so a consumer can show how ratings moved it without asking.
 - ``rating_updated``: score and/or comment edited by the author; adds ``previous_score``.
 - ``rating_deleted``: deleted by the author.
 - ``rating_moderated``: a status change (staff, or an automatic hold of an edited comment); adds
   ``previous_status``, ``reason`` (may be empty), ``moderator_id`` (the staff user's id, null
   for an automatic rule) and ``first_publication`` (true when the rating becomes public for the
-  first time, e.g. released from automatic hold: send the normal "new rating" notice then).
+  first time, e.g. released from automatic hold: send the normal "new rating" notice then), and
+  ``summary`` (after the change, as for ``rating_created``).
 - ``rating_replied``: the provider's reply is public, new or changed (tell the author); sent
   only while the reply is published. Adds ``reply_id``, ``reply_excerpt``, ``reply_status`` and
   ``reply_created`` (true the first time the reply becomes public, false for an edit).

@@ -428,6 +428,9 @@ NOTIFICATIONS_DELIVERY_LEASE_SECONDS = env.float("NOTIFICATIONS_DELIVERY_LEASE_S
 # Fresh pending deliveries are enqueued on commit; the sweeper only picks them up after this.
 NOTIFICATIONS_SWEEP_GRACE_SECONDS = env.float("NOTIFICATIONS_SWEEP_GRACE_SECONDS", default=30)
 NOTIFICATIONS_SWEEP_INTERVAL = env.float("NOTIFICATIONS_SWEEP_INTERVAL", default=10)
+# Seconds between beat's closing of ended digest periods: a digest email leaves at most about
+# this long after its period ends (later if the recipient's quiet hours hold it).
+NOTIFICATIONS_DIGEST_INTERVAL = env.float("NOTIFICATIONS_DIGEST_INTERVAL", default=60)
 # Push devices one user can register: every event of theirs is sent to each of them.
 NOTIFICATIONS_MAX_DEVICES = env.int("NOTIFICATIONS_MAX_DEVICES", default=10)
 
@@ -472,6 +475,9 @@ RETENTION_DEAD_DELIVERIES_DAYS = env.int("RETENTION_DEAD_DELIVERIES_DAYS", defau
 # Delivery log lines (one per request made) of sent deliveries; a dead or retrying delivery
 # keeps its log, which says why.
 RETENTION_DELIVERY_ATTEMPTS_DAYS = env.int("RETENTION_DELIVERY_ATTEMPTS_DAYS", default=14)
+# Closed digests (hourly/daily new-rating emails), counted from their closing; while one is
+# kept, a rating arriving that late for its period cannot make the period's email again.
+RETENTION_DIGESTS_DAYS = env.int("RETENTION_DIGESTS_DAYS", default=30)
 # Rows per batch, each batch one short transaction; pause between batches (seconds).
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)
 RETENTION_BATCH_PAUSE_SECONDS = env.float("RETENTION_BATCH_PAUSE_SECONDS", default=0.05)
@@ -539,6 +545,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.deliveries_sweep",
         "schedule": NOTIFICATIONS_SWEEP_INTERVAL,
         "options": {"expires": NOTIFICATIONS_SWEEP_INTERVAL * 2},
+    },
+    "notifications-digests-close": {
+        "task": "notifications.digests_close",
+        "schedule": NOTIFICATIONS_DIGEST_INTERVAL,
+        "options": {"expires": NOTIFICATIONS_DIGEST_INTERVAL * 2},
     },
     "core-retention-purge": {
         "task": "core.retention_purge",

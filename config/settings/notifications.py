@@ -62,7 +62,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
 # outbox relay and core's purge belong to the publisher (main deployment).
 CELERY_BEAT_SCHEDULE = {
     name: CELERY_BEAT_SCHEDULE[name]  # noqa: F405
-    for name in ("notifications-deliveries-sweep", "notifications-retention-purge")
+    for name in ("notifications-deliveries-sweep", "notifications-digests-close", "notifications-retention-purge")
 }
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 

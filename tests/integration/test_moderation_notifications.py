@@ -79,6 +79,11 @@ def test_hiding_a_published_rating_tells_the_provider_and_the_author_why(
 
     assert [e.type for e in events] == ["rating.moderated", "rating.moderated"]
     assert {e.envelope["data"]["recipient_role"] for e in events} == {"provider", "author"}
+    # The provider's summary after the change is told to the provider only.
+    assert {e.envelope["data"]["recipient_role"]: e.envelope["data"].get("summary") for e in events} == {
+        "provider": {"count": 0, "sum": 0},
+        "author": None,
+    }
     assert _inbox(provider.user)[-1] == (
         "rating.moderated",
         f"A 1-star rating from {customer.user.name} was hidden",

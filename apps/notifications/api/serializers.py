@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from apps.core.serializers import JSONInput, QueryInput, iso_datetime
-from apps.notifications.models import Channel, DeliveryStatus, Device, Notification
+from apps.notifications.models import Channel, DeliveryStatus, Device, Notification, RatingEmails
 
 
 class NotificationOutput(serializers.ModelSerializer):
@@ -59,6 +59,33 @@ class PreferenceChangeInput(JSONInput):
 class PreferencesUpdateInput(JSONInput):
     # PATCH semantics: the switches sent are changed, nothing sent changes nothing.
     preferences = PreferenceChangeInput(many=True, required=False, default=list, max_length=50)
+
+
+_CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+_CLOCK_INVALID = "Enter a local time of day as HH:MM, from 00:00 to 23:59."
+
+
+class QuietHoursInput(JSONInput):
+    start = serializers.RegexField(_CLOCK, error_messages={"invalid": _CLOCK_INVALID})
+    end = serializers.RegexField(_CLOCK, error_messages={"invalid": _CLOCK_INVALID})
+
+
+class ScheduleUpdateInput(JSONInput):
+    # PATCH semantics: the parts sent are changed; `quiet_hours: null` removes them.
+    time_zone = serializers.CharField(max_length=64, required=False)
+    rating_emails = serializers.ChoiceField(choices=RatingEmails.choices, required=False)
+    quiet_hours = QuietHoursInput(required=False, allow_null=True)
+
+
+class QuietHoursOutput(serializers.Serializer):
+    start = serializers.CharField()
+    end = serializers.CharField()
+
+
+class ScheduleOutput(serializers.Serializer):
+    time_zone = serializers.CharField()
+    rating_emails = serializers.ChoiceField(choices=RatingEmails.choices)
+    quiet_hours = QuietHoursOutput(allow_null=True)
 
 
 class WebhookCreateInput(JSONInput):

@@ -7,6 +7,7 @@ urlpatterns = [
     path("unread-count/", views.NotificationUnreadCountView.as_view(), name="notification-unread-count"),
     path("read-all/", views.NotificationReadAllView.as_view(), name="notification-read-all"),
     path("preferences/", views.NotificationPreferencesView.as_view(), name="notification-preferences"),
+    path("schedule/", views.NotificationScheduleView.as_view(), name="notification-schedule"),
     path("<uuid:notification_id>/read/", views.NotificationReadView.as_view(), name="notification-read"),
     path("webhooks/", views.WebhookListView.as_view(), name="notification-webhook-list"),
     path("webhooks/<uuid:endpoint_id>/", views.WebhookDetailView.as_view(), name="notification-webhook-detail"),

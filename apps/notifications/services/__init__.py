@@ -2,13 +2,15 @@
 
 - ``ingest``: events → inbox items and deliveries, in batches.
 - ``engine``: the delivery engine (claim, send through a channel, record, sweep, replay).
-- ``webhooks``, ``devices``, ``preferences``, ``inbox``: what users manage through the API.
+- ``digests``: new-rating emails collected per recipient and period, closed by beat.
+- ``webhooks``, ``devices``, ``preferences``, ``schedule``, ``inbox``: what users manage through the API.
 
 The channels themselves (email, webhook, push) are ``apps.notifications.channels``.
 """
 
 from apps.notifications.services.db import notifications_db
 from apps.notifications.services.devices import device_delete, device_register
+from apps.notifications.services.digests import digests_close
 from apps.notifications.services.engine import (
     DeliveryNotDead,
     deliveries_enqueue,
@@ -27,6 +29,7 @@ from apps.notifications.services.preferences import (
     preferences_update,
     unsubscribe,
 )
+from apps.notifications.services.schedule import EmptyQuietHours, UnknownTimeZone, schedule_update
 from apps.notifications.services.webhooks import (
     MAX_ENDPOINTS,
     InvalidWebhookURL,
@@ -45,10 +48,12 @@ __all__ = [
     "MAX_ENDPOINTS",
     "CriticalPreference",
     "DeliveryNotDead",
+    "EmptyQuietHours",
     "InvalidWebhookURL",
     "TooManyEndpoints",
     "UnknownEventType",
     "UnknownPreference",
+    "UnknownTimeZone",
     "deliveries_enqueue",
     "deliveries_replay",
     "deliveries_send",
@@ -57,6 +62,7 @@ __all__ = [
     "delivery_replay",
     "device_delete",
     "device_register",
+    "digests_close",
     "endpoints_health_record",
     "events_ingest",
     "notification_mark_read",
@@ -64,6 +70,7 @@ __all__ = [
     "notifications_mark_all_read",
     "preference_set",
     "preferences_update",
+    "schedule_update",
     "unsubscribe",
     "webhook_create",
     "webhook_delete",

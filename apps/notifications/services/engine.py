@@ -44,10 +44,12 @@ from apps.core.exceptions import Conflict
 from apps.core.middleware import request_id_scope
 from apps.notifications.channels import channel_for
 from apps.notifications.channels.base import Result, SendResult
+from apps.notifications.events import EVENT_TYPES
 from apps.notifications.metrics import DELIVERY_ATTEMPTS, DELIVERY_LATENCY
 from apps.notifications.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus, Device
 from apps.notifications.outbound import limits, retry
-from apps.notifications.selectors import delivery_get
+from apps.notifications.periods import quiet_until
+from apps.notifications.selectors import delivery_get, schedules_of
 from apps.notifications.services.db import notifications_db
 
 logger = logging.getLogger(__name__)
@@ -283,14 +285,54 @@ def deliveries_send(*, delivery_ids: Iterable[UUID | str]) -> dict[str, str]:
     if not rows:
         return {}
     started = time.monotonic()
+    rows, outcomes = _quiet_hours_hold(rows, now=now)
     groups: dict[tuple[str, str], list[Delivery]] = defaultdict(list)
     for row in rows:
         groups[_group_key(row)].append(row)
-    outcomes: list[tuple[Delivery, SendResult, int]] = []
     for key, group in groups.items():
         outcomes += _send_group(group, key=key, started=started, lease=lease)
     _record(outcomes, lease=lease)
     return {str(row.pk): row.status for row, _, _ in outcomes}
+
+
+_HELD_CHANNELS = (Channel.EMAIL, Channel.PUSH)
+
+
+def _quiet_hours_hold(rows: list[Delivery], *, now: datetime) -> tuple[list[Delivery], list]:
+    """Split off the claimed rows their recipient's quiet hours hold: ``(rows to send, outcomes)``.
+
+    Ingest already schedules new deliveries for the end of quiet hours; this catches what comes
+    due inside them anyway (a retry, a replay, quiet hours chosen after the row was made). A held
+    row goes back, due when they end, without spending an attempt. Critical types (account
+    emails, a disabled webhook) and webhooks are never held.
+    """
+    candidates = [row for row in rows if row.channel in _HELD_CHANNELS and not _critical(row)]
+    if not candidates:
+        return rows, []
+    schedules = schedules_of(recipient_ids={row.recipient_id for row in candidates})
+    held: dict[UUID, datetime] = {}
+    for row in candidates:
+        schedule = schedules.get(row.recipient_id)
+        until = schedule and quiet_until(
+            at=now, time_zone=schedule.time_zone, start=schedule.quiet_start, end=schedule.quiet_end
+        )
+        if until:
+            held[row.pk] = until
+    outcomes = [
+        (
+            row,
+            SendResult(result=Result.SKIPPED, error="held by the recipient's quiet hours", reschedule_at=held[row.pk]),
+            0,
+        )
+        for row in rows
+        if row.pk in held
+    ]
+    return [row for row in rows if row.pk not in held], outcomes
+
+
+def _critical(row: Delivery) -> bool:
+    spec = EVENT_TYPES.get(row.notification.type) if row.notification is not None else None
+    return spec is not None and spec.critical
 
 
 def _record(outcomes: list[tuple[Delivery, SendResult, int]], *, lease: datetime) -> None:

@@ -14,6 +14,7 @@ delivery row stores that span's context for its sends.
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import UTC
 from uuid import UUID
 
 from django.db import transaction
@@ -28,13 +29,19 @@ from apps.notifications.models import (
     Channel,
     Delivery,
     Device,
+    Digest,
+    DigestItem,
     Notification,
     NotificationPreference,
+    NotificationSchedule,
+    RatingEmails,
     WebhookEndpoint,
 )
-from apps.notifications.selectors import channel_enabled, preferences_chosen
+from apps.notifications.periods import quiet_until
+from apps.notifications.selectors import channel_enabled, preferences_chosen, schedules_of
 from apps.notifications.services.cancellation import Cancellation, cancellation_of, cancellations_apply
 from apps.notifications.services.db import notifications_db
+from apps.notifications.services.digests import DigestEntry, digest_entries_add
 from apps.notifications.services.engine import deliveries_enqueue
 
 logger = logging.getLogger(__name__)
@@ -109,8 +116,8 @@ def _plan(envelopes: list[dict]) -> list[_Planned]:
 def _recipients_erase(envelopes: list[dict]) -> list[dict]:
     """Act on the ``account.deleted`` events of a batch; returns the other envelopes.
 
-    A deleted account's inbox items, deliveries (they hold its address), devices, webhook
-    endpoints and preferences are removed; running it again removes nothing more.
+    A deleted account's inbox items, deliveries and digests (they hold its address), devices,
+    webhook endpoints, preferences and schedule are removed; running it again removes nothing more.
     """
     erased: set[UUID] = set()
     rest = []
@@ -127,7 +134,16 @@ def _recipients_erase(envelopes: list[dict]) -> list[dict]:
     if erased:
         db = notifications_db()
         with transaction.atomic(using=db):
-            for model in (Delivery, Notification, Device, WebhookEndpoint, NotificationPreference):
+            for model in (
+                Delivery,
+                Notification,
+                DigestItem,
+                Digest,
+                Device,
+                WebhookEndpoint,
+                NotificationPreference,
+                NotificationSchedule,
+            ):
                 model.objects.using(db).filter(recipient_id__in=erased).delete()
     return rest
 
@@ -210,13 +226,21 @@ def _ingest(
             for p in new
         ]
         Notification.objects.using(db).bulk_create(items, ignore_conflicts=True)
-        deliveries = _deliveries(db=db, planned=new, items=items, traces=traces)
+        deliveries, digested = _deliveries(db=db, planned=new, items=items, traces=traces)
         Delivery.objects.using(db).bulk_create(deliveries, ignore_conflicts=True)
         cancellations_apply(cancellations=cancellations, rating_ids=_rating_ids(new), db=db)
-        transaction.on_commit(lambda: deliveries_enqueue(deliveries=deliveries), using=db, robust=True)
+        digest_entries_add(entries=digested, db=db)
+        # Deliveries held by quiet hours are the sweeper's once they are due.
+        now = timezone.now()
+        due = [delivery for delivery in deliveries if delivery.next_attempt_at <= now]
+        transaction.on_commit(lambda: deliveries_enqueue(deliveries=due), using=db, robust=True)
     channels: dict[UUID, list[str]] = defaultdict(list)
     for delivery in deliveries:
         channels[delivery.notification.pk].append(delivery.channel)
+    digest_of = {(entry.event_id, entry.recipient_id): entry.frequency for entry in digested}
+    for item in items:
+        if (item.event_id, item.recipient_id) in digest_of:
+            channels[item.pk].append(f"email ({digest_of[item.event_id, item.recipient_id]} digest)")
     for p, item in zip(new, items, strict=True):
         NOTIFICATIONS_CREATED.labels(item.type).inc()
         # One line per event and recipient, under the id of the request that caused it.
@@ -246,14 +270,19 @@ def _rating_ids(planned: list[_Planned]) -> set[str]:
 
 def _deliveries(
     *, db: str, planned: list[_Planned], items: list[Notification], traces: dict[UUID, dict]
-) -> list[Delivery]:
-    """Email per recipient, webhook per subscribed endpoint, push per device.
+) -> tuple[list[Delivery], list[DigestEntry]]:
+    """Email per recipient, webhook per subscribed endpoint, push per device; and the emails
+    that go to a digest instead.
 
     One push delivery per device rather than per recipient: a device whose token is gone is
     removed without touching the others, and a retry never re-sends to devices that got it.
+    The recipient's schedule (``NotificationSchedule``) decides the rest: a digestible email
+    of a recipient on hourly or daily digests becomes a digest entry, and a non-critical email
+    or push made during their quiet hours is due when those end. Webhooks are never held.
     """
     recipients = {p.notice.recipient_id for p in planned}
     chosen = preferences_chosen(recipient_ids=recipients, event_types={p.event_type for p in planned})
+    schedules = schedules_of(recipient_ids=recipients)
     endpoints: dict[UUID, list[WebhookEndpoint]] = defaultdict(list)
     for endpoint in WebhookEndpoint.objects.using(db).filter(recipient_id__in=recipients, enabled=True):
         endpoints[endpoint.recipient_id].append(endpoint)
@@ -261,9 +290,18 @@ def _deliveries(
     for device in Device.objects.using(db).filter(recipient_id__in=recipients):
         devices[device.recipient_id].append(device)
 
+    now = timezone.now()
     deliveries: list[Delivery] = []
+    digested: list[DigestEntry] = []
     for p, item in zip(planned, items, strict=True):
         recipient = p.notice.recipient_id
+        spec = EVENT_TYPES[p.event_type]
+        schedule = schedules.get(recipient)
+        held_until = None
+        if schedule is not None and not spec.critical:
+            held_until = quiet_until(
+                at=now, time_zone=schedule.time_zone, start=schedule.quiet_start, end=schedule.quiet_end
+            )
         common = {
             "event_id": p.event_id,
             "recipient_id": recipient,
@@ -272,14 +310,19 @@ def _deliveries(
             "event_at": parse_datetime(p.occurred_at),
             "trace": traces.get(p.event_id, {}),
         }
+        held = {**common, "next_attempt_at": held_until} if held_until else common
         enabled = {
             channel: channel_enabled(chosen=chosen, recipient_id=recipient, event_type=p.event_type, channel=channel)
             for channel in (*EXTERNAL_CHANNELS, Channel.PUSH)
         }
         for channel in EXTERNAL_CHANNELS:
-            if p.notice.email and enabled[channel]:
-                deliveries.append(Delivery(channel=channel, address=p.notice.email, payload=p.notice.secret, **common))
-        if EVENT_TYPES[p.event_type].email_only:
+            if not (p.notice.email and enabled[channel]):
+                continue
+            if channel == Channel.EMAIL and _digests(spec, schedule):
+                digested.append(_digest_entry(p, schedule=schedule, at=now))
+                continue
+            deliveries.append(Delivery(channel=channel, address=p.notice.email, payload=p.notice.secret, **held))
+        if spec.email_only:
             continue
         for endpoint in endpoints[recipient]:
             if _subscribed(endpoint, p.event_type):
@@ -293,5 +336,33 @@ def _deliveries(
                 )
         if enabled[Channel.PUSH]:
             for device in devices[recipient]:
-                deliveries.append(Delivery(channel=Channel.PUSH, device=device, address=device.token, **common))
-    return deliveries
+                deliveries.append(Delivery(channel=Channel.PUSH, device=device, address=device.token, **held))
+    return deliveries, digested
+
+
+def _digests(spec, schedule: NotificationSchedule | None) -> bool:
+    return spec.digestible and schedule is not None and schedule.rating_emails != RatingEmails.IMMEDIATE
+
+
+def _digest_entry(p: _Planned, *, schedule: NotificationSchedule, at) -> DigestEntry:
+    """A rating filed under the digest of the period it happened in (its ``occurred_at``)."""
+    occurred_at = parse_datetime(p.occurred_at) or at
+    if timezone.is_naive(occurred_at):
+        occurred_at = timezone.make_aware(occurred_at, UTC)
+    notice = p.notice
+    return DigestEntry(
+        recipient_id=notice.recipient_id,
+        event_id=p.event_id,
+        frequency=schedule.rating_emails,
+        time_zone=schedule.time_zone,
+        occurred_at=occurred_at,
+        email=notice.email,
+        data={
+            "rating_id": notice.data.get("rating_id"),
+            "customer_name": notice.data.get("customer_name", ""),
+            "score": notice.data.get("score"),
+            "comment": notice.body,
+            "summary": notice.summary,
+        },
+        at=occurred_at,
+    )

@@ -13,11 +13,24 @@ Cancelled deliveries (their rating was deleted or hidden) are finished like sent
 after ``RETENTION_DELIVERIES_DAYS`` counted from their cancellation; so do the kept
 cancellations themselves (``DeliveryCancellation``), counted from their ingest.
 
-The order below is the order of a run: log lines, then deliveries, then inbox items.
+- an open digest (its period has not been closed), nor a closed one younger than
+  ``RETENTION_DIGESTS_DAYS``: while it exists, a rating that arrives late for its period goes to
+  the open period instead of making that period's digest (and email) again.
+
+The order below is the order of a run: log lines, then deliveries, then inbox items, then
+closed digests (their email delivery holds its content: it goes with the deliveries).
 """
 
 from apps.core.retention import Purge, days
-from apps.notifications.models import Delivery, DeliveryAttempt, DeliveryCancellation, DeliveryStatus, Notification
+from apps.notifications.models import (
+    Delivery,
+    DeliveryAttempt,
+    DeliveryCancellation,
+    DeliveryStatus,
+    Digest,
+    DigestItem,
+    Notification,
+)
 from apps.notifications.services.db import notifications_db
 
 _ATTEMPTS = DeliveryAttempt._meta.db_table
@@ -107,6 +120,17 @@ INBOX_PURGE = Purge(
     database=notifications_db,
 )
 
+DIGESTS_PURGE = Purge(
+    name="digests_closed",
+    app_label="notifications",
+    model=Digest,
+    order_column="closed_at",
+    condition="t.closed_at IS NOT NULL AND t.closed_at < %s",
+    retention=days("RETENTION_DIGESTS_DAYS"),
+    dependants=(f"DELETE FROM {DigestItem._meta.db_table} WHERE digest_id IN ({{ids}})",),
+    database=notifications_db,
+)
+
 PURGES = (
     DELIVERY_ATTEMPTS_PURGE,
     SENT_DELIVERIES_PURGE,
@@ -115,4 +139,5 @@ PURGES = (
     CANCELLATIONS_PURGE,
     READ_INBOX_PURGE,
     INBOX_PURGE,
+    DIGESTS_PURGE,
 )

@@ -23,6 +23,7 @@ def test_external_sends_have_their_own_queue(task_name):
         "notifications.ingest_events",
         "notifications.ingest_event",
         "notifications.deliveries_sweep",
+        "notifications.digests_close",
         # The notifications deployment's workers consume this queue: its purge runs there.
         "notifications.retention_purge",
     ],

@@ -116,3 +116,45 @@ def test_provider_credentials_are_write_only_in_admin(breaker_redis):
     WebhookEndpoint.objects.create(recipient_id=admin_user.pk, url="https://hooks.example.com/", secret="whsec_x")
     assert client.get("/admin/notifications/webhookendpoint/").status_code == 200
     assert client.get("/admin/notifications/device/").status_code == 200
+
+
+def test_staff_see_digests_and_schedules_read_only():
+    from datetime import time, timedelta
+
+    from django.utils import timezone
+
+    from apps.notifications.models import Digest, DigestItem, NotificationSchedule
+
+    schedule = NotificationSchedule.objects.create(
+        recipient_id=UserFactory().pk, time_zone="Europe/Berlin", quiet_start=time(22), quiet_end=time(7)
+    )
+    end = timezone.now()
+    digest = Digest.objects.create(
+        recipient_id=schedule.recipient_id,
+        frequency="hourly",
+        time_zone="Europe/Berlin",
+        period_start=end - timedelta(hours=1),
+        period_end=end,
+    )
+    DigestItem.objects.create(
+        digest=digest,
+        event_id=digest.pk,
+        recipient_id=digest.recipient_id,
+        occurred_at=end,
+        email="p@example.com",
+        data={"customer_name": "Ann"},
+    )
+    admin_client = Client()
+    admin_client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    page = admin_client.get(f"/admin/notifications/digest/{digest.pk}/change/")
+    assert page.status_code == 200
+    assert "Ann" in page.content.decode()
+    assert admin_client.get("/admin/notifications/digest/").status_code == 200
+    assert admin_client.get("/admin/notifications/notificationschedule/").status_code == 200
+    assert admin_client.get("/admin/notifications/digest/add/").status_code == 403
+    response = admin_client.post(
+        f"/admin/notifications/notificationschedule/{schedule.pk}/change/", {"time_zone": "Nowhere/Else"}
+    )
+    assert response.status_code == 403
+    schedule.refresh_from_db()
+    assert schedule.time_zone == "Europe/Berlin"

@@ -35,6 +35,8 @@ def test_rating_created_is_published_with_the_rating_and_reaches_the_inbox(
     assert envelope["data"]["recipient_user_id"] == str(provider.user_id)
     assert envelope["data"]["recipient_email"] == provider.user.email
     assert envelope["data"]["status"] == "published"
+    # The provider's summary after this rating, for digests.
+    assert envelope["data"]["summary"] == {"count": 1, "sum": 5}
 
     with django_capture_on_commit_callbacks(execute=True):
         assert ingest_events_task([envelope]) == 1

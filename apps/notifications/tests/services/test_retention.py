@@ -7,12 +7,21 @@ import pytest
 from django.utils import timezone
 
 from apps.core.retention import purge_run, purges_run
-from apps.notifications.models import Delivery, DeliveryAttempt, DeliveryCancellation, DeliveryStatus, Notification
+from apps.notifications.models import (
+    Delivery,
+    DeliveryAttempt,
+    DeliveryCancellation,
+    DeliveryStatus,
+    Digest,
+    DigestItem,
+    Notification,
+)
 from apps.notifications.services.retention import (
     CANCELLATIONS_PURGE,
     CANCELLED_DELIVERIES_PURGE,
     DEAD_DELIVERIES_PURGE,
     DELIVERY_ATTEMPTS_PURGE,
+    DIGESTS_PURGE,
     INBOX_PURGE,
     READ_INBOX_PURGE,
     SENT_DELIVERIES_PURGE,
@@ -33,6 +42,7 @@ def _retention(settings):
     settings.RETENTION_DEAD_DELIVERIES_DAYS = 0
     settings.RETENTION_INBOX_READ_DAYS = 90
     settings.RETENTION_INBOX_DAYS = 365
+    settings.RETENTION_DIGESTS_DAYS = 30
 
 
 def _ago(days: float):
@@ -182,6 +192,7 @@ def test_an_item_whose_dead_delivery_was_purged_can_go(settings):
         "cancellations": 0,
         "inbox_read": 1,
         "inbox_all": 0,
+        "digests_closed": 0,
     }
     assert Notification.objects.count() == Delivery.objects.count() == 0
 
@@ -229,3 +240,37 @@ def test_kept_cancellations_go_a_retention_after_their_ingest():
 
     assert purge_run(CANCELLATIONS_PURGE).deleted == 1
     assert list(DeliveryCancellation.objects.values_list("pk", flat=True)) == [recent.pk]
+
+
+def _digest(*, closed_days_ago: float | None, ended_days_ago: float) -> Digest:
+    end = _ago(ended_days_ago)
+    digest = Digest.objects.create(
+        recipient_id=uuid.uuid4(),
+        frequency="daily",
+        time_zone="UTC",
+        period_start=end - timedelta(days=1),
+        period_end=end,
+        closed_at=None if closed_days_ago is None else _ago(closed_days_ago),
+    )
+    DigestItem.objects.create(
+        digest=digest,
+        event_id=uuid.uuid4(),
+        recipient_id=digest.recipient_id,
+        occurred_at=end - timedelta(hours=1),
+        email="p@example.com",
+        data={"score": 5},
+    )
+    return digest
+
+
+def test_closed_digests_go_with_their_items_after_their_age_and_open_ones_stay(settings):
+    old = _digest(closed_days_ago=31, ended_days_ago=31)
+    recent = _digest(closed_days_ago=29, ended_days_ago=29)
+    # Open long after its end (beat was down): the closer still needs it.
+    still_open = _digest(closed_days_ago=None, ended_days_ago=60)
+    assert purge_run(DIGESTS_PURGE).deleted == 1
+    assert _ids(Digest) == {recent.pk, still_open.pk}
+    assert set(DigestItem.objects.values_list("digest_id", flat=True)) == {recent.pk, still_open.pk}
+    assert not Digest.objects.filter(pk=old.pk).exists()
+    settings.RETENTION_DIGESTS_DAYS = 0
+    assert purge_run(DIGESTS_PURGE).deleted == 0

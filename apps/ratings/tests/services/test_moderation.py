@@ -23,7 +23,9 @@ def test_clean_rating_is_published_and_counted(customer, provider, events):
     assert rating.status == RatingStatus.PUBLISHED
     assert rating.first_published_at is not None
     assert summary_of(provider) == {"count": 1, "sum": 4, "stars": [0, 0, 0, 1, 0], "verified_count": 0}
-    assert [(name, without_time(e)) for name, e in events] == [("rating_created", base_event(rating))]
+    assert [(name, without_time(e)) for name, e in events] == [
+        ("rating_created", base_event(rating, summary={"count": 1, "sum": 4}))
+    ]
     assert not ModerationDecision.objects.exists()
 
 
@@ -45,7 +47,9 @@ def test_comment_tripping_a_rule_is_held_for_review(customer, provider, events, 
     assert rating.moderation_reason == reason
     assert rating.first_published_at is None
     assert summary_of(provider) == EMPTY
-    assert [(name, without_time(e)) for name, e in events] == [("rating_created", base_event(rating))]
+    assert [(name, without_time(e)) for name, e in events] == [
+        ("rating_created", base_event(rating, summary={"count": 0, "sum": 0}))
+    ]
     assert events[0][1]["status"] == "pending_review"
     decision = ModerationDecision.objects.get()
     assert (decision.moderator, decision.from_status, decision.to_status, decision.reason) == (
@@ -99,6 +103,7 @@ def test_published_to_hidden_and_back(customer, provider, events):
                 reason="Abusive",
                 moderator_id=str(moderator.pk),
                 first_publication=False,
+                summary={"count": 0, "sum": 0},
             ),
         )
     ]
@@ -118,6 +123,7 @@ def test_published_to_hidden_and_back(customer, provider, events):
                 reason="Appeal accepted",
                 moderator_id=str(moderator.pk),
                 first_publication=False,
+                summary={"count": 1, "sum": 5},
             ),
         )
     ]
@@ -149,6 +155,7 @@ def test_release_from_hold_is_a_first_publication(customer, provider, events):
                 reason="",
                 moderator_id=str(moderator.pk),
                 first_publication=True,
+                summary={"count": 1, "sum": 3},
             ),
         )
     ]
@@ -220,6 +227,7 @@ def test_editing_a_published_comment_into_a_link_holds_it_again(customer, provid
         reason="Automatic hold: contains a link",
         moderator_id=None,
         first_publication=False,
+        summary={"count": 0, "sum": 0},
     )
 
 

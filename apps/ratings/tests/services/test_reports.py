@@ -62,6 +62,7 @@ def test_uphold_hides_the_rating_and_upholds_every_open_report(rating, provider,
                 reason="Report upheld: Offensive",
                 moderator_id=str(moderator.pk),
                 first_publication=False,
+                summary={"count": 0, "sum": 0},
             ),
         )
     ]
