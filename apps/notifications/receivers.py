@@ -5,7 +5,8 @@ Runs inside the rating's transaction, so the outbox row commits (or rolls back) 
 are that app's public contract, and the payloads are plain dicts.
 
 One outbox event per recipient: the provider hears about ratings of it (new, held for review,
-changed, moderated), the author about decisions on their rating and the provider's reply.
+changed or verified, moderated), the author about decisions on their rating and the provider's
+reply, a customer about a partner's invitation to a verified rating.
 """
 
 from apps.core import outbox
@@ -46,13 +47,13 @@ def on_rating_created(sender, event: dict, **kwargs) -> None:
 
 
 def on_rating_updated(sender, event: dict, **kwargs) -> None:
-    if event.get("previous_score") == event.get("score"):
+    newly_verified = event.get("previous_verified") is False and event.get("verified") is True
+    if event.get("previous_score") == event.get("score") and not newly_verified:
         return
-    outbox.publish(
-        "rating.updated",
-        _for_provider(event, previous_score=event.get("previous_score")),
-        occurred_at=event["occurred_at"],
-    )
+    extra = {"previous_score": event.get("previous_score")}
+    if "previous_verified" in event:
+        extra["previous_verified"] = event["previous_verified"]
+    outbox.publish("rating.updated", _for_provider(event, **extra), occurred_at=event["occurred_at"])
 
 
 def on_rating_moderated(sender, event: dict, **kwargs) -> None:
@@ -73,8 +74,23 @@ def on_rating_replied(sender, event: dict, **kwargs) -> None:
     )
 
 
+def on_rating_invited(sender, event: dict, **kwargs) -> None:
+    outbox.publish(
+        "rating.invited",
+        {
+            **{key: event[key] for key in ("invitation_id", "provider_id", "provider_name", "expires_at", "url")},
+            "recipient_role": "customer",
+            "recipient_user_id": event["customer_user_id"],
+            "recipient_email": event["customer_email"],
+            "recipient_name": event["customer_name"],
+        },
+        occurred_at=event["occurred_at"],
+    )
+
+
 def connect() -> None:
     rating_signals.rating_created.connect(on_rating_created, dispatch_uid="notifications.rating_created")
     rating_signals.rating_updated.connect(on_rating_updated, dispatch_uid="notifications.rating_updated")
     rating_signals.rating_moderated.connect(on_rating_moderated, dispatch_uid="notifications.rating_moderated")
     rating_signals.rating_replied.connect(on_rating_replied, dispatch_uid="notifications.rating_replied")
+    rating_signals.rating_invited.connect(on_rating_invited, dispatch_uid="notifications.rating_invited")

@@ -11,7 +11,9 @@ rating's status *after* the change: ``published``, ``pending_review`` or ``hidde
 - ``rating_created``: every new rating. ``status`` is ``published`` (tell the provider about a
   new rating) or ``pending_review`` (held by an automatic rule: tell the provider one awaits
   review; the "new rating" notice follows from ``rating_moderated`` with ``first_publication``).
-- ``rating_updated``: score and/or comment edited by the author; adds ``previous_score``.
+- ``rating_updated``: score and/or comment edited by the author, or the rating verified with a
+  partner invitation (``rating_verify``); adds ``previous_score`` and, for a verification,
+  ``previous_verified``.
 - ``rating_deleted``: deleted by the author.
 - ``rating_moderated``: a status change (staff, or an automatic hold of an edited comment); adds
   ``previous_status``, ``reason`` (may be empty), ``moderator_id`` (the staff user's id, null
@@ -19,6 +21,12 @@ rating's status *after* the change: ``published``, ``pending_review`` or ``hidde
   first time, e.g. released from automatic hold: send the normal "new rating" notice then).
 - ``rating_replied``: the provider created or changed its public reply (tell the author); adds
   ``reply_id``, ``reply_excerpt`` and ``reply_created`` (false for an edit).
+
+``rating_invited`` is about an invitation, not a rating, and carries its own keys: a partner
+invited a customer to a verified rating (tell the customer). ``invitation_id``,
+``provider_id``, ``provider_name``, ``provider_user_id``, ``customer_id``,
+``customer_user_id``, ``customer_name``, ``customer_email``, ``expires_at`` (ISO 8601),
+``url`` (the client's rating form, from ``RATING_INVITATION_URL``), ``occurred_at``.
 """
 
 from django.dispatch import Signal
@@ -28,3 +36,4 @@ rating_updated = Signal()
 rating_deleted = Signal()
 rating_moderated = Signal()
 rating_replied = Signal()
+rating_invited = Signal()

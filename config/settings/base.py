@@ -387,6 +387,13 @@ RATING_HOLD_LINKS = env.bool("RATING_HOLD_LINKS", default=True)
 RATING_HOLD_EMAILS = env.bool("RATING_HOLD_EMAILS", default=True)
 RATING_HOLD_PHONES = env.bool("RATING_HOLD_PHONES", default=True)
 RATING_HOLD_WORDS = env.list("RATING_HOLD_WORDS", default=[])
+# Partner invitations to a verified rating: usable for this many seconds after they are made.
+RATING_INVITATION_TTL = env.int("RATING_INVITATION_TTL", default=30 * 24 * 3600)
+# The link of the invitation email, to the client application's rating form; {invitation_id}
+# and {provider_id} are filled in (the form posts them to the API with the customer's token).
+RATING_INVITATION_URL = env(
+    "RATING_INVITATION_URL", default="http://localhost:8000/rate?invitation={invitation_id}&provider={provider_id}"
+)
 
 # --- Email -------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

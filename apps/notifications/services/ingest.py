@@ -25,6 +25,7 @@ from apps.core.middleware import request_id_scope, valid_request_id
 from apps.notifications.events import ACCOUNT_DELETED, EVENT_TYPES, EXTERNAL_CHANNELS, Notice
 from apps.notifications.metrics import NOTIFICATIONS_CREATED
 from apps.notifications.models import (
+    NOTICE_KEY,
     Channel,
     Delivery,
     Device,
@@ -167,16 +168,25 @@ def events_ingest(*, envelopes: list[dict]) -> list[Notification]:
 def _ingest(planned: list[_Planned], *, traces: dict[UUID, dict]) -> list[Notification]:
     db = notifications_db()
     with transaction.atomic(using=db):
+        event_ids = {p.event_id for p in planned}
+        # An event was ingested for a recipient if it left an inbox item or a delivery (both are
+        # written in one transaction); with the inbox switched off only deliveries remain.
         existing = set(
-            Notification.objects.using(db)
-            .filter(event_id__in={p.event_id for p in planned})
+            Notification.objects.using(db).filter(event_id__in=event_ids).values_list("event_id", "recipient_id")
+        )
+        existing |= set(
+            Delivery.objects.using(db)
+            .filter(event_id__in=event_ids, notification__isnull=True)
             .values_list("event_id", "recipient_id")
         )
         new = [p for p in planned if (p.event_id, p.notice.recipient_id) not in existing]
         if not new:
             return []
-        items = [
-            Notification(
+        chosen = preferences_chosen(
+            recipient_ids={p.notice.recipient_id for p in new}, event_types={p.event_type for p in new}
+        )
+        items = {
+            (p.event_id, p.notice.recipient_id): Notification(
                 event_id=p.event_id,
                 recipient_id=p.notice.recipient_id,
                 type=p.event_type,
@@ -185,40 +195,52 @@ def _ingest(planned: list[_Planned], *, traces: dict[UUID, dict]) -> list[Notifi
                 data=p.notice.data,
             )
             for p in new
-        ]
-        Notification.objects.using(db).bulk_create(items, ignore_conflicts=True)
-        deliveries = _deliveries(db=db, planned=new, items=items, traces=traces)
+            if channel_enabled(
+                chosen=chosen, recipient_id=p.notice.recipient_id, event_type=p.event_type, channel=Channel.IN_APP
+            )
+        }
+        Notification.objects.using(db).bulk_create(list(items.values()), ignore_conflicts=True)
+        deliveries = _deliveries(db=db, planned=new, items=items, chosen=chosen, traces=traces)
         Delivery.objects.using(db).bulk_create(deliveries, ignore_conflicts=True)
         transaction.on_commit(lambda: deliveries_enqueue(deliveries=deliveries), using=db, robust=True)
-    channels: dict[UUID, list[str]] = defaultdict(list)
+    channels: dict[tuple, list[str]] = defaultdict(list)
     for delivery in deliveries:
-        channels[delivery.notification.pk].append(delivery.channel)
-    for p, item in zip(new, items, strict=True):
-        NOTIFICATIONS_CREATED.labels(item.type).inc()
+        channels[(delivery.event_id, delivery.recipient_id)].append(delivery.channel)
+    for p in new:
+        key = (p.event_id, p.notice.recipient_id)
+        item = items.get(key)
+        if item is not None:
+            NOTIFICATIONS_CREATED.labels(item.type).inc()
         # One line per event and recipient, under the id of the request that caused it.
         with request_id_scope(p.request_id):
             logger.info(
                 "notifications: %s event %s: inbox item %s for %s, deliveries: %s",
                 p.event_type,
                 p.event_id,
-                item.pk,
+                item.pk if item is not None else "none (inbox switched off)",
                 p.notice.recipient_id,
-                ", ".join(channels[item.pk]) or "none",
-                extra={"event_id": str(p.event_id), "notification_id": str(item.pk)},
+                ", ".join(channels[key]) or "none",
+                extra={"event_id": str(p.event_id), "notification_id": str(item.pk) if item is not None else ""},
             )
-    return items
+    return list(items.values())
 
 
 def _deliveries(
-    *, db: str, planned: list[_Planned], items: list[Notification], traces: dict[UUID, dict]
+    *,
+    db: str,
+    planned: list[_Planned],
+    items: dict[tuple, Notification],
+    chosen: dict[tuple, bool],
+    traces: dict[UUID, dict],
 ) -> list[Delivery]:
     """Email per recipient, webhook per subscribed endpoint, push per device.
 
     One push delivery per device rather than per recipient: a device whose token is gone is
     removed without touching the others, and a retry never re-sends to devices that got it.
+    An email or push of an event without an inbox item (the recipient switched ``in_app`` off)
+    carries its own copy of what it shows (``Delivery.content``).
     """
     recipients = {p.notice.recipient_id for p in planned}
-    chosen = preferences_chosen(recipient_ids=recipients, event_types={p.event_type for p in planned})
     endpoints: dict[UUID, list[WebhookEndpoint]] = defaultdict(list)
     for endpoint in WebhookEndpoint.objects.using(db).filter(recipient_id__in=recipients, enabled=True):
         endpoints[endpoint.recipient_id].append(endpoint)
@@ -227,8 +249,10 @@ def _deliveries(
         devices[device.recipient_id].append(device)
 
     deliveries: list[Delivery] = []
-    for p, item in zip(planned, items, strict=True):
+    for p in planned:
         recipient = p.notice.recipient_id
+        item = items.get((p.event_id, recipient))
+        notice = {} if item is not None else {NOTICE_KEY: _content(p)}
         common = {
             "event_id": p.event_id,
             "recipient_id": recipient,
@@ -243,7 +267,9 @@ def _deliveries(
         }
         for channel in EXTERNAL_CHANNELS:
             if p.notice.email and enabled[channel]:
-                deliveries.append(Delivery(channel=channel, address=p.notice.email, payload=p.notice.secret, **common))
+                deliveries.append(
+                    Delivery(channel=channel, address=p.notice.email, payload={**p.notice.secret, **notice}, **common)
+                )
         if EVENT_TYPES[p.event_type].email_only:
             continue
         for endpoint in endpoints[recipient]:
@@ -258,5 +284,11 @@ def _deliveries(
                 )
         if enabled[Channel.PUSH]:
             for device in devices[recipient]:
-                deliveries.append(Delivery(channel=Channel.PUSH, device=device, address=device.token, **common))
+                deliveries.append(
+                    Delivery(channel=Channel.PUSH, device=device, address=device.token, payload=notice, **common)
+                )
     return deliveries
+
+
+def _content(p: _Planned) -> dict:
+    return {"type": p.event_type, "title": p.notice.title[:200], "body": p.notice.body, "data": p.notice.data}

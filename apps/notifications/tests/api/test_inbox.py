@@ -155,6 +155,9 @@ def test_preferences_show_defaults_then_choices(provider, provider_client):
         ("rating.held", "push"): False,
         ("rating.moderated", "push"): True,
         ("rating.replied", "push"): True,
+        ("rating.invited", "in_app"): True,
+        ("rating.invited", "email"): True,
+        ("rating.invited", "push"): True,
         # Critical: shown, always on.
         ("webhook.disabled", "in_app"): True,
         ("webhook.disabled", "push"): True,
