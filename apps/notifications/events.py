@@ -282,3 +282,5 @@ EVENT_TYPES: dict[str, EventType] = {
 }
 
 EXTERNAL_CHANNELS = (Channel.EMAIL,)
+# The event types users subscribe webhooks to and switch channels of (the API's EventTypeEnum).
+EVENT_TYPE_NAMES = sorted(EVENT_TYPES)

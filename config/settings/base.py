@@ -363,6 +363,8 @@ SPECTACULAR_SETTINGS = {
         "ErrorCode415Enum": f"{_ERROR_ENUMS}.ErrorCode415Enum.choices",
         "ErrorCode429Enum": f"{_ERROR_ENUMS}.ErrorCode429Enum.choices",
         "ErrorCode500Enum": f"{_ERROR_ENUMS}.ErrorCode500Enum.choices",
+        # Webhook subscriptions and preference switches name the same event types.
+        "EventTypeEnum": "apps.notifications.events.EVENT_TYPE_NAMES",
         "RatingStatusEnum": "apps.ratings.models.RatingStatus.choices",
     },
     "POSTPROCESSING_HOOKS": [
