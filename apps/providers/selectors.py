@@ -27,9 +27,14 @@ def _with_rating(queryset: QuerySet[Provider]) -> QuerySet[Provider]:
     )
 
 
+def providers_active() -> QuerySet[Provider]:
+    """Providers that still exist for the public and can be rated: not deleted (``provider_delete``)."""
+    return Provider.objects.filter(deleted_at__isnull=True)
+
+
 def provider_list() -> QuerySet[Provider]:
     # No user join: the public listing shows nothing of the user (its email is for ``me``).
-    return _with_rating(Provider.objects.prefetch_related("services"))
+    return _with_rating(providers_active().prefetch_related("services"))
 
 
 def provider_get(*, provider_id) -> Provider:

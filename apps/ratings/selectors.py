@@ -51,18 +51,26 @@ def rating_get_for_provider(*, rating_id, user: User) -> Rating:
 
 
 def rating_invitation_get(*, invitation_id, customer: Customer, provider: Provider) -> RatingInvitation | None:
-    """The invitation only if it was issued for this customer and this provider (no enumeration)."""
-    return RatingInvitation.objects.filter(pk=invitation_id, customer=customer, provider=provider).first()
+    """The invitation only if it was issued for this customer and this provider, and the provider
+    still exists (no enumeration)."""
+    return RatingInvitation.objects.filter(
+        pk=invitation_id, customer=customer, provider=provider, provider__deleted_at__isnull=True
+    ).first()
 
 
 def invitation_list_open(*, customer: Customer) -> QuerySet[RatingInvitation]:
-    """The customer's invitations that can still verify a rating (not used, revoked or expired),
-    newest first, each with ``rating_id``: the customer's rating of that provider, if any (then
-    the invitation verifies it through an update rather than a new rating)."""
+    """The customer's invitations that can still verify a rating (not used, revoked or expired,
+    and the provider not deleted), newest first, each with ``rating_id``: the customer's rating
+    of that provider, if any (then the invitation verifies it through an update rather than a
+    new rating)."""
     own_rating = Rating.objects.filter(customer_id=OuterRef("customer_id"), provider_id=OuterRef("provider_id"))
     return (
         RatingInvitation.objects.filter(
-            customer=customer, used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+            customer=customer,
+            used_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+            provider__deleted_at__isnull=True,
         )
         .select_related("provider")
         .annotate(rating_id=Subquery(own_rating.values("pk")[:1]))

@@ -17,7 +17,7 @@ from apps.core.idempotency import InvalidIdempotencyKey, idempotent
 from apps.core.openapi import conflict_response, raises, unprocessable_response
 from apps.customers.models import Customer
 from apps.providers.api.serializers import RatingSummaryOutput, rating_summary_data
-from apps.providers.models import Provider
+from apps.providers.selectors import providers_active
 from apps.ratings.api.authentication import HasPartnerAPIKey, PartnerAPIKeyAuthentication
 from apps.ratings.api.serializers import (
     CustomerInvitationOutput,
@@ -138,7 +138,7 @@ class RatingListView(GenericAPIView):
     def _create(self, request) -> Response:
         data = RatingCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        provider = Provider.objects.select_related("user").filter(pk=data.validated_data["provider_id"]).first()
+        provider = providers_active().select_related("user").filter(pk=data.validated_data["provider_id"]).first()
         if provider is None:
             raise ValidationError({"provider_id": ["Provider not found."]}, code="does_not_exist")
         customer = request.user.customer
@@ -328,7 +328,7 @@ class RatingInvitationListView(GenericAPIView):
         customer = Customer.objects.filter(pk=data.validated_data["customer_id"]).first()
         if customer is None:
             raise ValidationError({"customer_id": ["Customer not found."]}, code="does_not_exist")
-        provider = Provider.objects.filter(pk=data.validated_data["provider_id"]).first()
+        provider = providers_active().select_related("user").filter(pk=data.validated_data["provider_id"]).first()
         if provider is None:
             raise ValidationError({"provider_id": ["Provider not found."]}, code="does_not_exist")
         invitation = invitation_create(

@@ -130,6 +130,8 @@ ENDPOINTS = {
         lambda w, u: {"email": f"newp{next(_n)}@example.com", "password": "a-long-enough-secret", "name": "N"},
     ),
     "providers_me": ("get", "/api/v1/providers/me/", None),
+    # A wrong password, as for customers: the provider must survive for the other cases.
+    "providers_me_delete": ("delete", "/api/v1/providers/me/", lambda w, u: {"password": "not-the-password"}),
     "providers_detail": ("get", "/api/v1/providers/{provider}/", None),
     "providers_patch": ("patch", "/api/v1/providers/{provider}/", lambda w, u: {"name": "Renamed"}),
     "rating_summary": ("get", "/api/v1/providers/{provider}/rating-summary/", None),
@@ -215,6 +217,7 @@ EXPECTED = {
     "providers_list": (200, 200, 200, 200, 200, 200),
     "providers_register": (201, 201, 201, 201, 201, 201),
     "providers_me": (401, 403, 403, 200, 403, 401),
+    "providers_me_delete": (401, 403, 403, 400, 403, 401),
     "providers_detail": (200, 200, 200, 200, 200, 200),
     "providers_patch": (401, 403, 403, 200, 200, 401),
     "rating_summary": (200, 200, 200, 200, 200, 200),
