@@ -39,7 +39,15 @@ def _for_author(event: dict, **extra) -> dict:
     }
 
 
+def _told(event: dict, role: str) -> bool:
+    # A deleted (erased) account is told nothing any more: no inbox item is made again for it
+    # and no email goes to its placeholder address. Events without the flag predate it.
+    return event.get(f"{role}_user_active", True) is not False
+
+
 def on_rating_created(sender, event: dict, **kwargs) -> None:
+    if not _told(event, "provider"):
+        return
     if event["status"] == PUBLISHED:
         outbox.publish("rating.created", _for_provider(event), occurred_at=event["occurred_at"])
     elif event["status"] == PENDING_REVIEW:
@@ -48,7 +56,8 @@ def on_rating_created(sender, event: dict, **kwargs) -> None:
 
 def on_rating_updated(sender, event: dict, **kwargs) -> None:
     newly_verified = event.get("previous_verified") is False and event.get("verified") is True
-    if event.get("previous_score") == event.get("score") and not newly_verified:
+    rescored = event.get("previous_score") != event.get("score")
+    if not (rescored or newly_verified) or not _told(event, "provider"):
         return
     extra = {"previous_score": event.get("previous_score")}
     if "previous_verified" in event:
@@ -58,15 +67,19 @@ def on_rating_updated(sender, event: dict, **kwargs) -> None:
 
 def on_rating_moderated(sender, event: dict, **kwargs) -> None:
     decision = {"previous_status": event["previous_status"], "reason": event.get("reason", "")}
-    if event.get("first_publication"):
-        # Released from an automatic hold: the provider gets the normal "new rating" notice now.
-        outbox.publish("rating.created", _for_provider(event), occurred_at=event["occurred_at"])
-    else:
-        outbox.publish("rating.moderated", _for_provider(event, **decision), occurred_at=event["occurred_at"])
-    outbox.publish("rating.moderated", _for_author(event, **decision), occurred_at=event["occurred_at"])
+    if _told(event, "provider"):
+        if event.get("first_publication"):
+            # Released from an automatic hold: the provider gets the normal "new rating" notice now.
+            outbox.publish("rating.created", _for_provider(event), occurred_at=event["occurred_at"])
+        else:
+            outbox.publish("rating.moderated", _for_provider(event, **decision), occurred_at=event["occurred_at"])
+    if _told(event, "customer"):
+        outbox.publish("rating.moderated", _for_author(event, **decision), occurred_at=event["occurred_at"])
 
 
 def on_rating_replied(sender, event: dict, **kwargs) -> None:
+    if not _told(event, "customer"):
+        return
     outbox.publish(
         "rating.replied",
         _for_author(event, reply_excerpt=event.get("reply_excerpt", ""), reply_created=event.get("reply_created")),

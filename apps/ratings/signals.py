@@ -4,8 +4,10 @@ Each signal is sent with ``event=<dict>`` inside the transaction that made the c
 receiver can write to the database atomically with it (the notifications outbox does).
 
 Every ``event`` has: ``rating_id``, ``provider_id``, ``provider_user_id``, ``provider_name``,
-``provider_email``, ``customer_id``, ``customer_user_id``, ``customer_name``, ``customer_email``, ``score``,
-``comment_excerpt``, ``status``, ``verified``, ``occurred_at`` (ISO 8601). ``status`` is the
+``provider_email``, ``provider_user_active``, ``customer_id``, ``customer_user_id``, ``customer_name``,
+``customer_email``, ``customer_user_active``, ``score``, ``comment_excerpt``, ``status``, ``verified``,
+``occurred_at`` (ISO 8601). ``*_user_active`` is false once that account was deleted (erased):
+tell it nothing any more. ``status`` is the
 rating's status *after* the change: ``published``, ``pending_review`` or ``hidden``.
 
 - ``rating_created``: every new rating. ``status`` is ``published`` (tell the provider about a

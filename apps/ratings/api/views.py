@@ -325,7 +325,12 @@ class RatingInvitationListView(GenericAPIView):
     def post(self, request):
         data = RatingInvitationCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        customer = Customer.objects.filter(pk=data.validated_data["customer_id"]).first()
+        # A deleted (deactivated) customer can no longer sign in to rate: nothing to invite.
+        customer = (
+            Customer.objects.select_related("user")
+            .filter(pk=data.validated_data["customer_id"], user__is_active=True)
+            .first()
+        )
         if customer is None:
             raise ValidationError({"customer_id": ["Customer not found."]}, code="does_not_exist")
         provider = providers_active().select_related("user").filter(pk=data.validated_data["provider_id"]).first()

@@ -10,7 +10,7 @@ from apps.notifications.models import Delivery, Device, Notification, Notificati
 from apps.notifications.services import events_ingest
 from apps.providers.models import Provider
 from apps.ratings.models import Rating, RatingInvitation
-from apps.ratings.services import invitation_create, rating_create, reply_set
+from apps.ratings.services import invitation_create, rating_create, rating_moderate, reply_set
 from apps.ratings.tests.conftest import summary_of
 from conftest import auth_client
 from tests.errors import assert_error
@@ -21,6 +21,7 @@ from tests.factories import (
     NotificationFactory,
     ProviderFactory,
     ServiceCategoryFactory,
+    UserFactory,
     partner_key_create,
     rating_make,
 )
@@ -182,3 +183,23 @@ def test_only_a_provider_has_a_me_to_delete():
     assert_error(auth_client(customer.user).delete(ME, {"password": DEFAULT_PASSWORD}, format="json"), 403)
     customer.user.refresh_from_db()
     assert customer.user.is_active
+
+
+def test_a_deleted_provider_is_told_nothing_more(rated_provider):
+    provider = rated_provider
+    author = CustomerFactory()
+    rating = rating_make(customer=author, provider=provider, score=3)
+    assert auth_client(provider.user).delete(ME, {"password": DEFAULT_PASSWORD}, format="json").status_code == 204
+    published = OutboxEvent.objects.count()
+
+    # The author edits their rating, and staff hide it: no notice to the erased provider (no
+    # inbox item made again for it, no email to its placeholder address); the author still hears.
+    assert (
+        auth_client(author.user).patch(f"/api/v1/ratings/{rating.pk}/", {"score": 1}, format="json").status_code == 200
+    )
+    rating_moderate(rating=rating, to_status="hidden", reason="Spam", moderator=UserFactory(is_staff=True))
+
+    new = OutboxEvent.objects.order_by("created_at")[published:]
+    assert [(e.type, e.data["recipient_role"], e.data["recipient_user_id"]) for e in new] == [
+        ("rating.moderated", "author", str(author.user_id))
+    ]
