@@ -16,6 +16,11 @@ def backfill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    # PostgreSQL refuses to ALTER a table with pending (deferred foreign key) trigger events in
+    # the transaction that updated its rows, so the backfill commits on its own (RunPython is
+    # atomic by itself) before the column becomes NOT NULL.
+    atomic = False
+
     dependencies = [
         ("ratings", "0002_moderation_reports_replies_invitations"),
     ]
