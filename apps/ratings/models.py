@@ -1,3 +1,5 @@
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -45,9 +47,6 @@ class RatingInvitation(UUIDModel):
         PartnerAPIKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="invitations"
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    # Set at creation from RATING_INVITATION_TTL, so changing the setting never moves the
-    # deadline of an invitation a customer was already emailed about.
-    expires_at = models.DateTimeField()
     # Kept once set: the rating it verified may later be verified by a newer invitation, and
     # this one must not become usable (or revocable) again.
     used_at = models.DateTimeField(null=True, blank=True)
@@ -66,7 +65,7 @@ class RatingInvitation(UUIDModel):
         ]
         indexes = [
             models.Index(fields=["partner_key", "-created_at", "-id"], name="ratings_invitation_partner_idx"),
-            # A customer's open invitations: the unused, unrevoked ones, filtered by expiry.
+            # A customer's open invitations: the unused, unrevoked ones, filtered by age.
             models.Index(
                 fields=["customer", "-created_at", "-id"],
                 condition=Q(used_at__isnull=True, revoked_at__isnull=True),
@@ -76,6 +75,12 @@ class RatingInvitation(UUIDModel):
 
     def __str__(self) -> str:
         return f"Invitation {self.external_reference} for {self.provider_id}"
+
+    @property
+    def expires_at(self) -> datetime:
+        # Derived, not stored: a release that predates expiry keeps inserting rows while the
+        # migration runs (migrations only add nullable or defaulted columns).
+        return self.created_at + timedelta(seconds=settings.RATING_INVITATION_TTL)
 
     @property
     def state(self) -> str:

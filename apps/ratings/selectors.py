@@ -1,3 +1,6 @@
+from datetime import timedelta
+
+from django.conf import settings
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
@@ -69,7 +72,7 @@ def invitation_list_open(*, customer: Customer) -> QuerySet[RatingInvitation]:
             customer=customer,
             used_at__isnull=True,
             revoked_at__isnull=True,
-            expires_at__gt=timezone.now(),
+            created_at__gt=timezone.now() - timedelta(seconds=settings.RATING_INVITATION_TTL),
             provider__deleted_at__isnull=True,
         )
         .select_related("provider")

@@ -1,7 +1,6 @@
 """Every write to ratings, each in one transaction with the summary change and its event."""
 
 from collections.abc import Iterable
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -452,7 +451,7 @@ def invitation_create(
 ) -> RatingInvitation:
     """A partner's invitation for ``customer`` to rate ``provider`` for one job (409 ``already_invited``).
 
-    It can be used until ``RATING_INVITATION_TTL`` seconds from now; the customer is told
+    It can be used for ``RATING_INVITATION_TTL`` seconds from its creation; the customer is told
     through ``rating_invited`` (an inbox item and an email with a link to the rating form).
     """
     invitation = RatingInvitation(
@@ -460,7 +459,6 @@ def invitation_create(
         provider=provider,
         external_reference=external_reference,
         partner_key=partner_key,
-        expires_at=timezone.now() + timedelta(seconds=settings.RATING_INVITATION_TTL),
     )
     invitation.full_clean(
         exclude=["customer", "provider", "partner_key"], validate_unique=False, validate_constraints=False

@@ -1,36 +1,24 @@
-from datetime import timedelta
-
-from django.conf import settings
 from django.db import migrations, models
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import OuterRef, Subquery
 
 
 def backfill(apps, schema_editor):
-    """Invitations made before expiry existed get the deadline they would have had; those a
-    rating already used are marked used when that rating was made."""
+    """Invitations a rating already used are marked used when that rating was made."""
     RatingInvitation = apps.get_model("ratings", "RatingInvitation")
     Rating = apps.get_model("ratings", "Rating")
-    RatingInvitation.objects.update(expires_at=F("created_at") + timedelta(seconds=settings.RATING_INVITATION_TTL))
     used = Rating.objects.filter(invitation=OuterRef("pk")).values("created_at")[:1]
     RatingInvitation.objects.filter(rating__isnull=False).update(used_at=Subquery(used))
 
 
 class Migration(migrations.Migration):
-    # PostgreSQL refuses to ALTER a table with pending (deferred foreign key) trigger events in
-    # the transaction that updated its rows, so the backfill commits on its own (RunPython is
-    # atomic by itself) before the column becomes NOT NULL.
-    atomic = False
-
     dependencies = [
         ("ratings", "0002_moderation_reports_replies_invitations"),
     ]
 
+    # Only nullable columns, so the previous release keeps inserting invitations while it runs;
+    # the backfill comes last: PostgreSQL refuses to ALTER a table in the transaction that left
+    # deferred foreign-key checks pending on its rows.
     operations = [
-        migrations.AddField(
-            model_name="ratinginvitation",
-            name="expires_at",
-            field=models.DateTimeField(null=True),
-        ),
         migrations.AddField(
             model_name="ratinginvitation",
             name="used_at",
@@ -40,12 +28,6 @@ class Migration(migrations.Migration):
             model_name="ratinginvitation",
             name="revoked_at",
             field=models.DateTimeField(blank=True, null=True),
-        ),
-        migrations.RunPython(backfill, migrations.RunPython.noop, elidable=True),
-        migrations.AlterField(
-            model_name="ratinginvitation",
-            name="expires_at",
-            field=models.DateTimeField(),
         ),
         migrations.AddConstraint(
             model_name="ratinginvitation",
@@ -66,4 +48,5 @@ class Migration(migrations.Migration):
                 name="ratings_invitation_open_idx",
             ),
         ),
+        migrations.RunPython(backfill, migrations.RunPython.noop, elidable=True),
     ]

@@ -209,7 +209,7 @@ def test_a_used_invitation_cannot_verify_again(partner, customer, provider, cust
     ("spoil", "code", "detail"),
     [
         (
-            {"expires_at": timezone.now() - timedelta(seconds=1)},
+            {"created_at": timezone.now() - timedelta(seconds=TTL + 1)},
             "invitation_expired",
             "This invitation has expired.",
         ),
@@ -323,7 +323,7 @@ def test_verifying_only_a_verification_announces_it_to_the_provider(partner, cus
 @pytest.mark.parametrize(
     ("spoil", "status", "code"),
     [
-        ({"expires_at": timezone.now() - timedelta(seconds=1)}, 400, "invitation_expired"),
+        ({"created_at": timezone.now() - timedelta(seconds=TTL + 1)}, 400, "invitation_expired"),
         ({"revoked_at": timezone.now()}, 400, "invitation_revoked"),
         ({"used_at": timezone.now()}, 409, "invitation_used"),
     ],
@@ -362,13 +362,27 @@ def test_updating_with_an_invitation_for_another_provider_is_not_found(partner, 
 # --- The customer's open invitations ------------------------------------------------------
 
 
+def test_the_ttl_applies_to_invitations_already_made(partner, customer, provider, customer_client, settings):
+    invitation_id = invite(partner, customer, provider).json()["id"]
+    RatingInvitation.objects.filter(pk=invitation_id).update(created_at=timezone.now() - timedelta(seconds=600))
+    assert [i["id"] for i in customer_client.get(MINE_URL).json()["results"]] == [invitation_id]
+
+    settings.RATING_INVITATION_TTL = 599
+
+    assert customer_client.get(MINE_URL).json()["results"] == []
+    assert partner.get(URL).json()["results"][0]["status"] == "expired"
+    refused = rate(customer_client, provider, invitation_id)
+    assert (refused.status_code, refused.json()["errors"][0]["code"]) == (400, "invitation_expired")
+    assert not Rating.objects.exists()
+
+
 def test_the_customer_lists_only_their_open_invitations(partner, customer, provider, customer_client):
     rated_provider = ProviderFactory()
     customer_client.post("/api/v1/ratings/", {"provider_id": str(rated_provider.pk), "score": 3})
     open_new = RatingInvitation.objects.get(pk=invite(partner, customer, provider, "A").json()["id"])
     open_rated = RatingInvitation.objects.get(pk=invite(partner, customer, rated_provider, "B").json()["id"])
     expired = invite(partner, customer, ProviderFactory(), "C").json()["id"]
-    RatingInvitation.objects.filter(pk=expired).update(expires_at=timezone.now() - timedelta(seconds=1))
+    RatingInvitation.objects.filter(pk=expired).update(created_at=timezone.now() - timedelta(seconds=TTL + 1))
     revoked = invite(partner, customer, ProviderFactory(), "D").json()["id"]
     partner.post(f"{URL}{revoked}/revoke/")
     used_provider = ProviderFactory()
@@ -424,7 +438,7 @@ def test_a_partner_lists_its_own_invitations_in_every_state(partner, other_partn
     revoked = invite(partner, customer, ProviderFactory(), "REVOKED").json()["id"]
     partner.post(f"{URL}{revoked}/revoke/")
     expired = invite(partner, customer, ProviderFactory(), "EXPIRED").json()["id"]
-    RatingInvitation.objects.filter(pk=expired).update(expires_at=timezone.now() - timedelta(seconds=1))
+    RatingInvitation.objects.filter(pk=expired).update(created_at=timezone.now() - timedelta(seconds=TTL + 1))
     open_ = invite(partner, customer, ProviderFactory(), "OPEN").json()["id"]
     invite(other_partner, customer, provider, "THEIRS")
 
@@ -434,10 +448,11 @@ def test_a_partner_lists_its_own_invitations_in_every_state(partner, other_partn
     assert first.status_code == 200
     results = first.json()["results"] + second.json()["results"]
     assert results == [
+        # Newest first: the expired one was made a TTL ago.
         partner_body(RatingInvitation.objects.get(pk=open_), "open"),
-        partner_body(RatingInvitation.objects.get(pk=expired), "expired"),
         partner_body(RatingInvitation.objects.get(pk=revoked), "revoked"),
         partner_body(RatingInvitation.objects.get(pk=used), "used"),
+        partner_body(RatingInvitation.objects.get(pk=expired), "expired"),
     ]
     assert second.json()["next"] is None
     theirs = other_partner.get(URL).json()["results"]
