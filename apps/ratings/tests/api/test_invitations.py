@@ -459,6 +459,16 @@ def test_a_partner_lists_its_own_invitations_in_every_state(partner, other_partn
     assert [item["external_reference"] for item in theirs] == ["THEIRS"]
 
 
+def test_the_partner_list_costs_a_fixed_number_of_queries(partner, django_assert_max_num_queries):
+    for n in range(5):
+        invite(partner, CustomerFactory(), ProviderFactory(), f"J{n}")
+
+    with django_assert_max_num_queries(3):
+        response = partner.get(URL)
+
+    assert len(response.json()["results"]) == 5
+
+
 def test_revoking_is_idempotent_and_closes_the_invitation(partner, customer, provider, customer_client):
     invitation_id = invite(partner, customer, provider).json()["id"]
 
