@@ -1,12 +1,14 @@
 from django.urls import include, path
 
 from apps.providers.api import views as provider_views
+from apps.ratings.api.urls import customer_urlpatterns as customer_rating_urls
 from apps.ratings.api.urls import provider_urlpatterns as provider_rating_urls
 
 app_name = "v1"
 
 urlpatterns = [
     path("auth/", include("apps.accounts.api.urls")),
+    path("customers/", include(customer_rating_urls)),
     path("customers/", include("apps.customers.api.urls")),
     path("providers/", include(provider_rating_urls)),
     path("providers/", include("apps.providers.api.urls")),

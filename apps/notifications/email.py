@@ -12,7 +12,7 @@ from django.template.loader import select_template
 from django.urls import reverse
 
 from apps.notifications.events import EVENT_TYPES, RATING_CREATED
-from apps.notifications.models import Channel, Delivery, RatingEmails
+from apps.notifications.models import NOTICE_KEY, Channel, Delivery, RatingEmails
 from apps.notifications.periods import zone_of
 
 UNSUBSCRIBE_SALT = "notifications.unsubscribe"
@@ -42,28 +42,30 @@ def _render(event_type: str, suffix: str, context: dict) -> str:
 def email_message(delivery: Delivery) -> EmailMultiAlternatives:
     if delivery.notification_id is None and "digest" in (delivery.payload or {}):
         return _digest_message(delivery)
-    notification = delivery.notification
-    spec = EVENT_TYPES.get(notification.type)
+    # The inbox item's content, or its copy on the delivery when the inbox is switched off.
+    content = delivery.content
+    event_type = content["type"]
+    spec = EVENT_TYPES.get(event_type)
     headers = {"Message-ID": f"<{delivery.message_id}@{settings.NOTIFICATIONS_EMAIL_DOMAIN}>"}
     link = ""
     # A critical email cannot be unsubscribed from, so it offers no link to do so.
     if spec is None or not spec.critical:
-        link = unsubscribe_url(recipient_id=delivery.recipient_id, event_type=notification.type)
+        link = unsubscribe_url(recipient_id=delivery.recipient_id, event_type=event_type)
         headers |= {"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
     context = {
-        "notification": notification,
-        "data": notification.data,
+        "notification": content,
+        "data": content["data"],
         "unsubscribe_url": link,
         # The email delivery's own payload: what only this email carries (an account link).
-        "secret": delivery.payload or {},
+        "secret": {key: value for key, value in (delivery.payload or {}).items() if key != NOTICE_KEY},
     }
     message = EmailMultiAlternatives(
-        subject=notification.title,
-        body=_render(notification.type, "txt", context),
+        subject=content["title"],
+        body=_render(event_type, "txt", context),
         to=[delivery.address],
         headers=headers,
     )
-    message.attach_alternative(_render(notification.type, "html", context), "text/html")
+    message.attach_alternative(_render(event_type, "html", context), "text/html")
     return message
 
 

@@ -17,6 +17,7 @@ RATING_REPLIED = "rating.replied"
 REPLY_MODERATED = "reply.moderated"
 # Not a notice: the rating is gone, and so are the notices about it not yet delivered.
 RATING_DELETED = "rating.deleted"
+RATING_INVITED = "rating.invited"
 WEBHOOK_DISABLED = "webhook.disabled"
 # Sent to one endpoint on its owner's request; never an inbox item.
 WEBHOOK_TEST = "webhook.test"
@@ -93,17 +94,28 @@ def _rating_created(data: dict) -> list[Notice]:
 
 
 def _rating_updated(data: dict) -> list[Notice]:
-    if data.get("status") != PUBLISHED or data.get("previous_score") == data.get("score"):
+    newly_verified = data.get("previous_verified") is False and data.get("verified") is True
+    score_changed = data.get("previous_score") != data.get("score")
+    if data.get("status") != PUBLISHED or not (score_changed or newly_verified):
         return []
+    if score_changed:
+        title = (
+            f"{data['customer_name']} changed their rating from "
+            f"{_stars(data['previous_score'])} to {_stars(data['score'])}"
+        )
+        if newly_verified:
+            title += " (now verified)"
+    else:
+        title = f"{data['customer_name']}'s {_stars(data['score'])} rating is now verified"
+    extra = {"previous_score": data.get("previous_score")}
+    if newly_verified:
+        extra["verified"] = True
     return [
         Notice(
             recipient_id=UUID(data["recipient_user_id"]),
-            title=(
-                f"{data['customer_name']} changed their rating from "
-                f"{_stars(data['previous_score'])} to {_stars(data['score'])}"
-            ),
+            title=title,
             body=data.get("comment_excerpt", ""),
-            data={**_rating_data(data), "previous_score": data.get("previous_score")},
+            data={**_rating_data(data), **extra},
             email=data.get("recipient_email", ""),
         )
     ]
@@ -193,6 +205,27 @@ def _reply_moderated(data: dict) -> list[Notice]:
     )
 
 
+INVITATION_KEYS = ("invitation_id", "provider_id", "provider_name", "expires_at", "url")
+
+
+def _rating_invited(data: dict) -> list[Notice]:
+    provider_name = data["provider_name"]
+    return [
+        Notice(
+            recipient_id=UUID(data["recipient_user_id"]),
+            title=f"Rate {provider_name}: your rating will be verified",
+            body=(
+                f"{provider_name} did a job for you. Rate it (or update your rating) with this invitation "
+                f"before {data['expires_at'][:10]} and it is shown as verified."
+            ),
+            # What the client's rating form needs; the link is not a credential (the invitation
+            # works only with the customer's own sign-in).
+            data={key: str(data[key]) for key in INVITATION_KEYS},
+            email=data.get("recipient_email", ""),
+        )
+    ]
+
+
 def _webhook_disabled(data: dict) -> list[Notice]:
     return [
         Notice(
@@ -267,6 +300,11 @@ EVENT_TYPES: dict[str, EventType] = {
         build=_reply_moderated,
         defaults={Channel.IN_APP: True, Channel.EMAIL: True, Channel.PUSH: False},
     ),
+    RATING_INVITED: EventType(
+        label="Invitation to a verified rating",
+        build=_rating_invited,
+        defaults={Channel.IN_APP: True, Channel.EMAIL: True, Channel.PUSH: True},
+    ),
     WEBHOOK_DISABLED: EventType(
         label="Webhook endpoint disabled",
         build=_webhook_disabled,
@@ -292,3 +330,5 @@ EVENT_TYPES: dict[str, EventType] = {
 }
 
 EXTERNAL_CHANNELS = (Channel.EMAIL,)
+# The event types users subscribe webhooks to and switch channels of (the API's EventTypeEnum).
+EVENT_TYPE_NAMES = sorted(EVENT_TYPES)

@@ -276,6 +276,10 @@ class Device(UUIDModel):
         return f"{self.platform} device of {self.recipient_id}"
 
 
+# Where an email or push delivery without an inbox item keeps what it shows (Delivery.content).
+NOTICE_KEY = "notice"
+
+
 class Delivery(UUIDModel):
     """One send of one notification over one external channel, with its retry state.
 
@@ -373,6 +377,21 @@ class Delivery(UUIDModel):
         # The address as the recipient knows it (a push token is long and says nothing: cut).
         address = self.address if len(self.address) <= 60 else self.address[:57] + "…"
         return f"{self.get_channel_display()} to {address} ({self.get_status_display().lower()})"
+
+    @property
+    def content(self) -> dict:
+        """``{type, title, body, data}`` of an email or push send: its inbox item's, or, when the
+        recipient switched the inbox off for the event type (no item), the copy ingest put in
+        ``payload[NOTICE_KEY]``."""
+        notification = self.notification
+        if notification is not None:
+            return {
+                "type": notification.type,
+                "title": notification.title,
+                "body": notification.body,
+                "data": notification.data,
+            }
+        return self.payload.get(NOTICE_KEY) or {"type": "", "title": "", "body": "", "data": {}}
 
     @property
     def message_id(self) -> str:

@@ -5,9 +5,10 @@ Runs inside the rating's transaction, so the outbox row commits (or rolls back) 
 are that app's public contract, and the payloads are plain dicts.
 
 One outbox event per recipient: the provider hears about ratings of it (new, held for review,
-changed, moderated) and about decisions on its replies, the author about decisions on their
-rating and the provider's (public) reply. A deleted rating is one ``rating.deleted`` event that
-tells nobody anything: it cancels the deliveries about the rating that have not gone out.
+changed or verified, moderated) and about decisions on its replies, the author about decisions
+on their rating and the provider's (public) reply, a customer about a partner's invitation to a
+verified rating. A deleted rating is one ``rating.deleted`` event that tells nobody anything: it
+cancels the deliveries about the rating that have not gone out.
 """
 
 from apps.core import outbox
@@ -42,7 +43,15 @@ def _for_author(event: dict, **extra) -> dict:
     }
 
 
+def _told(event: dict, role: str) -> bool:
+    # A deleted (erased) account is told nothing any more: no inbox item is made again for it
+    # and no email goes to its placeholder address. Events without the flag predate it.
+    return event.get(f"{role}_user_active", True) is not False
+
+
 def on_rating_created(sender, event: dict, **kwargs) -> None:
+    if not _told(event, "provider"):
+        return
     if event["status"] == PUBLISHED:
         outbox.publish("rating.created", _for_provider(event), occurred_at=event["occurred_at"])
     elif event["status"] == PENDING_REVIEW:
@@ -50,26 +59,31 @@ def on_rating_created(sender, event: dict, **kwargs) -> None:
 
 
 def on_rating_updated(sender, event: dict, **kwargs) -> None:
-    if event.get("previous_score") == event.get("score"):
+    newly_verified = event.get("previous_verified") is False and event.get("verified") is True
+    rescored = event.get("previous_score") != event.get("score")
+    if not (rescored or newly_verified) or not _told(event, "provider"):
         return
-    outbox.publish(
-        "rating.updated",
-        _for_provider(event, previous_score=event.get("previous_score")),
-        occurred_at=event["occurred_at"],
-    )
+    extra = {"previous_score": event.get("previous_score")}
+    if "previous_verified" in event:
+        extra["previous_verified"] = event["previous_verified"]
+    outbox.publish("rating.updated", _for_provider(event, **extra), occurred_at=event["occurred_at"])
 
 
 def on_rating_moderated(sender, event: dict, **kwargs) -> None:
     decision = {"previous_status": event["previous_status"], "reason": event.get("reason", "")}
-    if event.get("first_publication"):
-        # Released from an automatic hold: the provider gets the normal "new rating" notice now.
-        outbox.publish("rating.created", _for_provider(event), occurred_at=event["occurred_at"])
-    else:
-        outbox.publish("rating.moderated", _for_provider(event, **decision), occurred_at=event["occurred_at"])
-    outbox.publish("rating.moderated", _for_author(event, **decision), occurred_at=event["occurred_at"])
+    if _told(event, "provider"):
+        if event.get("first_publication"):
+            # Released from an automatic hold: the provider gets the normal "new rating" notice now.
+            outbox.publish("rating.created", _for_provider(event), occurred_at=event["occurred_at"])
+        else:
+            outbox.publish("rating.moderated", _for_provider(event, **decision), occurred_at=event["occurred_at"])
+    if _told(event, "customer"):
+        outbox.publish("rating.moderated", _for_author(event, **decision), occurred_at=event["occurred_at"])
 
 
 def on_rating_replied(sender, event: dict, **kwargs) -> None:
+    if not _told(event, "customer"):
+        return
     outbox.publish(
         "rating.replied",
         _for_author(event, reply_excerpt=event.get("reply_excerpt", ""), reply_created=event.get("reply_created")),
@@ -86,6 +100,8 @@ def on_rating_deleted(sender, event: dict, **kwargs) -> None:
 
 
 def on_reply_moderated(sender, event: dict, **kwargs) -> None:
+    if not _told(event, "provider"):
+        return
     outbox.publish(
         "reply.moderated",
         _for_provider(
@@ -99,6 +115,20 @@ def on_reply_moderated(sender, event: dict, **kwargs) -> None:
     )
 
 
+def on_rating_invited(sender, event: dict, **kwargs) -> None:
+    outbox.publish(
+        "rating.invited",
+        {
+            **{key: event[key] for key in ("invitation_id", "provider_id", "provider_name", "expires_at", "url")},
+            "recipient_role": "customer",
+            "recipient_user_id": event["customer_user_id"],
+            "recipient_email": event["customer_email"],
+            "recipient_name": event["customer_name"],
+        },
+        occurred_at=event["occurred_at"],
+    )
+
+
 def connect() -> None:
     rating_signals.rating_created.connect(on_rating_created, dispatch_uid="notifications.rating_created")
     rating_signals.rating_updated.connect(on_rating_updated, dispatch_uid="notifications.rating_updated")
@@ -106,3 +136,4 @@ def connect() -> None:
     rating_signals.rating_replied.connect(on_rating_replied, dispatch_uid="notifications.rating_replied")
     rating_signals.rating_deleted.connect(on_rating_deleted, dispatch_uid="notifications.rating_deleted")
     rating_signals.reply_moderated.connect(on_reply_moderated, dispatch_uid="notifications.reply_moderated")
+    rating_signals.rating_invited.connect(on_rating_invited, dispatch_uid="notifications.rating_invited")

@@ -17,12 +17,13 @@ class ServiceCategoryAdmin(admin.ModelAdmin):
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
     list_display = ("name", "email", "service_list", "rating_links", "created_at")
-    list_filter = ("services", "created_at")
+    list_filter = ("services", "created_at", ("deleted_at", admin.EmptyFieldListFilter))
     search_fields = ("name", "user__email", "description", "id")
     list_select_related = ("user",)
     raw_id_fields = ("user",)
     filter_horizontal = ("services",)
-    readonly_fields = ("id", "rating_links", "notifications", "created_at", "updated_at")
+    # Deletion is the provider's own act (DELETE providers/me/); staff cannot undo or fake it here.
+    readonly_fields = ("id", "rating_links", "notifications", "created_at", "updated_at", "deleted_at")
     date_hierarchy = "created_at"
 
     def get_queryset(self, request):

@@ -26,6 +26,9 @@ class Provider(TimeStampedModel):
     name = models.CharField(max_length=150, db_index=True, validators=[single_line_text])
     description = models.TextField(blank=True, max_length=5000)
     services = models.ManyToManyField(ServiceCategory, blank=True, related_name="providers")
+    # Set when the provider deleted its account: the row stays for the ratings that point at it
+    # (they and the summary are kept), but the profile is erased and no longer listed or rated.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -56,9 +56,14 @@ class ServiceCategoriesJSON(Expression):
         ), []
 
 
+def providers_active() -> QuerySet[Provider]:
+    """Providers that still exist for the public and can be rated: not deleted (``provider_delete``)."""
+    return Provider.objects.filter(deleted_at__isnull=True)
+
+
 def provider_list() -> QuerySet[Provider]:
     # No user join: the public listing shows nothing of the user (its email is for ``me``).
-    return _with_rating(Provider.objects.annotate(services_data=ServiceCategoriesJSON()))
+    return _with_rating(providers_active().annotate(services_data=ServiceCategoriesJSON()))
 
 
 def provider_get(*, provider_id) -> Provider:

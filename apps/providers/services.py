@@ -1,9 +1,10 @@
 from collections.abc import Sequence
 
 from django.db import transaction
+from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from apps.accounts.services import user_create
+from apps.accounts.services import user_create, user_erase
 from apps.providers.models import Provider, ServiceCategory
 
 
@@ -48,3 +49,23 @@ def provider_update(*, provider: Provider, name=_UNSET, description=_UNSET, serv
     if services is not _UNSET:
         provider.services.set(_categories_from_slugs(services))
     return provider
+
+
+ERASED_PROVIDER_NAME = "Deleted provider"
+
+
+@transaction.atomic
+def provider_delete(*, provider: Provider, password: str) -> None:
+    """Erase the provider's account (see ``user_erase``: 400 ``wrong_password`` changes nothing)
+    and its public profile.
+
+    The provider row stays, because ratings point at it: they, their replies and the rating
+    summary are kept as they are (the summary stays exact and public). The profile is erased
+    (name ``ERASED_PROVIDER_NAME``, no description, no services) and marked deleted, so it is no
+    longer listed, shown or rated, and its open invitations cannot be used.
+    """
+    user_erase(user=provider.user, password=password)
+    locked = Provider.objects.select_for_update().get(pk=provider.pk)
+    locked.name, locked.description, locked.deleted_at = ERASED_PROVIDER_NAME, "", timezone.now()
+    locked.save(update_fields=["name", "description", "deleted_at", "updated_at"])
+    locked.services.clear()

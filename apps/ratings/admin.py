@@ -509,7 +509,17 @@ class RatingReplyAdmin(ReadOnlyPageMixin, admin.ModelAdmin):
 
 @admin.register(RatingInvitation)
 class RatingInvitationAdmin(ReadOnlyAdmin):
-    list_display = ("external_reference", "provider", "customer", "partner_key", "created_at")
+    list_display = (
+        "external_reference",
+        "provider",
+        "customer",
+        "partner_key",
+        "created_at",
+        "expires_at",
+        "used_at",
+        "revoked_at",
+    )
+    list_filter = (("used_at", admin.EmptyFieldListFilter), ("revoked_at", admin.EmptyFieldListFilter))
     search_fields = ("external_reference", "provider__name", "customer__user__email")
     list_select_related = ("provider", "customer__user", "partner_key")
 

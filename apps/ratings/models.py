@@ -1,8 +1,11 @@
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Cast, Coalesce, Length, NullIf
 from django.db.models.lookups import LessThanOrEqual
+from django.utils import timezone
 from rest_framework_api_key.models import AbstractAPIKey
 
 from apps.core.models import TimeStampedModel, UUIDModel
@@ -17,6 +20,13 @@ class RatingStatus(models.TextChoices):
     PUBLISHED = "published", "Published"
     PENDING_REVIEW = "pending_review", "Pending review"
     HIDDEN = "hidden", "Hidden"
+
+
+class InvitationState(models.TextChoices):
+    OPEN = "open", "Open"
+    USED = "used", "Used"
+    REVOKED = "revoked", "Revoked"
+    EXPIRED = "expired", "Expired"
 
 
 class PartnerAPIKey(AbstractAPIKey):
@@ -37,6 +47,10 @@ class RatingInvitation(UUIDModel):
         PartnerAPIKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="invitations"
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Kept once set: the rating it verified may later be verified by a newer invitation, and
+    # this one must not become usable (or revocable) again.
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -44,11 +58,40 @@ class RatingInvitation(UUIDModel):
             models.UniqueConstraint(
                 fields=["provider", "external_reference"], name="ratings_invitation_provider_reference_uniq"
             ),
+            models.CheckConstraint(
+                condition=Q(used_at__isnull=True) | Q(revoked_at__isnull=True),
+                name="ratings_invitation_not_used_and_revoked",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["partner_key", "-created_at", "-id"], name="ratings_invitation_partner_idx"),
+            # A customer's open invitations: the unused, unrevoked ones, filtered by age.
+            models.Index(
+                fields=["customer", "-created_at", "-id"],
+                condition=Q(used_at__isnull=True, revoked_at__isnull=True),
+                name="ratings_invitation_open_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         # Reads the provider: list and change pages select it with the invitation.
         return f"Invitation {self.external_reference} for {self.provider.name}"
+
+    @property
+    def expires_at(self) -> datetime:
+        # Derived, not stored: a release that predates expiry keeps inserting rows while the
+        # migration runs (migrations only add nullable or defaulted columns).
+        return self.created_at + timedelta(seconds=settings.RATING_INVITATION_TTL)
+
+    @property
+    def state(self) -> str:
+        if self.used_at is not None:
+            return InvitationState.USED
+        if self.revoked_at is not None:
+            return InvitationState.REVOKED
+        if self.expires_at <= timezone.now():
+            return InvitationState.EXPIRED
+        return InvitationState.OPEN
 
 
 class Rating(TimeStampedModel):

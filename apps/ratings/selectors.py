@@ -1,10 +1,14 @@
-from django.db.models import Q, QuerySet
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.exceptions import NotFound, PermissionDenied
 from apps.customers.models import Customer
 from apps.providers.models import Provider
-from apps.ratings.models import Rating, RatingInvitation, RatingStatus, RatingSummary
+from apps.ratings.models import PartnerAPIKey, Rating, RatingInvitation, RatingStatus, RatingSummary
 
 
 def _ratings() -> QuerySet[Rating]:
@@ -62,8 +66,43 @@ def rating_get_for_provider(*, rating_id, user: User) -> Rating:
 
 
 def rating_invitation_get(*, invitation_id, customer: Customer, provider: Provider) -> RatingInvitation | None:
-    """The invitation only if it was issued for this customer and this provider (no enumeration)."""
-    return RatingInvitation.objects.filter(pk=invitation_id, customer=customer, provider=provider).first()
+    """The invitation only if it was issued for this customer and this provider, and the provider
+    still exists (no enumeration)."""
+    return RatingInvitation.objects.filter(
+        pk=invitation_id, customer=customer, provider=provider, provider__deleted_at__isnull=True
+    ).first()
+
+
+def invitation_list_open(*, customer: Customer) -> QuerySet[RatingInvitation]:
+    """The customer's invitations that can still verify a rating (not used, revoked or expired,
+    and the provider not deleted), newest first, each with ``rating_id``: the customer's rating
+    of that provider, if any (then the invitation verifies it through an update rather than a
+    new rating)."""
+    own_rating = Rating.objects.filter(customer_id=OuterRef("customer_id"), provider_id=OuterRef("provider_id"))
+    return (
+        RatingInvitation.objects.filter(
+            customer=customer,
+            used_at__isnull=True,
+            revoked_at__isnull=True,
+            created_at__gt=timezone.now() - timedelta(seconds=settings.RATING_INVITATION_TTL),
+            provider__deleted_at__isnull=True,
+        )
+        .select_related("provider")
+        .annotate(rating_id=Subquery(own_rating.values("pk")[:1]))
+    )
+
+
+def invitation_list_for_partner(*, partner_key: PartnerAPIKey) -> QuerySet[RatingInvitation]:
+    """The invitations made with this partner key, in every state, newest first."""
+    return RatingInvitation.objects.filter(partner_key=partner_key)
+
+
+def invitation_get_for_partner(*, invitation_id, partner_key: PartnerAPIKey) -> RatingInvitation:
+    """One of this partner key's invitations; another partner's is 404 (no enumeration)."""
+    invitation = RatingInvitation.objects.filter(pk=invitation_id, partner_key=partner_key).first()
+    if invitation is None:
+        raise NotFound("Invitation not found.")
+    return invitation
 
 
 def rating_summary_get(*, provider_id) -> RatingSummary:

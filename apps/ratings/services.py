@@ -84,6 +84,42 @@ class InvalidInvitation(ApplicationError):
     default_detail = "The invitation does not belong to this customer and provider."
 
 
+class InvitationExpired(ApplicationError):
+    default_code = "invitation_expired"
+    default_detail = "This invitation has expired."
+
+
+class InvitationRevoked(ApplicationError):
+    default_code = "invitation_revoked"
+    default_detail = "This invitation was revoked by the partner that made it."
+
+
+class InvitationUsed(Conflict):
+    default_code = "invitation_used"
+    default_detail = "This invitation has already verified a rating."
+
+
+def _invitation_claim(*, invitation: RatingInvitation, customer_id, provider_id) -> RatingInvitation:
+    """Lock the invitation, check it may verify a rating of this customer for this provider
+    now, and mark it used (in the caller's transaction, so a failed rating leaves it unused).
+
+    Invitations are locked before ratings everywhere, so two writers never deadlock.
+    """
+    locked = RatingInvitation.objects.select_for_update().get(pk=invitation.pk)
+    if locked.customer_id != customer_id or locked.provider_id != provider_id:
+        raise InvalidInvitation()
+    if locked.used_at is not None:
+        raise InvitationUsed()
+    if locked.revoked_at is not None:
+        raise InvitationRevoked()
+    now = timezone.now()
+    if locked.expires_at <= now:
+        raise InvitationExpired()
+    locked.used_at = now
+    locked.save(update_fields=["used_at"])
+    return locked
+
+
 def _summary_apply(
     *, provider_id, changes: Iterable[tuple[int, int]], verified_delta: int = 0
 ) -> dict[str, int] | None:
@@ -134,10 +170,12 @@ def _event(rating: Rating, **extra) -> dict:
         "provider_user_id": str(provider.user_id),
         "provider_name": provider.name,
         "provider_email": provider.user.email,
+        "provider_user_active": provider.user.is_active,
         "customer_id": str(customer.pk),
         "customer_user_id": str(customer.user_id),
         "customer_name": customer.user.name,
         "customer_email": customer.user.email,
+        "customer_user_active": customer.user.is_active,
         "score": rating.score,
         "comment_excerpt": rating.comment[:COMMENT_EXCERPT_LENGTH],
         "status": rating.status,
@@ -248,8 +286,8 @@ def rating_create(
     the only duplicate check: a pre-check query would cost every rating a round trip and still
     need the constraint for concurrent requests.
     """
-    if invitation is not None and (invitation.customer_id != customer.pk or invitation.provider_id != provider.pk):
-        raise InvalidInvitation()
+    if invitation is not None:
+        invitation = _invitation_claim(invitation=invitation, customer_id=customer.pk, provider_id=provider.pk)
     hold_reason = _hold_reason(comment)
     rating = Rating(
         customer=customer,
@@ -336,6 +374,47 @@ def rating_update(
     if "score" in fields and _counted(locked):
         _summary_apply(provider_id=locked.provider_id, changes=[(previous_score, -1), (locked.score, 1)])
     signals.rating_updated.send(sender=Rating, event=_event(locked, previous_score=previous_score))
+    if "comment" in fields and locked.status == RatingStatus.PUBLISHED:
+        hold_reason = _hold_reason(locked.comment)
+        if hold_reason:
+            _transition(rating=locked, to_status=RatingStatus.PENDING_REVIEW, reason=hold_reason, moderator=None)
+    return locked
+
+
+@transaction.atomic
+def rating_verify(*, rating: Rating, invitation: RatingInvitation, score=_UNSET, comment=_UNSET) -> Rating:
+    """Verify the customer's existing rating with a partner invitation, changing score and/or
+    comment in the same step; the summary's ``verified_count`` follows.
+
+    The only way an invitation changes an existing rating (a later job by the same provider),
+    kept apart from ``rating_update`` so that rules for ordinary author edits need not apply
+    to it. 400 ``invitation_expired`` / ``invitation_revoked``, 409 ``invitation_used``.
+    """
+    claimed = _invitation_claim(invitation=invitation, customer_id=rating.customer_id, provider_id=rating.provider_id)
+    locked = _locked(rating)
+    previous_score, was_verified = locked.score, locked.verified
+    edits = {}
+    if score is not _UNSET and score != locked.score:
+        edits["score"] = score
+    if comment is not _UNSET and comment != locked.comment:
+        edits["comment"] = comment
+    if edits:
+        # The author's own change, made with the invitation: kept in the history like any edit
+        # (the edit window does not apply: the invitation is the occasion for it).
+        _revision_record(rating=locked, kind=RevisionKind.EDIT, changed_by=locked.customer.user)
+        locked.edited_at = timezone.now()
+    for field, value in edits.items():
+        setattr(locked, field, value)
+    locked.invitation, locked.verified = claimed, True
+    fields = ["invitation", "verified", *edits, *(["edited_at"] if edits else [])]
+    locked.full_clean(exclude=["customer", "provider", "invitation"], validate_unique=False, validate_constraints=False)
+    locked.save(update_fields=[*fields, "updated_at"])
+    if _counted(locked):
+        changes = [(previous_score, -1), (locked.score, 1)] if "score" in fields else []
+        _summary_apply(provider_id=locked.provider_id, changes=changes, verified_delta=int(not was_verified))
+    signals.rating_updated.send(
+        sender=Rating, event=_event(locked, previous_score=previous_score, previous_verified=was_verified)
+    )
     if "comment" in fields and locked.status == RatingStatus.PUBLISHED:
         hold_reason = _hold_reason(locked.comment)
         if hold_reason:
@@ -559,9 +638,16 @@ def helpful_vote_remove(*, rating: Rating, user: User) -> int:
 def invitation_create(
     *, customer: Customer, provider: Provider, external_reference: str, partner_key: PartnerAPIKey | None
 ) -> RatingInvitation:
-    """A partner's invitation for ``customer`` to rate ``provider`` for one job (409 ``already_invited``)."""
+    """A partner's invitation for ``customer`` to rate ``provider`` for one job (409 ``already_invited``).
+
+    It can be used for ``RATING_INVITATION_TTL`` seconds from its creation; the customer is told
+    through ``rating_invited`` (an inbox item and an email with a link to the rating form).
+    """
     invitation = RatingInvitation(
-        customer=customer, provider=provider, external_reference=external_reference, partner_key=partner_key
+        customer=customer,
+        provider=provider,
+        external_reference=external_reference,
+        partner_key=partner_key,
     )
     invitation.full_clean(
         exclude=["customer", "provider", "partner_key"], validate_unique=False, validate_constraints=False
@@ -571,7 +657,41 @@ def invitation_create(
             invitation.save(force_insert=True)
     except IntegrityError as exc:
         raise AlreadyInvited() from exc
+    customer_user, provider_user = customer.user, provider.user
+    signals.rating_invited.send(
+        sender=RatingInvitation,
+        event={
+            "invitation_id": str(invitation.pk),
+            "provider_id": str(provider.pk),
+            "provider_name": provider.name,
+            "provider_user_id": str(provider_user.pk),
+            "customer_id": str(customer.pk),
+            "customer_user_id": str(customer_user.pk),
+            "customer_name": customer_user.name,
+            "customer_email": customer_user.email,
+            "expires_at": invitation.expires_at.isoformat(),
+            "url": settings.RATING_INVITATION_URL.format(invitation_id=invitation.pk, provider_id=provider.pk),
+            "occurred_at": timezone.now().isoformat(),
+        },
+    )
     return invitation
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: RatingInvitation) -> RatingInvitation:
+    """The partner withdraws an invitation: it can no longer verify a rating.
+
+    Revoking again changes nothing (the first revocation's time stays); an invitation that
+    already verified a rating cannot be revoked (409 ``invitation_used``): the rating stays
+    verified.
+    """
+    locked = RatingInvitation.objects.select_for_update().get(pk=invitation.pk)
+    if locked.used_at is not None:
+        raise InvitationUsed("This invitation has already verified a rating; it cannot be revoked.")
+    if locked.revoked_at is None:
+        locked.revoked_at = timezone.now()
+        locked.save(update_fields=["revoked_at"])
+    return locked
 
 
 def rating_summaries_recompute(*, fix: bool = True) -> list[dict]:

@@ -4,8 +4,10 @@ Each signal is sent with ``event=<dict>`` inside the transaction that made the c
 receiver can write to the database atomically with it (the notifications outbox does).
 
 Every ``event`` has: ``rating_id``, ``provider_id``, ``provider_user_id``, ``provider_name``,
-``provider_email``, ``customer_id``, ``customer_user_id``, ``customer_name``, ``customer_email``, ``score``,
-``comment_excerpt``, ``status``, ``verified``, ``occurred_at`` (ISO 8601). ``status`` is the
+``provider_email``, ``provider_user_active``, ``customer_id``, ``customer_user_id``, ``customer_name``,
+``customer_email``, ``customer_user_active``, ``score``, ``comment_excerpt``, ``status``, ``verified``,
+``occurred_at`` (ISO 8601). ``*_user_active`` is false once that account was deleted (erased):
+tell it nothing any more. ``status`` is the
 rating's status *after* the change: ``published``, ``pending_review`` or ``hidden``.
 
 - ``rating_created``: every new rating. ``status`` is ``published`` (tell the provider about a
@@ -13,7 +15,9 @@ rating's status *after* the change: ``published``, ``pending_review`` or ``hidde
   review; the "new rating" notice follows from ``rating_moderated`` with ``first_publication``).
   Adds ``summary``: the provider's rating summary after the change, ``{"count", "sum"}`` (the
   average is sum / count), so a consumer can show how ratings moved it without asking.
-- ``rating_updated``: score and/or comment edited by the author; adds ``previous_score``.
+- ``rating_updated``: score and/or comment edited by the author, or the rating verified with a
+  partner invitation (``rating_verify``); adds ``previous_score`` and, for a verification,
+  ``previous_verified``.
 - ``rating_deleted``: deleted by the author.
 - ``rating_moderated``: a status change (staff, or an automatic hold of an edited comment); adds
   ``previous_status``, ``reason`` (may be empty), ``moderator_id`` (the staff user's id, null
@@ -27,6 +31,12 @@ rating's status *after* the change: ``published``, ``pending_review`` or ``hidde
   of a new reply: then ``previous_reply_status`` is empty). Adds ``reply_id``,
   ``reply_excerpt``, ``reply_status`` (after), ``previous_reply_status``, ``reason``,
   ``moderator_id`` and ``first_publication``.
+
+``rating_invited`` is about an invitation, not a rating, and carries its own keys: a partner
+invited a customer to a verified rating (tell the customer). ``invitation_id``,
+``provider_id``, ``provider_name``, ``provider_user_id``, ``customer_id``,
+``customer_user_id``, ``customer_name``, ``customer_email``, ``expires_at`` (ISO 8601),
+``url`` (the client's rating form, from ``RATING_INVITATION_URL``), ``occurred_at``.
 """
 
 from django.dispatch import Signal
@@ -37,3 +47,4 @@ rating_deleted = Signal()
 rating_moderated = Signal()
 rating_replied = Signal()
 reply_moderated = Signal()
+rating_invited = Signal()

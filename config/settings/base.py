@@ -370,6 +370,8 @@ SPECTACULAR_SETTINGS = {
         "ErrorCode415Enum": f"{_ERROR_ENUMS}.ErrorCode415Enum.choices",
         "ErrorCode429Enum": f"{_ERROR_ENUMS}.ErrorCode429Enum.choices",
         "ErrorCode500Enum": f"{_ERROR_ENUMS}.ErrorCode500Enum.choices",
+        # Webhook subscriptions and preference switches name the same event types.
+        "EventTypeEnum": "apps.notifications.events.EVENT_TYPE_NAMES",
         "RatingStatusEnum": "apps.ratings.models.RatingStatus.choices",
     },
     "POSTPROCESSING_HOOKS": [
@@ -399,6 +401,13 @@ RATING_HOLD_WORDS = env.list("RATING_HOLD_WORDS", default=[])
 RATING_EDIT_WINDOW = parse_duration(env("RATING_EDIT_WINDOW", default="P30D"))
 if RATING_EDIT_WINDOW is None or timedelta(0) >= RATING_EDIT_WINDOW:
     raise ImproperlyConfigured("RATING_EDIT_WINDOW must be a positive duration, such as P30D.")
+# Partner invitations to a verified rating: usable for this many seconds after they are made.
+RATING_INVITATION_TTL = env.int("RATING_INVITATION_TTL", default=30 * 24 * 3600)
+# The link of the invitation email, to the client application's rating form; {invitation_id}
+# and {provider_id} are filled in (the form posts them to the API with the customer's token).
+RATING_INVITATION_URL = env(
+    "RATING_INVITATION_URL", default="http://localhost:8000/rate?invitation={invitation_id}&provider={provider_id}"
+)
 
 # --- Email -------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

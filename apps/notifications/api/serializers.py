@@ -1,7 +1,15 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.serializers import JSONInput, QueryInput, iso_datetime
+from apps.notifications.events import EVENT_TYPE_NAMES
 from apps.notifications.models import Channel, DeliveryStatus, Device, Notification, RatingEmails
+
+
+@extend_schema_field({"type": "string", "enum": EVENT_TYPE_NAMES, "maxLength": 100})
+class EventTypeField(serializers.CharField):
+    """An event type a user can subscribe to or switch. Documented as an enum; an unknown one is
+    the service's 400 (``unknown_event_type``, ``unknown_preference``), which names it."""
 
 
 class NotificationOutput(serializers.ModelSerializer):
@@ -51,7 +59,7 @@ class PreferenceListOutput(serializers.Serializer):
 
 
 class PreferenceChangeInput(JSONInput):
-    event_type = serializers.CharField(max_length=100)
+    event_type = EventTypeField(max_length=100)
     channel = serializers.ChoiceField(choices=Channel.choices)
     enabled = serializers.BooleanField()
 
@@ -90,7 +98,7 @@ class ScheduleOutput(serializers.Serializer):
 
 class WebhookCreateInput(JSONInput):
     url = serializers.CharField(max_length=2000)
-    event_types = serializers.ListField(child=serializers.CharField(max_length=100), max_length=50, default=list)
+    event_types = serializers.ListField(child=EventTypeField(max_length=100), max_length=50, default=list)
 
 
 class WebhookOutput(serializers.Serializer):

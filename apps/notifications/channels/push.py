@@ -38,14 +38,14 @@ class PushSession:
         device = delivery.device
         if device is None:
             return SendResult(result=Result.DEAD, error="the device was removed")
-        notification = delivery.notification
+        content = delivery.content
         message = push.PushMessage(
             message_id=f"{delivery.event_id}.{device.pk}",
             token=device.token,
             platform=device.platform,
-            title=notification.title if notification else "",
-            body=notification.body if notification else "",
-            data={"type": notification.type, **notification.data} if notification else {},
+            title=content["title"],
+            body=content["body"],
+            data={"type": content["type"], **content["data"]} if content["type"] else {},
         )
         started = time.monotonic()
         try:

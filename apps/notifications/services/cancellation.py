@@ -5,7 +5,8 @@ A rating deleted by its author (``rating.deleted``) or hidden by moderation
 phones: every delivery about that rating still ``pending``, ``retry`` or ``sending`` becomes
 ``cancelled``. A hidden reply (``reply.moderated`` with reply status ``hidden``) cancels the
 notices of the reply (``rating.replied``) only. The rating is found through its inbox items'
-``data.rating_id`` (the event payloads carry it), so this module knows event types, never the
+``data.rating_id`` (the event payloads carry it), or, for a recipient with the inbox switched
+off, the copy of the notice on the delivery, so this module knows event types, never the
 ratings app.
 
 Only deliveries of events that happened *before* the cancelling one are cancelled: the notice
@@ -29,7 +30,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.notifications.events import HIDDEN, RATING_DELETED, RATING_MODERATED, RATING_REPLIED, REPLY_MODERATED
-from apps.notifications.models import Delivery, DeliveryCancellation, DeliveryStatus, Notification
+from apps.notifications.models import NOTICE_KEY, Channel, Delivery, DeliveryCancellation, DeliveryStatus, Notification
 
 logger = logging.getLogger(__name__)
 
@@ -114,11 +115,18 @@ def deliveries_cancel(*, cancellations: list[Cancellation], db: str) -> int:
     now = timezone.now()
     for cancellation in cancellations:
         items = Notification.objects.using(db).filter(data__rating_id=cancellation.rating_id)
+        # A recipient who switched the inbox off has no item: its email and push carry a copy of
+        # the notice (``payload.notice``), its webhook the body it sends.
+        copies = Q(**{f"payload__{NOTICE_KEY}__data__rating_id": cancellation.rating_id})
+        bodies = Q(channel=Channel.WEBHOOK, payload__data__rating_id=cancellation.rating_id)
         if cancellation.event_types is not None:
             items = items.filter(type__in=cancellation.event_types)
+            copies &= Q(**{f"payload__{NOTICE_KEY}__type__in": cancellation.event_types})
+            bodies &= Q(payload__type__in=cancellation.event_types)
+        about = Q(notification__in=items.values("pk")) | (Q(notification__isnull=True) & (copies | bodies))
         cancelled += (
             Delivery.objects.using(db)
-            .filter(notification__in=items.values("pk"), status__in=UNFINISHED)
+            .filter(about, status__in=UNFINISHED)
             # Rows made before event_at existed have none: they are older than any cancellation.
             .filter(Q(event_at__lt=cancellation.before) | Q(event_at__isnull=True))
             .update(status=DeliveryStatus.CANCELLED, cancelled_at=now)

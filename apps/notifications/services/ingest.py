@@ -26,6 +26,7 @@ from apps.core.middleware import request_id_scope, valid_request_id
 from apps.notifications.events import ACCOUNT_DELETED, EVENT_TYPES, EXTERNAL_CHANNELS, RATING_DELETED, Notice
 from apps.notifications.metrics import NOTIFICATIONS_CREATED
 from apps.notifications.models import (
+    NOTICE_KEY,
     Channel,
     Delivery,
     Device,
@@ -204,18 +205,31 @@ def _ingest(
 ) -> list[Notification]:
     db = notifications_db()
     with transaction.atomic(using=db):
+        event_ids = {p.event_id for p in planned}
+        # An event was ingested for a recipient if it left an inbox item or a delivery (both are
+        # written in one transaction); with the inbox switched off only deliveries remain. One
+        # that left only a digest entry is planned again, and its unique constraint keeps it one.
+        # One query (UNION) for both.
         existing = set(
             Notification.objects.using(db)
-            .filter(event_id__in={p.event_id for p in planned})
+            .filter(event_id__in=event_ids)
             .values_list("event_id", "recipient_id")
+            .union(
+                Delivery.objects.using(db)
+                .filter(event_id__in=event_ids, notification__isnull=True)
+                .values_list("event_id", "recipient_id")
+            )
         )
         new = [p for p in planned if (p.event_id, p.notice.recipient_id) not in existing]
         if not new:
             if cancellations:
                 cancellations_apply(cancellations=cancellations, rating_ids=set(), db=db)
             return []
-        items = [
-            Notification(
+        chosen = preferences_chosen(
+            recipient_ids={p.notice.recipient_id for p in new}, event_types={p.event_type for p in new}
+        )
+        items = {
+            (p.event_id, p.notice.recipient_id): Notification(
                 event_id=p.event_id,
                 recipient_id=p.notice.recipient_id,
                 type=p.event_type,
@@ -224,9 +238,12 @@ def _ingest(
                 data=p.notice.data,
             )
             for p in new
-        ]
-        Notification.objects.using(db).bulk_create(items, ignore_conflicts=True)
-        deliveries, digested = _deliveries(db=db, planned=new, items=items, traces=traces)
+            if channel_enabled(
+                chosen=chosen, recipient_id=p.notice.recipient_id, event_type=p.event_type, channel=Channel.IN_APP
+            )
+        }
+        Notification.objects.using(db).bulk_create(list(items.values()), ignore_conflicts=True)
+        deliveries, digested = _deliveries(db=db, planned=new, items=items, chosen=chosen, traces=traces)
         Delivery.objects.using(db).bulk_create(deliveries, ignore_conflicts=True)
         cancellations_apply(cancellations=cancellations, rating_ids=_rating_ids(new), db=db)
         digest_entries_add(entries=digested, db=db)
@@ -234,27 +251,28 @@ def _ingest(
         now = timezone.now()
         due = [delivery for delivery in deliveries if delivery.next_attempt_at <= now]
         transaction.on_commit(lambda: deliveries_enqueue(deliveries=due), using=db, robust=True)
-    channels: dict[UUID, list[str]] = defaultdict(list)
+    channels: dict[tuple, list[str]] = defaultdict(list)
     for delivery in deliveries:
-        channels[delivery.notification.pk].append(delivery.channel)
-    digest_of = {(entry.event_id, entry.recipient_id): entry.frequency for entry in digested}
-    for item in items:
-        if (item.event_id, item.recipient_id) in digest_of:
-            channels[item.pk].append(f"email ({digest_of[item.event_id, item.recipient_id]} digest)")
-    for p, item in zip(new, items, strict=True):
-        NOTIFICATIONS_CREATED.labels(item.type).inc()
+        channels[(delivery.event_id, delivery.recipient_id)].append(delivery.channel)
+    for entry in digested:
+        channels[(entry.event_id, entry.recipient_id)].append(f"email ({entry.frequency} digest)")
+    for p in new:
+        key = (p.event_id, p.notice.recipient_id)
+        item = items.get(key)
+        if item is not None:
+            NOTIFICATIONS_CREATED.labels(item.type).inc()
         # One line per event and recipient, under the id of the request that caused it.
         with request_id_scope(p.request_id):
             logger.info(
                 "notifications: %s event %s: inbox item %s for %s, deliveries: %s",
                 p.event_type,
                 p.event_id,
-                item.pk,
+                item.pk if item is not None else "none (inbox switched off)",
                 p.notice.recipient_id,
-                ", ".join(channels[item.pk]) or "none",
-                extra={"event_id": str(p.event_id), "notification_id": str(item.pk)},
+                ", ".join(channels[key]) or "none",
+                extra={"event_id": str(p.event_id), "notification_id": str(item.pk) if item is not None else ""},
             )
-    return items
+    return list(items.values())
 
 
 def _rating_ids(planned: list[_Planned]) -> set[str]:
@@ -269,19 +287,25 @@ def _rating_ids(planned: list[_Planned]) -> set[str]:
 
 
 def _deliveries(
-    *, db: str, planned: list[_Planned], items: list[Notification], traces: dict[UUID, dict]
+    *,
+    db: str,
+    planned: list[_Planned],
+    items: dict[tuple, Notification],
+    chosen: dict[tuple, bool],
+    traces: dict[UUID, dict],
 ) -> tuple[list[Delivery], list[DigestEntry]]:
     """Email per recipient, webhook per subscribed endpoint, push per device; and the emails
     that go to a digest instead.
 
     One push delivery per device rather than per recipient: a device whose token is gone is
     removed without touching the others, and a retry never re-sends to devices that got it.
-    The recipient's schedule (``NotificationSchedule``) decides the rest: a digestible email
-    of a recipient on hourly or daily digests becomes a digest entry, and a non-critical email
-    or push made during their quiet hours is due when those end. Webhooks are never held.
+    An email or push of an event without an inbox item (the recipient switched ``in_app`` off)
+    carries its own copy of what it shows (``Delivery.content``). The recipient's schedule
+    (``NotificationSchedule``) decides the rest: a digestible email of a recipient on hourly or
+    daily digests becomes a digest entry, and a non-critical email or push made during their
+    quiet hours is due when those end. Webhooks are never held.
     """
     recipients = {p.notice.recipient_id for p in planned}
-    chosen = preferences_chosen(recipient_ids=recipients, event_types={p.event_type for p in planned})
     schedules = schedules_of(recipient_ids=recipients)
     endpoints: dict[UUID, list[WebhookEndpoint]] = defaultdict(list)
     for endpoint in WebhookEndpoint.objects.using(db).filter(recipient_id__in=recipients, enabled=True):
@@ -293,8 +317,10 @@ def _deliveries(
     now = timezone.now()
     deliveries: list[Delivery] = []
     digested: list[DigestEntry] = []
-    for p, item in zip(planned, items, strict=True):
+    for p in planned:
         recipient = p.notice.recipient_id
+        item = items.get((p.event_id, recipient))
+        notice = {} if item is not None else {NOTICE_KEY: _content(p)}
         spec = EVENT_TYPES[p.event_type]
         schedule = schedules.get(recipient)
         held_until = None
@@ -321,7 +347,9 @@ def _deliveries(
             if channel == Channel.EMAIL and _digests(spec, schedule):
                 digested.append(_digest_entry(p, schedule=schedule, at=now))
                 continue
-            deliveries.append(Delivery(channel=channel, address=p.notice.email, payload=p.notice.secret, **held))
+            deliveries.append(
+                Delivery(channel=channel, address=p.notice.email, payload={**p.notice.secret, **notice}, **held)
+            )
         if spec.email_only:
             continue
         for endpoint in endpoints[recipient]:
@@ -336,7 +364,9 @@ def _deliveries(
                 )
         if enabled[Channel.PUSH]:
             for device in devices[recipient]:
-                deliveries.append(Delivery(channel=Channel.PUSH, device=device, address=device.token, **held))
+                deliveries.append(
+                    Delivery(channel=Channel.PUSH, device=device, address=device.token, payload=notice, **held)
+                )
     return deliveries, digested
 
 
@@ -366,3 +396,7 @@ def _digest_entry(p: _Planned, *, schedule: NotificationSchedule, at) -> DigestE
         },
         at=occurred_at,
     )
+
+
+def _content(p: _Planned) -> dict:
+    return {"type": p.event_type, "title": p.notice.title[:200], "body": p.notice.body, "data": p.notice.data}

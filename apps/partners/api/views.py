@@ -17,7 +17,7 @@ from apps.partners.api.serializers import (
     PartnerServiceProviderOutput,
 )
 from apps.partners.ids import parse_id
-from apps.providers.models import Provider
+from apps.providers.selectors import providers_active
 from apps.providers.services import provider_register
 from apps.ratings.models import Rating
 from apps.ratings.selectors import rating_summary_get
@@ -92,7 +92,7 @@ class ServiceProviderDetailView(PartnerAPIView):
         responses={200: PartnerServiceProviderOutput},
     )
     def get(self, request, id):
-        provider = _get(Provider.objects.select_related("user"), id, "Service provider")
+        provider = _get(providers_active().select_related("user"), id, "Service provider")
         return Response(PartnerServiceProviderOutput(provider).data)
 
 
@@ -147,7 +147,7 @@ class RatingListView(PartnerAPIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         customer = _get(Customer.objects.select_related("user"), str(values["customerId"]), "Customer")
-        provider = _get(Provider.objects.select_related("user"), str(values["serviceProviderId"]), "Service provider")
+        provider = _get(providers_active().select_related("user"), str(values["serviceProviderId"]), "Service provider")
         rating = rating_create(customer=customer, provider=provider, score=values["rating"], comment=values["comment"])
         return Response(PartnerRatingOutput(rating).data, status=status.HTTP_201_CREATED)
 

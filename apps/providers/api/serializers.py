@@ -117,3 +117,9 @@ class ProviderUpdateInput(JSONInput):
     name = serializers.CharField(max_length=150, required=False, validators=[single_line_text])
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
     services = serializers.ListField(child=serializers.SlugField(max_length=64), required=False, max_length=50)
+
+
+class ProviderDeleteInput(JSONInput):
+    password = serializers.CharField(
+        write_only=True, max_length=128, style={"input_type": "password"}, help_text="The current password."
+    )

@@ -7,13 +7,14 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 from apps.accounts.permissions import IsProvider
-from apps.accounts.services import PASSWORD_ERROR_CODES
+from apps.accounts.services import PASSWORD_ERROR_CODES, WrongPassword
 from apps.core.api.base import APIView, GenericAPIView
 from apps.core.api.caching import IF_NONE_MATCH_PARAMETER, NOT_MODIFIED_RESPONSE, PublicReadCacheMixin
 from apps.core.exceptions import PermissionDenied
 from apps.core.openapi import conflict_response, raises
 from apps.core.pagination import CursorPagination
 from apps.providers.api.serializers import (
+    ProviderDeleteInput,
     ProviderMeOutput,
     ProviderOutput,
     ProviderRegisterInput,
@@ -22,7 +23,7 @@ from apps.providers.api.serializers import (
 )
 from apps.providers.filters import ProviderFilter, ProviderFilterBackend, ProviderOrdering
 from apps.providers.selectors import provider_get, provider_get_for_edit, provider_list, service_category_list
-from apps.providers.services import provider_register, provider_update
+from apps.providers.services import provider_delete, provider_register, provider_update
 
 
 @extend_validation_errors(PASSWORD_ERROR_CODES, field_name="password", methods=["post"])
@@ -85,6 +86,8 @@ class ProviderListView(PublicReadCacheMixin, GenericAPIView):
 
 class ProviderMeView(APIView):
     permission_classes = [IsProvider]
+    # DELETE takes the password in its body (apps.core.openapi documents it).
+    delete_reads_body = True
 
     @extend_schema(
         operation_id="providers_me",
@@ -98,6 +101,30 @@ class ProviderMeView(APIView):
     )
     def get(self, request):
         return Response(ProviderMeOutput(provider_get(provider_id=request.user.provider.pk)).data)
+
+    @extend_schema(
+        operation_id="providers_me_delete",
+        summary="Delete the signed-in provider's account",
+        description=(
+            "Deletes the account after checking the current `password` (400 `wrong_password`), in one "
+            "transaction. The account is erased as a customer's is (email on the reserved domain "
+            "`deleted.invalid`, name `Deleted user`, password unusable, refresh tokens revoked, user "
+            "inactive). The profile is erased (name `Deleted provider`, no description or services) and is "
+            "no longer listed or shown (404), rated or invited for; its ratings, their replies and its rating "
+            "summary stay as they are, so the summary stays exact. The inbox, devices, webhook endpoints, "
+            "deliveries and preferences of the account are removed by the notifications app from an "
+            "`account.deleted` event committed with the deletion."
+        ),
+        tags=["providers"],
+        request=ProviderDeleteInput,
+        responses={204: None},
+    )
+    @raises(WrongPassword)
+    def delete(self, request):
+        data = ProviderDeleteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        provider_delete(provider=request.user.provider, password=data.validated_data["password"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_validation_errors(["invalid"], field_name="services", methods=["patch"])

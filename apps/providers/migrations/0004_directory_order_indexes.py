@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('providers', '0002_alter_provider_name'),
+        ('providers', '0003_provider_deleted_at'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

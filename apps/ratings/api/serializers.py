@@ -9,6 +9,7 @@ from apps.ratings.models import (
     REPORT_DETAILS_MAX_LENGTH,
     SCORE_MAX,
     SCORE_MIN,
+    InvitationState,
     RatingStatus,
     ReportReason,
     ReportStatus,
@@ -27,6 +28,10 @@ class RatingCreateInput(JSONInput):
 class RatingUpdateInput(JSONInput):
     score = StrictIntegerField(min_value=SCORE_MIN, max_value=SCORE_MAX, required=False)
     comment = serializers.CharField(max_length=COMMENT_MAX_LENGTH, required=False, allow_blank=True)
+    invitation_id = serializers.UUIDField(
+        required=False,
+        help_text="An open partner invitation of the author for this provider: the rating becomes verified.",
+    )
 
 
 class RatingListQuery(QueryInput):
@@ -113,4 +118,28 @@ class RatingInvitationOutput(serializers.Serializer):
     customer_id = serializers.UUIDField()
     provider_id = serializers.UUIDField()
     external_reference = serializers.CharField()
+    status = serializers.ChoiceField(choices=InvitationState.choices, source="state")
     created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    used_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+
+class InvitationProviderOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+
+
+class CustomerInvitationOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    provider = InvitationProviderOutput()
+    external_reference = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    rating_id = serializers.UUIDField(
+        allow_null=True,
+        help_text=(
+            "The customer's rating of this provider, if any: verify it with `PATCH /api/v1/ratings/{id}/` "
+            "and `invitation_id`; otherwise rate with `POST /api/v1/ratings/` and `invitation_id`."
+        ),
+    )

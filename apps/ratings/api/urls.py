@@ -5,6 +5,11 @@ from apps.ratings.api import views
 urlpatterns = [
     path("", views.RatingListView.as_view(), name="rating-list"),
     path("invitations/", views.RatingInvitationListView.as_view(), name="rating-invitation-list"),
+    path(
+        "invitations/<uuid:invitation_id>/revoke/",
+        views.RatingInvitationRevokeView.as_view(),
+        name="rating-invitation-revoke",
+    ),
     path("<uuid:rating_id>/", views.RatingDetailView.as_view(), name="rating-detail"),
     path("<uuid:rating_id>/reports/", views.RatingReportListView.as_view(), name="rating-report-list"),
     path("<uuid:rating_id>/reply/", views.RatingReplyView.as_view(), name="rating-reply"),
@@ -15,4 +20,8 @@ provider_urlpatterns = [
     path(
         "<uuid:provider_id>/rating-summary/", views.ProviderRatingSummaryView.as_view(), name="provider-rating-summary"
     ),
+]
+
+customer_urlpatterns = [
+    path("me/invitations/", views.CustomerInvitationListView.as_view(), name="customer-me-invitations"),
 ]

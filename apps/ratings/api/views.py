@@ -17,9 +17,10 @@ from apps.core.idempotency import InvalidIdempotencyKey, idempotent
 from apps.core.openapi import conflict_response, raises, unprocessable_response
 from apps.customers.models import Customer
 from apps.providers.api.serializers import RatingSummaryOutput, rating_summary_data
-from apps.providers.models import Provider
+from apps.providers.selectors import providers_active
 from apps.ratings.api.authentication import HasPartnerAPIKey, PartnerAPIKeyAuthentication
 from apps.ratings.api.serializers import (
+    CustomerInvitationOutput,
     RatingCreateInput,
     RatingHelpfulVoteOutput,
     RatingInvitationCreateInput,
@@ -34,8 +35,11 @@ from apps.ratings.api.serializers import (
 )
 from apps.ratings.api.throttling import RatingSubmitThrottle
 from apps.ratings.filters import RatingOrdering
-from apps.ratings.models import Rating
+from apps.ratings.models import Rating, RatingInvitation
 from apps.ratings.selectors import (
+    invitation_get_for_partner,
+    invitation_list_for_partner,
+    invitation_list_open,
     rating_get_for_author,
     rating_get_for_provider,
     rating_get_published,
@@ -49,12 +53,16 @@ from apps.ratings.services import (
     CannotVoteOwnRating,
     EditWindowClosed,
     InvalidInvitation,
+    InvitationExpired,
+    InvitationRevoked,
     helpful_vote_add,
     helpful_vote_remove,
     invitation_create,
+    invitation_revoke,
     rating_create,
     rating_delete,
     rating_update,
+    rating_verify,
     reply_delete,
     reply_set,
     report_create,
@@ -120,35 +128,34 @@ class RatingListView(GenericAPIView):
             "and provider (409 `already_rated`). A rating whose comment trips the content rules waits in "
             "`pending_review` for staff; otherwise it is published at once, the provider's summary changes in "
             "the same transaction and the provider is notified. An `Idempotency-Key` header replays the first "
-            "successful answer for the same key and body (422 when the body differs)."
+            "successful answer for the same key and body (422 when the body differs). With `invitation_id` "
+            "(an open partner invitation of this customer for this provider) the rating is verified; an "
+            "invitation that expired (400 `invitation_expired`), was revoked (400 `invitation_revoked`) or "
+            "already verified a rating (409 `invitation_used`) is refused and nothing is written."
         ),
         tags=["ratings"],
         request=RatingCreateInput,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={
             201: RatingOutput,
-            409: conflict_response("already_rated"),
+            409: conflict_response("already_rated", "invitation_used"),
             422: unprocessable_response("idempotency_key_reused"),
         },
     )
-    @raises(InvalidIdempotencyKey, InvalidInvitation)
+    @raises(InvalidIdempotencyKey, InvalidInvitation, InvitationExpired, InvitationRevoked)
     def post(self, request):
         return idempotent(request, lambda: self._create(request))
 
     def _create(self, request) -> Response:
         data = RatingCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        provider = Provider.objects.select_related("user").filter(pk=data.validated_data["provider_id"]).first()
+        provider = providers_active().select_related("user").filter(pk=data.validated_data["provider_id"]).first()
         if provider is None:
             raise ValidationError({"provider_id": ["Provider not found."]}, code="does_not_exist")
         customer = request.user.customer
         invitation = None
         if data.validated_data["invitation_id"] is not None:
-            invitation = rating_invitation_get(
-                invitation_id=data.validated_data["invitation_id"], customer=customer, provider=provider
-            )
-            if invitation is None:
-                raise ValidationError({"invitation_id": ["Invitation not found."]}, code="does_not_exist")
+            invitation = _invitation(data.validated_data["invitation_id"], customer=customer, provider=provider)
         rating = rating_create(
             customer=customer,
             provider=provider,
@@ -159,6 +166,14 @@ class RatingListView(GenericAPIView):
         return Response(RatingOutput(rating).data, status=status.HTTP_201_CREATED)
 
 
+def _invitation(invitation_id, *, customer, provider) -> RatingInvitation:
+    invitation = rating_invitation_get(invitation_id=invitation_id, customer=customer, provider=provider)
+    if invitation is None:
+        raise ValidationError({"invitation_id": ["Invitation not found."]}, code="does_not_exist")
+    return invitation
+
+
+@extend_validation_errors(["does_not_exist"], field_name="invitation_id", methods=["patch"])
 class RatingDetailView(APIView):
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
@@ -180,19 +195,27 @@ class RatingDetailView(APIView):
             "The author changes the score or the comment of their rating; the provider's summary follows in "
             "the same transaction and the rating as it was is kept in its history (`edited` becomes true). "
             "Only the author may (403 otherwise), and only within the edit window after creating it (403 "
-            "`edit_window_closed`); a comment that trips the content rules sends the rating back to review."
+            "`edit_window_closed`); a comment that trips the content rules sends the rating back to review. "
+            "With `invitation_id` (an open partner invitation of the author for this provider, e.g. for a "
+            "later job) the rating also becomes verified and the summary's `verified_count` follows; the edit "
+            "window does not apply to this verification. An expired (400 `invitation_expired`), revoked (400 "
+            "`invitation_revoked`) or used (409 `invitation_used`) invitation changes nothing."
         ),
         tags=["ratings"],
         request=RatingUpdateInput,
-        responses={200: RatingOutput},
+        responses={200: RatingOutput, 409: conflict_response("invitation_used")},
     )
-    @raises(PermissionDenied, EditWindowClosed)
+    @raises(PermissionDenied, EditWindowClosed, InvalidInvitation, InvitationExpired, InvitationRevoked)
     def patch(self, request, rating_id: UUID):
         rating = rating_get_for_author(rating_id=rating_id, user=request.user)
         data = RatingUpdateInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        rating = rating_update(rating=rating, editor=request.user, **data.validated_data)
-        return Response(RatingOutput(rating).data)
+        changes = dict(data.validated_data)
+        invitation_id = changes.pop("invitation_id", None)
+        if invitation_id is None:
+            return Response(RatingOutput(rating_update(rating=rating, editor=request.user, **changes)).data)
+        invitation = _invitation(invitation_id, customer=rating.customer, provider=rating.provider)
+        return Response(RatingOutput(rating_verify(rating=rating, invitation=invitation, **changes)).data)
 
     @extend_schema(
         operation_id="ratings_destroy",
@@ -320,11 +343,27 @@ class RatingHelpfulView(APIView):
 
 @extend_validation_errors(["does_not_exist"], field_name="customer_id", methods=["post"])
 @extend_validation_errors(["does_not_exist"], field_name="provider_id", methods=["post"])
-class RatingInvitationListView(APIView):
-    """Invitations to a verified rating, created by partner systems with an API key."""
+class RatingInvitationListView(GenericAPIView):
+    """Invitations to a verified rating, created and listed by partner systems with an API key."""
 
     authentication_classes = [PartnerAPIKeyAuthentication]
     permission_classes = [HasPartnerAPIKey]
+    queryset = RatingInvitation.objects.none()
+    serializer_class = RatingInvitationOutput
+
+    @extend_schema(
+        operation_id="ratings_invitations_list",
+        summary="List the partner's invitations",
+        description=(
+            "The invitations made with the calling partner key, in every state (`open`, `used`, `revoked`, "
+            "`expired`), newest first, cursor-paginated. Another partner's invitations are never listed."
+        ),
+        tags=["ratings"],
+        responses={200: RatingInvitationOutput(many=True)},
+    )
+    def get(self, request):
+        page = self.paginate_queryset(invitation_list_for_partner(partner_key=request.auth))
+        return self.get_paginated_response(RatingInvitationOutput(page, many=True).data)
 
     @extend_schema(
         operation_id="ratings_invitations_create",
@@ -332,8 +371,10 @@ class RatingInvitationListView(APIView):
         description=(
             "A partner system (authenticated with its API key) records that a customer had a job done by a "
             "provider. The customer then rates with `invitation_id` and the rating is verified (one rating "
-            "per invitation). One invitation per customer, provider and external reference (409 "
-            "`already_invited`)."
+            "per invitation), or verifies the rating it already has of that provider with it. One invitation "
+            "per provider and external reference (409 `already_invited`). The invitation can be used for "
+            "`RATING_INVITATION_TTL` (30 days by default); the customer is notified (inbox and email, with a "
+            "link to the rating form)."
         ),
         tags=["ratings"],
         request=RatingInvitationCreateInput,
@@ -342,10 +383,15 @@ class RatingInvitationListView(APIView):
     def post(self, request):
         data = RatingInvitationCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        customer = Customer.objects.filter(pk=data.validated_data["customer_id"]).first()
+        # A deleted (deactivated) customer can no longer sign in to rate: nothing to invite.
+        customer = (
+            Customer.objects.select_related("user")
+            .filter(pk=data.validated_data["customer_id"], user__is_active=True)
+            .first()
+        )
         if customer is None:
             raise ValidationError({"customer_id": ["Customer not found."]}, code="does_not_exist")
-        provider = Provider.objects.filter(pk=data.validated_data["provider_id"]).first()
+        provider = providers_active().select_related("user").filter(pk=data.validated_data["provider_id"]).first()
         if provider is None:
             raise ValidationError({"provider_id": ["Provider not found."]}, code="does_not_exist")
         invitation = invitation_create(
@@ -355,6 +401,54 @@ class RatingInvitationListView(APIView):
             partner_key=request.auth,
         )
         return Response(RatingInvitationOutput(invitation).data, status=status.HTTP_201_CREATED)
+
+
+class RatingInvitationRevokeView(APIView):
+    """A partner withdraws one of its invitations."""
+
+    authentication_classes = [PartnerAPIKeyAuthentication]
+    permission_classes = [HasPartnerAPIKey]
+
+    @extend_schema(
+        operation_id="ratings_invitations_revoke",
+        summary="Revoke an invitation",
+        description=(
+            "The invitation can no longer verify a rating (the customer's list no longer shows it). Revoking "
+            "a revoked invitation changes nothing and answers the same (idempotent). An invitation that "
+            "already verified a rating cannot be revoked (409 `invitation_used`); another partner's "
+            "invitation is 404."
+        ),
+        tags=["ratings"],
+        request=None,
+        responses={200: RatingInvitationOutput, 409: conflict_response("invitation_used")},
+    )
+    def post(self, request, invitation_id: UUID):
+        invitation = invitation_get_for_partner(invitation_id=invitation_id, partner_key=request.auth)
+        return Response(RatingInvitationOutput(invitation_revoke(invitation=invitation)).data)
+
+
+class CustomerInvitationListView(GenericAPIView):
+    """The signed-in customer's open invitations to a verified rating."""
+
+    permission_classes = [IsCustomer]
+    queryset = RatingInvitation.objects.none()
+    serializer_class = CustomerInvitationOutput
+
+    @extend_schema(
+        operation_id="customers_me_invitations",
+        summary="My open rating invitations",
+        description=(
+            "Partner invitations the signed-in customer can still use (not used, revoked or expired), newest "
+            "first, cursor-paginated. `rating_id` is the customer's rating of that provider when there is "
+            "one: verify it with `PATCH /api/v1/ratings/{id}/` and `invitation_id`; otherwise rate with "
+            "`POST /api/v1/ratings/` and `invitation_id`."
+        ),
+        tags=["customers"],
+        responses={200: CustomerInvitationOutput(many=True)},
+    )
+    def get(self, request):
+        page = self.paginate_queryset(invitation_list_open(customer=request.user.customer))
+        return self.get_paginated_response(CustomerInvitationOutput(page, many=True).data)
 
 
 class ProviderRatingSummaryView(PublicReadCacheMixin, APIView):

@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("customers", "0001_initial"),
         ("providers", "0002_alter_provider_name"),
-        ("ratings", "0002_moderation_reports_replies_invitations"),
+        ("ratings", "0003_invitation_lifecycle"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,4 +1,5 @@
-"""Who may call what: anonymous / customer / other customer / provider / staff, against every endpoint.
+"""Who may call what: anonymous / customer / other customer / provider / staff / partner key,
+against every endpoint.
 
 "customer" is the author of the rating and the subject of the customer detail; "provider" is the
 rated provider and the subject of the provider detail.
@@ -11,7 +12,9 @@ from django.urls import URLResolver, get_resolver
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from apps.accounts.models import User
 from apps.notifications.models import DeliveryStatus, Device, WebhookEndpoint
+from apps.ratings.services import invitation_create
 from conftest import auth_client
 from tests.factories import (
     CustomerFactory,
@@ -20,10 +23,11 @@ from tests.factories import (
     ProviderFactory,
     ServiceCategoryFactory,
     UserFactory,
+    partner_key_create,
     rating_make,
 )
 
-ROLES = ["anonymous", "customer", "other_customer", "provider", "staff"]
+ROLES = ["anonymous", "customer", "other_customer", "provider", "staff", "partner"]
 
 
 @pytest.fixture
@@ -41,12 +45,18 @@ def world(db):
     )
     device = Device.objects.create(recipient_id=provider.user.pk, token="tok-1", platform="ios")
     delivery = DeliveryFactory(notification=notification, status=DeliveryStatus.DEAD)
+    partner_key, partner_secret = partner_key_create()
+    # The customer's open invitation for the provider they rated, made with the partner's key.
+    invitation = invitation_create(
+        customer=customer, provider=provider, external_reference="job-0", partner_key=partner_key
+    )
     users = {
         "anonymous": None,
         "customer": customer.user,
         "other_customer": other_customer.user,
         "provider": provider.user,
         "staff": staff,
+        "partner": partner_secret,
     }
     return {
         "users": users,
@@ -58,16 +68,23 @@ def world(db):
         "webhook": webhook,
         "device": device,
         "delivery": delivery,
+        "invitation": invitation,
     }
 
 
 def _client(user):
+    if isinstance(user, str):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {user}")
+        return client
     return APIClient() if user is None else auth_client(user)
 
 
 def _logout_body(world, user):
     # Each caller logs out its own session; anonymous sends a valid token of someone else.
-    return {"refresh": str(RefreshToken.for_user(user or world["users"]["customer"]))}
+    # A partner key is no user: it too sends someone else's token.
+    owner = user if isinstance(user, User) else world["users"]["customer"]
+    return {"refresh": str(RefreshToken.for_user(owner))}
 
 
 _n = iter(range(10_000))
@@ -113,6 +130,8 @@ ENDPOINTS = {
         lambda w, u: {"email": f"newp{next(_n)}@example.com", "password": "a-long-enough-secret", "name": "N"},
     ),
     "providers_me": ("get", "/api/v1/providers/me/", None),
+    # A wrong password, as for customers: the provider must survive for the other cases.
+    "providers_me_delete": ("delete", "/api/v1/providers/me/", lambda w, u: {"password": "not-the-password"}),
     "providers_detail": ("get", "/api/v1/providers/{provider}/", None),
     "providers_patch": ("patch", "/api/v1/providers/{provider}/", lambda w, u: {"name": "Renamed"}),
     "rating_summary": ("get", "/api/v1/providers/{provider}/rating-summary/", None),
@@ -142,6 +161,12 @@ ENDPOINTS = {
         "/api/v1/notifications/preferences/",
         lambda w, u: {"preferences": [{"event_type": "rating.created", "channel": "email", "enabled": False}]},
     ),
+    "notification_schedule_get": ("get", "/api/v1/notifications/schedule/", None),
+    "notification_schedule_patch": (
+        "patch",
+        "/api/v1/notifications/schedule/",
+        lambda w, u: {"time_zone": "Europe/Paris", "rating_emails": "daily"},
+    ),
     "webhooks_list": ("get", "/api/v1/notifications/webhooks/", None),
     "webhooks_create": (
         "post",
@@ -161,6 +186,14 @@ ENDPOINTS = {
     "devices_list": ("get", "/api/v1/notifications/devices/", None),
     "devices_register": ("post", "/api/v1/notifications/devices/", lambda w, u: {"token": "t-new", "platform": "web"}),
     "device_delete": ("delete", "/api/v1/notifications/devices/{device}/", None),
+    "invitations_list": ("get", "/api/v1/ratings/invitations/", None),
+    "invitation_revoke": ("post", "/api/v1/ratings/invitations/{invitation}/revoke/", None),
+    "customers_me_invitations": ("get", "/api/v1/customers/me/invitations/", None),
+    "rating_verify": (
+        "patch",
+        "/api/v1/ratings/{rating}/",
+        lambda w, u: {"invitation_id": str(w["invitation"].pk), "score": 5},
+    ),
     "invitations_create": (
         "post",
         "/api/v1/ratings/invitations/",
@@ -172,66 +205,76 @@ ENDPOINTS = {
     ),
 }
 
-#                            anonymous, customer, other_customer, provider, staff
+#                            anonymous, customer, other_customer, provider, staff, partner
 EXPECTED = {
-    "token": (401, 401, 401, 401, 401),
-    "token_refresh": (200, 200, 200, 200, 200),
-    "logout": (401, 204, 204, 204, 204),
-    "password_change": (401, 400, 400, 400, 400),
+    "token": (401, 401, 401, 401, 401, 401),
+    "token_refresh": (200, 200, 200, 200, 200, 200),
+    "logout": (401, 204, 204, 204, 204, 401),
+    "password_change": (401, 400, 400, 400, 400, 401),
     # Anonymous by design: the same answer for everyone, whether the address exists or not.
-    "password_reset": (202, 202, 202, 202, 202),
-    "password_reset_confirm": (400, 400, 400, 400, 400),
-    "email_verify": (400, 400, 400, 400, 400),
-    "email_verify_resend": (401, 202, 202, 202, 202),
-    "customers_list_get": (405, 405, 405, 405, 405),
-    "customers_register": (201, 201, 201, 201, 201),
-    "customers_me": (401, 200, 200, 403, 403),
-    "customers_me_patch": (401, 200, 200, 403, 403),
-    "customers_me_delete": (401, 400, 400, 403, 403),
-    "customers_detail": (401, 200, 404, 404, 200),
-    "providers_list": (200, 200, 200, 200, 200),
-    "providers_register": (201, 201, 201, 201, 201),
-    "providers_me": (401, 403, 403, 200, 403),
-    "providers_detail": (200, 200, 200, 200, 200),
-    "providers_patch": (401, 403, 403, 200, 200),
-    "rating_summary": (200, 200, 200, 200, 200),
-    "service_categories": (200, 200, 200, 200, 200),
-    "ratings_list": (200, 200, 200, 200, 200),
-    "ratings_mine": (401, 200, 200, 403, 403),
-    "ratings_create": (401, 201, 201, 403, 403),
-    "rating_detail": (200, 200, 200, 200, 200),
-    "rating_patch": (401, 200, 403, 403, 403),
-    "rating_delete": (401, 204, 403, 403, 403),
+    "password_reset": (202, 202, 202, 202, 202, 202),
+    "password_reset_confirm": (400, 400, 400, 400, 400, 400),
+    "email_verify": (400, 400, 400, 400, 400, 400),
+    "email_verify_resend": (401, 202, 202, 202, 202, 401),
+    "customers_list_get": (405, 405, 405, 405, 405, 405),
+    "customers_register": (201, 201, 201, 201, 201, 201),
+    "customers_me": (401, 200, 200, 403, 403, 401),
+    "customers_me_patch": (401, 200, 200, 403, 403, 401),
+    "customers_me_delete": (401, 400, 400, 403, 403, 401),
+    "customers_detail": (401, 200, 404, 404, 200, 401),
+    "providers_list": (200, 200, 200, 200, 200, 200),
+    "providers_register": (201, 201, 201, 201, 201, 201),
+    "providers_me": (401, 403, 403, 200, 403, 401),
+    "providers_me_delete": (401, 403, 403, 400, 403, 401),
+    "providers_detail": (200, 200, 200, 200, 200, 200),
+    "providers_patch": (401, 403, 403, 200, 200, 401),
+    "rating_summary": (200, 200, 200, 200, 200, 200),
+    "service_categories": (200, 200, 200, 200, 200, 200),
+    "ratings_list": (200, 200, 200, 200, 200, 200),
+    "ratings_mine": (401, 200, 200, 403, 403, 401),
+    "ratings_create": (401, 201, 201, 403, 403, 401),
+    "rating_detail": (200, 200, 200, 200, 200, 200),
+    "rating_patch": (401, 200, 403, 403, 403, 401),
+    "rating_delete": (401, 204, 403, 403, 403, 401),
     # Reporting: any signed-in user but the author.
-    "rating_report": (401, 403, 201, 201, 201),
-    "rating_reply_put": (401, 403, 403, 200, 403),
+    "rating_report": (401, 403, 201, 201, 201, 401),
+    "rating_reply_put": (401, 403, 403, 200, 403, 401),
     # DELETE is idempotent: no reply yet is still 204 for the one allowed to delete it.
-    "rating_reply_delete": (401, 403, 403, 204, 403),
+    "rating_reply_delete": (401, 403, 403, 204, 403, 401),
     # Helpful votes: any signed-in user but the author and the rated provider.
-    "rating_helpful": (401, 403, 201, 403, 201),
+    "rating_helpful": (401, 403, 201, 403, 201, 401),
     # Withdrawing is idempotent: no vote is still 204.
-    "rating_helpful_delete": (401, 204, 204, 204, 204),
-    # Partner systems only: no user token opens it, whatever the role.
-    "invitations_create": (401, 401, 401, 401, 401),
+    "rating_helpful_delete": (401, 204, 204, 204, 204, 401),
+    # Partner systems only: no user token opens them, whatever the role; a partner key opens
+    # nothing else (it is no user: every user endpoint treats it as anonymous).
+    "invitations_create": (401, 401, 401, 401, 401, 201),
+    "invitations_list": (401, 401, 401, 401, 401, 200),
+    "invitation_revoke": (401, 401, 401, 401, 401, 200),
+    # The customer's own open invitations, and verifying their rating with one.
+    "customers_me_invitations": (401, 200, 200, 403, 403, 401),
+    "rating_verify": (401, 200, 403, 403, 403, 401),
     # Everyone signed in has an inbox; another user's notification is 404, never 403.
-    "notifications_list": (401, 200, 200, 200, 200),
-    "notifications_unread_count": (401, 200, 200, 200, 200),
-    "notifications_read_all": (401, 200, 200, 200, 200),
-    "notification_read": (401, 404, 404, 200, 404),
-    "notification_preferences_get": (401, 200, 200, 200, 200),
-    "notification_preferences_patch": (401, 200, 200, 200, 200),
+    "notifications_list": (401, 200, 200, 200, 200, 401),
+    "notifications_unread_count": (401, 200, 200, 200, 200, 401),
+    "notifications_read_all": (401, 200, 200, 200, 200, 401),
+    "notification_read": (401, 404, 404, 200, 404, 401),
+    "notification_preferences_get": (401, 200, 200, 200, 200, 401),
+    "notification_preferences_patch": (401, 200, 200, 200, 200, 401),
+    # The schedule is the signed-in user's own, whatever the role.
+    "notification_schedule_get": (401, 200, 200, 200, 200, 401),
+    "notification_schedule_patch": (401, 200, 200, 200, 200, 401),
     # Webhooks, deliveries and devices are the user's own; anyone else's is 404, staff too.
-    "webhooks_list": (401, 200, 200, 200, 200),
-    "webhooks_create": (401, 201, 201, 201, 201),
-    "webhook_delete": (401, 404, 404, 204, 404),
-    "webhook_rotate_secret": (401, 404, 404, 200, 404),
-    "webhook_test": (401, 404, 404, 202, 404),
-    "webhook_recover": (401, 404, 404, 200, 404),
-    "deliveries_list": (401, 200, 200, 200, 200),
-    "delivery_replay": (401, 404, 404, 202, 404),
-    "devices_list": (401, 200, 200, 200, 200),
-    "devices_register": (401, 201, 201, 201, 201),
-    "device_delete": (401, 404, 404, 204, 404),
+    "webhooks_list": (401, 200, 200, 200, 200, 401),
+    "webhooks_create": (401, 201, 201, 201, 201, 401),
+    "webhook_delete": (401, 404, 404, 204, 404, 401),
+    "webhook_rotate_secret": (401, 404, 404, 200, 404, 401),
+    "webhook_test": (401, 404, 404, 202, 404, 401),
+    "webhook_recover": (401, 404, 404, 200, 404, 401),
+    "deliveries_list": (401, 200, 200, 200, 200, 401),
+    "delivery_replay": (401, 404, 404, 202, 404, 401),
+    "devices_list": (401, 200, 200, 200, 200, 401),
+    "devices_register": (401, 201, 201, 201, 201, 401),
+    "device_delete": (401, 404, 404, 204, 404, 401),
 }
 
 CASES = [(endpoint, role, EXPECTED[endpoint][i]) for endpoint in ENDPOINTS for i, role in enumerate(ROLES)]
@@ -264,6 +307,7 @@ def test_authorization_matrix(world, endpoint, role, status):
         webhook=world["webhook"].pk,
         device=world["device"].pk,
         delivery=world["delivery"].pk,
+        invitation=world["invitation"].pk,
     )
     user = world["users"][role]
     kwargs = {"format": "json"}

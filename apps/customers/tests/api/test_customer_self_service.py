@@ -11,6 +11,7 @@ from apps.accounts.tests.api.test_self_service import deliver_account_emails, li
 from apps.core.models import OutboxEvent
 from apps.notifications.models import Delivery, Device, Notification, NotificationPreference, WebhookEndpoint
 from apps.notifications.services import events_ingest
+from apps.ratings.models import RatingInvitation
 from conftest import auth_client
 from tests.errors import assert_error
 from tests.factories import (
@@ -19,6 +20,7 @@ from tests.factories import (
     DeliveryFactory,
     NotificationFactory,
     ProviderFactory,
+    partner_key_create,
     rating_make,
 )
 
@@ -171,3 +173,26 @@ def test_only_a_customer_has_a_me_to_patch_or_delete():
     assert_error(client.patch(ME, {"name": "X"}, format="json"), 403, "permission_denied")
     assert_error(client.delete(ME, {"password": DEFAULT_PASSWORD}, format="json"), 403, "permission_denied")
     assert provider.user.is_active
+
+
+def test_a_deleted_customer_is_told_nothing_more_and_cannot_be_invited():
+    provider = ProviderFactory()
+    customer = CustomerFactory()
+    rating = rating_make(customer=customer, provider=provider, score=4)
+    assert auth_client(customer.user).delete(ME, {"password": DEFAULT_PASSWORD}, format="json").status_code == 204
+    published = OutboxEvent.objects.count()
+
+    # The provider replies: no notice to the erased author (no inbox item, no email).
+    assert auth_client(provider.user).put(f"/api/v1/ratings/{rating.pk}/reply/", {"body": "Thanks"}).status_code == 200
+    _, secret = partner_key_create()
+    partner = APIClient()
+    partner.credentials(HTTP_AUTHORIZATION=f"Api-Key {secret}")
+    invited = partner.post(
+        "/api/v1/ratings/invitations/",
+        {"customer_id": str(customer.pk), "provider_id": str(provider.pk), "external_reference": "J1"},
+        format="json",
+    )
+
+    assert_error(invited, 400, "does_not_exist", attr="customer_id")
+    assert OutboxEvent.objects.count() == published
+    assert not RatingInvitation.objects.exists()

@@ -158,6 +158,9 @@ def test_preferences_show_defaults_then_choices(provider, provider_client):
         ("reply.moderated", "in_app"): True,
         ("reply.moderated", "email"): True,
         ("reply.moderated", "push"): False,
+        ("rating.invited", "in_app"): True,
+        ("rating.invited", "email"): True,
+        ("rating.invited", "push"): True,
         # Critical: shown, always on.
         ("webhook.disabled", "in_app"): True,
         ("webhook.disabled", "push"): True,

@@ -5,8 +5,15 @@ import uuid
 import pytest
 from django.utils.dateparse import parse_datetime
 
-from apps.notifications.models import Delivery, DeliveryCancellation, DeliveryStatus
-from apps.notifications.services import events_ingest
+from apps.notifications.models import (
+    Delivery,
+    DeliveryCancellation,
+    DeliveryStatus,
+    Device,
+    Notification,
+    WebhookEndpoint,
+)
+from apps.notifications.services import events_ingest, preference_set
 from apps.notifications.services.cancellation import Cancellation, cancellation_of
 from apps.notifications.tests.conftest import envelope
 from tests.factories import DeliveryFactory, NotificationFactory
@@ -125,3 +132,44 @@ def test_the_items_of_a_rating_are_found_by_their_index():
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "notifications_rating_idx" in plan
+
+
+def test_a_deletion_cancels_the_deliveries_of_a_recipient_without_inbox_items(send_task):
+    recipient = uuid.uuid4()
+    for event_type in ("rating.created", "rating.replied"):
+        preference_set(recipient_id=recipient, event_type=event_type, channel="in_app", enabled=False)
+    Device.objects.create(recipient_id=recipient, token="tok-1", platform="ios")
+    WebhookEndpoint.objects.create(recipient_id=recipient, url="https://hooks.example.com/r", secret="s" * 32)
+    created = envelope(type="rating.created", rating_id=RATING, recipient_id=recipient)
+    created["occurred_at"] = BEFORE
+    events_ingest(envelopes=[created])
+    # What a switched-off inbox leaves: an email and a push carrying the notice, a webhook its body.
+    assert not Notification.objects.exists()
+    deliveries = list(Delivery.objects.order_by("channel"))
+    assert [d.channel for d in deliveries] == ["email", "push", "webhook"]
+    other = envelope(type="rating.created", recipient_id=recipient)
+    other["occurred_at"] = BEFORE
+    events_ingest(envelopes=[other])
+    unrelated = list(Delivery.objects.exclude(pk__in=[d.pk for d in deliveries]))
+
+    events_ingest(envelopes=[envelope(type="rating.deleted", rating_id=RATING)])
+
+    assert _statuses(*deliveries) == ["cancelled"] * 3
+    assert _statuses(*unrelated) == ["pending"] * 3
+
+
+def test_a_hidden_reply_cancels_only_the_reply_notices_without_inbox_items_too(send_task):
+    recipient = uuid.uuid4()
+    for event_type in ("rating.created", "rating.replied"):
+        preference_set(recipient_id=recipient, event_type=event_type, channel="in_app", enabled=False)
+    replied = envelope(type="rating.replied", rating_id=RATING, recipient_id=recipient, reply_excerpt="Thanks")
+    created = envelope(type="rating.created", rating_id=RATING, recipient_id=recipient)
+    for event in (replied, created):
+        event["occurred_at"] = BEFORE
+    events_ingest(envelopes=[replied, created])
+    assert not Notification.objects.exists()
+    by_type = {d.payload["notice"]["type"]: d for d in Delivery.objects.filter(channel="email")}
+
+    events_ingest(envelopes=[envelope(type="reply.moderated", rating_id=RATING, reply_status="hidden")])
+
+    assert _statuses(by_type["rating.replied"], by_type["rating.created"]) == ["cancelled", "pending"]

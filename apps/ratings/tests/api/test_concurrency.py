@@ -6,11 +6,12 @@ import pytest
 from django.db import connection, connections
 from django.db.models import Count, Q, Sum
 
+from apps.core.exceptions import ApplicationError
 from apps.core.models import IdempotencyKey
-from apps.ratings.models import Rating, RatingSummary
-from apps.ratings.services import rating_create
+from apps.ratings.models import Rating, RatingInvitation, RatingSummary
+from apps.ratings.services import invitation_create, invitation_revoke, rating_create, rating_verify
 from conftest import auth_client
-from tests.factories import CustomerFactory, ProviderFactory
+from tests.factories import CustomerFactory, ProviderFactory, partner_key_create
 
 pytestmark = [
     pytest.mark.postgres,
@@ -120,3 +121,37 @@ def test_concurrent_helpful_votes_are_counted_exactly():
     assert sorted(statuses) == [200] * 8 + [201] * 8
     assert RatingHelpfulVote.objects.filter(rating=rating).count() == 8
     assert Rating.objects.get(pk=rating.pk).helpful_count == 8
+
+
+def test_an_invitation_used_and_revoked_at_once_ends_in_exactly_one_of_them():
+    rounds = 5
+    outcomes = []
+    for n in range(rounds):
+        customer, provider = CustomerFactory(), ProviderFactory()
+        rating = rating_create(customer=customer, provider=provider, score=3)
+        key, _ = partner_key_create(name=f"P{n}")
+        invitation = invitation_create(customer=customer, provider=provider, external_reference="J", partner_key=key)
+
+        def work(i, rating=rating, invitation=invitation):
+            if i == 0:
+                return rating_verify(rating=rating, invitation=invitation)
+            return invitation_revoke(invitation=invitation)
+
+        results = _run_at_once(2, work)
+
+        assert not [r for r in results if isinstance(r, BaseException) and not isinstance(r, ApplicationError)]
+        invitation = RatingInvitation.objects.get(pk=invitation.pk)
+        rating.refresh_from_db()
+        summary = RatingSummary.objects.get(provider=provider)
+        if invitation.used_at is not None:
+            # The use won: the revocation was refused and the rating is verified, counted once.
+            assert invitation.revoked_at is None
+            assert getattr(results[1], "default_code", None) == "invitation_used"
+            assert (rating.verified, summary.verified_count) == (True, 1)
+            outcomes.append("used")
+        else:
+            assert invitation.revoked_at is not None
+            assert getattr(results[0], "default_code", None) == "invitation_revoked"
+            assert (rating.verified, summary.verified_count) == (False, 0)
+            outcomes.append("revoked")
+    assert len(outcomes) == rounds
