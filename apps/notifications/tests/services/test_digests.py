@@ -19,7 +19,13 @@ from apps.notifications.models import (
     NotificationSchedule,
     WebhookEndpoint,
 )
-from apps.notifications.services import deliveries_send, deliveries_sweep, digests_close, events_ingest
+from apps.notifications.services import (
+    deliveries_send,
+    deliveries_sweep,
+    digests_close,
+    events_ingest,
+    preference_set,
+)
 from apps.notifications.services.digests import DigestEntry, digest_entries_add
 from apps.notifications.tests.conftest import envelope
 from tests.factories import DeliveryFactory
@@ -475,3 +481,50 @@ def test_a_digest_being_added_to_is_closed_by_the_next_run_with_every_item(recip
     assert digests_close(now=utc(2026, 11, 30, 11, 0, 2)) == 1
     delivery = Delivery.objects.get()
     assert [r["customer_name"] for r in delivery.payload["digest"]["ratings"]] == ["A", "B"]
+
+
+def test_with_the_inbox_switched_off_a_rating_goes_to_the_digest_once(
+    recipient, send_task, django_capture_on_commit_callbacks, urls
+):
+    preference_set(recipient_id=recipient, event_type="rating.created", channel="in_app", enabled=False)
+    NotificationSchedule.objects.create(recipient_id=recipient, time_zone="UTC", rating_emails="hourly")
+    event = _rating(recipient, utc(2026, 11, 30, 9, 10), name="Alice", score=4, summary={"count": 1, "sum": 4})
+    with time_machine.travel(utc(2026, 11, 30, 9, 10, 1), tick=False):
+        assert _ingest([event], django_capture_on_commit_callbacks) == []
+        # The same event again (a redelivery): it leaves no inbox item or delivery to find, and
+        # the digest item's uniqueness keeps it one.
+        assert _ingest([event], django_capture_on_commit_callbacks) == []
+
+    assert not Notification.objects.exists()
+    assert not Delivery.objects.exists()
+    assert list(DigestItem.objects.values_list("event_id", "recipient_id")) == [(uuid.UUID(event["id"]), recipient)]
+    with time_machine.travel(utc(2026, 11, 30, 10, 0, 30), tick=False):
+        assert _close(django_capture_on_commit_callbacks) == 1
+        delivery = Delivery.objects.get()
+        assert deliveries_send(delivery_ids=[delivery.pk]) == {str(delivery.pk): DeliveryStatus.SENT}
+    (message,) = mail.outbox
+    assert message.subject == "Your hourly digest: 1 new rating, 09:00-10:00 UTC on Mon 30 Nov 2026"
+    send_task.assert_called_once_with("notifications.deliver_batch", args=[[str(delivery.pk)]])
+
+
+def test_quiet_hours_hold_the_email_and_push_of_a_switched_off_inbox_with_their_copy(
+    recipient, send_task, django_capture_on_commit_callbacks
+):
+    preference_set(recipient_id=recipient, event_type="rating.created", channel="in_app", enabled=False)
+    NotificationSchedule.objects.create(
+        recipient_id=recipient, time_zone="UTC", quiet_start=time(22), quiet_end=time(7)
+    )
+    Device.objects.create(recipient_id=recipient, token="device-1", platform="ios")
+    with time_machine.travel(utc(2026, 11, 30, 23, 30), tick=False):
+        _ingest(
+            [_rating(recipient, utc(2026, 11, 30, 23, 30), name="A", score=5, summary=None)],
+            django_capture_on_commit_callbacks,
+        )
+
+    assert not Notification.objects.exists()
+    rows = {d.channel: d for d in Delivery.objects.all()}
+    assert {channel: (d.next_attempt_at, d.payload["notice"]["title"]) for channel, d in rows.items()} == {
+        "email": (utc(2026, 12, 1, 7), "New 5-star rating from A"),
+        "push": (utc(2026, 12, 1, 7), "New 5-star rating from A"),
+    }
+    send_task.assert_not_called()
