@@ -376,9 +376,15 @@ TARGETS: dict[tuple[str, int | None], tuple[str, Callable[[dict], bool | None]]]
         ">= 45 % of INSERT, drain <= 5 s",
         lambda r: r["vs_baseline"] >= 0.45 and r.get("drain_s", 0) <= 5 if "vs_baseline" in r else None,
     ),
-    ("summary10", 16): (">= 1300 req/s, p99 <= 100", lambda r: r["rps"] >= 1300 and r["p99_ms"] <= 100),
-    ("summary1000000", 16): (">= 1300 req/s, p99 <= 100", lambda r: r["rps"] >= 1300 and r["p99_ms"] <= 100),
-    ("inbox", 16): ("p99 <= 100 ms", lambda r: r["p99_ms"] <= 100),
+    # The read path: the rating summary against the bare-INSERT view of the same run (the Go
+    # reference service sits at about 1.5 x), at any number of ratings.
+    ("summary10", 16): (">= 1.5 x INSERT req/s", lambda r: r["vs_baseline"] >= 1.5 if "vs_baseline" in r else None),
+    ("summary1000000", 16): (
+        ">= 1.5 x INSERT, p50 <= 1.1 x 10's",
+        lambda r: r["vs_baseline"] >= 1.5 and r["p50_vs_small"] <= 1.1 if "p50_vs_small" in r else None,
+    ),
+    ("list", 16): (">= 1000 req/s, p99 <= 50 ms", lambda r: r["rps"] >= 1000 and r["p99_ms"] <= 50),
+    ("inbox", 64): ("p99 <= 60 ms", lambda r: r["p99_ms"] <= 60),
     ("full", None): ("<= 4 ms CPU/rating", lambda r: r["cpu_ms_per_rating"] <= 4 and not r["errors"]),
     ("latency-inbox", None): ("p99 <= 50 ms", lambda r: r["p99_ms"] <= 50 and not r["errors"]),
     ("latency-webhook", None): ("p99 <= 150 ms", lambda r: r["p99_ms"] <= 150 and not r["errors"]),
@@ -748,9 +754,13 @@ def main() -> int:
         shutil.rmtree(workdir, ignore_errors=True)
 
     baseline = {r["connections"]: r for r in rows if r.get("scenario") == "baseline"}
+    small = {r["connections"]: r for r in rows if r.get("scenario") == "summary10"}
     for r in rows:
-        if r.get("scenario") == "post" and r["connections"] in baseline:
+        scenario = r.get("scenario", "")
+        if scenario in ("post", "summary10", "summary1000000") and r["connections"] in baseline:
             r["vs_baseline"] = round(r["rps"] / baseline[r["connections"]]["rps"], 3)
+        if scenario == "summary1000000" and r["connections"] in small and small[r["connections"]]["p50_ms"]:
+            r["p50_vs_small"] = round(r["p50_ms"] / small[r["connections"]]["p50_ms"], 3)
 
     cpu = next(
         (
@@ -778,7 +788,10 @@ def main() -> int:
         if "vs_baseline" in r:
             goal, met = target(r)
             goal = f" (target {goal}: {met})" if goal else ""
-            print(f"POST rating / bare INSERT at {r['connections']} connections: {r['vs_baseline']:.0%}{goal}")
+            what = "POST rating" if r.get("scenario") == "post" else r["endpoint"]
+            ratio = f"{r['vs_baseline']:.0%}" if r.get("scenario") == "post" else f"x{r['vs_baseline']:.2f}"
+            p50 = f", p50 x{r['p50_vs_small']:.2f} of 10 ratings'" if "p50_vs_small" in r else ""
+            print(f"{what} / bare INSERT at {r['connections']} connections: {ratio}{p50}{goal}")
         if "drain_s" in r:
             print(
                 f"POST rating at {r['connections']} connections: notifications drained {r['drain_s']} s after wrk; "
