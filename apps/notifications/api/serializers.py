@@ -7,17 +7,33 @@ from apps.notifications.models import Channel, DeliveryStatus, Device, Notificat
 class NotificationOutput(serializers.ModelSerializer):
     class Meta:
         model = Notification
-        fields = ["id", "type", "title", "body", "data", "created_at", "read_at"]
+        fields = ["id", "type", "title", "body", "data", "created_at", "read_at", "seen_at", "archived_at"]
         read_only_fields = fields
 
 
 class NotificationListQuery(QueryInput):
     unread = serializers.BooleanField(required=False, allow_null=True, default=None)
     type = serializers.CharField(required=False, max_length=100)
+    archived = serializers.BooleanField(required=False, default=False)
 
 
 class UnreadCountOutput(serializers.Serializer):
     unread = serializers.IntegerField()
+
+
+class CountsOutput(serializers.Serializer):
+    unread = serializers.IntegerField(help_text="Unread items of the inbox (archived ones left out).")
+    unseen = serializers.IntegerField(help_text="Items of the inbox not shown on the user's screen yet.")
+    archived = serializers.IntegerField()
+    total = serializers.IntegerField(help_text="Every item, archived or not.")
+
+
+class SeenInput(JSONInput):
+    ids = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=100)
+
+
+class SeenOutput(serializers.Serializer):
+    updated = serializers.IntegerField()
 
 
 class ReadAllOutput(serializers.Serializer):

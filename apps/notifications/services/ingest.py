@@ -22,6 +22,7 @@ from django.utils.dateparse import parse_datetime
 
 from apps.core import tracing
 from apps.core.middleware import request_id_scope, valid_request_id
+from apps.notifications import live
 from apps.notifications.events import ACCOUNT_DELETED, EVENT_TYPES, EXTERNAL_CHANNELS, Notice
 from apps.notifications.metrics import NOTIFICATIONS_CREATED
 from apps.notifications.models import (
@@ -190,6 +191,8 @@ def _ingest(planned: list[_Planned], *, traces: dict[UUID, dict]) -> list[Notifi
         deliveries = _deliveries(db=db, planned=new, items=items, traces=traces)
         Delivery.objects.using(db).bulk_create(deliveries, ignore_conflicts=True)
         transaction.on_commit(lambda: deliveries_enqueue(deliveries=deliveries), using=db, robust=True)
+        # The recipients' open live streams read the new items once they are committed.
+        live.inbox_changed(recipient_ids={item.recipient_id for item in items}, using=db)
     channels: dict[UUID, list[str]] = defaultdict(list)
     for delivery in deliveries:
         channels[delivery.notification.pk].append(delivery.channel)
