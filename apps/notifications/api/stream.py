@@ -110,7 +110,6 @@ class _Cursor:
 
     def start(self, last_event_id: tuple[datetime, UUID] | None) -> list[bytes]:
         """The first events: the missed items (a reconnect) and the unread count."""
-        close_old_connections()
         chunks = []
         if last_event_id is not None:
             self.since, last_id = last_event_id
@@ -131,7 +130,6 @@ class _Cursor:
         self.sent = {item.pk: item.created_at for item in self._read(None, everything=True)}
 
     def more(self) -> list[bytes]:
-        close_old_connections()
         chunks = []
         while True:
             items = self._read(self.limit)
@@ -166,6 +164,17 @@ class _Cursor:
         return [_event("unread", {"unread": unread})]
 
 
+async def _in_executor(func, *args, **kwargs):
+    """Run a database read on the default executor's threads, whose connections outlive any
+    request: drop one that is broken or past CONN_MAX_AGE first, as a request would."""
+
+    def call():
+        close_old_connections()
+        return func(*args, **kwargs)
+
+    return await sync_to_async(call, thread_sensitive=False)()
+
+
 def _retry_line() -> bytes:
     return f"retry: {int(settings.NOTIFICATIONS_STREAM_POLL_SECONDS * 1000)}\n\n".encode()
 
@@ -184,7 +193,7 @@ async def _live(cursor: _Cursor, *, last_event_id, slot: str, lifetime: float):
         yield _retry_line()
         if hub is not None:
             doorbell = await hub.subscribe(name)
-        for chunk in await sync_to_async(cursor.start, thread_sensitive=False)(last_event_id):
+        for chunk in await _in_executor(cursor.start, last_event_id):
             yield chunk
         next_beat = loop.time() + heartbeat
         while (now := loop.time()) < deadline:
@@ -201,7 +210,7 @@ async def _live(cursor: _Cursor, *, last_event_id, slot: str, lifetime: float):
                 yield b": heartbeat\n\n"
                 await sync_to_async(limits.renew, thread_sensitive=False)(key, slot, ttl=_slot_ttl())
                 next_beat = loop.time() + heartbeat
-            for chunk in await sync_to_async(cursor.more, thread_sensitive=False)():
+            for chunk in await _in_executor(cursor.more):
                 yield chunk
     finally:
         if doorbell is not None:
