@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from apps.core.api.views import HealthzView, ReadyzView
 from apps.core.metrics import metrics_view
+from apps.notifications.views import InboxLoginView, inbox_view
 
 urlpatterns = [
     path("api/v1/", include("config.api_v1")),
@@ -15,6 +16,9 @@ urlpatterns = [
     path("readyz", ReadyzView.as_view(), name="readyz"),
     path("metrics", metrics_view, name="metrics"),
     path("notifications/", include("apps.notifications.urls")),
+    # The live inbox page (session sign-in; the notifications deployment has no users to sign in).
+    path("inbox/", inbox_view, name="inbox"),
+    path("inbox/login/", InboxLoginView.as_view(), name="inbox-login"),
     path("admin/", admin.site.urls),
     # The partner API keeps the paths of the Homerun services it replaces (no /api/v1/ prefix).
     path("", include("apps.partners.urls")),
