@@ -36,7 +36,7 @@ from rest_framework.response import Response
 
 from apps.core.api.base import APIView
 from apps.core.exceptions import ApplicationError
-from apps.core.openapi import raises
+from apps.core.openapi import AutoSchema, raises
 from apps.notifications import live, selectors
 from apps.notifications.api.serializers import NotificationOutput
 from apps.notifications.api.views import STATELESS_READ_AUTHENTICATION, _recipient_id
@@ -224,9 +224,19 @@ def _slot_ttl() -> float:
     return settings.NOTIFICATIONS_STREAM_HEARTBEAT_SECONDS * 3 + 5
 
 
+class _StreamSchema(AutoSchema):
+    """Errors are JSON in the one error shape (``finalize_response``), not events."""
+
+    def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):
+        if int(status_code) >= 400:
+            media_types = ["application/json"]
+        return super()._get_response_for_code(serializer, status_code, media_types, direction)
+
+
 class NotificationStreamView(APIView):
     authentication_classes = STATELESS_READ_AUTHENTICATION
     renderer_classes = [EventStreamRenderer]
+    schema = _StreamSchema()
 
     @extend_schema(
         operation_id="notifications_stream",
