@@ -4,9 +4,9 @@ The live inbox (``/inbox/``, session sign-in) renders the newest items and the u
 ``static/notifications/inbox.js`` then follows the Server-Sent Events stream.
 
 One-click unsubscribe (RFC 8058), reached from an email: GET shows a confirmation page (link
-scanners must not unsubscribe anyone); POST, which mail
-clients send with ``List-Unsubscribe=One-Click``, switches the preference off. The signed
-token is the only credential, hence no CSRF check on POST.
+scanners must not unsubscribe anyone); POST, which mail clients send with
+``List-Unsubscribe=One-Click``, switches the preference off. The signed token is the only
+credential, hence no CSRF check on POST.
 """
 
 from uuid import UUID
