@@ -30,8 +30,8 @@ from django.db import close_old_connections
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import renderers, status
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import renderers, serializers, status
 from rest_framework.response import Response
 
 from apps.core.api.base import APIView
@@ -262,7 +262,17 @@ class NotificationStreamView(APIView):
         ],
         responses={
             (200, "text/event-stream"): OpenApiResponse(
-                response=OpenApiTypes.STR, description="An endless stream of events (see above)."
+                # One event of the stream (heartbeat comments are not events).
+                response=inline_serializer(
+                    "NotificationStreamEvent",
+                    fields={
+                        "event": serializers.ChoiceField(choices=["notification", "unread", "reset"]),
+                        "data": serializers.CharField(help_text='JSON: the item, {"unread": n} or {"reason"}.'),
+                        "id": serializers.CharField(required=False, help_text="Resumable; on `notification` only."),
+                        "retry": serializers.IntegerField(required=False, help_text="Reconnect delay, ms."),
+                    },
+                ),
+                description="An endless stream of events (see above).",
             )
         },
     )
