@@ -85,51 +85,45 @@ class Hub:
 
     ``subscribe`` returns an ``asyncio.Event`` set whenever the channel's doorbell rings, and
     also when the subscription broke (the stream then checks the database itself).
-    ``healthy`` is false while no subscription works; streams poll then.
+    ``healthy`` is false while no subscription works; streams poll then. Only the reader task
+    touches the connection (SUBSCRIBE, UNSUBSCRIBE and reads), so a stream that goes away never
+    waits on it.
     """
+
+    # How often the reader looks at the subscriptions wanted when no message comes.
+    TICK = 0.05
 
     def __init__(self, url: str):
         self._url = url
         self._waiters: dict[str, set[asyncio.Event]] = {}
-        self._client: redis.asyncio.Redis | None = None
-        self._pubsub = None
+        self._subscribed: set[str] = set()
+        self._changed = asyncio.Event()
         self._reader: asyncio.Task | None = None
-        self._connected = asyncio.Event()
         self.healthy = False
 
     async def subscribe(self, name: str) -> asyncio.Event:
         event = asyncio.Event()
-        first = name not in self._waiters
         self._waiters.setdefault(name, set()).add(event)
+        self._changed.set()
         if self._reader is None or self._reader.done():
             self._reader = asyncio.get_running_loop().create_task(self._run())
-        # Subscribed before the caller's first database read, so nothing committed after
-        # that read goes unannounced.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._connected.wait(), timeout=1)
-        if first and self.healthy:
-            try:
-                await self._pubsub.subscribe(name)
-            except (redis.RedisError, OSError):
-                self._broken()
+        # Subscribed before the caller's first database read, so nothing committed after that
+        # read goes unannounced; a Redis that does not answer costs a stream this wait once.
+        deadline = asyncio.get_running_loop().time() + 1
+        while name not in self._subscribed and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(self.TICK / 5)
         return event
 
-    async def unsubscribe(self, name: str, event: asyncio.Event) -> None:
+    def unsubscribe(self, name: str, event: asyncio.Event) -> None:
         waiters = self._waiters.get(name)
         if waiters is None:
             return
         waiters.discard(event)
         if not waiters:
             del self._waiters[name]
-            if self.healthy:
-                try:
-                    await self._pubsub.unsubscribe(name)
-                except (redis.RedisError, OSError):
-                    self._broken()
+            self._changed.set()
 
-    def _broken(self) -> None:
-        self.healthy = False
-        self._connected.clear()
+    def _wake_all(self) -> None:
         for waiters in self._waiters.values():
             for event in waiters:
                 event.set()
@@ -137,43 +131,46 @@ class Hub:
     async def _run(self) -> None:
         backoff = 0.5
         while self._waiters:
+            client = redis.asyncio.Redis.from_url(
+                self._url, socket_connect_timeout=1, socket_timeout=5, health_check_interval=30
+            )
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
-                self._client = redis.asyncio.Redis.from_url(
-                    self._url, socket_connect_timeout=1, health_check_interval=30
-                )
-                self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-                await self._pubsub.subscribe(*self._waiters)
-                self.healthy = True
-                self._connected.set()
-                backoff = 0.5
-                # Anything announced while the subscription was down: let every stream look.
-                for waiters in self._waiters.values():
-                    for event in waiters:
-                        event.set()
-                while self._waiters:
-                    message = await self._pubsub.get_message(timeout=1.0)
+                while self._waiters or self._subscribed:
+                    if self._changed.is_set():
+                        self._changed.clear()
+                        wanted = set(self._waiters)
+                        if gone := self._subscribed - wanted:
+                            await pubsub.unsubscribe(*gone)
+                        if new := wanted - self._subscribed:
+                            await pubsub.subscribe(*new)
+                        self._subscribed = wanted
+                        if not self.healthy:
+                            self.healthy = True
+                            backoff = 0.5
+                            # Anything announced while the subscription was down: let every stream look.
+                            self._wake_all()
+                        if not wanted:
+                            break
+                    message = await pubsub.get_message(timeout=self.TICK)
                     if message and message.get("type") == "message":
-                        name = message["channel"].decode()
-                        for event in self._waiters.get(name, ()):
+                        for event in self._waiters.get(message["channel"].decode(), ()):
                             event.set()
             except (redis.RedisError, OSError) as exc:
                 logger.warning("live inbox: Redis subscription lost, streams poll the database: %r", exc)
-                self._broken()
+                self.healthy = False
+                self._subscribed = set()
+                self._changed.set()
+                self._wake_all()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
             finally:
-                await self._close()
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+                with contextlib.suppress(Exception):
+                    await client.aclose()
         self.healthy = False
-        self._connected.clear()
-
-    async def _close(self) -> None:
-        with contextlib.suppress(Exception):
-            if self._pubsub is not None:
-                await self._pubsub.aclose()
-        with contextlib.suppress(Exception):
-            if self._client is not None:
-                await self._client.aclose()
-        self._pubsub = self._client = None
+        self._subscribed = set()
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()

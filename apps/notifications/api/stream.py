@@ -214,8 +214,7 @@ async def _live(cursor: _Cursor, *, last_event_id, slot: str, lifetime: float):
                 yield chunk
     finally:
         if doorbell is not None:
-            with contextlib.suppress(Exception):
-                await hub.unsubscribe(name, doorbell)
+            hub.unsubscribe(name, doorbell)
         await sync_to_async(limits.release, thread_sensitive=False)(key, slot)
 
 

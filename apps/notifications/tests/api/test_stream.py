@@ -296,3 +296,19 @@ def test_ingest_commits_its_items_when_redis_refuses_the_publish(provider, strea
     assert items[0].__class__.objects.filter(recipient_id=provider.user.pk).count() == 1
     assert live.PUBLISH_FAILED._value.get() == before + 1
     assert "doorbell(s) not published" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stream_closed_while_it_starts_gives_its_slot_back(provider, stream_settings):
+    # The client leaves before the first database read is done: nothing waits on the shared
+    # Redis connection, the slot is released, and the loop shuts down cleanly.
+    stream_settings.NOTIFICATIONS_STREAM_MAX_PER_USER = 1
+    auth = {"Authorization": _token(provider.user)}
+
+    async def scenario():
+        for _ in range(3):
+            stream = await _open(auth)
+            assert await stream.next(timeout=5) == {"retry": "200"}
+            await asyncio.wait_for(stream.close(), timeout=5)
+
+    asyncio.run(scenario())
