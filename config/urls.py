@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from apps.core.api.docs import RedocView, redoc_bundle_view
 from apps.core.api.views import HealthzView, ReadyzView
 from apps.core.metrics import metrics_view
+from apps.notifications.views import InboxLoginView, inbox_view
 from config.views import landing
 
 urlpatterns = [
@@ -19,6 +20,9 @@ urlpatterns = [
     path("readyz", ReadyzView.as_view(), name="readyz"),
     path("metrics", metrics_view, name="metrics"),
     path("notifications/", include("apps.notifications.urls")),
+    # The live inbox page (session sign-in; the notifications deployment has no users to sign in).
+    path("inbox/", inbox_view, name="inbox"),
+    path("inbox/login/", InboxLoginView.as_view(), name="inbox-login"),
     path("admin/", admin.site.urls),
     # The partner API keeps the paths of the Homerun services it replaces (no /api/v1/ prefix).
     path("", include("apps.partners.urls")),

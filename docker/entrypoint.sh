@@ -1,9 +1,10 @@
 #!/bin/sh
 # One image, every role:
-#   entrypoint.sh web | worker | delivery-worker | beat | dispatcher | migrate | wait-migrations
-#                                                                                   (the monolith)
-#   entrypoint.sh notifications-web | notifications-worker | notifications-migrate
-#                 | notifications-wait-migrations                 (the notifications deployment)
+#   entrypoint.sh web | stream | worker | delivery-worker | beat | dispatcher | migrate
+#                 | wait-migrations                                                 (the monolith)
+#   entrypoint.sh notifications-web | notifications-stream | notifications-worker
+#                 | notifications-migrate | notifications-wait-migrations
+#                                                                 (the notifications deployment)
 #   entrypoint.sh <any command>
 #
 # Health: bin/probe checks each role (the image's HEALTHCHECK, compose, Kubernetes probes).
@@ -51,6 +52,18 @@ gunicorn_web() {
     --worker-tmp-dir /dev/shm --no-control-socket
 }
 
+gunicorn_stream() {
+  # The live inbox (Server-Sent Events) under ASGI: uvicorn workers on config.asgi, where an open
+  # stream is a coroutine, not a sync worker thread held for hours. Only its path is routed
+  # here (the web role answers it too, but ends each response at once: see
+  # apps/notifications/api/stream.py). --timeout: the arbiter's liveness of a worker, not a
+  # request limit (uvicorn workers have none). --graceful-timeout 10: streams never end on their
+  # own; after it they are closed and clients reconnect elsewhere with Last-Event-ID.
+  run gunicorn -c config/gunicorn.py config.asgi:application --bind "0.0.0.0:${PORT:-8000}" \
+    --worker-class uvicorn_worker.UvicornWorker --workers "${STREAM_CONCURRENCY:-2}" \
+    --timeout 30 --graceful-timeout 10 --worker-tmp-dir /dev/shm --no-control-socket
+}
+
 wait_migrations() {
   # An init container: the role's code never runs on a schema older than it (the migrate Job
   # may still be running). `migrate --check` exits non-zero while a migration is unapplied.
@@ -65,6 +78,9 @@ case "$role" in
   web)
     metrics_dir
     gunicorn_web ;;
+  stream)
+    metrics_dir
+    gunicorn_stream ;;
   worker)
     # WORKER_QUEUES=default when the notifications deployment runs apart; drop `deliveries`
     # from it when a delivery-worker runs. Threads: the tasks wait on PostgreSQL, Redis and
@@ -97,6 +113,10 @@ case "$role" in
     notifications
     metrics_dir
     gunicorn_web ;;
+  notifications-stream)
+    notifications
+    metrics_dir
+    gunicorn_stream ;;
   notifications-worker)
     notifications
     metrics_dir

@@ -38,6 +38,11 @@ class Notification(UUIDModel):
     event_id = models.UUIDField()
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
+    # Shown on the user's screen (the live inbox page marks what it displays): a "new" badge
+    # counts unseen items, the unread one items not opened yet.
+    seen_at = models.DateTimeField(null=True, blank=True)
+    # Archived items leave the default inbox list and its unread/unseen counts; they are kept.
+    archived_at = models.DateTimeField(null=True, blank=True)
     # When a partner system's notification feed (apps.partners) handed this item out: the feed
     # gives each item once, independently of the user's own read state.
     partner_consumed_at = models.DateTimeField(null=True, blank=True)
@@ -59,9 +64,15 @@ class Notification(UUIDModel):
             # data -> 'rating_id': the items (and so the deliveries) of one rating, cancelled when
             # it is deleted or hidden (services/cancellation.py).
             models.Index(KeyTransform("rating_id", "data"), name="notifications_rating_idx"),
+            # The default inbox list (archived items left out), newest first.
+            models.Index(
+                fields=["recipient_id", "-created_at", "-id"],
+                condition=Q(archived_at__isnull=True),
+                name="notif_inbox_active_idx",
+            ),
             models.Index(
                 fields=["recipient_id", "-created_at"],
-                condition=Q(read_at__isnull=True),
+                condition=Q(read_at__isnull=True, archived_at__isnull=True),
                 name="notifications_unread_idx",
             ),
             # The retention purges: every item by age, and read items by age (apps/notifications/

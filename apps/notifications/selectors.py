@@ -1,9 +1,10 @@
 """Reads of the notifications app. Recipients are user ids (UUIDs), never user rows."""
 
 from collections.abc import Iterable
+from datetime import datetime
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from apps.core.exceptions import NotFound
 from apps.notifications.events import EVENT_TYPES
@@ -18,9 +19,11 @@ from apps.notifications.models import (
 )
 
 
-def notification_list(*, recipient_id: UUID, unread: bool | None = None, type: str | None = None) -> QuerySet:
-    """The recipient's inbox, newest first."""
-    queryset = Notification.objects.filter(recipient_id=recipient_id)
+def notification_list(
+    *, recipient_id: UUID, unread: bool | None = None, type: str | None = None, archived: bool = False
+) -> QuerySet:
+    """The recipient's inbox (or, ``archived=True``, their archive), newest first."""
+    queryset = Notification.objects.filter(recipient_id=recipient_id, archived_at__isnull=not archived)
     if unread is True:
         queryset = queryset.filter(read_at__isnull=True)
     elif unread is False:
@@ -31,7 +34,33 @@ def notification_list(*, recipient_id: UUID, unread: bool | None = None, type: s
 
 
 def notification_unread_count(*, recipient_id: UUID) -> int:
-    return Notification.objects.filter(recipient_id=recipient_id, read_at__isnull=True).count()
+    """Unread items of the inbox (archived ones do not count)."""
+    inbox = Notification.objects.filter(recipient_id=recipient_id, archived_at__isnull=True)
+    return inbox.filter(read_at__isnull=True).count()
+
+
+def notification_counts(*, recipient_id: UUID) -> dict[str, int]:
+    """Several badges in one query: unread and unseen items of the inbox, archived items, all items."""
+    inbox = Q(archived_at__isnull=True)
+    return Notification.objects.filter(recipient_id=recipient_id).aggregate(
+        unread=Count("pk", filter=inbox & Q(read_at__isnull=True)),
+        unseen=Count("pk", filter=inbox & Q(seen_at__isnull=True)),
+        archived=Count("pk", filter=Q(archived_at__isnull=False)),
+        total=Count("pk"),
+    )
+
+
+def notifications_after(
+    *, recipient_id: UUID, since: datetime, exclude: Iterable[UUID] = (), limit: int | None
+) -> list[Notification]:
+    """The recipient's items created at or after ``since`` but those in ``exclude``, oldest first,
+    at most ``limit`` (the live stream: new items and missed ones, archived or not)."""
+    queryset = Notification.objects.filter(recipient_id=recipient_id, created_at__gte=since)
+    exclude = list(exclude)
+    if exclude:
+        queryset = queryset.exclude(pk__in=exclude)
+    queryset = queryset.order_by("created_at", "id")
+    return list(queryset if limit is None else queryset[:limit])
 
 
 def notification_get(*, recipient_id: UUID, notification_id: UUID) -> Notification:

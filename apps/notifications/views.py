@@ -1,17 +1,27 @@
-"""One-click unsubscribe (RFC 8058), reached from an email, outside the JSON API.
+"""Pages of the notifications app outside the JSON API: the live inbox and one-click unsubscribe.
 
-GET shows a confirmation page (link scanners must not unsubscribe anyone); POST, which mail
-clients send with ``List-Unsubscribe=One-Click``, switches the preference off. The signed
-token is the only credential, hence no CSRF check on POST.
+The live inbox (``/inbox/``, session sign-in) renders the newest items and the unread count;
+``static/notifications/inbox.js`` then follows the Server-Sent Events stream.
+
+One-click unsubscribe (RFC 8058), reached from an email: GET shows a confirmation page (link
+scanners must not unsubscribe anyone); POST, which mail clients send with
+``List-Unsubscribe=One-Click``, switches the preference off. The signed token is the only
+credential, hence no CSRF check on POST.
 """
 
+from uuid import UUID
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
 from django.core import signing
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.urls import reverse_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from apps.core.exceptions import ApplicationError
+from apps.notifications import selectors
 from apps.notifications.email import unsubscribe_token_read
 from apps.notifications.events import EVENT_TYPES
 from apps.notifications.services import unsubscribe
@@ -35,3 +45,22 @@ def unsubscribe_view(request, token: str) -> HttpResponse:
             return HttpResponse(str(exc.detail), status=400, content_type="text/plain")
         context["done"] = True
     return render(request, "notifications/unsubscribe.html", context)
+
+
+# The page shows this many items; older ones are in the API's paginated list.
+INBOX_PAGE_ITEMS = 50
+
+
+class InboxLoginView(LoginView):
+    template_name = "notifications/login.html"
+    redirect_authenticated_user = True
+    next_page = reverse_lazy("inbox")
+
+
+@login_required(login_url=reverse_lazy("inbox-login"))
+@require_http_methods(["GET"])
+def inbox_view(request) -> HttpResponse:
+    recipient_id = UUID(str(request.user.pk))
+    items = selectors.notification_list(recipient_id=recipient_id)[:INBOX_PAGE_ITEMS]
+    unread = selectors.notification_unread_count(recipient_id=recipient_id)
+    return render(request, "notifications/inbox.html", {"items": items, "unread": unread})

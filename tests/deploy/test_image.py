@@ -63,6 +63,8 @@ def test_the_healthcheck_probes_whatever_role_the_container_runs():
 EXPECTED_PROBES = {
     "web": ["web"],
     "notifications-web": ["web"],
+    "stream": ["web"],
+    "notifications-stream": ["web"],
     "worker": ["worker"],
     "delivery-worker": ["worker"],
     "notifications-worker": ["worker"],

@@ -31,7 +31,7 @@ NAMESPACE = "marketplace-ratings"
 KUBERNETES_VERSIONS = ("1.29.0", kubernetes_validate.latest_version())
 SECRETS = {"marketplace-ratings", "marketplace-ratings-notifications"}
 WORKER_ROLES = {"worker", "delivery-worker", "notifications-worker"}
-WEB_ROLES = {"web", "notifications-web"}
+WEB_ROLES = {"web", "notifications-web", "stream", "notifications-stream"}
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -427,10 +427,15 @@ def test_every_deployment_waits_for_its_migrations(overlay):
     assert jobs == ({"migrate", "notifications-migrate"} if overlay == "split" else {"migrate"})
 
 
-def _graceful_timeout() -> int:
-    match = re.search(r"--graceful-timeout (\d+)", (ROOT / "docker" / "entrypoint.sh").read_text())
-    assert match, "the entrypoint's gunicorn has no --graceful-timeout"
-    return int(match.group(1))
+def _graceful_timeout(web_role: str) -> int:
+    """The --graceful-timeout of the entrypoint's gunicorn function for that role."""
+    function = "gunicorn_stream" if web_role.endswith("stream") else "gunicorn_web"
+    source = (ROOT / "docker" / "entrypoint.sh").read_text()
+    match = re.search(rf"^{function}\(\) {{\n(.*?)^}}", source, flags=re.MULTILINE | re.DOTALL)
+    assert match, f"the entrypoint has no {function}"
+    timeout = re.search(r"--graceful-timeout (\d+)", match.group(1))
+    assert timeout, f"the entrypoint's {function} has no --graceful-timeout"
+    return int(timeout.group(1))
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -438,7 +443,8 @@ def test_web_probes_healthz_and_readyz_and_outlasts_a_graceful_stop(overlay):
     web = [
         (doc, pod) for r, items in workloads_by_role(render(overlay)).items() if r in WEB_ROLES for doc, pod in items
     ]
-    assert len(web) == (2 if overlay == "split" else 1)
+    # web and stream (ASGI, the live inbox), each deployment's.
+    assert len(web) == (3 if overlay == "split" else 2)
     for _doc, pod in web:
         container = pod["containers"][0]
         assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
@@ -448,7 +454,7 @@ def test_web_probes_healthz_and_readyz_and_outlasts_a_graceful_stop(overlay):
         assert {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}} in container["env"]
         sleep = container["lifecycle"]["preStop"]["exec"]["command"]
         assert sleep[0] == "sleep"
-        assert pod["terminationGracePeriodSeconds"] > int(sleep[1]) + _graceful_timeout()
+        assert pod["terminationGracePeriodSeconds"] > int(sleep[1]) + _graceful_timeout(role(container))
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -527,4 +533,22 @@ def test_the_split_overlay_moves_the_notifications_queues_and_paths_to_the_notif
     }
     (ingress,) = [d for d in docs if d["kind"] == "Ingress"]
     routes = {p["path"]: p["backend"]["service"]["name"] for p in ingress["spec"]["rules"][0]["http"]["paths"]}
-    assert routes == {"/": "web", "/api/v1/notifications": "notifications-web", "/notifications": "notifications-web"}
+    assert routes == {
+        "/": "web",
+        "/api/v1/notifications": "notifications-web",
+        "/notifications": "notifications-web",
+        "/api/v1/notifications/stream": "notifications-stream",
+    }
+    streams = {doc["metadata"]["name"]: pod for doc, pod in pod_templates(docs) if "stream" in doc["metadata"]["name"]}
+    assert set(streams) == {"notifications-stream"}, "the split topology streams from the notifications deployment"
+
+
+def test_the_monolith_routes_only_the_live_inbox_stream_to_the_asgi_role():
+    docs = render("monolith")
+    (ingress,) = [d for d in docs if d["kind"] == "Ingress"]
+    routes = {p["path"]: p["backend"]["service"]["name"] for p in ingress["spec"]["rules"][0]["http"]["paths"]}
+    assert routes == {"/": "web", "/api/v1/notifications/stream": "stream"}
+    (stream,) = [pod for doc, pod in pod_templates(docs) if doc["metadata"]["name"] == "stream"]
+    assert role(stream["containers"][0]) == "stream"
+    entrypoint = (ROOT / "docker" / "entrypoint.sh").read_text()
+    assert "config.asgi:application" in entrypoint and "uvicorn_worker.UvicornWorker" in entrypoint

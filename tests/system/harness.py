@@ -252,6 +252,35 @@ class Stack:
         wait_until(lambda: http("GET", base + "/healthz")[0] == 200, timeout=30, what=f"{name} /healthz")
         return base
 
+    def stream(self, name: str, env: dict, *, workers: int = 1) -> str:
+        """The ASGI role as the entrypoint runs it: gunicorn with uvicorn workers on config.asgi."""
+        port = free_port()
+        self.start(
+            name,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                str(ROOT / "config" / "gunicorn.py"),
+                "config.asgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--worker-class",
+                "uvicorn_worker.UvicornWorker",
+                "--timeout",
+                "60",
+                "--graceful-timeout",
+                "5",
+            ],
+            env,
+        )
+        base = f"http://127.0.0.1:{port}"
+        wait_until(lambda: http("GET", base + "/healthz")[0] == 200, timeout=30, what=f"{name} /healthz")
+        return base
+
     def supervised(self, name: str, args: list[str], env: dict) -> subprocess.Popen:
         """``args`` under bin/supervise, as `make run` runs it: an exit is restarted, not final."""
         return self.start(

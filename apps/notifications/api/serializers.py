@@ -15,7 +15,7 @@ class EventTypeField(serializers.CharField):
 class NotificationOutput(serializers.ModelSerializer):
     class Meta:
         model = Notification
-        fields = ["id", "type", "title", "body", "data", "created_at", "read_at"]
+        fields = ["id", "type", "title", "body", "data", "created_at", "read_at", "seen_at", "archived_at"]
         read_only_fields = fields
 
     # The fields above are the contract (and the OpenAPI document); this writes the same dict
@@ -30,16 +30,34 @@ class NotificationOutput(serializers.ModelSerializer):
             "data": notification.data,
             "created_at": iso_datetime(notification.created_at),
             "read_at": iso_datetime(notification.read_at),
+            "seen_at": iso_datetime(notification.seen_at),
+            "archived_at": iso_datetime(notification.archived_at),
         }
 
 
 class NotificationListQuery(QueryInput):
     unread = serializers.BooleanField(required=False, allow_null=True, default=None)
     type = serializers.CharField(required=False, max_length=100)
+    archived = serializers.BooleanField(required=False, default=False)
 
 
 class UnreadCountOutput(serializers.Serializer):
     unread = serializers.IntegerField()
+
+
+class CountsOutput(serializers.Serializer):
+    unread = serializers.IntegerField(help_text="Unread items of the inbox (archived ones left out).")
+    unseen = serializers.IntegerField(help_text="Items of the inbox not shown on the user's screen yet.")
+    archived = serializers.IntegerField()
+    total = serializers.IntegerField(help_text="Every item, archived or not.")
+
+
+class SeenInput(JSONInput):
+    ids = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=100)
+
+
+class SeenOutput(serializers.Serializer):
+    updated = serializers.IntegerField()
 
 
 class ReadAllOutput(serializers.Serializer):

@@ -17,6 +17,7 @@ from apps.core.api.base import APIView, GenericAPIView
 from apps.core.openapi import conflict_response, raises
 from apps.notifications import selectors, services
 from apps.notifications.api.serializers import (
+    CountsOutput,
     DeliveryListQuery,
     DeliveryOutput,
     DeviceOutput,
@@ -29,6 +30,8 @@ from apps.notifications.api.serializers import (
     ReplayedOutput,
     ScheduleOutput,
     ScheduleUpdateInput,
+    SeenInput,
+    SeenOutput,
     UnreadCountOutput,
     WebhookCreateInput,
     WebhookOutput,
@@ -64,7 +67,7 @@ class NotificationListView(GenericAPIView):
         summary="List the inbox",
         description=(
             "The signed-in user's inbox, newest first, cursor-paginated; `unread=true` lists unread items "
-            "only, `type` one event type."
+            "only, `type` one event type. Archived items are left out; `archived=true` lists them instead."
         ),
         tags=["notifications"],
         parameters=[NotificationListQuery],
@@ -93,6 +96,46 @@ class NotificationUnreadCountView(APIView):
         return Response(UnreadCountOutput({"unread": count}).data)
 
 
+class NotificationCountsView(APIView):
+    authentication_classes = STATELESS_READ_AUTHENTICATION
+
+    @extend_schema(
+        operation_id="notifications_counts",
+        summary="Count items by state",
+        description=(
+            "Several badges in one call: unread and unseen items of the inbox (archived items left out), "
+            "archived items, and every item."
+        ),
+        tags=["notifications"],
+        responses={200: CountsOutput},
+    )
+    def get(self, request):
+        counts = selectors.notification_counts(recipient_id=_recipient_id(request))
+        return Response(CountsOutput(counts).data)
+
+
+class NotificationSeenView(APIView):
+    @extend_schema(
+        operation_id="notifications_seen",
+        summary="Mark items seen",
+        description=(
+            "Marks the given items of the caller's (up to 100 ids) seen: shown on their screen, so no longer "
+            "counted as new. Returns how many changed; ids of items seen already or not the caller's are "
+            "left alone."
+        ),
+        tags=["notifications"],
+        request=SeenInput,
+        responses={200: SeenOutput},
+    )
+    def post(self, request):
+        data = SeenInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        updated = services.notifications_mark_seen(
+            recipient_id=_recipient_id(request), notification_ids=data.validated_data["ids"]
+        )
+        return Response(SeenOutput({"updated": updated}).data)
+
+
 class NotificationReadView(APIView):
     @extend_schema(
         operation_id="notifications_read",
@@ -112,11 +155,71 @@ class NotificationReadView(APIView):
         return Response(NotificationOutput(notification).data)
 
 
+class NotificationUnreadView(APIView):
+    @extend_schema(
+        operation_id="notifications_unread",
+        summary="Mark an item unread",
+        description=(
+            "Makes one item of the caller's inbox unread again and returns it; marking it again changes "
+            "nothing. Another user's item is 404."
+        ),
+        tags=["notifications"],
+        request=None,
+        responses={200: NotificationOutput},
+    )
+    def post(self, request, notification_id: UUID):
+        notification = services.notification_mark_unread(
+            recipient_id=_recipient_id(request), notification_id=notification_id
+        )
+        return Response(NotificationOutput(notification).data)
+
+
+class NotificationArchiveView(APIView):
+    @extend_schema(
+        operation_id="notifications_archive",
+        summary="Archive an item",
+        description=(
+            "Moves one item of the caller's out of the inbox list and its unread and unseen counts, and "
+            "returns it; archiving it again changes nothing. Another user's item is 404."
+        ),
+        tags=["notifications"],
+        request=None,
+        responses={200: NotificationOutput},
+    )
+    def post(self, request, notification_id: UUID):
+        notification = services.notification_archive(
+            recipient_id=_recipient_id(request), notification_id=notification_id
+        )
+        return Response(NotificationOutput(notification).data)
+
+
+class NotificationUnarchiveView(APIView):
+    @extend_schema(
+        operation_id="notifications_unarchive",
+        summary="Unarchive an item",
+        description=(
+            "Brings an archived item of the caller's back into the inbox, with its read and seen state, and "
+            "returns it; an item not archived is unchanged. Another user's item is 404."
+        ),
+        tags=["notifications"],
+        request=None,
+        responses={200: NotificationOutput},
+    )
+    def post(self, request, notification_id: UUID):
+        notification = services.notification_unarchive(
+            recipient_id=_recipient_id(request), notification_id=notification_id
+        )
+        return Response(NotificationOutput(notification).data)
+
+
 class NotificationReadAllView(APIView):
     @extend_schema(
         operation_id="notifications_read_all",
         summary="Mark the inbox read",
-        description=("Marks every unread item of the caller's inbox read and returns how many changed."),
+        description=(
+            "Marks every unread item of the caller's inbox read (archived items are left alone) and returns "
+            "how many changed."
+        ),
         tags=["notifications"],
         request=None,
         responses={200: ReadAllOutput},

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifications', '0006_partner_feed'),
+        ('notifications', '0007_inbox_states'),
     ]
 
     operations = [

@@ -52,6 +52,19 @@ end
 return 1
 """
 
+# KEYS[1]: the key's sorted set. ARGV: ttl in ms, token. Pushes the token's lapse time back if
+# it still holds its slot; returns 1 then, 0 if the slot lapsed (it is not taken again).
+_RENEW = """
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local ttl = tonumber(ARGV[1])
+local renewed = redis.call('ZADD', KEYS[1], 'XX', 'CH', now_ms + ttl, ARGV[2])
+if redis.call('PTTL', KEYS[1]) < ttl then
+    redis.call('PEXPIRE', KEYS[1], ttl)
+end
+return renewed
+"""
+
 _lock = threading.Lock()
 _clients: dict[str, redis.Redis] = {}
 _scripts: dict[str, object] = {}
@@ -67,6 +80,7 @@ def _client(url: str) -> tuple[redis.Redis, object]:
             client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
             _clients[url] = client
             _scripts[url] = client.register_script(_ACQUIRE)
+            _scripts[url, "renew"] = client.register_script(_RENEW)
         return client, _scripts[url]
 
 
@@ -104,6 +118,23 @@ def acquire(key: str, *, limit: int, ttl: float) -> str | None:
             return None
         slots[token] = now + ttl
     return token
+
+
+def renew(key: str, token: str, *, ttl: float) -> None:
+    """Keep holding the slot ``token`` of ``key`` for ``ttl`` more seconds (a long-lived holder
+    renews well before it lapses). A slot that lapsed meanwhile is not taken back."""
+    redis_url = settings.REDIS_URL
+    if redis_url:
+        try:
+            client, _script = _client(redis_url)
+            _scripts[redis_url, "renew"](keys=[_name(key)], args=[max(int(ttl * 1000), 1), token], client=client)
+        except redis.RedisError:
+            logger.warning("Redis unavailable renewing a slot of %s", key)
+        return
+    with _lock:
+        slots = _local.get((settings.BREAKER_KEY_PREFIX, key))
+        if slots is not None and token in slots:
+            slots[token] = time.monotonic() + ttl
 
 
 def release(key: str, token: str) -> None:

@@ -20,7 +20,14 @@ from apps.notifications.services.engine import (
     delivery_attempt,
     delivery_replay,
 )
-from apps.notifications.services.inbox import notification_mark_read, notifications_mark_all_read
+from apps.notifications.services.inbox import (
+    notification_archive,
+    notification_mark_read,
+    notification_mark_unread,
+    notification_unarchive,
+    notifications_mark_all_read,
+    notifications_mark_seen,
+)
 from apps.notifications.services.ingest import events_ingest, webhook_payload
 from apps.notifications.services.preferences import (
     CriticalPreference,
@@ -65,9 +72,13 @@ __all__ = [
     "digests_close",
     "endpoints_health_record",
     "events_ingest",
+    "notification_archive",
     "notification_mark_read",
+    "notification_mark_unread",
+    "notification_unarchive",
     "notifications_db",
     "notifications_mark_all_read",
+    "notifications_mark_seen",
     "preference_set",
     "preferences_update",
     "schedule_update",

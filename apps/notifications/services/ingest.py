@@ -23,6 +23,7 @@ from django.utils.dateparse import parse_datetime
 
 from apps.core import tracing
 from apps.core.middleware import request_id_scope, valid_request_id
+from apps.notifications import live
 from apps.notifications.events import ACCOUNT_DELETED, EVENT_TYPES, EXTERNAL_CHANNELS, RATING_DELETED, Notice
 from apps.notifications.metrics import NOTIFICATIONS_CREATED
 from apps.notifications.models import (
@@ -251,6 +252,8 @@ def _ingest(
         now = timezone.now()
         due = [delivery for delivery in deliveries if delivery.next_attempt_at <= now]
         transaction.on_commit(lambda: deliveries_enqueue(deliveries=due), using=db, robust=True)
+        # The recipients' open live streams read the new items once they are committed.
+        live.inbox_changed(recipient_ids={item.recipient_id for item in items.values()}, using=db)
     channels: dict[tuple, list[str]] = defaultdict(list)
     for delivery in deliveries:
         channels[(delivery.event_id, delivery.recipient_id)].append(delivery.channel)

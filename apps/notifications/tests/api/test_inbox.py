@@ -40,7 +40,7 @@ def test_the_inbox_lists_own_notifications_newest_first(provider, provider_clien
     assert [r["id"] for r in body["results"]] == [str(n.pk) for n in items]
     assert body["next"] is None
     first = body["results"][0]
-    assert set(first) == {"id", "type", "title", "body", "data", "created_at", "read_at"}
+    assert set(first) == {"id", "type", "title", "body", "data", "created_at", "read_at", "seen_at", "archived_at"}
     assert first["type"] == "rating.created"
     assert first["read_at"] is None
 
