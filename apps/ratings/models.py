@@ -110,7 +110,8 @@ class Rating(TimeStampedModel):
         RatingInvitation, on_delete=models.RESTRICT, null=True, blank=True, related_name="rating"
     )
     # "Was this helpful" votes, kept exact by the vote services with F() in the vote's transaction.
-    helpful_count = models.PositiveIntegerField(default=0)
+    # The new columns have database defaults: a release without them still inserts rows.
+    helpful_count = models.PositiveIntegerField(default=0, db_default=0)
     # The author's last change of score or comment (moderation does not count); null if never edited.
     edited_at = models.DateTimeField(null=True, blank=True)
 
@@ -288,9 +289,11 @@ class RatingReply(TimeStampedModel):
 
     rating = models.OneToOneField(Rating, on_delete=models.CASCADE, related_name="reply")
     body = models.TextField(max_length=REPLY_MAX_LENGTH)
-    status = models.CharField(max_length=20, choices=RatingStatus.choices, default=RatingStatus.PUBLISHED)
+    status = models.CharField(
+        max_length=20, choices=RatingStatus.choices, default=RatingStatus.PUBLISHED, db_default=RatingStatus.PUBLISHED
+    )
     # Why the reply is held or hidden (the latest decision's reason); empty once published.
-    moderation_reason = models.CharField(max_length=500, blank=True, default="")
+    moderation_reason = models.CharField(max_length=500, blank=True, default="", db_default="")
     # Set the first time the reply becomes public: the rating's author is told of a new reply then.
     first_published_at = models.DateTimeField(null=True, blank=True)
 

@@ -66,7 +66,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="rating",
             name="helpful_count",
-            field=models.PositiveIntegerField(default=0),
+            field=models.PositiveIntegerField(db_default=0, default=0),
         ),
         migrations.AddField(
             model_name="ratingreply",
@@ -76,13 +76,14 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="ratingreply",
             name="moderation_reason",
-            field=models.CharField(blank=True, default="", max_length=500),
+            field=models.CharField(blank=True, db_default="", default="", max_length=500),
         ),
         migrations.AddField(
             model_name="ratingreply",
             name="status",
             field=models.CharField(
                 choices=[("published", "Published"), ("pending_review", "Pending review"), ("hidden", "Hidden")],
+                db_default="published",
                 default="published",
                 max_length=20,
             ),
