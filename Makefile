@@ -43,6 +43,7 @@ schema-check: install
 bench: install
 	sh bench/install-deps
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/sse_latency.py
 
 check-compose: install
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker/compose.yml

@@ -1,7 +1,7 @@
 """A moderator's morning: sign in, work the queue, hide a rating with a reason; its author is told.
 
-The last step reads the author's inbox through the API. The live inbox page (/inbox/) will show
-the same item: ``author_sees_the_decision`` is the one step to switch to it.
+The author has the live inbox page (/inbox/) open in a browser of their own while the moderator
+works: the decision appears there without a reload once the notifications worker has made it.
 """
 
 import pytest
@@ -25,6 +25,19 @@ def run_the_notifications_worker() -> int:
     return ingest_events_task([event.envelope for event in events])
 
 
+def open_the_live_inbox(browser, live_server, *, email: str):
+    """The author's own browser on /inbox/, signed in, its stream connected."""
+    context = browser.new_context(viewport={"width": 1000, "height": 800})
+    inbox = context.new_page()
+    inbox.set_default_timeout(15_000)
+    inbox.goto(f"{live_server.url}/inbox/")
+    inbox.get_by_label("Email").fill(email)
+    inbox.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    inbox.get_by_role("button", name="Sign in").click()
+    inbox.wait_for_url(f"{live_server.url}/inbox/")
+    return inbox
+
+
 def author_sees_the_decision(page, live_server, *, email: str) -> dict:
     """The author's newest inbox item, as their own client reads it (the inbox API)."""
     token = page.request.post(
@@ -35,7 +48,7 @@ def author_sees_the_decision(page, live_server, *, email: str) -> dict:
     return inbox.json()["results"][0]
 
 
-def test_a_moderators_morning(live_server, page, offline, screenshot, csp_violations):
+def test_a_moderators_morning(live_server, browser, page, offline, screenshot, csp_violations):
     pipes = ProviderFactory(name="Pipe Dreams Plumbing")
     carol = CustomerFactory(user__name="Carol", user__email="carol@example.com")
     rating_create(customer=CustomerFactory(user__name="Alice"), provider=pipes, score=5, comment="Fixed it fast")
@@ -47,6 +60,10 @@ def test_a_moderators_morning(live_server, page, offline, screenshot, csp_violat
         report_create(rating=insult, reporter=UserFactory(), reason=reason)
     moderator_create(email="mod@example.com")
     OutboxEvent.objects.all().delete()  # the arrange step's own events are not this test's subject
+
+    # Carol, the author, watches her live inbox while the moderator works.
+    carols_inbox = open_the_live_inbox(browser, live_server, email="carol@example.com")
+    items_before = carols_inbox.locator("#items li").count()
 
     # Sign in.
     page.goto(f"{live_server.url}/admin/")
@@ -103,5 +120,14 @@ def test_a_moderators_morning(live_server, page, offline, screenshot, csp_violat
         None,
     )
     assert item["data"]["rating_id"] == str(insult.pk)
+    # The same item in Carol's open page, without a reload (the stream; behind this WSGI test
+    # server it is EventSource's reconnect every second that brings it).
+    newest = carols_inbox.locator("#items li").first
+    newest.locator("strong", has_text="Your rating of Pipe Dreams Plumbing was hidden").wait_for(timeout=15_000)
+    expect(newest).to_contain_text(f"Reason: {REASON}")
+    assert carols_inbox.locator("#items li").count() == items_before + 1
+    artifacts = screenshot("morning-4-moderator-done").parent
+    carols_inbox.screenshot(path=str(artifacts / "morning-5-author-live-inbox.png"), full_page=True)
+    carols_inbox.context.close()
     assert offline.attempted == []
     assert csp_violations == []

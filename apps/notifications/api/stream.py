@@ -111,6 +111,7 @@ class _Cursor:
     def start(self, last_event_id: tuple[datetime, UUID] | None) -> list[bytes]:
         """The first events: the missed items (a reconnect) and the unread count."""
         chunks = []
+        replayed = []
         if last_event_id is not None:
             self.since, last_id = last_event_id
             self.sent = {last_id: self.since}
@@ -119,10 +120,16 @@ class _Cursor:
                 chunks.append(_event("reset", {"reason": "too_many_missed"}))
                 self._skip_to_now()
             else:
-                chunks += self._send(missed)
+                replayed = self._send(missed)
         else:
             self._skip_to_now()
-        return chunks + self._unread()
+        if replayed:
+            return replayed + self._unread()
+        # No item went out, so nothing told the client where it is: the count carries the
+        # stream's position, and a client that reconnects (EventSource after a dropped
+        # connection, or after every answer of a WSGI server) resumes from here, losing nothing
+        # committed in between and not asking for a reset again.
+        return chunks + self._unread(id=f"{(self.since - _EPOCH) // _MICROSECOND}.{UUID(int=0).hex}")
 
     def _skip_to_now(self) -> None:
         # What the client can list already is not new; what commits from now on is.
@@ -156,12 +163,12 @@ class _Cursor:
         self.sent = {pk: created for pk, created in self.sent.items() if created >= horizon}
         return chunks
 
-    def _unread(self) -> list[bytes]:
+    def _unread(self, *, id: str | None = None) -> list[bytes]:
         unread = selectors.notification_unread_count(recipient_id=self.recipient_id)
-        if unread == self.unread:
+        if unread == self.unread and id is None:
             return []
         self.unread = unread
-        return [_event("unread", {"unread": unread})]
+        return [_event("unread", {"unread": unread}, id=id)]
 
 
 async def _in_executor(func, *args, **kwargs):

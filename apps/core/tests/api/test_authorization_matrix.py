@@ -155,6 +155,12 @@ ENDPOINTS = {
     "notifications_unread_count": ("get", "/api/v1/notifications/unread-count/", None),
     "notifications_read_all": ("post", "/api/v1/notifications/read-all/", None),
     "notification_read": ("post", "/api/v1/notifications/{notification}/read/", None),
+    "notification_unread": ("post", "/api/v1/notifications/{notification}/unread/", None),
+    "notification_archive": ("post", "/api/v1/notifications/{notification}/archive/", None),
+    "notification_unarchive": ("post", "/api/v1/notifications/{notification}/unarchive/", None),
+    "notifications_seen": ("post", "/api/v1/notifications/seen/", lambda w, u: {"ids": [str(w["notification"].pk)]}),
+    "notifications_counts": ("get", "/api/v1/notifications/counts/", None),
+    "notifications_stream": ("get", "/api/v1/notifications/stream/", None),
     "notification_preferences_get": ("get", "/api/v1/notifications/preferences/", None),
     "notification_preferences_patch": (
         "patch",
@@ -258,6 +264,14 @@ EXPECTED = {
     "notifications_unread_count": (401, 200, 200, 200, 200, 401),
     "notifications_read_all": (401, 200, 200, 200, 200, 401),
     "notification_read": (401, 404, 404, 200, 404, 401),
+    "notification_unread": (401, 404, 404, 200, 404, 401),
+    "notification_archive": (401, 404, 404, 200, 404, 401),
+    "notification_unarchive": (401, 404, 404, 200, 404, 401),
+    # Seen takes ids: another user's are simply not the caller's (nothing updated), not an error.
+    "notifications_seen": (401, 200, 200, 200, 200, 401),
+    "notifications_counts": (401, 200, 200, 200, 200, 401),
+    # The live stream is the caller's own inbox (here the WSGI answer: the count, then the end).
+    "notifications_stream": (401, 200, 200, 200, 200, 401),
     "notification_preferences_get": (401, 200, 200, 200, 200, 401),
     "notification_preferences_patch": (401, 200, 200, 200, 200, 401),
     # The schedule is the signed-in user's own, whatever the role.

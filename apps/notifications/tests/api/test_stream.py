@@ -9,11 +9,13 @@ import asyncio
 import contextlib
 import json
 import socket
+import time
 import uuid
 from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import transaction
 from django.test import AsyncClient
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -77,10 +79,16 @@ def test_under_wsgi_it_answers_the_unread_count_and_ends(provider, provider_clie
     assert response.status_code == 200
     assert response["Content-Type"] == "text/event-stream"
     assert response["Cache-Control"] == "no-cache"
-    assert _events(b"".join(response.streaming_content)) == [
-        {"retry": "200"},
-        {"event": "unread", "data": {"unread": 1}},
-    ]
+    events = _events(b"".join(response.streaming_content))
+    position = events[1].pop("id")
+    assert events == [{"retry": "200"}, {"event": "unread", "data": {"unread": 1}}]
+    # The count carries the stream's position: the reconnect (every second, under WSGI) gets
+    # what was committed after this answer, and only that.
+    assert position.endswith("." + uuid.UUID(int=0).hex)
+    stream_settings.NOTIFICATIONS_STREAM_SLACK_SECONDS = 0
+    later = NotificationFactory(recipient_id=provider.user.pk, created_at=timezone.now() + timedelta(seconds=1))
+    again = _events(b"".join(provider_client.get(URL, HTTP_LAST_EVENT_ID=position).streaming_content))
+    assert [(e.get("event"), e.get("id")) for e in again[1:]] == [("notification", event_id(later)), ("unread", None)]
 
 
 @pytest.mark.django_db
@@ -119,7 +127,10 @@ def test_replay_is_bounded_past_it_a_reset_event(provider, provider_client, stre
     for i in range(3):
         NotificationFactory(recipient_id=provider.user.pk, created_at=NOW - timedelta(minutes=5 - i))
     response = provider_client.get(URL, HTTP_LAST_EVENT_ID=event_id(first))
-    assert _events(b"".join(response.streaming_content)) == [
+    events = _events(b"".join(response.streaming_content))
+    # After a reset the position is now: the next reconnect does not reset again.
+    assert events[2].pop("id").endswith("." + uuid.UUID(int=0).hex)
+    assert events == [
         {"retry": "200"},
         {"event": "reset", "data": {"reason": "too_many_missed"}},
         {"event": "unread", "data": {"unread": 4}},
@@ -163,6 +174,9 @@ class Stream:
         if chunk is None:
             return None
         (event,) = _events(chunk)
+        if event.get("event") == "unread" and event.get("id", "").endswith("." + uuid.UUID(int=0).hex):
+            # The stream's position on the first count (asserted by the WSGI tests).
+            self.position = event.pop("id")
         return event
 
     async def close(self):
@@ -179,6 +193,13 @@ async def _open(auth: dict) -> Stream:
 
 def _ingest_one(recipient_id) -> None:
     events_ingest(envelopes=[envelope(recipient_id=recipient_id)])
+
+
+def _ingest_one_timed(recipient_id, committed: list[float]) -> None:
+    # The first commit callback of the ingest's transaction: when the item became visible.
+    with transaction.atomic():
+        transaction.on_commit(lambda: committed.append(time.monotonic()))
+        _ingest_one(recipient_id)
 
 
 def _token(user) -> str:
@@ -198,10 +219,11 @@ def test_a_new_item_reaches_the_open_stream(provider, stream_settings, fan_out):
         try:
             assert await stream.next(timeout=5) == {"retry": "200"}
             assert await stream.next(timeout=5) == {"event": "unread", "data": {"unread": 0}}
-            started = asyncio.get_running_loop().time()
-            await sync_to_async(_ingest_one, thread_sensitive=False)(user_id)
+            committed: list[float] = []
+            await sync_to_async(_ingest_one_timed, thread_sensitive=False)(user_id, committed)
             item = await stream.next(timeout=5)
-            took = asyncio.get_running_loop().time() - started
+            # From the item's commit (the ingest's own run time is not the stream's latency).
+            took = asyncio.get_running_loop().time() - committed[0]
             assert item["event"] == "notification"
             assert item["data"]["type"] == "rating.created"
             assert await stream.next(timeout=5) == {"event": "unread", "data": {"unread": 1}}
