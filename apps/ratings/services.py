@@ -144,7 +144,13 @@ def _summary_apply(
     columns = [(RatingSummary._meta.get_field(name).column, delta) for name, delta in deltas.items()]
     assignments = ", ".join(f"{column} = {column} + %s" for column, _ in columns)
     sql = f"UPDATE {table} SET {assignments}, updated_at = %s WHERE provider_id = %s RETURNING count, sum"
-    params = [*(delta for _, delta in columns), timezone.now(), provider_id]
+    # Adapted as the ORM would: SQLite (the embedded default) takes neither a UUID nor an aware
+    # datetime as they are.
+    params = [
+        *(delta for _, delta in columns),
+        connection.ops.adapt_datetimefield_value(timezone.now()),
+        RatingSummary._meta.pk.get_db_prep_value(provider_id, connection),
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
