@@ -114,6 +114,10 @@ class Hub:
             await asyncio.sleep(self.TICK / 5)
         return event
 
+    def subscribed(self, name: str) -> bool:
+        """Whether Redis has confirmed the channel: until then a doorbell may be missed."""
+        return name in self._subscribed
+
     def unsubscribe(self, name: str, event: asyncio.Event) -> None:
         waiters = self._waiters.get(name)
         if waiters is None:

@@ -205,7 +205,10 @@ async def _live(cursor: _Cursor, *, last_event_id, slot: str, lifetime: float):
         next_beat = loop.time() + heartbeat
         while (now := loop.time()) < deadline:
             wait = min(next_beat, deadline) - now
-            if hub is None or not hub.healthy:
+            # No doorbell to count on (no Redis, Redis down, or the channel's SUBSCRIBE not yet
+            # confirmed: the hub waits a second for it, a loaded machine can take longer):
+            # read the database every poll interval meanwhile.
+            if hub is None or not hub.healthy or not hub.subscribed(name):
                 wait = min(wait, poll)
             if doorbell is not None:
                 with contextlib.suppress(TimeoutError):
