@@ -1,37 +1,34 @@
 """Test settings: PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set, SQLite otherwise."""
 
-from .base import *  # noqa: F403
-from .base import REST_FRAMEWORK, SIMPLE_JWT, env
+from config import env as _env
+
+# Registered before base reads the variables (config/env.py); the environment still wins.
+_env.environment_defaults(
+    **_env.EMBEDDED_DEFAULTS,
+    # Unit tests never need a worker; what was sent is asserted on the publisher side.
+    CELERY_BROKER_URL="memory://",
+    EMAIL_URL="memorymail://",
+    CACHE_KEY_PREFIX="mr-test",
+    # Keeps breaker keys of test runs apart from those of a local server sharing the same Redis.
+    BREAKER_KEY_PREFIX="mr-test-breaker",
+)
+
+from .base import *  # noqa: E402, F403
+from .base import REST_FRAMEWORK  # noqa: E402
 
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdef"
-SIMPLE_JWT["SIGNING_KEY"] = SECRET_KEY
 ALLOWED_HOSTS = ["*"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-if not env("EMAIL_URL", default=""):
-    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-if not env("CELERY_BROKER_URL", default=""):
-    # Unit tests never need a worker; what was sent is asserted on the publisher side.
-    CELERY_BROKER_URL = "memory://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Every throttle scope lifted out of the tests' way (a scope that is off stays off); the tests
+# of a throttle set its rate with the ``settings`` fixture.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
-    "anon": "100000/min",
-    "public_read": None,
-    "user": "100000/min",
-    "rating_submit": "100000/min",
-    "login_account": "100000/min",
-    "login_ip": "100000/min",
-    "webhook_test": "100000/min",
-    "partner": "100000/min",
-    "password_change": "100000/min",
-    "account_email": "100000/min",
-    "account_email_ip": "100000/min",
+    scope: rate and "100000/min" for scope, rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items()
 }
-CACHES["default"]["KEY_PREFIX"] = env("CACHE_KEY_PREFIX", default="mr-test")  # noqa: F405
 
 # Serve static files straight from the apps (no collectstatic needed outside production).
 WHITENOISE_USE_FINDERS = True
@@ -41,5 +38,3 @@ WHITENOISE_AUTOREFRESH = True
 # refusals turn loopback off with the ``settings`` fixture.
 OUTBOUND_REQUIRE_HTTPS = False
 OUTBOUND_ALLOW_LOOPBACK = True
-# Keeps breaker keys of test runs apart from those of a local server sharing the same Redis.
-BREAKER_KEY_PREFIX = env("BREAKER_KEY_PREFIX", default="mr-test-breaker")

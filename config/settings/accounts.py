@@ -1,0 +1,26 @@
+"""Account self-service: users, passwords, reset and verification links, erasure."""
+
+from config.env import env
+
+AUTH_USER_MODEL = "accounts.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Account self-service (apps/accounts). A password reset token stops working after this many
+# seconds, and at once when the password changes (Django's PasswordResetTokenGenerator hashes
+# the password); an email verification token after ACCOUNT_EMAIL_VERIFY_TIMEOUT.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+ACCOUNT_EMAIL_VERIFY_TIMEOUT = env.int("ACCOUNT_EMAIL_VERIFY_TIMEOUT", default=7 * 24 * 3600)
+# The links put in account emails; {uid} and {token} are filled in. They point at the client
+# application, which posts both values to the API's confirm endpoints.
+ACCOUNT_PASSWORD_RESET_URL = env(
+    "ACCOUNT_PASSWORD_RESET_URL", default="http://localhost:8000/reset-password?uid={uid}&token={token}"
+)
+ACCOUNT_EMAIL_VERIFY_URL = env(
+    "ACCOUNT_EMAIL_VERIFY_URL", default="http://localhost:8000/verify-email?uid={uid}&token={token}"
+)
+# Erased accounts get the address <id>@ this domain: reserved (RFC 2606), so never deliverable.
+ACCOUNT_ERASED_EMAIL_DOMAIN = "deleted.invalid"
