@@ -4,7 +4,8 @@ One module per concern; the public names are re-exported here so callers import 
 ``apps.ratings.services``.
 """
 
-from apps.ratings.services.common import AUTOMATIC_HOLD_PREFIX, COMMENT_EXCERPT_LENGTH
+from apps.ratings.events import COMMENT_EXCERPT_LENGTH
+from apps.ratings.services.common import AUTOMATIC_HOLD_PREFIX
 from apps.ratings.services.errors import (
     AlreadyInvited,
     AlreadyRated,

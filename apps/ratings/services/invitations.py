@@ -1,12 +1,11 @@
 """Partner invitations: claimed by a rating, created and revoked by the partner."""
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.customers.models import Customer
 from apps.providers.models import Provider
-from apps.ratings import signals
+from apps.ratings import events
 from apps.ratings.models import (
     PartnerAPIKey,
     RatingInvitation,
@@ -64,23 +63,7 @@ def invitation_create(
             invitation.save(force_insert=True)
     except IntegrityError as exc:
         raise AlreadyInvited() from exc
-    customer_user, provider_user = customer.user, provider.user
-    signals.rating_invited.send(
-        sender=RatingInvitation,
-        event={
-            "invitation_id": str(invitation.pk),
-            "provider_id": str(provider.pk),
-            "provider_name": provider.name,
-            "provider_user_id": str(provider_user.pk),
-            "customer_id": str(customer.pk),
-            "customer_user_id": str(customer_user.pk),
-            "customer_name": customer_user.name,
-            "customer_email": customer_user.email,
-            "expires_at": invitation.expires_at.isoformat(),
-            "url": settings.RATING_INVITATION_URL.format(invitation_id=invitation.pk, provider_id=provider.pk),
-            "occurred_at": timezone.now().isoformat(),
-        },
-    )
+    events.publish(events.RatingInvited.of(invitation))
     return invitation
 
 

@@ -4,7 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.ratings import signals
+from apps.ratings import events
 from apps.ratings.models import (
     ModerationDecision,
     Rating,
@@ -12,7 +12,7 @@ from apps.ratings.models import (
     ReportStatus,
     RevisionKind,
 )
-from apps.ratings.services.common import _event, _locked, _revision_record
+from apps.ratings.services.common import _locked, _revision_record
 from apps.ratings.services.errors import ReasonRequired, StatusUnchanged
 from apps.ratings.services.summary import _counted, _summary_apply, _summary_of
 
@@ -50,16 +50,15 @@ def _transition(*, rating: Rating, to_status: str, reason: str, moderator: User 
         rating.reports.filter(status=ReportStatus.OPEN).update(
             status=ReportStatus.UPHELD, resolved_by=moderator, resolved_at=timezone.now()
         )
-    signals.rating_moderated.send(
-        sender=Rating,
-        event=_event(
+    events.publish(
+        events.RatingModerated.of(
             rating,
             previous_status=previous_status,
             reason=reason,
             moderator_id=str(moderator.pk) if moderator is not None else None,
             first_publication=first_publication,
             summary=summary or _summary_of(rating.provider_id),
-        ),
+        )
     )
     return rating
 

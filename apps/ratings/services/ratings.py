@@ -9,7 +9,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.customers.models import Customer
 from apps.providers.models import Provider
-from apps.ratings import signals
+from apps.ratings import events
 from apps.ratings.models import (
     ModerationDecision,
     Rating,
@@ -17,7 +17,7 @@ from apps.ratings.models import (
     RatingStatus,
     RevisionKind,
 )
-from apps.ratings.services.common import _event, _hold_reason, _locked, _revision_record
+from apps.ratings.services.common import _hold_reason, _locked, _revision_record
 from apps.ratings.services.errors import AlreadyRated, EditWindowClosed
 from apps.ratings.services.invitations import _invitation_claim
 from apps.ratings.services.moderation import _transition
@@ -71,7 +71,7 @@ def rating_create(
         ModerationDecision.objects.create(
             rating=rating, moderator=None, from_status="", to_status=rating.status, reason=hold_reason
         )
-    signals.rating_created.send(sender=Rating, event=_event(rating, summary=summary or _summary_of(provider.pk)))
+    events.publish(events.RatingCreated.of(rating, summary=summary or _summary_of(provider.pk)))
     # A new rating has no reply yet: say so in the reverse one-to-one cache, so the response
     # does not spend a query to find that out.
     Rating.reply.related.set_cached_value(rating, None)
@@ -128,7 +128,7 @@ def rating_update(
     locked.save(update_fields=[*fields, "edited_at", "updated_at"])
     if "score" in fields and _counted(locked):
         _summary_apply(provider_id=locked.provider_id, changes=[(previous_score, -1), (locked.score, 1)])
-    signals.rating_updated.send(sender=Rating, event=_event(locked, previous_score=previous_score))
+    events.publish(events.RatingUpdated.of(locked, previous_score=previous_score))
     if "comment" in fields and locked.status == RatingStatus.PUBLISHED:
         hold_reason = _hold_reason(locked.comment)
         if hold_reason:
@@ -167,9 +167,7 @@ def rating_verify(*, rating: Rating, invitation: RatingInvitation, score=_UNSET,
     if _counted(locked):
         changes = [(previous_score, -1), (locked.score, 1)] if "score" in fields else []
         _summary_apply(provider_id=locked.provider_id, changes=changes, verified_delta=int(not was_verified))
-    signals.rating_updated.send(
-        sender=Rating, event=_event(locked, previous_score=previous_score, previous_verified=was_verified)
-    )
+    events.publish(events.RatingUpdated.of(locked, previous_score=previous_score, previous_verified=was_verified))
     if "comment" in fields and locked.status == RatingStatus.PUBLISHED:
         hold_reason = _hold_reason(locked.comment)
         if hold_reason:
@@ -188,10 +186,10 @@ def rating_delete(*, rating: Rating) -> None:
     )
     if locked is None:
         return
-    event = _event(locked)
+    event = events.RatingDeleted.of(locked)
     if _counted(locked):
         _summary_apply(
             provider_id=locked.provider_id, changes=[(locked.score, -1)], verified_delta=-int(locked.verified)
         )
     locked.delete()
-    signals.rating_deleted.send(sender=Rating, event=event)
+    events.publish(event)

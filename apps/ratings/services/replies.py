@@ -4,13 +4,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.ratings import signals
+from apps.ratings import events
 from apps.ratings.models import (
     Rating,
     RatingReply,
     RatingStatus,
 )
-from apps.ratings.services.common import _hold_reason, _locked, _reply_event
+from apps.ratings.services.common import _hold_reason, _locked
 from apps.ratings.services.errors import ReasonRequired, StatusUnchanged
 
 
@@ -34,19 +34,18 @@ def _reply_transition(
         reply.first_published_at = timezone.now()
         fields.append("first_published_at")
     reply.save(update_fields=fields)
-    signals.reply_moderated.send(
-        sender=Rating,
-        event=_reply_event(
+    events.publish(
+        events.ReplyModerated.of_reply(
             rating,
             reply,
             previous_reply_status=previous_status,
             reason=reason,
             moderator_id=str(moderator.pk) if moderator is not None else None,
             first_publication=first_publication,
-        ),
+        )
     )
     if to_status == RatingStatus.PUBLISHED:
-        signals.rating_replied.send(sender=Rating, event=_reply_event(rating, reply, reply_created=first_publication))
+        events.publish(events.RatingReplied.of_reply(rating, reply, reply_created=first_publication))
     return reply
 
 
@@ -74,7 +73,7 @@ def reply_set(*, rating: Rating, body: str) -> RatingReply:
         reply.full_clean(exclude=["rating"], validate_unique=False, validate_constraints=False)
         reply.save(force_insert=True)
         if hold_reason:
-            event = _reply_event(
+            event = events.ReplyModerated.of_reply(
                 locked,
                 reply,
                 previous_reply_status="",
@@ -82,9 +81,9 @@ def reply_set(*, rating: Rating, body: str) -> RatingReply:
                 moderator_id=None,
                 first_publication=False,
             )
-            signals.reply_moderated.send(sender=Rating, event=event)
+            events.publish(event)
         else:
-            signals.rating_replied.send(sender=Rating, event=_reply_event(locked, reply, reply_created=True))
+            events.publish(events.RatingReplied.of_reply(locked, reply, reply_created=True))
         return reply
     if reply.body == body:
         return reply
@@ -97,7 +96,7 @@ def reply_set(*, rating: Rating, body: str) -> RatingReply:
         return _reply_transition(
             rating=locked, reply=reply, to_status=RatingStatus.PENDING_REVIEW, reason=hold_reason, moderator=None
         )
-    signals.rating_replied.send(sender=Rating, event=_reply_event(locked, reply, reply_created=False))
+    events.publish(events.RatingReplied.of_reply(locked, reply, reply_created=False))
     return reply
 
 

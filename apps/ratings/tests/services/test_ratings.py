@@ -158,7 +158,7 @@ def test_signals_are_sent_once_each_with_plain_payloads(recorders):
 
     assert [len(r.calls) for r in recorders.values()] == [1, 0, 0]
     call = recorders["created"].calls[0]
-    assert set(call) == {"sender", "signal", "event"}
+    assert set(call) == {"sender", "signal", "event", "version"}
     assert call["sender"] is Rating
     event = call["event"]
     _assert_plain(event, EVENT_KEYS | {"summary"})
