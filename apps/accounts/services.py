@@ -15,8 +15,8 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from apps.accounts import events
 from apps.accounts.models import User
-from apps.core import outbox
 from apps.core.exceptions import AlreadyExists, ApplicationError, Conflict
 
 # The codes of Django's password validators (AUTH_PASSWORD_VALIDATORS), which registration
@@ -134,8 +134,6 @@ def password_change(*, user: User, old_password: str, new_password: str) -> dict
 
 # --- Signed links (password reset, email verification) -------------------------------------
 
-PASSWORD_RESET_EVENT = "account.password_reset"
-EMAIL_VERIFY_EVENT = "account.email_verify"
 _VERIFY_SALT = "accounts.email_verify"
 
 
@@ -193,20 +191,6 @@ def _link(template: str, *, uid: str, token: str) -> str:
     return template.format(uid=uid, token=token)
 
 
-def _publish_account_email(event_type: str, *, user: User, uid: str, token: str, url: str) -> None:
-    # Through the outbox like every email: committed with the request's transaction, sent by
-    # the delivery engine with its retries, never from the request itself.
-    outbox.publish(
-        event_type,
-        {
-            "recipient_user_id": str(user.pk),
-            "recipient_email": user.email,
-            "recipient_name": user.name,
-            "link": {"url": url, "uid": uid, "token": token},
-        },
-    )
-
-
 @transaction.atomic
 def password_reset_request(*, email: str) -> None:
     """Email a reset link to an active account with this address; silently nothing otherwise.
@@ -219,7 +203,9 @@ def password_reset_request(*, email: str) -> None:
         return
     uid, token = _uid(user), _reset_tokens.make_token(user)
     url = _link(settings.ACCOUNT_PASSWORD_RESET_URL, uid=uid, token=token)
-    _publish_account_email(PASSWORD_RESET_EVENT, user=user, uid=uid, token=token, url=url)
+    # Through the outbox like every email: committed with the request's transaction, sent by
+    # the delivery engine with its retries, never from the request itself.
+    events.publish(events.PasswordResetRequested.of(user, url=url, uid=uid, token=token))
 
 
 @transaction.atomic
@@ -251,7 +237,7 @@ def email_verification_send(*, user: User) -> None:
     # Signs the address itself: after an email change the old link verifies nothing.
     token = signing.dumps(user.email, salt=_VERIFY_SALT + str(user.pk), compress=True)
     url = _link(settings.ACCOUNT_EMAIL_VERIFY_URL, uid=uid, token=token)
-    _publish_account_email(EMAIL_VERIFY_EVENT, user=user, uid=uid, token=token, url=url)
+    events.publish(events.EmailVerificationRequested.of(user, url=url, uid=uid, token=token))
 
 
 class EmailAlreadyVerified(Conflict):
@@ -291,7 +277,6 @@ def email_verify_confirm(*, uid: str, token: str) -> User:
 # --- Profile and erasure --------------------------------------------------------------------
 
 _UNSET = object()
-ACCOUNT_DELETED_EVENT = "account.deleted"
 ERASED_NAME = "Deleted user"
 
 
@@ -349,5 +334,5 @@ def user_erase(*, user: User, password: str) -> User:
     user.groups.clear()
     user.user_permissions.clear()
     refresh_tokens_revoke_all(user=user)
-    outbox.publish(ACCOUNT_DELETED_EVENT, {"recipient_user_id": str(user.pk)})
+    events.publish(events.AccountErased(recipient_user_id=str(user.pk)))
     return user

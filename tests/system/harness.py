@@ -409,7 +409,7 @@ SEED_SCRIPT = """
 import json
 from django.db import transaction
 from rest_framework_simplejwt.tokens import RefreshToken
-from apps.accounts.services import EMAIL_VERIFY_EVENT
+from apps.accounts.events import EmailVerificationRequested
 from apps.core.models import OutboxEvent
 from apps.customers.services import customer_register
 from apps.providers.services import provider_register
@@ -431,7 +431,7 @@ with transaction.atomic():
                               description="", services=[])
         out["providers"].append({{"id": str(p.pk), "user_id": str(p.user_id), "email": p.user.email,
                                  "token": str(RefreshToken.for_user(p.user).access_token)}})
-    OutboxEvent.objects.filter(type=EMAIL_VERIFY_EVENT).delete()
+    OutboxEvent.objects.filter(type=EmailVerificationRequested.TYPE).delete()
 print("SEED" + json.dumps(out))
 """
 

@@ -1,0 +1,80 @@
+"""The events the accounts app publishes: typed and versioned, built once here, by the publisher.
+
+The services publish each one to the outbox (``apps.core.outbox``) inside the transaction of
+the change; the notifications app consumes them (the account emails; an erased account's
+inbox, devices, webhooks and deliveries dropped). A change to a payload that a consumer could
+notice (a key removed, renamed or changing meaning) is a new ``VERSION``; adding a key is not.
+docs/architecture.md is the catalogue.
+"""
+
+from dataclasses import asdict, dataclass
+from typing import ClassVar, TypedDict
+
+from apps.accounts.models import User
+from apps.core import outbox
+
+
+class Link(TypedDict):
+    """A signed link of an account email: the client's page and the two values it posts back."""
+
+    url: str
+    uid: str
+    token: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    TYPE: ClassVar[str]
+    VERSION: ClassVar[int] = 1
+
+    recipient_user_id: str
+
+    def payload(self) -> dict:
+        return asdict(self)
+
+
+def publish(event: Event) -> None:
+    """Record ``event`` in the outbox, in the caller's transaction."""
+    outbox.publish(event.TYPE, event.payload(), version=event.VERSION)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountEmail(Event):
+    """An email with a signed link to the account's owner."""
+
+    recipient_email: str
+    recipient_name: str
+    link: Link
+
+    @classmethod
+    def of(cls, user: User, *, url: str, uid: str, token: str):
+        return cls(
+            recipient_user_id=str(user.pk),
+            recipient_email=user.email,
+            recipient_name=user.name,
+            link={"url": url, "uid": uid, "token": token},
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class PasswordResetRequested(AccountEmail):
+    """The password reset link (ACCOUNT_PASSWORD_RESET_URL)."""
+
+    TYPE = "account.password_reset"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmailVerificationRequested(AccountEmail):
+    """The link that verifies the account's current address (ACCOUNT_EMAIL_VERIFY_URL)."""
+
+    TYPE = "account.email_verify"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountErased(Event):
+    """The account was deleted and its personal data erased: drop everything kept for it."""
+
+    TYPE = "account.deleted"
+
+
+EVENT_TYPES: tuple[type[Event], ...] = (PasswordResetRequested, EmailVerificationRequested, AccountErased)
