@@ -6,6 +6,7 @@ from apps.accounts.models import User
 from apps.customers.models import Customer
 from apps.notifications.models import Channel, Delivery, Notification
 from apps.providers.models import Provider, ServiceCategory
+from apps.ratings.services import rating_summary_create
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
 
@@ -44,10 +45,17 @@ class ServiceCategoryFactory(factory.django.DjangoModelFactory):
 class ProviderFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Provider
+        skip_postgeneration_save = True
 
     user = factory.SubFactory(UserFactory)
     name = factory.Faker("company")
     description = factory.Faker("sentence")
+
+    @factory.post_generation
+    def _summary(obj, create, extracted, **kwargs):
+        # What provider_register's event does: every provider has its summary row.
+        if create:
+            rating_summary_create(provider_id=obj.pk)
 
 
 def rating_make(*, customer=None, provider=None, score: int = 5, comment: str = ""):

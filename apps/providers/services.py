@@ -5,6 +5,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from apps.accounts.services import user_create, user_erase
+from apps.providers import events
 from apps.providers.models import Provider, ServiceCategory
 
 
@@ -21,11 +22,15 @@ def _categories_from_slugs(slugs: Sequence[str]) -> list[ServiceCategory]:
 def provider_register(
     *, email: str, password: str | None, name: str, description: str = "", services: Sequence[str] = ()
 ) -> Provider:
-    """Create a user and its provider profile in one transaction (``password=None``: no sign-in)."""
+    """Create a user and its provider profile in one transaction (``password=None``: no sign-in).
+
+    Publishes ``provider.registered`` in it (the ratings app makes the provider's summary row).
+    """
     categories = _categories_from_slugs(services)
     user = user_create(email=email, password=password, name=name)
     provider = Provider.objects.create(user=user, name=name, description=description)
     provider.services.set(categories)
+    events.publish(events.ProviderRegistered(provider_id=str(provider.pk)))
     return provider
 
 

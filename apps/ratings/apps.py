@@ -7,4 +7,10 @@ class RatingsConfig(AppConfig):
     verbose_name = "Ratings"
 
     def ready(self) -> None:
-        from apps.ratings import receivers  # noqa: F401 (connects the receivers)
+        # In ready(): the handlers import the services, which import the models.
+        from apps.providers import events as provider_events
+        from apps.ratings import handlers
+
+        provider_events.provider_registered.connect(
+            handlers.on_provider_registered, dispatch_uid="ratings.summary_for_new_provider"
+        )

@@ -34,6 +34,7 @@ from apps.ratings.services.ratings import (
 from apps.ratings.services.recompute import rating_summaries_recompute
 from apps.ratings.services.replies import reply_delete, reply_moderate, reply_set
 from apps.ratings.services.reports import report_create, report_resolve
+from apps.ratings.services.summary import rating_summary_create
 
 __all__ = [
     "AUTOMATIC_HOLD_PREFIX",
@@ -60,6 +61,7 @@ __all__ = [
     "rating_edit_window_check",
     "rating_moderate",
     "rating_summaries_recompute",
+    "rating_summary_create",
     "rating_update",
     "rating_verify",
     "reply_delete",

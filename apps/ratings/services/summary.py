@@ -62,3 +62,12 @@ def _summary_of(provider_id) -> dict:
 
 def _counted(rating: Rating) -> bool:
     return rating.status == RatingStatus.PUBLISHED
+
+
+def rating_summary_create(*, provider_id) -> None:
+    """Give a new provider its (empty) summary row, in the transaction that creates the provider.
+
+    The directory joins providers and summaries with an inner join, which lets the summary's
+    indexes serve its orderings by average and count: every provider needs its row from the start.
+    """
+    RatingSummary.objects.bulk_create([RatingSummary(provider_id=provider_id)], ignore_conflicts=True)
