@@ -38,8 +38,8 @@ from apps.core.api.base import APIView
 from apps.core.exceptions import ApplicationError
 from apps.core.openapi import AutoSchema, raises
 from apps.notifications import live, selectors
+from apps.notifications.api.recipient import STATELESS_READ_AUTHENTICATION, recipient_id_of
 from apps.notifications.api.serializers import NotificationOutput
-from apps.notifications.api.views import STATELESS_READ_AUTHENTICATION, _recipient_id
 from apps.notifications.outbound import limits
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -287,7 +287,7 @@ class NotificationStreamView(APIView):
     )
     @raises(TooManyStreams, InvalidLastEventId)
     def get(self, request):
-        recipient_id = _recipient_id(request)
+        recipient_id = recipient_id_of(request)
         header = request.headers.get("Last-Event-ID")
         last_event_id = _parse_event_id(header) if header else None
         cursor = _Cursor(recipient_id)
