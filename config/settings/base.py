@@ -474,6 +474,11 @@ OUTBOX_CONFIRM_TIMEOUT_SECONDS = env.float("OUTBOX_CONFIRM_TIMEOUT_SECONDS", def
 OUTBOX_RELAY_BATCH = env.int("OUTBOX_RELAY_BATCH", default=500)
 # Rows claimed per transaction by outbox_dispatch; one task per batch and (task, queue).
 OUTBOX_DISPATCH_BATCH = env.int("OUTBOX_DISPATCH_BATCH", default=200)
+# After the first NOTIFY the dispatcher waits this long (seconds), or until this many more
+# commits have notified, before it claims: one claim, one Celery message and one ingest
+# transaction then carry every event committed meanwhile (batches grow with the load).
+OUTBOX_DISPATCH_LINGER_SECONDS = env.float("OUTBOX_DISPATCH_LINGER_SECONDS", default=0.01)
+OUTBOX_DISPATCH_LINGER_EVENTS = env.int("OUTBOX_DISPATCH_LINGER_EVENTS", default=100)
 # An event sent this many times without the consumer's confirmation is marked dead.
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
 # ... and is at least this old: a consumer outage must not turn every event it spans dead.
