@@ -27,6 +27,7 @@ is its child.
 """
 
 import logging
+import re
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -198,10 +199,11 @@ def _still_held(rows: list[Delivery], *, lease: datetime) -> set:
 
 
 def _send_group(
-    rows: list[Delivery], *, key: tuple[str, str], started: float, lease: datetime
+    rows: list[Delivery], *, key: tuple[str, str], started: float, lease: datetime, healed: set[str]
 ) -> list[tuple[Delivery, SendResult, int]]:
     """Send one destination's rows (``key``: channel, destination) through one session,
-    holding one of the destination's slots."""
+    holding one of the destination's slots. Adds to ``healed`` the breaker keys whose
+    half-open trial this session's sends closed."""
     channel = channel_for(key[0])
     slot_key = ":".join(key)
     budget = settings.NOTIFICATIONS_BATCH_SECONDS
@@ -242,6 +244,9 @@ def _send_group(
                     held_back = SendResult(
                         result=Result.SKIPPED, error=f"held back: {sent.error}"[:2000], reschedule_at=when
                     )
+            gate = getattr(session, "gate", None)
+            if gate is not None:
+                healed.update(gate.healed)
     finally:
         limits.release(slot_key, token)
     return results
@@ -289,10 +294,46 @@ def deliveries_send(*, delivery_ids: Iterable[UUID | str]) -> dict[str, str]:
     groups: dict[tuple[str, str], list[Delivery]] = defaultdict(list)
     for row in rows:
         groups[_group_key(row)].append(row)
+    healed: dict[str, set[str]] = defaultdict(set)
     for key, group in groups.items():
-        outcomes += _send_group(group, key=key, started=started, lease=lease)
+        outcomes += _send_group(group, key=key, started=started, lease=lease, healed=healed[key[0]])
     _record(outcomes, lease=lease)
+    for channel, keys in healed.items():
+        if keys:
+            deliveries_release(channel=channel, breaker_keys=keys)
     return {str(row.pk): row.status for row, _, _ in outcomes}
+
+
+def deliveries_release(*, channel: str, breaker_keys: Iterable[str], limit: int = 5000) -> int:
+    """A destination whose breaker trial just succeeded works again: the deliveries to it that
+    wait out a retry backoff (or the open breaker) are due now and enqueued at once, instead of
+    each waiting for its own time. Webhooks: the deliveries to the healed hosts; email and push
+    (provider breakers): the channel's. Returns how many were released.
+    """
+    now = timezone.now()
+    db = notifications_db()
+    # Those already due too: the sweeper would only find them at its next run.
+    waiting = Delivery.objects.using(db).filter(status=DeliveryStatus.RETRY, channel=channel)
+    if channel == Channel.WEBHOOK:
+        hosts = [key.removeprefix("host:") for key in breaker_keys if key.startswith("host:")]
+        if not hosts:
+            return 0
+        matches = Q()
+        for host in hosts:
+            # The host of the stored URL (scheme, optional user info, host, optional port).
+            matches |= Q(address__iregex=rf"^[a-z][a-z0-9+.-]*://([^/@]*@)?{re.escape(host)}(:[0-9]+)?([/?#]|$)")
+        waiting = waiting.filter(matches)
+    rows = list(waiting.only("pk", "channel", "address")[:limit])
+    if not rows:
+        return 0
+    released = (
+        Delivery.objects.using(db)
+        .filter(pk__in=[row.pk for row in rows], status=DeliveryStatus.RETRY)
+        .update(next_attempt_at=now)
+    )
+    logger.info("notifications: %d %s deliveries released: their destination works again", released, channel)
+    deliveries_enqueue(deliveries=rows)
+    return released
 
 
 _HELD_CHANNELS = (Channel.EMAIL, Channel.PUSH)
