@@ -448,9 +448,19 @@ def _write_outcomes(outcomes: list[tuple[Delivery, SendResult, int]], *, lease: 
                 duration_ms=line.duration_ms,
             )
             for row, sent, _ in outcomes
+            if not _clean_first_send(row, sent)
             for line in sent.lines
         )
         _consequences(outcomes)
+
+
+def _clean_first_send(row: Delivery, sent: SendResult) -> bool:
+    """A first attempt that went out at once: its row says it all (status, sent_at, provider,
+    response status, duration), so it writes no attempt log. The log is for what went wrong:
+    retries, failovers, skips, failures."""
+    return (
+        row.status == DeliveryStatus.SENT and row.attempts == 1 and all(line.outcome == "sent" for line in sent.lines)
+    )
 
 
 def _update_rows(rows: list[Delivery], *, lease: datetime, db: str) -> None:
