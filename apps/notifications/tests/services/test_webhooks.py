@@ -265,3 +265,38 @@ def test_a_host_whose_breaker_trial_succeeds_gets_its_held_deliveries_at_once(
     assert delivery_attempt(delivery_id=failed.pk) == DeliveryStatus.SENT
     assert delivery_attempt(delivery_id=skipped.pk) == DeliveryStatus.SENT
     other.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_group_that_outlasts_its_lease_keeps_its_rows_by_renewing_it(settings, receiver_factory, send_task):
+    """A dead worker's claim lapses within the short lease; a live one renews it while it sends."""
+    from django.db import connections
+
+    from apps.notifications.services import deliveries_send
+
+    settings.NOTIFICATIONS_DELIVERY_LEASE_SECONDS = 0.6
+    lapsed: list[int] = []
+
+    def slow(handler, request):
+        time.sleep(0.25)
+        # Another worker's view, mid-group: could it take any of these rows over now?
+        try:
+            lapsable = Delivery.objects.filter(status=DeliveryStatus.SENDING, locked_until__lt=timezone.now())
+            lapsed.append(lapsable.count())
+        finally:
+            connections.close_all()
+        reply(204)(handler, request)
+
+    receiver = receiver_factory(slow, keep_alive=True)
+    endpoint = _endpoint(receiver)
+    deliveries = []
+    for _ in range(5):
+        event = envelope(recipient_id=endpoint.recipient_id)
+        events_ingest(envelopes=[event])
+        deliveries.append(Delivery.objects.get(endpoint=endpoint, event_id=event["id"]))
+
+    statuses = deliveries_send(delivery_ids=[d.pk for d in deliveries])
+
+    assert set(statuses.values()) == {DeliveryStatus.SENT}
+    assert len(lapsed) == 5  # the group ran 1.25 s, twice its lease
+    assert lapsed == [0, 0, 0, 0, 0]
