@@ -9,7 +9,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 
-from apps.core.outbox import outbox_confirm_send
+from apps.core.outbox import outbox_confirm_send, outbox_take
 from apps.core.retention import purges_run
 from apps.notifications import services
 
@@ -46,8 +46,11 @@ def _through_database_blips(work: Callable[[], T], *, what: str) -> T:
 @shared_task(name="notifications.ingest_events")
 def ingest_events_task(envelopes: list[dict]) -> int:
     """One batch claimed by the outbox dispatcher: ingest it, then confirm every event at once."""
-    created = _through_database_blips(lambda: services.events_ingest(envelopes=envelopes), what="ingest")
     ids = [str(envelope["id"]) for envelope in envelopes if isinstance(envelope, dict) and "id" in envelope]
+    if settings.OUTBOX_CONFIRM_INLINE:
+        # Ours while we work: if this process dies, the dispatcher resends within the lease.
+        _through_database_blips(lambda: outbox_take(event_ids=ids), what="taking a batch")
+    created = _through_database_blips(lambda: services.events_ingest(envelopes=envelopes), what="ingest")
     try:
         outbox_confirm_send(event_ids=ids)
     except Exception as exc:  # noqa: BLE001 - unconfirmed events are resent; ingest is idempotent

@@ -469,6 +469,9 @@ NOTIFICATIONS_STREAM_SLACK_SECONDS = env.float("NOTIFICATIONS_STREAM_SLACK_SECON
 # --- Outbox (publisher side, apps.core.outbox) --------------------------------------------
 OUTBOX_RELAY_INTERVAL = env.float("OUTBOX_RELAY_INTERVAL", default=5)
 OUTBOX_LEASE_SECONDS = env.float("OUTBOX_LEASE_SECONDS", default=30)
+# A consumer sharing the database takes a batch for this long (it confirms well before): if it
+# dies, the batch is sent again once this lapses, not after the confirmation timeout below.
+OUTBOX_TAKEN_LEASE_SECONDS = env.float("OUTBOX_TAKEN_LEASE_SECONDS", default=30)
 # A dispatched event the consumer has not confirmed within this is sent again.
 OUTBOX_CONFIRM_TIMEOUT_SECONDS = env.float("OUTBOX_CONFIRM_TIMEOUT_SECONDS", default=120)
 # Most rows the beat relay (the safety net when no dispatcher runs) sends per run.

@@ -192,6 +192,29 @@ def test_dispatch_sends_only_due_rows(settings):
 
 
 @pytest.mark.django_db
+def test_a_batch_whose_consumer_died_is_sent_again_when_its_take_lapses_not_after_the_timeout(settings):
+    settings.OUTBOX_CONFIRM_TIMEOUT_SECONDS = 120
+    settings.OUTBOX_TAKEN_LEASE_SECONDS = 30
+    now = timezone.now()
+    taken = _row(dispatched_at=now - timedelta(seconds=5), attempts=1)
+    dead_consumer = _row(dispatched_at=now - timedelta(seconds=40), attempts=1)
+    queued = _row(dispatched_at=now - timedelta(seconds=40), attempts=1)  # still in the broker
+    undispatched = _row()
+    assert outbox.outbox_take(event_ids=[taken.pk, dead_consumer.pk, undispatched.pk]) == 2
+    OutboxEvent.objects.filter(pk=dead_consumer.pk).update(locked_until=now - timedelta(seconds=1))
+
+    with mock.patch(SEND) as send:
+        assert outbox.outbox_dispatch() == 2
+
+    (call,) = send.call_args_list
+    assert {envelope["id"] for envelope in call.kwargs["args"][0]} == {str(dead_consumer.pk), str(undispatched.pk)}
+    # Confirming ends the take.
+    assert outbox.outbox_confirm(event_ids=[taken.pk]) == 1
+    assert OutboxEvent.objects.get(pk=taken.pk).locked_until is None
+    assert OutboxEvent.objects.get(pk=queued.pk).attempts == 1
+
+
+@pytest.mark.django_db
 def test_dispatch_stops_at_the_limit(settings):
     settings.OUTBOX_DISPATCH_BATCH = 20
     rows = _rows(50)
