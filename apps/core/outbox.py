@@ -89,11 +89,16 @@ def publish(
 
 
 def _due(now: datetime) -> Q:
+    """Not sent yet, or sent and not confirmed: after ``OUTBOX_CONFIRM_TIMEOUT_SECONDS``, or at
+    once when the consumer that took it (``outbox_take``) let its lease lapse (it died).
+
+    A dispatched row has no lease (the dispatcher clears it) until a consumer takes it.
+    """
     stale = now - timedelta(seconds=settings.OUTBOX_CONFIRM_TIMEOUT_SECONDS)
     return (
         Q(confirmed_at__isnull=True, dead_at__isnull=True)
         & (Q(locked_until__isnull=True) | Q(locked_until__lt=now))
-        & (Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=stale))
+        & (Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=stale) | Q(locked_until__isnull=False))
     )
 
 
@@ -166,7 +171,8 @@ def _claim_postgres(size: int, *, now: datetime) -> list[OutboxEvent]:
     columns = ", ".join(f"o.{OutboxEvent._meta.get_field(name).column}" for name in _CLAIM_FIELDS)
     sql = (
         f"WITH due AS (SELECT id FROM {table} WHERE confirmed_at IS NULL AND dead_at IS NULL"
-        " AND (locked_until IS NULL OR locked_until < %s) AND (dispatched_at IS NULL OR dispatched_at < %s)"
+        " AND (locked_until IS NULL OR locked_until < %s)"
+        " AND (dispatched_at IS NULL OR dispatched_at < %s OR locked_until IS NOT NULL)"
         " ORDER BY created_at, id LIMIT %s FOR UPDATE SKIP LOCKED)"
         f" UPDATE {table} AS o SET locked_until = %s FROM due WHERE o.id = due.id RETURNING {columns}"
     )
@@ -287,6 +293,21 @@ def outbox_dispatch(*, limit: int | None = None, path: str = "dispatcher") -> in
     ``path`` labels the metrics: "dispatcher" or "relay".
     """
     return outbox_dispatch_round(limit=limit, path=path).sent
+
+
+def outbox_take(*, event_ids: Iterable[UUID | str]) -> int:
+    """A consumer sharing this database starts on ``event_ids``: it holds them for
+    ``OUTBOX_TAKEN_LEASE_SECONDS``. If it dies before confirming, the dispatchers send them again
+    as soon as that lease lapses, not after the whole ``OUTBOX_CONFIRM_TIMEOUT_SECONDS``
+    (which is for events still waiting in the broker, or consumers that cannot take).
+    """
+    event_ids = list(event_ids)
+    if not event_ids:
+        return 0
+    until = timezone.now() + timedelta(seconds=settings.OUTBOX_TAKEN_LEASE_SECONDS)
+    return OutboxEvent.objects.filter(pk__in=event_ids, confirmed_at__isnull=True, dispatched_at__isnull=False).update(
+        locked_until=until
+    )
 
 
 def outbox_confirm(*, event_ids: Iterable[UUID | str]) -> int:

@@ -1,22 +1,56 @@
 """Thin Celery tasks: JSON in, one service call, safe to run twice."""
 
 import logging
+import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from celery import shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, connections
 
-from apps.core.outbox import outbox_confirm_send
+from apps.core.outbox import outbox_confirm_send, outbox_take
 from apps.core.retention import purges_run
 from apps.notifications import services
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+# How long a task goes on retrying a dropped database connection (a PostgreSQL restart, a
+# terminated backend) before it gives up to the outbox resend or the sweeper. Well inside the
+# soft time limit; the work is idempotent, so running it again is safe.
+DB_RETRY_SECONDS = 20.0
+
+
+def _through_database_blips(work: Callable[[], T], *, what: str) -> T:
+    """Run ``work``; on a lost database connection, reconnect and run it again at once.
+
+    Without this, one ``OperationalError`` ended the task and its work waited for the outbox's
+    confirmation timeout or a delivery lease: minutes for a blip of a second.
+    """
+    deadline = time.monotonic() + DB_RETRY_SECONDS
+    delay = 0.1
+    while True:
+        try:
+            return work()
+        except (OperationalError, InterfaceError) as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            logger.warning("notifications: %s lost its database connection, running it again: %s", what, exc)
+            # This thread's connections only; the next query opens a fresh one.
+            connections.close_all()
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
 
 @shared_task(name="notifications.ingest_events")
 def ingest_events_task(envelopes: list[dict]) -> int:
     """One batch claimed by the outbox dispatcher: ingest it, then confirm every event at once."""
-    created = services.events_ingest(envelopes=envelopes)
     ids = [str(envelope["id"]) for envelope in envelopes if isinstance(envelope, dict) and "id" in envelope]
+    if settings.OUTBOX_CONFIRM_INLINE:
+        # Ours while we work: if this process dies, the dispatcher resends within the lease.
+        _through_database_blips(lambda: outbox_take(event_ids=ids), what="taking a batch")
+    created = _through_database_blips(lambda: services.events_ingest(envelopes=envelopes), what="ingest")
     try:
         outbox_confirm_send(event_ids=ids)
     except Exception as exc:  # noqa: BLE001 - unconfirmed events are resent; ingest is idempotent
@@ -36,7 +70,7 @@ def ingest_event_task(envelope: dict) -> int:
 
 @shared_task(name="notifications.deliver_batch")
 def deliver_batch_task(delivery_ids: list[str]) -> dict[str, str]:
-    return services.deliveries_send(delivery_ids=delivery_ids)
+    return _through_database_blips(lambda: services.deliveries_send(delivery_ids=delivery_ids), what="delivery batch")
 
 
 @shared_task(name="notifications.deliver")

@@ -16,10 +16,11 @@ NOTIFICATIONS_BATCH_SECONDS = env.float("NOTIFICATIONS_BATCH_SECONDS", default=1
 # again this many seconds later, without spending an attempt.
 NOTIFICATIONS_BUSY_RETRY_SECONDS = env.float("NOTIFICATIONS_BUSY_RETRY_SECONDS", default=2)
 # After a group was sent, writing its outcome is retried through a database outage for this
-# long (it must stay well under the lease, or the sends would be made again).
+# long, at most a second apart (nobody can take the rows over while the database is away).
 NOTIFICATIONS_RECORD_RETRY_SECONDS = env.float("NOTIFICATIONS_RECORD_RETRY_SECONDS", default=60)
-# A claimed delivery whose worker died is taken over after this lease.
-NOTIFICATIONS_DELIVERY_LEASE_SECONDS = env.float("NOTIFICATIONS_DELIVERY_LEASE_SECONDS", default=120)
+# A claimed delivery whose worker died is taken over after this lease (its worker renews it
+# every third of it while it sends, so a long group keeps its rows).
+NOTIFICATIONS_DELIVERY_LEASE_SECONDS = env.float("NOTIFICATIONS_DELIVERY_LEASE_SECONDS", default=15)
 # Fresh pending deliveries are enqueued on commit; the sweeper only picks them up after this.
 NOTIFICATIONS_SWEEP_GRACE_SECONDS = env.float("NOTIFICATIONS_SWEEP_GRACE_SECONDS", default=30)
 NOTIFICATIONS_SWEEP_INTERVAL = env.float("NOTIFICATIONS_SWEEP_INTERVAL", default=10)

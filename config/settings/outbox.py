@@ -4,12 +4,20 @@ from config.env import env
 
 OUTBOX_RELAY_INTERVAL = env.float("OUTBOX_RELAY_INTERVAL", default=5)
 OUTBOX_LEASE_SECONDS = env.float("OUTBOX_LEASE_SECONDS", default=30)
+# A consumer sharing the database takes a batch for this long (it confirms well before): if it
+# dies, the batch is sent again once this lapses, not after the confirmation timeout below.
+OUTBOX_TAKEN_LEASE_SECONDS = env.float("OUTBOX_TAKEN_LEASE_SECONDS", default=30)
 # A dispatched event the consumer has not confirmed within this is sent again.
 OUTBOX_CONFIRM_TIMEOUT_SECONDS = env.float("OUTBOX_CONFIRM_TIMEOUT_SECONDS", default=120)
 # Most rows the beat relay (the safety net when no dispatcher runs) sends per run.
 OUTBOX_RELAY_BATCH = env.int("OUTBOX_RELAY_BATCH", default=500)
 # Rows claimed per transaction by outbox_dispatch; one task per batch and (task, queue).
 OUTBOX_DISPATCH_BATCH = env.int("OUTBOX_DISPATCH_BATCH", default=200)
+# After the first NOTIFY the dispatcher waits this long (seconds), or until this many more
+# commits have notified, before it claims: one claim, one Celery message and one ingest
+# transaction then carry every event committed meanwhile (batches grow with the load).
+OUTBOX_DISPATCH_LINGER_SECONDS = env.float("OUTBOX_DISPATCH_LINGER_SECONDS", default=0.01)
+OUTBOX_DISPATCH_LINGER_EVENTS = env.int("OUTBOX_DISPATCH_LINGER_EVENTS", default=100)
 # An event sent this many times without the consumer's confirmation is marked dead.
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
 # ... and is at least this old: a consumer outage must not turn every event it spans dead.

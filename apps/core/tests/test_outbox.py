@@ -192,6 +192,29 @@ def test_dispatch_sends_only_due_rows(settings):
 
 
 @pytest.mark.django_db
+def test_a_batch_whose_consumer_died_is_sent_again_when_its_take_lapses_not_after_the_timeout(settings):
+    settings.OUTBOX_CONFIRM_TIMEOUT_SECONDS = 120
+    settings.OUTBOX_TAKEN_LEASE_SECONDS = 30
+    now = timezone.now()
+    taken = _row(dispatched_at=now - timedelta(seconds=5), attempts=1)
+    dead_consumer = _row(dispatched_at=now - timedelta(seconds=40), attempts=1)
+    queued = _row(dispatched_at=now - timedelta(seconds=40), attempts=1)  # still in the broker
+    undispatched = _row()
+    assert outbox.outbox_take(event_ids=[taken.pk, dead_consumer.pk, undispatched.pk]) == 2
+    OutboxEvent.objects.filter(pk=dead_consumer.pk).update(locked_until=now - timedelta(seconds=1))
+
+    with mock.patch(SEND) as send:
+        assert outbox.outbox_dispatch() == 2
+
+    (call,) = send.call_args_list
+    assert {envelope["id"] for envelope in call.kwargs["args"][0]} == {str(dead_consumer.pk), str(undispatched.pk)}
+    # Confirming ends the take.
+    assert outbox.outbox_confirm(event_ids=[taken.pk]) == 1
+    assert OutboxEvent.objects.get(pk=taken.pk).locked_until is None
+    assert OutboxEvent.objects.get(pk=queued.pk).attempts == 1
+
+
+@pytest.mark.django_db
 def test_dispatch_stops_at_the_limit(settings):
     settings.OUTBOX_DISPATCH_BATCH = 20
     rows = _rows(50)
@@ -531,3 +554,62 @@ def test_the_data_migration_moves_undispatched_rows_to_the_batch_task():
 
     migration.backwards(apps, editor)
     assert set(OutboxEvent.objects.values_list("task_name", flat=True)) == {old, "search.index"}
+
+
+# --- lingering: batches that grow with the load ----------------------------------------------
+def _waiting_dispatcher(settings, *, poll: float):
+    from apps.core.management.commands.outbox_dispatcher import Dispatcher
+
+    settings.OUTBOX_DISPATCHER_POLL_SECONDS = poll
+    dispatcher = Dispatcher()
+    dispatcher._listen()
+    return dispatcher
+
+
+def _wait_in_thread(dispatcher) -> threading.Thread:
+    thread = threading.Thread(target=dispatcher._wait, daemon=True)
+    thread.start()
+    return thread
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_dispatcher_lingers_after_a_notify_until_enough_commits_have_notified(settings):
+    settings.OUTBOX_DISPATCH_LINGER_SECONDS = 60
+    settings.OUTBOX_DISPATCH_LINGER_EVENTS = 3
+    dispatcher = _waiting_dispatcher(settings, poll=60)
+    try:
+        thread = _wait_in_thread(dispatcher)
+        for n in range(2):
+            with transaction.atomic():
+                outbox.publish("rating.created", {"n": n})
+        thread.join(timeout=1)
+        assert thread.is_alive()  # two commits: still gathering
+        with transaction.atomic():
+            outbox.publish("rating.created", {"n": 2})
+        thread.join(timeout=10)
+        assert not thread.is_alive()  # the third one ends the linger, long before its 60 s
+        # The round after it claims all three at once: one message.
+        with mock.patch("apps.core.outbox.current_app.send_task") as send:
+            assert outbox.outbox_dispatch() == 3
+        send.assert_called_once()
+    finally:
+        dispatcher.stopping = True
+        dispatcher._close_listener()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_lone_commit_waits_only_the_linger_not_the_poll_interval(settings):
+    settings.OUTBOX_DISPATCH_LINGER_SECONDS = 0.05
+    settings.OUTBOX_DISPATCH_LINGER_EVENTS = 100
+    dispatcher = _waiting_dispatcher(settings, poll=60)
+    try:
+        thread = _wait_in_thread(dispatcher)
+        with transaction.atomic():
+            outbox.publish("rating.created", {"n": 1})
+        thread.join(timeout=10)
+        assert not thread.is_alive()
+    finally:
+        dispatcher.stopping = True
+        dispatcher._close_listener()

@@ -188,6 +188,7 @@ def _smtp_connection(row: DeliveryProvider) -> BaseEmailBackend:
 class EmailSession:
     def __init__(self, relays: list[_Relay]) -> None:
         self.relays = relays
+        self.gate = breakers.Gate()
 
     def send(self, delivery: Delivery) -> SendResult:
         lines: list[AttemptLine] = []
@@ -196,7 +197,7 @@ class EmailSession:
         unreachable = True
         for relay in self.relays:
             key = relay.breaker_key
-            if key and not breakers.allow(key):
+            if key and not self.gate.allow(key):
                 skipped.append(relay.provider_id)
                 lines.append(
                     AttemptLine(
@@ -212,18 +213,18 @@ class EmailSession:
                 relay.send(delivery)
             except _Permanent as exc:
                 if key and exc.answered:
-                    breakers.record_success(key)
+                    self.gate.record_success(key)
                 lines.append(_line(relay, "dead", str(exc), started))
                 return SendResult(result=Result.DEAD, error=str(exc), provider_id=relay.provider_id, lines=lines)
             except _Transient as exc:
                 if key:
-                    breakers.record_failure(key)
+                    self.gate.record_failure(key)
                 lines.append(_line(relay, "failed", str(exc), started))
                 errors.append(f"{relay.name}: {exc}")
                 unreachable = unreachable and exc.unreachable
                 continue
             if key:
-                breakers.record_success(key)
+                self.gate.record_success(key)
             lines.append(_line(relay, "sent", "", started))
             return SendResult(result=Result.SENT, provider_id=relay.provider_id, lines=lines)
         if skipped and not errors:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from apps.notifications.channels.base import AttemptLine, Result, SendResult, elapsed_ms, provider_rows, reopens_at
 from apps.notifications.models import Channel, Delivery, DeliveryProvider
-from apps.notifications.outbound import push
+from apps.notifications.outbound import breakers, push
 
 
 def _provider(row: DeliveryProvider) -> push.Provider:
@@ -33,6 +33,7 @@ def attempt_lines(attempts: list[push.ProviderAttempt]) -> list[AttemptLine]:
 class PushSession:
     def __init__(self, providers: list[push.Provider]) -> None:
         self.providers = providers
+        self.gate = breakers.Gate()
 
     def send(self, delivery: Delivery) -> SendResult:
         device = delivery.device
@@ -49,7 +50,7 @@ class PushSession:
         )
         started = time.monotonic()
         try:
-            sent = push.deliver_with_fallback(providers=self.providers, message=message)
+            sent = push.deliver_with_fallback(providers=self.providers, message=message, gate=self.gate)
         except push.DeviceGone as exc:
             name = next((p.name for p in self.providers if p.id == exc.provider_id), exc.provider_id)
             line = AttemptLine(

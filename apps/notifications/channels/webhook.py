@@ -42,6 +42,9 @@ def endpoint_secrets(endpoint: WebhookEndpoint, *, now: datetime | None = None) 
 
 
 class WebhookSession:
+    def __init__(self) -> None:
+        self.gate = breakers.Gate()
+
     def send(self, delivery: Delivery) -> SendResult:
         endpoint = delivery.endpoint
         if endpoint is None:
@@ -50,7 +53,7 @@ class WebhookSession:
             return SendResult(result=Result.DEAD, error=f"the webhook endpoint is disabled: {endpoint.disabled_reason}")
         key = breakers.host_key(endpoint.url)
         target = (urlsplit(endpoint.url).hostname or endpoint.url)[:300]
-        if not breakers.allow(key):
+        if not self.gate.allow(key):
             return SendResult(
                 result=Result.SKIPPED,
                 error=f"circuit breaker open for {target}",
@@ -71,7 +74,7 @@ class WebhookSession:
         outcome = _RESULTS[retry.classify(result)]
         # Any answer proves the host works; only transient failures count against it, and a
         # message refused before sending says nothing about the host.
-        breakers.record_result(key, result)
+        self.gate.record_result(key, result)
         error = retry.describe(result)
         response = result if isinstance(result, http.OutboundResponse) else None
         status = response.status if response else None

@@ -243,7 +243,8 @@ def _raise(exc: BaseException) -> None:
     raise exc
 
 
-def _record(key: str, failure: _RecordedFailure | None) -> None:
+def _record(key: str, failure: _RecordedFailure | None) -> tuple[bool, bool]:
+    """Record one outcome; returns ``(was_closed, closed_now)`` as this process saw them."""
     breaker = breaker_for(key)
     was_closed = breaker.current_state == STATE_CLOSED
     try:
@@ -257,9 +258,54 @@ def _record(key: str, failure: _RecordedFailure | None) -> None:
     except pybreaker.CircuitBreakerError:
         # Open within its reset timeout: another send already re-opened it; nothing to add.
         pass
-    if not was_closed and breaker.current_state != STATE_HALF_OPEN:
+    if was_closed:
+        # A success leaves a closed breaker closed; a failure may have opened it.
+        return True, failure is None
+    state = breaker.current_state
+    if state != STATE_HALF_OPEN:
         # The trial (if this was it) is decided; the next one waits for the next timeout.
         _release_trial(key)
+    return False, state == STATE_CLOSED
+
+
+class Gate:
+    """The breakers as one session (one group of sends to one destination) sees them.
+
+    A group goes to one host or relay within seconds. A key found closed is not read again
+    while the session's own sends to it succeed, and its failure count is reset once rather
+    than after every send: Redis round trips per group, not per send. A failure goes to the
+    shared state at once (counted, and opening the breaker for every process at the
+    threshold), and the key is read again before the next send. ``healed`` holds the keys whose
+    breaker this session's trial closed: the engine releases the deliveries held for them.
+    Same methods as the module, so a caller takes either.
+    """
+
+    def __init__(self) -> None:
+        self._trusted: set[str] = set()
+        self.healed: set[str] = set()
+
+    def allow(self, key: str) -> bool:
+        return key in self._trusted or allow(key)
+
+    def record_success(self, key: str) -> None:
+        if key in self._trusted:
+            return
+        was_closed, closed_now = _record(key, None)
+        if closed_now:
+            self._trusted.add(key)
+            if not was_closed:
+                self.healed.add(key)
+
+    def record_failure(self, key: str) -> None:
+        self._trusted.discard(key)
+        record_failure(key)
+
+    def record_result(self, key: str, result: OutboundResponse | BaseException) -> None:
+        failed = retry.destination_failed(result)
+        if failed is True:
+            self.record_failure(key)
+        elif failed is False:
+            self.record_success(key)
 
 
 def _trial_name(key: str) -> str:

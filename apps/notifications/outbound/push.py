@@ -182,6 +182,7 @@ def deliver_with_fallback(
     providers: Iterable[Provider],
     message: Any,
     senders: dict[str, Sender] | None = None,
+    gate: breakers.Gate | None = None,
 ) -> FallbackResult:
     """Send ``message`` through the first provider that accepts it.
 
@@ -194,8 +195,10 @@ def deliver_with_fallback(
 
     Raises ``AllProvidersOpen`` when every enabled provider was skipped, ``AllProvidersFailed``
     (with per-provider errors; ``permanent`` when every provider refused the message for good)
-    otherwise, and lets ``DeviceGone`` through.
+    otherwise, and lets ``DeviceGone`` through. ``gate``: a session's view of the breakers
+    (``breakers.Gate``), shared by the sends of one group.
     """
+    gate = gate or breakers.Gate()
     registry = _SENDERS if senders is None else senders
     attempts: list[ProviderAttempt] = []
     candidates = sorted((p for p in providers if p.enabled), key=lambda p: (p.priority, p.name, p.id))
@@ -205,17 +208,17 @@ def deliver_with_fallback(
         if sender is None:
             attempts.append(_attempt(provider, "failed", f"no sender for kind {provider.kind!r}"))
             continue
-        if not breakers.allow(key):
+        if not gate.allow(key):
             attempts.append(_attempt(provider, "skipped_open", "circuit breaker open"))
             continue
         # The send runs outside the breaker; its outcome is recorded once it is over.
         try:
             detail = sender(provider=provider, message=message)
         except DeviceGone:
-            breakers.record_success(key)
+            gate.record_success(key)
             raise
         except MessageRejected as exc:
-            breakers.record_success(key)
+            gate.record_success(key)
             attempts.append(_attempt(provider, "failed", str(exc), permanent=True))
             continue
         except (UnsafeURL, InvalidMessage) as exc:
@@ -223,10 +226,10 @@ def deliver_with_fallback(
             attempts.append(_attempt(provider, "failed", str(exc), permanent=True))
             continue
         except (ProviderFailed, OutboundError) as exc:
-            breakers.record_failure(key)
+            gate.record_failure(key)
             attempts.append(_attempt(provider, "failed", str(exc)))
             continue
-        breakers.record_success(key)
+        gate.record_success(key)
         attempts.append(_attempt(provider, "sent", detail))
         return FallbackResult(provider=provider, detail=detail, attempts=attempts)
     if attempts and all(a.outcome == "skipped_open" for a in attempts):

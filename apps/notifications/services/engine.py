@@ -27,6 +27,7 @@ is its child.
 """
 
 import logging
+import re
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -197,17 +198,47 @@ def _still_held(rows: list[Delivery], *, lease: datetime) -> set:
     )
 
 
+class _Lease:
+    """The claim's lease, renewed while its group is sent: a worker that dies releases its rows
+    within ``NOTIFICATIONS_DELIVERY_LEASE_SECONDS`` (the sweeper takes them over), while a live
+    one keeps them however long its sends take. Only the holder of the current value may record.
+    """
+
+    def __init__(self, *, until: datetime) -> None:
+        self.until = until
+        self.ids: list = []
+        self._renewed = time.monotonic()
+
+    def renew_if_due(self) -> None:
+        seconds = settings.NOTIFICATIONS_DELIVERY_LEASE_SECONDS
+        if not self.ids or time.monotonic() - self._renewed < seconds / 3:
+            return
+        until = timezone.now() + timedelta(seconds=seconds)
+        try:
+            # Cancelled rows too: their record must still find them (as ``_update_rows`` does).
+            Delivery.objects.using(notifications_db()).filter(
+                pk__in=self.ids, status__in=[DeliveryStatus.SENDING, DeliveryStatus.CANCELLED], locked_until=self.until
+            ).update(locked_until=until)
+        except (OperationalError, InterfaceError) as exc:
+            # The database is away: nobody else can claim meanwhile; the record insists later.
+            logger.warning("notifications: renewing the lease of %d deliveries failed: %s", len(self.ids), exc)
+            return
+        self.until = until
+        self._renewed = time.monotonic()
+
+
 def _send_group(
-    rows: list[Delivery], *, key: tuple[str, str], started: float, lease: datetime
+    rows: list[Delivery], *, key: tuple[str, str], started: float, lease: _Lease, healed: set[str]
 ) -> list[tuple[Delivery, SendResult, int]]:
     """Send one destination's rows (``key``: channel, destination) through one session,
-    holding one of the destination's slots."""
+    holding one of the destination's slots. Adds to ``healed`` the breaker keys whose
+    half-open trial this session's sends closed."""
     channel = channel_for(key[0])
     slot_key = ":".join(key)
     budget = settings.NOTIFICATIONS_BATCH_SECONDS
-    token = limits.acquire(
-        slot_key, limit=settings.OUTBOUND_HOST_CONCURRENCY, ttl=settings.NOTIFICATIONS_DELIVERY_LEASE_SECONDS
-    )
+    # The slot lapses by itself if its holder dies; it must outlast the group's longest run.
+    slot_ttl = max(settings.NOTIFICATIONS_DELIVERY_LEASE_SECONDS, budget + settings.OUTBOUND_TOTAL_TIMEOUT)
+    token = limits.acquire(slot_key, limit=settings.OUTBOUND_HOST_CONCURRENCY, ttl=slot_ttl)
     if token is None:
         busy = SendResult(
             result=Result.SKIPPED,
@@ -220,7 +251,7 @@ def _send_group(
     try:
         with channel.session() as session:
             # Checked once the session is open (connecting can take a while), right before sending.
-            held = _still_held(rows, lease=lease)
+            held = _still_held(rows, lease=lease.until)
             for row in rows:
                 if row.pk not in held:
                     results.append((row, _CANCELLED, 0))
@@ -235,6 +266,7 @@ def _send_group(
                 with request_id_scope(row.request_id):
                     sent = _traced_send(session, row)
                 results.append((row, sent, int((time.monotonic() - sent_started) * 1000)))
+                lease.renew_if_due()
                 if sent.destination_down:
                     # The rest would wait for the same deadline: they go back untouched and
                     # come again when the failed one is due.
@@ -242,6 +274,9 @@ def _send_group(
                     held_back = SendResult(
                         result=Result.SKIPPED, error=f"held back: {sent.error}"[:2000], reschedule_at=when
                     )
+            gate = getattr(session, "gate", None)
+            if gate is not None:
+                healed.update(gate.healed)
     finally:
         limits.release(slot_key, token)
     return results
@@ -280,19 +315,57 @@ def deliveries_send(*, delivery_ids: Iterable[UUID | str]) -> dict[str, str]:
     or that another worker holds, are left alone.
     """
     now = timezone.now()
-    lease = now + timedelta(seconds=settings.NOTIFICATIONS_DELIVERY_LEASE_SECONDS)
-    rows = _claim(list(delivery_ids), now=now, lease=lease)
+    lease = _Lease(until=now + timedelta(seconds=settings.NOTIFICATIONS_DELIVERY_LEASE_SECONDS))
+    rows = _claim(list(delivery_ids), now=now, lease=lease.until)
     if not rows:
         return {}
+    lease.ids = [row.pk for row in rows]
     started = time.monotonic()
     rows, outcomes = _quiet_hours_hold(rows, now=now)
     groups: dict[tuple[str, str], list[Delivery]] = defaultdict(list)
     for row in rows:
         groups[_group_key(row)].append(row)
+    healed: dict[str, set[str]] = defaultdict(set)
     for key, group in groups.items():
-        outcomes += _send_group(group, key=key, started=started, lease=lease)
-    _record(outcomes, lease=lease)
+        outcomes += _send_group(group, key=key, started=started, lease=lease, healed=healed[key[0]])
+    lease.renew_if_due()
+    _record(outcomes, lease=lease.until)
+    for channel, keys in healed.items():
+        if keys:
+            deliveries_release(channel=channel, breaker_keys=keys)
     return {str(row.pk): row.status for row, _, _ in outcomes}
+
+
+def deliveries_release(*, channel: str, breaker_keys: Iterable[str], limit: int = 5000) -> int:
+    """A destination whose breaker trial just succeeded works again: the deliveries to it that
+    wait out a retry backoff (or the open breaker) are due now and enqueued at once, instead of
+    each waiting for its own time. Webhooks: the deliveries to the healed hosts; email and push
+    (provider breakers): the channel's. Returns how many were released.
+    """
+    now = timezone.now()
+    db = notifications_db()
+    # Those already due too: the sweeper would only find them at its next run.
+    waiting = Delivery.objects.using(db).filter(status=DeliveryStatus.RETRY, channel=channel)
+    if channel == Channel.WEBHOOK:
+        hosts = [key.removeprefix("host:") for key in breaker_keys if key.startswith("host:")]
+        if not hosts:
+            return 0
+        matches = Q()
+        for host in hosts:
+            # The host of the stored URL (scheme, optional user info, host, optional port).
+            matches |= Q(address__iregex=rf"^[a-z][a-z0-9+.-]*://([^/@]*@)?{re.escape(host)}(:[0-9]+)?([/?#]|$)")
+        waiting = waiting.filter(matches)
+    rows = list(waiting.only("pk", "channel", "address")[:limit])
+    if not rows:
+        return 0
+    released = (
+        Delivery.objects.using(db)
+        .filter(pk__in=[row.pk for row in rows], status=DeliveryStatus.RETRY)
+        .update(next_attempt_at=now)
+    )
+    logger.info("notifications: %d %s deliveries released: their destination works again", released, channel)
+    deliveries_enqueue(deliveries=rows)
+    return released
 
 
 _HELD_CHANNELS = (Channel.EMAIL, Channel.PUSH)
@@ -339,9 +412,11 @@ def _record(outcomes: list[tuple[Delivery, SendResult, int]], *, lease: datetime
     """Write what was sent, insisting through a database blink.
 
     The sends already happened: if this write were lost, the lease would expire and every one
-    of them would go out again. So a connection error is retried (fresh connection, bounded
-    backoff) for up to NOTIFICATIONS_RECORD_RETRY_SECONDS, well inside the lease; only a crash
-    of the worker leaves the documented duplicate window.
+    of them would go out again. So a connection error is retried (fresh connection, at most a
+    second apart) for up to NOTIFICATIONS_RECORD_RETRY_SECONDS. While the database is away
+    nobody can take the rows over; once it answers again this write lands within a second,
+    ahead of the sweeper (every NOTIFICATIONS_SWEEP_INTERVAL) that would hand the lapsed claim
+    to another worker. Only a crash of the worker leaves the documented duplicate window.
     """
     now = timezone.now()
     for row, sent, duration_ms in outcomes:
@@ -361,7 +436,7 @@ def _record(outcomes: list[tuple[Delivery, SendResult, int]], *, lease: datetime
             logger.warning("notifications: recording %d deliveries failed, retrying: %s", len(outcomes), exc)
             connections[db].close()
             time.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            delay = min(delay * 2, 1.0)
     for row, _, _ in outcomes:
         DELIVERY_ATTEMPTS.labels(row.channel, row.status).inc()
         if row.status == DeliveryStatus.SENT and row.sent_at is not None:
@@ -407,9 +482,19 @@ def _write_outcomes(outcomes: list[tuple[Delivery, SendResult, int]], *, lease: 
                 duration_ms=line.duration_ms,
             )
             for row, sent, _ in outcomes
+            if not _clean_first_send(row, sent)
             for line in sent.lines
         )
         _consequences(outcomes)
+
+
+def _clean_first_send(row: Delivery, sent: SendResult) -> bool:
+    """A first attempt that went out at once: its row says it all (status, sent_at, provider,
+    response status, duration), so it writes no attempt log. The log is for what went wrong:
+    retries, failovers, skips, failures."""
+    return (
+        row.status == DeliveryStatus.SENT and row.attempts == 1 and all(line.outcome == "sent" for line in sent.lines)
+    )
 
 
 def _update_rows(rows: list[Delivery], *, lease: datetime, db: str) -> None:

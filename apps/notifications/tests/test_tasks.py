@@ -66,3 +66,25 @@ def test_the_single_envelope_task_still_ingests_and_confirms(send_task, django_c
     assert str(Notification.objects.get().event_id) == event["id"]
     row.refresh_from_db()
     assert row.confirmed_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_whose_database_connection_was_terminated_runs_again_at_once(send_task, settings):
+    """A terminated backend (a PostgreSQL restart) costs the task a reconnect, not the outbox resend."""
+    import psycopg
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("terminates a PostgreSQL backend")
+    settings.OUTBOX_CONFIRM_INLINE = True
+    events = [envelope(), envelope()]
+    rows = [_outbox_row(event) for event in events]
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    params = connection.get_connection_params()
+    with psycopg.connect(**params, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    assert ingest_events_task(events) == 2
+    assert Notification.objects.count() == 2
+    assert OutboxEvent.objects.filter(pk__in=[r.pk for r in rows], confirmed_at__isnull=False).count() == 2

@@ -2,6 +2,7 @@
 
 import json
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from apps.notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, Notification, WebhookEndpoint
 from apps.notifications.outbound import breakers
-from apps.notifications.outbound.tests.servers import reply
+from apps.notifications.outbound.tests.servers import Receiver, reply
 from apps.notifications.services import delivery_attempt, events_ingest, webhook_create, webhook_rotate_secret
 from apps.notifications.tests.conftest import envelope
 
@@ -58,8 +59,9 @@ def test_a_webhook_is_signed_so_the_standard_library_verifies_it(
     assert "recipient_email" not in json.dumps(payload)
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.response_status) == (DeliveryStatus.SENT, 1, 200)
-    [attempt] = DeliveryAttempt.objects.filter(delivery=delivery)
-    assert (attempt.number, attempt.target, attempt.outcome, attempt.status_code) == (1, "127.0.0.1", "sent", 200)
+    # A first attempt that went out at once logs no attempt row: the delivery row says it all.
+    assert not DeliveryAttempt.objects.filter(delivery=delivery).exists()
+    assert delivery.sent_at is not None and delivery.last_duration_ms is not None
 
 
 def test_an_endpoint_gets_only_the_event_types_it_subscribed_to(receiver_factory, send_task):
@@ -222,3 +224,79 @@ def test_an_open_breaker_skips_the_host_without_spending_an_attempt_then_half_op
     assert breakers.breaker_states()[key] == "closed"
     delivery.refresh_from_db()
     assert delivery.attempts == 3
+
+
+def test_a_host_whose_breaker_trial_succeeds_gets_its_held_deliveries_at_once(
+    settings, receiver_factory, django_capture_on_commit_callbacks, send_task
+):
+    settings.BREAKER_FAIL_MAX = 1
+    settings.BREAKER_RESET_TIMEOUT = 0.3
+    receiver = receiver_factory(reply(500))
+    endpoint = _endpoint(receiver)
+    other = Receiver(reply(500), host="127.0.0.2")  # another host: another breaker
+    elsewhere = webhook_create(recipient_id=uuid.uuid4(), url=f"http://127.0.0.2:{other.port}/hook", event_types=[])
+    _, failed = _deliver_event(endpoint, django_capture_on_commit_callbacks, send_task)
+    _, skipped = _deliver_event(endpoint, django_capture_on_commit_callbacks, send_task)
+    _, other_host = _deliver_event(elsewhere, django_capture_on_commit_callbacks, send_task)
+    assert delivery_attempt(delivery_id=failed.pk) == DeliveryStatus.RETRY  # opens the host's breaker
+    assert delivery_attempt(delivery_id=skipped.pk) == DeliveryStatus.RETRY  # skipped: breaker open
+    assert delivery_attempt(delivery_id=other_host.pk) == DeliveryStatus.RETRY
+    # The failed ones wait out their backoff (the skipped one the breaker's reset timeout).
+    for delivery in (failed, other_host):
+        delivery.refresh_from_db()
+        assert delivery.next_attempt_at > timezone.now() + timedelta(seconds=1)
+
+    receiver.behaviour = reply(204)
+    time.sleep(0.4)  # the reset timeout: the next send is the trial
+    _, trial = _deliver_event(endpoint, django_capture_on_commit_callbacks, send_task)
+    send_task.reset_mock()
+    assert delivery_attempt(delivery_id=trial.pk) == DeliveryStatus.SENT
+
+    # Both deliveries held for the healed host are due now and enqueued; the other host's wait.
+    now = timezone.now()
+    for delivery in (failed, skipped):
+        delivery.refresh_from_db()
+        assert delivery.status == DeliveryStatus.RETRY and delivery.next_attempt_at <= now
+    other_host.refresh_from_db()
+    assert other_host.next_attempt_at > now
+    [call] = send_task.call_args_list
+    assert call.args == ("notifications.deliver_batch",)
+    assert set(call.kwargs["args"][0]) == {str(failed.pk), str(skipped.pk)}
+    assert delivery_attempt(delivery_id=failed.pk) == DeliveryStatus.SENT
+    assert delivery_attempt(delivery_id=skipped.pk) == DeliveryStatus.SENT
+    other.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_group_that_outlasts_its_lease_keeps_its_rows_by_renewing_it(settings, receiver_factory, send_task):
+    """A dead worker's claim lapses within the short lease; a live one renews it while it sends."""
+    from django.db import connections
+
+    from apps.notifications.services import deliveries_send
+
+    settings.NOTIFICATIONS_DELIVERY_LEASE_SECONDS = 0.6
+    lapsed: list[int] = []
+
+    def slow(handler, request):
+        time.sleep(0.25)
+        # Another worker's view, mid-group: could it take any of these rows over now?
+        try:
+            lapsable = Delivery.objects.filter(status=DeliveryStatus.SENDING, locked_until__lt=timezone.now())
+            lapsed.append(lapsable.count())
+        finally:
+            connections.close_all()
+        reply(204)(handler, request)
+
+    receiver = receiver_factory(slow, keep_alive=True)
+    endpoint = _endpoint(receiver)
+    deliveries = []
+    for _ in range(5):
+        event = envelope(recipient_id=endpoint.recipient_id)
+        events_ingest(envelopes=[event])
+        deliveries.append(Delivery.objects.get(endpoint=endpoint, event_id=event["id"]))
+
+    statuses = deliveries_send(delivery_ids=[d.pk for d in deliveries])
+
+    assert set(statuses.values()) == {DeliveryStatus.SENT}
+    assert len(lapsed) == 5  # the group ran 1.25 s, twice its lease
+    assert lapsed == [0, 0, 0, 0, 0]
