@@ -296,7 +296,8 @@ CONTENT_SECURITY_POLICY = {
 # Browser front-ends on another origin call the API with a bearer token, never cookies, so
 # credentials stay off; the default (no origins) allows no cross-origin reads at all.
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
-CORS_URLS_REGEX = r"^/api/.*$"
+# The partner API's Homerun paths (/v1/…, /healthcheck) too, as Homerun allowed browsers there.
+CORS_URLS_REGEX = r"^/(api/.*|v1/.*|healthcheck)$"
 CORS_ALLOW_CREDENTIALS = False
 CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "idempotency-key")
 CORS_EXPOSE_HEADERS = ("retry-after",)
@@ -403,6 +404,10 @@ if RATING_EDIT_WINDOW is None or timedelta(0) >= RATING_EDIT_WINDOW:
     raise ImproperlyConfigured("RATING_EDIT_WINDOW must be a positive duration, such as P30D.")
 # Partner invitations to a verified rating: usable for this many seconds after they are made.
 RATING_INVITATION_TTL = env.int("RATING_INVITATION_TTL", default=30 * 24 * 3600)
+# Partner keys (apps/partners): a rotated key's old secret keeps working this many seconds; the
+# keys' use (last used, request count), counted in Redis, is written to their rows this often.
+PARTNER_KEY_ROTATION_GRACE = env.int("PARTNER_KEY_ROTATION_GRACE", default=24 * 3600)
+PARTNER_KEY_USAGE_FLUSH_INTERVAL = env.float("PARTNER_KEY_USAGE_FLUSH_INTERVAL", default=60.0)
 # The link of the invitation email, to the client application's rating form; {invitation_id}
 # and {provider_id} are filled in (the form posts them to the API with the customer's token).
 RATING_INVITATION_URL = env(
@@ -551,6 +556,7 @@ CELERY_TASK_ROUTES = {
     "notifications.deliver_batch": {"queue": NOTIFICATIONS_DELIVERIES_QUEUE},
     "notifications.*": {"queue": "notifications"},
     "core.*": {"queue": "default"},
+    "partners.*": {"queue": "default"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -591,6 +597,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.retention_purge",
         "schedule": RETENTION_INTERVAL,
         "options": {"expires": RETENTION_INTERVAL},
+    },
+    "partners-key-usage-flush": {
+        "task": "partners.key_usage_flush",
+        "schedule": PARTNER_KEY_USAGE_FLUSH_INTERVAL,
+        "options": {"expires": PARTNER_KEY_USAGE_FLUSH_INTERVAL * 2},
     },
 }
 
