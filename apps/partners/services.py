@@ -90,9 +90,19 @@ def partner_provider_grant(*, partner: Partner, provider: Provider) -> PartnerPr
 
 @transaction.atomic
 def partner_rating_create(*, partner: Partner, customer_id, provider_id, score: int, comment: str) -> Rating:
-    """A rating by one of the partner's customers of one of its providers (404 for anything else)."""
+    """A rating by one of the partner's customers of one of its providers (404 for anything else).
+
+    One rating per customer and provider (409 ``already_rated``), except that the partner's own
+    request again, with the same score and comment, returns the rating it made (a retry or a
+    re-run of the same script, as for creation).
+    """
     customer = partner_customer_get(partner=partner, customer_id=customer_id)
     provider = partner_provider_get(partner=partner, provider_id=provider_id)
+    same = Rating.objects.filter(
+        customer=customer, provider=provider, score=score, comment=comment, partner_link__partner=partner
+    ).first()
+    if same is not None:
+        return same
     rating = rating_create(customer=customer, provider=provider, score=score, comment=comment)
     PartnerRating.objects.create(partner=partner, rating=rating)
     return rating

@@ -137,7 +137,9 @@ class RatingListView(PartnerAPIView):
         summary="Rate a service provider",
         description=(
             "A customer rates a provider from 1 to 5 stars (a JSON integer) with an optional comment. One "
-            "rating per customer and provider (409). A comment that trips an automatic hold rule waits "
+            "rating per customer and provider (409); the same request again (same score and comment) returns "
+            "the rating this partner made, with `201` (a retry or a re-run). A comment that trips an automatic "
+            "hold rule waits "
             "for moderation: it counts in the average, and notifies the provider, once published. "
             "The customer and the provider must be the partner's: anything else is a 404."
         ),

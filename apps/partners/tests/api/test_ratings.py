@@ -172,3 +172,15 @@ def test_the_rest_of_the_api_keeps_its_error_shape(api_client, provider):
     assert response.status_code == 404
     assert set(response.json()) == {"type", "errors"}
     assert ProviderFactory._meta.model.objects.count() == 1
+
+
+def test_the_same_rating_again_returns_it_and_adds_nothing(partner, customer, provider, events):
+    first = rate(partner, customer, provider, rating=5, comment="Fantastic")
+
+    again = rate(partner, customer, provider, rating=5, comment="Fantastic")
+
+    # A retry or a re-run of the same script: Homerun's 201, the same rating, announced once.
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert Rating.objects.count() == 1
+    assert [name for name, _ in events] == ["rating_created"]
+    assert summary_of(provider)["count"] == 1
