@@ -111,3 +111,20 @@ def test_json_only(partner):
 
     assert response.status_code == 406
     assert response.json() == {"status": 406, "message": "Could not satisfy the request Accept header."}
+
+
+@pytest.mark.parametrize("path", ["/healthcheck", "/v1/customers", f"/api/notifications/{SOME_ID}"])
+def test_cors_covers_the_partner_paths_from_the_same_settings(settings, path):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+
+    preflight = APIClient().options(
+        path,
+        HTTP_ORIGIN="https://app.example.com",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization, content-type",
+    )
+
+    assert preflight["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert "authorization" in preflight["Access-Control-Allow-Headers"]
+    other = APIClient().get(path, HTTP_ORIGIN="https://evil.example.net")
+    assert "Access-Control-Allow-Origin" not in other
