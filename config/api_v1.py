@@ -12,6 +12,8 @@ urlpatterns = [
     path("customers/", include("apps.customers.api.urls")),
     path("providers/", include(provider_rating_urls)),
     path("providers/", include("apps.providers.api.urls")),
+    # The partners' invitations (apps.partners), before the ratings' own paths.
+    path("ratings/invitations/", include("apps.partners.invitation_urls")),
     path("ratings/", include("apps.ratings.api.urls")),
     path("service-categories/", provider_views.ServiceCategoryListView.as_view(), name="service-category-list"),
     path("notifications/", include("apps.notifications.api.urls")),

@@ -27,23 +27,3 @@ class NotificationsRouter:
         if app_label in ROUTED_APP_LABELS:
             return db == NOTIFICATIONS_DB
         return db != NOTIFICATIONS_DB
-
-
-PARTNER_KEYS_DB = "partner_keys"
-
-
-class PartnerKeysRouter:
-    """On the separate notifications deployment: partner keys are read from the main database.
-
-    Active only when ``PARTNER_KEYS_DATABASE_URL`` is set (config/settings/notifications.py).
-    The key model is unmanaged (``apps.partners.models.PartnerKey``); nothing is migrated there.
-    """
-
-    def db_for_read(self, model, **hints):
-        return PARTNER_KEYS_DB if model._meta.label == "partners.PartnerKey" else None
-
-    def db_for_write(self, model, **hints):
-        return self.db_for_read(model)
-
-    def allow_migrate(self, db, app_label, model_name=None, **hints):
-        return False if db == PARTNER_KEYS_DB else None

@@ -6,7 +6,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from apps.core.api.docs import RedocView, redoc_bundle_view
 from apps.core.api.views import HealthzView, ReadyzView
 from apps.core.metrics import metrics_view
-from apps.partners.feed_urls import urlpatterns as partner_feed_urlpatterns
 
 api_v1 = ([path("notifications/", include("apps.notifications.api.urls"))], "v1")
 
@@ -20,8 +19,6 @@ urlpatterns = [
     path("readyz", ReadyzView.as_view(), name="readyz"),
     path("metrics", metrics_view, name="metrics"),
     path("notifications/", include("apps.notifications.urls")),
-    # The partner API's health check and notification feed, as Homerun's notification service had them.
-    *partner_feed_urlpatterns,
 ]
 
 handler400 = "apps.core.errors.bad_request"

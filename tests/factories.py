@@ -79,11 +79,23 @@ def moderator_create(**kwargs) -> User:
     return user
 
 
-def partner_key_create(name: str = "Partner") -> tuple:
-    """A partner API key and its plain-text secret (shown once, as in the admin)."""
-    from apps.ratings.models import PartnerAPIKey
+def partner_key_create(name: str = "Partner", scopes: list[str] | None = None, partner=None) -> tuple:
+    """A key of a partner (a new one named ``name`` unless given) and its plain-text secret
+    (shown once, as in the admin); all scopes unless ``scopes``."""
+    from apps.partners.keys import partner_key_create as key_create
+    from apps.partners.models import Partner
 
-    return PartnerAPIKey.objects.create_key(name=name)
+    if partner is None:
+        partner = Partner.objects.create(name=f"{name} {uuid.uuid4().hex[:8]}")
+    return key_create(partner=partner, name=name, scopes=scopes)
+
+
+def partner_grant(key, *providers) -> None:
+    """Let the key's partner act for these providers (as staff grant it in the admin)."""
+    from apps.partners.services import partner_provider_grant
+
+    for provider in providers:
+        partner_provider_grant(partner=key.partner, provider=provider)
 
 
 class NotificationFactory(factory.django.DjangoModelFactory):

@@ -43,23 +43,12 @@ class Notification(UUIDModel):
     seen_at = models.DateTimeField(null=True, blank=True)
     # Archived items leave the default inbox list and its unread/unseen counts; they are kept.
     archived_at = models.DateTimeField(null=True, blank=True)
-    # When a partner system's notification feed (apps.partners) handed this item out: the feed
-    # gives each item once, independently of the user's own read state.
-    partner_consumed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["event_id", "recipient_id"], name="notifications_event_recipient_uniq"),
         ]
         indexes = [
-            # The partner feed: a provider's unconsumed new-rating items, oldest first.
-            models.Index(
-                KeyTransform("provider_id", "data"),
-                "created_at",
-                "id",
-                condition=Q(type="rating.created", partner_consumed_at__isnull=True),
-                name="notifications_partner_feed_idx",
-            ),
             models.Index(fields=["recipient_id", "-created_at", "-id"], name="notifications_inbox_idx"),
             # data -> 'rating_id': the items (and so the deliveries) of one rating, cancelled when
             # it is deleted or hidden (services/cancellation.py).

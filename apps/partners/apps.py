@@ -5,3 +5,8 @@ class PartnersConfig(AppConfig):
     name = "apps.partners"
     label = "partners"
     verbose_name = "Partner API"
+
+    def ready(self) -> None:
+        from apps.partners import receivers
+
+        receivers.connect()

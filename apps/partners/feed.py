@@ -1,82 +1,117 @@
-"""The partner notification feed: a provider's new-rating inbox items, each handed out once.
+"""The partner notification feed: the partner's own queue, each item handed out once.
 
-Built from the provider's own inbox items (``rating.created``), found by the ``provider_id``
-their event carried, so it needs only the notifications tables: the separate notifications
-deployment serves it too. An item handed out by a consuming read gets ``partner_consumed_at``;
-two concurrent readers never get the same item (``SELECT … FOR UPDATE SKIP LOCKED``, then the
-``UPDATE`` in the same transaction). The user's own inbox (``read_at``) is untouched.
+Fed in the rating's own transaction (``apps.partners.receivers``) for every partner that has
+the rated provider, and by ``POST /api/internal/notifications`` (any provider id, as in
+Homerun). A read consumes, as Homerun's does: it returns the items not handed out yet (created
+after ``lastChecked`` when given), oldest first, and marks them handed out; two concurrent
+readers never get the same item (``SELECT … FOR UPDATE SKIP LOCKED``, then the ``UPDATE`` in the
+same transaction). The provider's own inbox and its notification preferences are another
+matter: the feed is the partner's.
 """
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q
 from django.utils import timezone
 
-from apps.notifications.events import RATING_CREATED
-from apps.notifications.models import Notification
-from apps.notifications.services.db import notifications_db
+from apps.partners.models import Partner, PartnerFeedItem
+from apps.ratings.models import RatingStatus
 
 FEED_PAGE_SIZE = 50
+CREATED_MESSAGE = "Notification created successfully"
 
 
 @dataclass(frozen=True)
 class FeedItem:
-    id: str
-    service_provider_id: str
+    id: uuid.UUID
+    service_provider_id: uuid.UUID
     message: str
-    rating_id: str
+    rating_id: uuid.UUID
     created_at: datetime
 
 
-def _customer_name(item: Notification) -> str:
-    name = item.data.get("customer_name")
-    if name is None:
-        # Items written before the name was kept in their data: the title carries it.
-        name = item.title.split(" rating from ", 1)[-1]
-    return name
+def feed_message(*, score: int, customer_name: str, comment: str) -> str:
+    """Homerun's wording: ``New 4-star rating received from Ada: "Fixed it fast"``, without the
+    name part when there is no name, without the comment part when there is no comment."""
+    message = f"New {score}-star rating received" if 1 <= score <= 5 else "New rating received"
+    if customer_name:
+        message += " from " + customer_name
+    if comment:
+        message += ': "' + comment + '"'
+    return message
 
 
-def _item(notification: Notification) -> FeedItem:
-    data = notification.data
+def feed_items_for_rating(*, partner_ids, provider_id, rating_id, score: int) -> None:
+    """A new published rating, announced once to each partner in ``partner_ids`` (a replayed
+    event adds nothing: one item per partner and rating)."""
+    PartnerFeedItem.objects.bulk_create(
+        [
+            PartnerFeedItem(
+                partner_id=partner_id, provider_id=provider_id, rating_id=rating_id, rating_ref=rating_id, score=score
+            )
+            for partner_id in partner_ids
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def feed_item_create(
+    *, partner: Partner, provider_id: uuid.UUID, rating_id: uuid.UUID, score: int, customer_name: str, comment: str
+) -> PartnerFeedItem:
+    """An item the partner posts itself (Homerun's internal endpoint), for any provider id."""
+    return PartnerFeedItem.objects.create(
+        partner=partner,
+        provider_id=provider_id,
+        rating_ref=rating_id,
+        score=score,
+        message=feed_message(score=score, customer_name=customer_name, comment=comment),
+    )
+
+
+def _render(item: PartnerFeedItem) -> FeedItem:
+    if item.rating is not None:
+        # Read now, not copied when the item was made: an erased author is "Deleted user" here too.
+        message = feed_message(
+            score=item.score, customer_name=item.rating.customer.user.name, comment=item.rating.comment
+        )
+    else:
+        message = item.message
     return FeedItem(
-        id=str(notification.pk),
-        service_provider_id=data["provider_id"],
-        message=f'New {data["score"]}-star rating received from {_customer_name(notification)}: "{notification.body}"',
-        rating_id=data["rating_id"],
-        created_at=notification.created_at,
+        id=item.pk,
+        service_provider_id=item.provider_id,
+        message=message,
+        rating_id=item.rating_ref,
+        created_at=item.created_at,
     )
 
 
-def _provider_items(*, db: str, provider_id) -> QuerySet[Notification]:
-    # data -> 'provider_id' (jsonb), as the partial index notifications_partner_feed_idx is built on.
-    return (
-        Notification.objects.using(db)
-        .filter(type=RATING_CREATED, data__provider_id=str(provider_id))
-        .order_by("created_at", "id")
-    )
+def feed_consume(
+    *, partner: Partner, provider_id: uuid.UUID, last_checked: datetime | None = None, limit: int = FEED_PAGE_SIZE
+) -> tuple[list[FeedItem], bool]:
+    """The partner's oldest ``limit`` items for the provider not handed out yet (created after
+    ``last_checked`` when given), now marked handed out; and whether more wait.
 
-
-def feed_consume(*, provider_id, limit: int = FEED_PAGE_SIZE) -> tuple[list[FeedItem], bool]:
-    """The oldest ``limit`` items not handed out yet, now marked handed out; and whether more wait."""
-    db = notifications_db()
-    with transaction.atomic(using=db):
+    An item whose rating is not public (held or hidden by moderation after it was announced)
+    waits, unconsumed, until it is public again.
+    """
+    with transaction.atomic():
+        queryset = PartnerFeedItem.objects.filter(
+            Q(rating__isnull=True) | Q(rating__status=RatingStatus.PUBLISHED),
+            partner=partner,
+            provider_id=provider_id,
+            consumed_at__isnull=True,
+        )
+        if last_checked is not None:
+            queryset = queryset.filter(created_at__gt=last_checked)
         rows = list(
-            _provider_items(db=db, provider_id=provider_id)
-            .filter(partner_consumed_at__isnull=True)
-            .select_for_update(skip_locked=True)[: limit + 1]
+            queryset.select_related("rating__customer__user")
+            .order_by("created_at", "id")
+            .select_for_update(skip_locked=True, of=("self",))[: limit + 1]
         )
         page = rows[:limit]
         if page:
-            Notification.objects.using(db).filter(pk__in=[row.pk for row in page]).update(
-                partner_consumed_at=timezone.now()
-            )
-    return [_item(row) for row in page], len(rows) > limit
-
-
-def feed_since(*, provider_id, last_checked: datetime, limit: int = FEED_PAGE_SIZE) -> tuple[list[FeedItem], bool]:
-    """Items created after ``last_checked`` (handed out or not), oldest first, without consuming any."""
-    db = notifications_db()
-    rows = list(_provider_items(db=db, provider_id=provider_id).filter(created_at__gt=last_checked)[: limit + 1])
-    return [_item(row) for row in rows[:limit]], len(rows) > limit
+            PartnerFeedItem.objects.filter(pk__in=[row.pk for row in page]).update(consumed_at=timezone.now())
+    return [_render(row) for row in page], len(rows) > limit

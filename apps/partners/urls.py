@@ -3,11 +3,20 @@
 
 from django.urls import path
 
-from apps.partners import feed_urls
-from apps.partners.api import views
+from apps.partners.api import feed_views, views
 
 urlpatterns = [
-    *feed_urls.urlpatterns,
+    path("healthcheck", feed_views.HealthcheckView.as_view(), name="partner-healthcheck"),
+    path(
+        "api/internal/notifications",
+        feed_views.InternalNotificationView.as_view(),
+        name="partner-internal-notifications",
+    ),
+    path(
+        "api/notifications/<str:serviceProviderId>",
+        feed_views.NotificationFeedView.as_view(),
+        name="partner-notifications-feed",
+    ),
     path("v1/customers", views.CustomerListView.as_view(), name="partner-customers"),
     path("v1/customers/<str:id>", views.CustomerDetailView.as_view(), name="partner-customer"),
     path("v1/service-providers", views.ServiceProviderListView.as_view(), name="partner-service-providers"),

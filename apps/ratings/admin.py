@@ -12,14 +12,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
-from rest_framework_api_key.admin import APIKeyModelAdmin
-from rest_framework_api_key.models import APIKey
 
 from apps.core.admin_mixins import ReadOnlyPageMixin
 from apps.core.exceptions import ApplicationError
 from apps.ratings.models import (
     ModerationDecision,
-    PartnerAPIKey,
     Rating,
     RatingInvitation,
     RatingReply,
@@ -513,7 +510,6 @@ class RatingInvitationAdmin(ReadOnlyAdmin):
         "external_reference",
         "provider",
         "customer",
-        "partner_key",
         "created_at",
         "expires_at",
         "used_at",
@@ -521,17 +517,7 @@ class RatingInvitationAdmin(ReadOnlyAdmin):
     )
     list_filter = (("used_at", admin.EmptyFieldListFilter), ("revoked_at", admin.EmptyFieldListFilter))
     search_fields = ("external_reference", "provider__name", "customer__user__email")
-    list_select_related = ("provider", "customer__user", "partner_key")
-
-
-# Partners authenticate with PartnerAPIKey only; the library's generic key model stays unused.
-if admin.site.is_registered(APIKey):
-    admin.site.unregister(APIKey)
-
-
-@admin.register(PartnerAPIKey)
-class PartnerAPIKeyAdmin(APIKeyModelAdmin):
-    """Staff issue a key here; it is shown once, only its hash is stored."""
+    list_select_related = ("provider", "customer__user")
 
 
 @admin.register(RatingSummary)

@@ -6,7 +6,6 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Cast, Coalesce, Length, NullIf
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
-from rest_framework_api_key.models import AbstractAPIKey
 
 from apps.core.models import TimeStampedModel, UUIDModel
 from apps.customers.models import Customer
@@ -29,23 +28,12 @@ class InvitationState(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
-class PartnerAPIKey(AbstractAPIKey):
-    """A staff-issued key for a partner system (only its hash is stored, by djangorestframework-api-key)."""
-
-    class Meta(AbstractAPIKey.Meta):
-        verbose_name = "partner API key"
-        verbose_name_plural = "partner API keys"
-
-
 class RatingInvitation(UUIDModel):
     """A partner's proof that ``customer`` had a job done by ``provider``; a rating made with it is verified."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="rating_invitations")
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="rating_invitations")
     external_reference = models.CharField(max_length=255)
-    partner_key = models.ForeignKey(
-        PartnerAPIKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="invitations"
-    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     # Kept once set: the rating it verified may later be verified by a newer invitation, and
     # this one must not become usable (or revocable) again.
@@ -64,7 +52,6 @@ class RatingInvitation(UUIDModel):
             ),
         ]
         indexes = [
-            models.Index(fields=["partner_key", "-created_at", "-id"], name="ratings_invitation_partner_idx"),
             # A customer's open invitations: the unused, unrevoked ones, filtered by age.
             models.Index(
                 fields=["customer", "-created_at", "-id"],

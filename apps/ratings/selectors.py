@@ -8,7 +8,7 @@ from apps.accounts.models import User
 from apps.core.exceptions import NotFound, PermissionDenied
 from apps.customers.models import Customer
 from apps.providers.models import Provider
-from apps.ratings.models import PartnerAPIKey, Rating, RatingInvitation, RatingStatus, RatingSummary
+from apps.ratings.models import Rating, RatingInvitation, RatingStatus, RatingSummary
 
 
 def _ratings() -> QuerySet[Rating]:
@@ -90,19 +90,6 @@ def invitation_list_open(*, customer: Customer) -> QuerySet[RatingInvitation]:
         .select_related("provider")
         .annotate(rating_id=Subquery(own_rating.values("pk")[:1]))
     )
-
-
-def invitation_list_for_partner(*, partner_key: PartnerAPIKey) -> QuerySet[RatingInvitation]:
-    """The invitations made with this partner key, in every state, newest first."""
-    return RatingInvitation.objects.filter(partner_key=partner_key)
-
-
-def invitation_get_for_partner(*, invitation_id, partner_key: PartnerAPIKey) -> RatingInvitation:
-    """One of this partner key's invitations; another partner's is 404 (no enumeration)."""
-    invitation = RatingInvitation.objects.filter(pk=invitation_id, partner_key=partner_key).first()
-    if invitation is None:
-        raise NotFound("Invitation not found.")
-    return invitation
 
 
 def rating_summary_get(*, provider_id) -> RatingSummary:

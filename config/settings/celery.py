@@ -7,6 +7,7 @@ from config.env import VAR_DIR, env
 from config.settings.delivery import NOTIFICATIONS_DIGEST_INTERVAL, NOTIFICATIONS_SWEEP_INTERVAL
 from config.settings.i18n import TIME_ZONE
 from config.settings.outbox import OUTBOX_RELAY_INTERVAL
+from config.settings.ratings import PARTNER_KEY_USAGE_FLUSH_INTERVAL
 from config.settings.retention import RETENTION_INTERVAL
 
 # The database is the source of truth (outbox, deliveries); the broker is the fast path. The
@@ -39,6 +40,7 @@ CELERY_TASK_ROUTES = {
     "notifications.deliver_batch": {"queue": NOTIFICATIONS_DELIVERIES_QUEUE},
     "notifications.*": {"queue": "notifications"},
     "core.*": {"queue": "default"},
+    "partners.*": {"queue": "default"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -79,5 +81,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.retention_purge",
         "schedule": RETENTION_INTERVAL,
         "options": {"expires": RETENTION_INTERVAL},
+    },
+    "partners-key-usage-flush": {
+        "task": "partners.key_usage_flush",
+        "schedule": PARTNER_KEY_USAGE_FLUSH_INTERVAL,
+        "options": {"expires": PARTNER_KEY_USAGE_FLUSH_INTERVAL * 2},
     },
 }

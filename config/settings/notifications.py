@@ -27,10 +27,6 @@ INSTALLED_APPS = [
     # never read here.
     "apps.accounts",
     "apps.notifications",
-    # The partner notification feed and health check; partner keys are read from the main
-    # database (PARTNER_KEYS_DATABASE_URL).
-    "rest_framework_api_key",
-    "apps.partners",
 ]
 MIDDLEWARE = [
     "apps.core.metrics.RequestMetricsMiddleware",
@@ -71,11 +67,3 @@ SERVICE_DEPLOYMENT = "marketplace-notifications"
 
 # The outbox lives in the publisher's database, not in ours: confirm through the broker.
 OUTBOX_CONFIRM_INLINE = False
-
-# The partner feed (apps.partners) verifies partner keys, which staff issue on the main
-# deployment: with its own database, this deployment reads them there (read-only; a role that
-# may SELECT ratings_partnerapikey is enough). Empty: this deployment's DATABASE_URL has them.
-PARTNER_KEYS_DATABASE_URL = env("PARTNER_KEYS_DATABASE_URL", default="")  # noqa: F405
-if PARTNER_KEYS_DATABASE_URL:
-    DATABASES["partner_keys"] = env.db_url_config(PARTNER_KEYS_DATABASE_URL)  # noqa: F405
-    DATABASE_ROUTERS = [*globals().get("DATABASE_ROUTERS", []), "config.routers.PartnerKeysRouter"]

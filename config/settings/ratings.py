@@ -23,6 +23,10 @@ if RATING_EDIT_WINDOW is None or timedelta(0) >= RATING_EDIT_WINDOW:
     raise ImproperlyConfigured("RATING_EDIT_WINDOW must be a positive duration, such as P30D.")
 # Partner invitations to a verified rating: usable for this many seconds after they are made.
 RATING_INVITATION_TTL = env.int("RATING_INVITATION_TTL", default=30 * 24 * 3600)
+# Partner keys (apps/partners): a rotated key's old secret keeps working this many seconds; the
+# keys' use (last used, request count), counted in Redis, is written to their rows this often.
+PARTNER_KEY_ROTATION_GRACE = env.int("PARTNER_KEY_ROTATION_GRACE", default=24 * 3600)
+PARTNER_KEY_USAGE_FLUSH_INTERVAL = env.float("PARTNER_KEY_USAGE_FLUSH_INTERVAL", default=60.0)
 # The link of the invitation email, to the client application's rating form; {invitation_id}
 # and {provider_id} are filled in (the form posts them to the API with the customer's token).
 RATING_INVITATION_URL = env(

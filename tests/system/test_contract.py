@@ -31,8 +31,10 @@ MAX_EXAMPLES = os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "25")
 RUN_TIMEOUT = 900  # seconds per identity; a run takes a few minutes here
 
 PARTNER_KEY_SCRIPT = """
-from apps.ratings.models import PartnerAPIKey
-_, key = PartnerAPIKey.objects.create_key(name="contract fuzzing")
+from apps.partners.keys import partner_key_create
+from apps.partners.models import Partner
+partner = Partner.objects.create(name="contract fuzzing")
+_, key = partner_key_create(partner=partner, name="contract fuzzing")
 print("KEY" + key)
 """
 

@@ -1,8 +1,8 @@
 """``Authorization: Api-Key <key>`` authentication against a djangorestframework-api-key model.
 
 The package stores only a hash of each key and offers it as a permission; this puts the key on
-``request.auth``, so a view knows which key called. Subclasses name the model: the partner keys
-of the main deployment, or their read-only view in the notifications deployment.
+``request.auth``, so a view knows which key called. Subclasses name the model (the partner keys,
+``apps.partners.models.PartnerKey``).
 """
 
 from django.contrib.auth.models import AnonymousUser

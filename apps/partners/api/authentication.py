@@ -1,36 +1,42 @@
-"""Partner API authentication: ``Authorization: Api-Key <key>`` only, never a user's JWT."""
+"""Partner API authentication: ``Authorization: Api-Key <key>`` only, never a user's JWT.
 
-from django.apps import apps
+A key belongs to a partner (``request.auth.partner``) and carries scopes; each view names the
+scope each of its methods needs (``required_scopes``).
+"""
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.throttling import SimpleRateThrottle
-from rest_framework_api_key.models import AbstractAPIKey
 
 from apps.core.api.keys import APIKeyAuthentication
+from apps.core.exceptions import PermissionDenied
 from apps.core.throttling import RedisWindowMixin
-from apps.partners.models import PartnerKey
+from apps.partners.keys import partner_key_used
+from apps.partners.models import ALL_SCOPES, PartnerKey
 
 
 class PartnerKeyAuthentication(APIKeyAuthentication):
     model = PartnerKey
 
-
-def partner_authentication() -> type[BaseAuthentication]:
-    """The key authentication of this deployment: the ratings app's own where it is installed
-    (one class, so one security scheme in the OpenAPI document), else the one above."""
-    if apps.is_installed("apps.ratings"):
-        from apps.ratings.api.authentication import PartnerAPIKeyAuthentication
-
-        return PartnerAPIKeyAuthentication
-    return PartnerKeyAuthentication
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is not None:
+            partner_key_used(key=result[1])
+        return result
 
 
 class HasPartnerKey(BasePermission):
+    """A partner key with the scope the view's method needs (``required_scopes[method]``)."""
+
     message = "A partner API key is required."
 
     def has_permission(self, request, view) -> bool:
-        return isinstance(request.auth, AbstractAPIKey)
+        if not isinstance(request.auth, PartnerKey):
+            return False
+        scope = getattr(view, "required_scopes", {}).get(request.method)
+        if scope is not None and scope not in request.auth.scopes:
+            raise PermissionDenied(f"This key lacks the scope {scope!r}.")
+        return True
 
 
 class PartnerKeyThrottle(RedisWindowMixin, SimpleRateThrottle):
@@ -39,14 +45,13 @@ class PartnerKeyThrottle(RedisWindowMixin, SimpleRateThrottle):
     scope = "partner"
 
     def get_cache_key(self, request, view):
-        if not isinstance(request.auth, AbstractAPIKey):
+        if not isinstance(request.auth, PartnerKey):
             return None
         return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
 
 
 class PartnerKeyScheme(OpenApiAuthenticationExtension):
     target_class = PartnerKeyAuthentication
-    # The same scheme as the invitation endpoint's (apps.ratings): one key, one definition.
     name = "PartnerApiKey"
 
     def get_security_definition(self, auto_schema):
@@ -54,5 +59,12 @@ class PartnerKeyScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "`Api-Key <key>`, a key issued by staff in the admin (Partner API keys).",
+            "description": (
+                "`Api-Key <key>`: a key of one partner (a marketplace), issued by staff in the admin "
+                "(Partners), shown once and stored hashed. A partner sees only what it created (and the "
+                "providers staff granted it): anything else is a 404. Each key carries scopes ("
+                + ", ".join(f"`{scope}`" for scope in ALL_SCOPES)
+                + "); a call outside them is a 403. A revoked key, or a rotated one after its grace "
+                "period, is a 401."
+            ),
         }

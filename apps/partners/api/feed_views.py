@@ -1,34 +1,35 @@
-"""The partner views both deployments serve: the base class, the health check and the
-notification feed. Nothing here imports the ratings, providers or customers apps, which the
-separate notifications deployment does not install."""
+"""The partner API's base view, the health check and Homerun's notification-service paths."""
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from apps.core.api.base import APIView
-from apps.core.exceptions import NotFound
+from apps.core.fields import StrictIntegerField
 from apps.core.renderers import ORJSONRenderer
-from apps.core.serializers import QueryInput
-from apps.partners.api.authentication import HasPartnerKey, PartnerKeyThrottle, partner_authentication
+from apps.core.serializers import JSONInput, QueryInput
+from apps.partners.api.authentication import HasPartnerKey, PartnerKeyAuthentication, PartnerKeyThrottle
 from apps.partners.api.errors import partner_exception_handler
 from apps.partners.api.schema import PartnerAutoSchema, error, partner_operation
-from apps.partners.feed import FEED_PAGE_SIZE, feed_consume, feed_since
+from apps.partners.feed import CREATED_MESSAGE, FEED_PAGE_SIZE, feed_consume, feed_item_create
 from apps.partners.ids import parse_id
+from apps.partners.models import Scope
 
 
 class PartnerAPIView(APIView):
     """A partner API view: a partner key only (a user's JWT is a 401), throttled per key,
-    errors in the partner shape."""
+    errors in the partner shape. ``required_scopes`` maps each method to the key scope it needs."""
 
-    authentication_classes = [partner_authentication()]
+    authentication_classes = [PartnerKeyAuthentication]
     permission_classes = [HasPartnerKey]
     throttle_classes = [PartnerKeyThrottle]
     # JSON only: a machine client, and no browsable page that would answer HTML to a browser's Accept.
     renderer_classes = [ORJSONRenderer]
     schema = PartnerAutoSchema()
+    required_scopes: dict[str, str] = {}
 
     def get_exception_handler(self):
         return partner_exception_handler
@@ -38,14 +39,22 @@ def id_parameter(name: str, description: str) -> OpenApiParameter:
     return OpenApiParameter(name, OpenApiTypes.UUID, OpenApiParameter.PATH, description=description)
 
 
-class HealthcheckView(PartnerAPIView):
-    @partner_operation(
+class HealthcheckView(APIView):
+    """Public, as Homerun's: load balancers and uptime checks call it without a key."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+    renderer_classes = [ORJSONRenderer]
+
+    @extend_schema(
         operation_id="partner_healthcheck",
         summary="Partner API health check",
         description=(
-            '`"OK <version>"` (a JSON string) when the service answers and the partner key is valid: a '
-            "partner checks its base URL and key with it. Orchestrators probe `/healthz` and `/readyz`."
+            '`"OK <version>"` (a JSON string) when the service answers; public (no key), `GET` and `HEAD`, '
+            "as Homerun's. Orchestrators probe `/healthz` and `/readyz`."
         ),
+        tags=["partner"],
         responses={200: OpenApiResponse(OpenApiTypes.STR, description="`OK <API version>`")},
     )
     def get(self, request):
@@ -55,9 +64,7 @@ class HealthcheckView(PartnerAPIView):
 class PartnerFeedQuery(QueryInput):
     lastChecked = serializers.DateTimeField(
         required=False,
-        help_text=(
-            "RFC 3339 timestamp: return the items created after it, handed out before or not, and consume none."
-        ),
+        help_text="RFC 3339 timestamp: only items created after it (still consumed, as in Homerun).",
     )
 
 
@@ -75,21 +82,28 @@ class PartnerFeedOutput(serializers.Serializer):
 
 
 class NotificationFeedView(PartnerAPIView):
+    required_scopes = {"GET": Scope.FEED_READ}
+
     @partner_operation(
         operation_id="partner_notifications_feed",
-        summary="A provider's new-rating notifications",
+        summary="The partner's notifications for a provider",
         description=(
-            "The provider's notifications of new published ratings, oldest first, at most "
-            f"{FEED_PAGE_SIZE} per response. Without `lastChecked` the read consumes: each notification "
-            "is returned once (to one reader, even under concurrent reads), and `hasMore` says whether "
-            "more wait. With `lastChecked` it returns the notifications created after that instant, "
-            "consumed or not, and consumes none. `message` reads "
-            '`New N-star rating received from <customer name>: "<comment, first 140 characters>"`. '
-            "An id that is no UUID is a 404; an unknown provider has no notifications (an empty list: "
-            "this service does not know the providers). Ratings held for review are "
-            "announced only once published, not in this feed."
+            "The partner's own feed for the provider, oldest first, at most "
+            f"{FEED_PAGE_SIZE} per response: notices of new published ratings of its providers (created or "
+            "granted) and what it posted to `/api/internal/notifications`. A read consumes, as Homerun's: each "
+            "notification is returned once (to one reader, even under concurrent reads); with `lastChecked` "
+            "only those created after that instant are returned (and consumed). `hasMore` says more wait. "
+            '`message` reads `New N-star rating received from <customer name>: "<comment>"` (without the '
+            "comment part when there is none). The provider's in-app notification settings do not apply: the "
+            "feed is the partner's. An id that is no UUID, or a provider with nothing for this partner, is an "
+            "empty list (Homerun's answer). Needs the `feed:read` scope."
         ),
-        parameters=[id_parameter("serviceProviderId", "The provider's id."), PartnerFeedQuery],
+        parameters=[
+            OpenApiParameter(
+                "serviceProviderId", OpenApiTypes.STR, OpenApiParameter.PATH, description="The provider's id."
+            ),
+            PartnerFeedQuery,
+        ],
         responses={200: PartnerFeedOutput, 400: error(400)},
     )
     def get(self, request, **kwargs):
@@ -97,9 +111,54 @@ class NotificationFeedView(PartnerAPIView):
         query.is_valid(raise_exception=True)
         provider_id = parse_id(kwargs["serviceProviderId"])
         if provider_id is None:
-            raise NotFound("Service provider not found.")
-        if (last_checked := query.validated_data.get("lastChecked")) is not None:
-            items, has_more = feed_since(provider_id=provider_id, last_checked=last_checked)
+            items, has_more = [], False
         else:
-            items, has_more = feed_consume(provider_id=provider_id)
+            items, has_more = feed_consume(
+                partner=request.auth.partner,
+                provider_id=provider_id,
+                last_checked=query.validated_data.get("lastChecked"),
+            )
         return Response(PartnerFeedOutput({"notifications": items, "hasMore": has_more}).data)
+
+
+class InternalNotificationInput(JSONInput):
+    serviceProviderId = serializers.UUIDField()
+    ratingId = serializers.UUIDField()
+    rating = StrictIntegerField(min_value=1, max_value=5)
+    customerName = serializers.CharField(max_length=255, required=False, default="")
+    comment = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class InternalNotificationOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    message = serializers.CharField()
+
+
+class InternalNotificationView(PartnerAPIView):
+    required_scopes = {"POST": Scope.NOTIFICATIONS_WRITE}
+
+    @partner_operation(
+        operation_id="partner_internal_notifications_create",
+        summary="Post a notification to the partner's feed",
+        description=(
+            "Homerun's notification-service intake: a notice for any provider id (known here or not), put in "
+            "this partner's feed, worded as a rating notice (`message` above). Answers "
+            f'`201 {{"id", "message": "{CREATED_MESSAGE}"}}`. Needs the `notifications:write` scope.'
+        ),
+        request=InternalNotificationInput,
+        responses={201: InternalNotificationOutput},
+    )
+    def post(self, request):
+        data = InternalNotificationInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        item = feed_item_create(
+            partner=request.auth.partner,
+            provider_id=values["serviceProviderId"],
+            rating_id=values["ratingId"],
+            score=values["rating"],
+            customer_name=values["customerName"],
+            comment=values["comment"],
+        )
+        body = InternalNotificationOutput({"id": item.pk, "message": CREATED_MESSAGE}).data
+        return Response(body, status=status.HTTP_201_CREATED)

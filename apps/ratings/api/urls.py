@@ -4,12 +4,6 @@ from apps.ratings.api import views
 
 urlpatterns = [
     path("", views.RatingListView.as_view(), name="rating-list"),
-    path("invitations/", views.RatingInvitationListView.as_view(), name="rating-invitation-list"),
-    path(
-        "invitations/<uuid:invitation_id>/revoke/",
-        views.RatingInvitationRevokeView.as_view(),
-        name="rating-invitation-revoke",
-    ),
     path("<uuid:rating_id>/", views.RatingDetailView.as_view(), name="rating-detail"),
     path("<uuid:rating_id>/reports/", views.RatingReportListView.as_view(), name="rating-report-list"),
     path("<uuid:rating_id>/reply/", views.RatingReplyView.as_view(), name="rating-reply"),

@@ -15,16 +15,12 @@ from apps.core.api.caching import IF_NONE_MATCH_PARAMETER, NOT_MODIFIED_RESPONSE
 from apps.core.exceptions import PermissionDenied
 from apps.core.idempotency import InvalidIdempotencyKey, idempotent
 from apps.core.openapi import conflict_response, raises, unprocessable_response
-from apps.customers.models import Customer
 from apps.providers.api.serializers import RatingSummaryOutput, rating_summary_data
 from apps.providers.selectors import providers_active
-from apps.ratings.api.authentication import HasPartnerAPIKey, PartnerAPIKeyAuthentication
 from apps.ratings.api.serializers import (
     CustomerInvitationOutput,
     RatingCreateInput,
     RatingHelpfulVoteOutput,
-    RatingInvitationCreateInput,
-    RatingInvitationOutput,
     RatingListQuery,
     RatingOutput,
     RatingReplyInput,
@@ -37,8 +33,6 @@ from apps.ratings.api.throttling import RatingSubmitThrottle
 from apps.ratings.filters import RatingOrdering
 from apps.ratings.models import Rating, RatingInvitation
 from apps.ratings.selectors import (
-    invitation_get_for_partner,
-    invitation_list_for_partner,
     invitation_list_open,
     rating_get_for_author,
     rating_get_for_provider,
@@ -57,8 +51,6 @@ from apps.ratings.services import (
     InvitationRevoked,
     helpful_vote_add,
     helpful_vote_remove,
-    invitation_create,
-    invitation_revoke,
     rating_create,
     rating_delete,
     rating_update,
@@ -339,92 +331,6 @@ class RatingHelpfulView(APIView):
     def delete(self, request, rating_id: UUID):
         helpful_vote_remove(rating=rating_get_published(rating_id=rating_id), user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-@extend_validation_errors(["does_not_exist"], field_name="customer_id", methods=["post"])
-@extend_validation_errors(["does_not_exist"], field_name="provider_id", methods=["post"])
-class RatingInvitationListView(GenericAPIView):
-    """Invitations to a verified rating, created and listed by partner systems with an API key."""
-
-    authentication_classes = [PartnerAPIKeyAuthentication]
-    permission_classes = [HasPartnerAPIKey]
-    queryset = RatingInvitation.objects.none()
-    serializer_class = RatingInvitationOutput
-
-    @extend_schema(
-        operation_id="ratings_invitations_list",
-        summary="List the partner's invitations",
-        description=(
-            "The invitations made with the calling partner key, in every state (`open`, `used`, `revoked`, "
-            "`expired`), newest first, cursor-paginated. Another partner's invitations are never listed."
-        ),
-        tags=["ratings"],
-        responses={200: RatingInvitationOutput(many=True)},
-    )
-    def get(self, request):
-        page = self.paginate_queryset(invitation_list_for_partner(partner_key=request.auth))
-        return self.get_paginated_response(RatingInvitationOutput(page, many=True).data)
-
-    @extend_schema(
-        operation_id="ratings_invitations_create",
-        summary="Invite a verified rating",
-        description=(
-            "A partner system (authenticated with its API key) records that a customer had a job done by a "
-            "provider. The customer then rates with `invitation_id` and the rating is verified (one rating "
-            "per invitation), or verifies the rating it already has of that provider with it. One invitation "
-            "per provider and external reference (409 `already_invited`). The invitation can be used for "
-            "`RATING_INVITATION_TTL` (30 days by default); the customer is notified (inbox and email, with a "
-            "link to the rating form)."
-        ),
-        tags=["ratings"],
-        request=RatingInvitationCreateInput,
-        responses={201: RatingInvitationOutput, 409: conflict_response("already_invited")},
-    )
-    def post(self, request):
-        data = RatingInvitationCreateInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        # A deleted (deactivated) customer can no longer sign in to rate: nothing to invite.
-        customer = (
-            Customer.objects.select_related("user")
-            .filter(pk=data.validated_data["customer_id"], user__is_active=True)
-            .first()
-        )
-        if customer is None:
-            raise ValidationError({"customer_id": ["Customer not found."]}, code="does_not_exist")
-        provider = providers_active().select_related("user").filter(pk=data.validated_data["provider_id"]).first()
-        if provider is None:
-            raise ValidationError({"provider_id": ["Provider not found."]}, code="does_not_exist")
-        invitation = invitation_create(
-            customer=customer,
-            provider=provider,
-            external_reference=data.validated_data["external_reference"],
-            partner_key=request.auth,
-        )
-        return Response(RatingInvitationOutput(invitation).data, status=status.HTTP_201_CREATED)
-
-
-class RatingInvitationRevokeView(APIView):
-    """A partner withdraws one of its invitations."""
-
-    authentication_classes = [PartnerAPIKeyAuthentication]
-    permission_classes = [HasPartnerAPIKey]
-
-    @extend_schema(
-        operation_id="ratings_invitations_revoke",
-        summary="Revoke an invitation",
-        description=(
-            "The invitation can no longer verify a rating (the customer's list no longer shows it). Revoking "
-            "a revoked invitation changes nothing and answers the same (idempotent). An invitation that "
-            "already verified a rating cannot be revoked (409 `invitation_used`); another partner's "
-            "invitation is 404."
-        ),
-        tags=["ratings"],
-        request=None,
-        responses={200: RatingInvitationOutput, 409: conflict_response("invitation_used")},
-    )
-    def post(self, request, invitation_id: UUID):
-        invitation = invitation_get_for_partner(invitation_id=invitation_id, partner_key=request.auth)
-        return Response(RatingInvitationOutput(invitation_revoke(invitation=invitation)).data)
 
 
 class CustomerInvitationListView(GenericAPIView):

@@ -6,10 +6,7 @@ from django.utils import timezone
 from apps.customers.models import Customer
 from apps.providers.models import Provider
 from apps.ratings import events
-from apps.ratings.models import (
-    PartnerAPIKey,
-    RatingInvitation,
-)
+from apps.ratings.models import RatingInvitation
 from apps.ratings.services.errors import (
     AlreadyInvited,
     InvalidInvitation,
@@ -41,10 +38,10 @@ def _invitation_claim(*, invitation: RatingInvitation, customer_id, provider_id)
 
 
 @transaction.atomic
-def invitation_create(
-    *, customer: Customer, provider: Provider, external_reference: str, partner_key: PartnerAPIKey | None
-) -> RatingInvitation:
+def invitation_create(*, customer: Customer, provider: Provider, external_reference: str) -> RatingInvitation:
     """A partner's invitation for ``customer`` to rate ``provider`` for one job (409 ``already_invited``).
+
+    Which partner made it is the partners app's record (it calls this in its own transaction).
 
     It can be used for ``RATING_INVITATION_TTL`` seconds from its creation; the customer is told
     through ``rating_invited`` (an inbox item and an email with a link to the rating form).
@@ -53,11 +50,8 @@ def invitation_create(
         customer=customer,
         provider=provider,
         external_reference=external_reference,
-        partner_key=partner_key,
     )
-    invitation.full_clean(
-        exclude=["customer", "provider", "partner_key"], validate_unique=False, validate_constraints=False
-    )
+    invitation.full_clean(exclude=["customer", "provider"], validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():
             invitation.save(force_insert=True)

@@ -14,7 +14,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.models import User
 from apps.notifications.models import DeliveryStatus, Device, WebhookEndpoint
-from apps.ratings.services import invitation_create
+from apps.partners.services import partner_invitation_create
 from conftest import auth_client
 from tests.factories import (
     CustomerFactory,
@@ -23,6 +23,7 @@ from tests.factories import (
     ProviderFactory,
     ServiceCategoryFactory,
     UserFactory,
+    partner_grant,
     partner_key_create,
     rating_make,
 )
@@ -46,9 +47,11 @@ def world(db):
     device = Device.objects.create(recipient_id=provider.user.pk, token="tok-1", platform="ios")
     delivery = DeliveryFactory(notification=notification, status=DeliveryStatus.DEAD)
     partner_key, partner_secret = partner_key_create()
-    # The customer's open invitation for the provider they rated, made with the partner's key.
-    invitation = invitation_create(
-        customer=customer, provider=provider, external_reference="job-0", partner_key=partner_key
+    # The partner may act for the providers (staff granted them); the customer's open
+    # invitation for the provider they rated is the partner's.
+    partner_grant(partner_key, provider, unrated_provider)
+    invitation = partner_invitation_create(
+        partner=partner_key.partner, customer=customer, provider=provider, external_reference="job-0"
     )
     users = {
         "anonymous": None,

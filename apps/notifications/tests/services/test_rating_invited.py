@@ -12,7 +12,7 @@ from apps.notifications.models import Delivery, Notification, NotificationPrefer
 from apps.notifications.services import delivery_attempt, events_ingest
 from apps.notifications.tasks import ingest_events_task
 from apps.notifications.tests.conftest import envelope
-from tests.factories import partner_key_create
+from tests.factories import partner_grant, partner_key_create
 
 pytestmark = pytest.mark.django_db
 
@@ -20,9 +20,11 @@ URL = "https://app.example.com/rate?invitation={invitation_id}&provider={provide
 
 
 @pytest.fixture
-def partner(db):
+def partner(db, provider):
+    key, secret = partner_key_create()
+    partner_grant(key, provider)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {partner_key_create()[1]}")
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {secret}")
     return client
 
 

@@ -1,17 +1,19 @@
+"""The partner feed: the partner's own queue, consumed on read as Homerun's, fed by ratings of its
+providers and by POST /api/internal/notifications."""
+
 import uuid
 from datetime import timedelta
-from unittest import mock
 
 import pytest
 from django.utils import timezone
 
-from apps.core.outbox import outbox_dispatch
-from apps.notifications.models import Notification
-from apps.notifications.services.ingest import events_ingest
-from apps.notifications.tasks import ingest_events_task
-from apps.notifications.tests.conftest import envelope
-from apps.partners.feed import FEED_PAGE_SIZE
-from tests.factories import CustomerFactory
+from apps.accounts.services import user_erase
+from apps.notifications.models import Channel, NotificationPreference
+from apps.partners.feed import FEED_PAGE_SIZE, feed_message
+from apps.partners.models import PartnerFeedItem, PartnerProvider
+from apps.ratings.models import Rating, RatingStatus
+from apps.ratings.services import rating_create, rating_moderate
+from tests.factories import CustomerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -26,33 +28,44 @@ def feed(partner, provider_id, **query):
     return response.json()
 
 
-def notify(provider_id, n=1, **data) -> list[Notification]:
-    """``n`` rating.created inbox items for ``provider_id``, one second apart, oldest first."""
-    start = timezone.now() - timedelta(hours=1)
-    items = []
-    for i in range(n):
-        (item,) = events_ingest(envelopes=[envelope(provider_id=str(provider_id), **data)])
-        Notification.objects.filter(pk=item.pk).update(created_at=start + timedelta(seconds=i))
-        item.refresh_from_db()
-        items.append(item)
-    return items
+def post(partner, provider_id, rating_id=None, rating=4, name="Alice Johnson", comment="Good service"):
+    body = {"serviceProviderId": str(provider_id), "ratingId": str(rating_id or uuid.uuid4()), "rating": rating}
+    if name is not None:
+        body["customerName"] = name
+    if comment is not None:
+        body["comment"] = comment
+    return partner.post("/api/internal/notifications", body)
 
 
-def test_a_partner_rating_reaches_the_feed_once(partner, provider, django_capture_on_commit_callbacks, send_task):
-    customer = CustomerFactory(user__name="Grace Hopper")
-    with (
-        mock.patch("apps.core.outbox.current_app.send_task") as publish,
-        django_capture_on_commit_callbacks(execute=True),
-    ):
-        rated = partner.post(
-            "/v1/ratings",
-            {"customerId": str(customer.pk), "serviceProviderId": str(provider.pk), "rating": 5, "comment": "Superb"},
-        )
-        assert rated.status_code == 201
-        assert outbox_dispatch() == 1
-    with django_capture_on_commit_callbacks(execute=True):
-        ingest_events_task(publish.call_args.kwargs["args"][0])
-    item = Notification.objects.get()
+def rate(partner, customer, provider, score=5, comment="Superb"):
+    body = {"customerId": str(customer.pk), "serviceProviderId": str(provider.pk), "rating": score, "comment": comment}
+    response = partner.post("/v1/ratings", body)
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+@pytest.mark.parametrize(
+    ("score", "name", "comment", "message"),
+    [
+        (4, "Ada", "Fixed it fast", 'New 4-star rating received from Ada: "Fixed it fast"'),
+        (5, "Ada", "", "New 5-star rating received from Ada"),
+        (1, "", "Late", 'New 1-star rating received: "Late"'),
+        (3, "", "", "New 3-star rating received"),
+    ],
+)
+def test_the_message_is_worded_as_homerun_words_it(score, name, comment, message):
+    assert feed_message(score=score, customer_name=name, comment=comment) == message
+
+
+def test_a_rating_reaches_the_partners_feed_once_without_the_notifications_pipeline(partner, customer, provider):
+    # The provider switched its in-app notices off: the partner's feed is not the provider's inbox.
+    NotificationPreference.objects.create(
+        recipient_id=provider.user_id, event_type="rating.created", channel=Channel.IN_APP, enabled=False
+    )
+    customer.user.name = "Grace Hopper"
+    customer.user.save()
+    rated = rate(partner, customer, provider, comment="Superb")
+    item = PartnerFeedItem.objects.get()
 
     first = feed(partner, provider.pk)
 
@@ -62,85 +75,153 @@ def test_a_partner_rating_reaches_the_feed_once(partner, provider, django_captur
                 "id": str(item.pk),
                 "serviceProviderId": str(provider.pk),
                 "message": 'New 5-star rating received from Grace Hopper: "Superb"',
-                "ratingId": rated.json()["id"],
+                "ratingId": rated["id"],
                 "createdAt": _z(item.created_at),
             }
         ],
         "hasMore": False,
     }
-    # Consumed: a second read is empty; the provider's own inbox still shows it unread.
     assert feed(partner, provider.pk) == {"notifications": [], "hasMore": False}
     item.refresh_from_db()
-    assert item.partner_consumed_at is not None
-    assert item.read_at is None
+    assert item.consumed_at is not None
+
+
+def test_a_rating_without_a_comment_has_no_comment_part(partner, customer, provider):
+    rate(partner, customer, provider, score=3, comment="")
+
+    (item,) = feed(partner, provider.pk)["notifications"]
+
+    assert item["message"] == f"New 3-star rating received from {customer.user.name}"
+
+
+def test_every_partner_with_the_provider_gets_it_and_consumes_its_own(partner, other_partner, customer, provider):
+    PartnerProvider.objects.create(partner=other_partner.key.partner, provider=provider, granted=True)
+    # A rating made elsewhere (the public API, here its service) of their provider is announced too.
+    rating_create(customer=CustomerFactory(), provider=provider, score=2, comment="")
+
+    assert len(feed(partner, provider.pk)["notifications"]) == 1
+    assert len(feed(other_partner, provider.pk)["notifications"]) == 1
+    assert feed(partner, provider.pk)["notifications"] == []
+
+
+def test_a_held_rating_is_announced_when_published(partner, customer, provider, settings):
+    settings.RATING_HOLD_LINKS = True
+    rate(partner, customer, provider, comment="See https://spam.example.com")
+    assert feed(partner, provider.pk)["notifications"] == []
+    assert not PartnerFeedItem.objects.exists()
+
+    rating_moderate(rating=Rating.objects.get(), to_status=RatingStatus.PUBLISHED, moderator=UserFactory(is_staff=True))
+
+    (item,) = feed(partner, provider.pk)["notifications"]
+    assert item["message"].endswith(': "See https://spam.example.com"')
+
+
+def test_an_erased_authors_name_is_not_kept(partner, customer, provider):
+    customer.user.name = "Zelda Marker"
+    customer.user.set_password("a-long-enough-secret-2026")
+    customer.user.save()
+    rate(partner, customer, provider, comment="Fine")
+
+    user_erase(user=customer.user, password="a-long-enough-secret-2026")
+
+    (item,) = feed(partner, provider.pk)["notifications"]
+    assert "Zelda" not in item["message"]
+    assert item["message"] == 'New 5-star rating received from Deleted user: "Fine"'
+    assert not PartnerFeedItem.objects.filter(message__contains="Zelda").exists()
+
+
+def test_internal_notification_for_any_provider_id_then_consumed_once(partner):
+    provider_id = "550e8400-e29b-41d4-a716-446655440000"
+    rating_id = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
+
+    created = post(partner, provider_id, rating_id, rating=4, name="Alice Johnson", comment="Good service")
+
+    assert created.status_code == 201
+    item = PartnerFeedItem.objects.get()
+    assert created.json() == {"id": str(item.pk), "message": "Notification created successfully"}
+    assert feed(partner, provider_id) == {
+        "notifications": [
+            {
+                "id": str(item.pk),
+                "serviceProviderId": provider_id,
+                "message": 'New 4-star rating received from Alice Johnson: "Good service"',
+                "ratingId": rating_id,
+                "createdAt": _z(item.created_at),
+            }
+        ],
+        "hasMore": False,
+    }
+    assert feed(partner, provider_id) == {"notifications": [], "hasMore": False}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"serviceProviderId": "x", "ratingId": str(uuid.uuid4()), "rating": 4}, "serviceProviderId"),
+        ({"serviceProviderId": str(uuid.uuid4()), "ratingId": "x", "rating": 4}, "ratingId"),
+        ({"serviceProviderId": str(uuid.uuid4()), "ratingId": str(uuid.uuid4()), "rating": 6}, "rating"),
+        ({"serviceProviderId": str(uuid.uuid4()), "ratingId": str(uuid.uuid4()), "rating": "4"}, "rating"),
+        ({"serviceProviderId": str(uuid.uuid4()), "ratingId": str(uuid.uuid4())}, "rating"),
+        (
+            {"serviceProviderId": str(uuid.uuid4()), "ratingId": str(uuid.uuid4()), "rating": 4, "comment": "x" * 1001},
+            "comment",
+        ),
+    ],
+)
+def test_invalid_internal_notifications_are_400_and_create_nothing(partner, body, field):
+    response = partner.post("/api/internal/notifications", body)
+
+    assert response.status_code == 400
+    assert [d["field"] for d in response.json()["details"]] == [field]
+    assert not PartnerFeedItem.objects.exists()
 
 
 def test_oldest_first_and_paged_with_has_more(partner):
     provider_id = uuid.uuid4()
-    items = notify(provider_id, FEED_PAGE_SIZE + 2)
+    ids = [post(partner, provider_id).json()["id"] for _ in range(FEED_PAGE_SIZE + 2)]
 
     first = feed(partner, provider_id)
-    assert [n["id"] for n in first["notifications"]] == [str(i.pk) for i in items[:FEED_PAGE_SIZE]]
+    assert [n["id"] for n in first["notifications"]] == ids[:FEED_PAGE_SIZE]
     assert first["hasMore"] is True
-
     second = feed(partner, provider_id)
-    assert [n["id"] for n in second["notifications"]] == [str(i.pk) for i in items[FEED_PAGE_SIZE:]]
+    assert [n["id"] for n in second["notifications"]] == ids[FEED_PAGE_SIZE:]
     assert second["hasMore"] is False
+
+
+def test_last_checked_filters_and_still_consumes_as_homerun(partner):
+    provider_id = uuid.uuid4()
+    old, new = post(partner, provider_id).json()["id"], post(partner, provider_id).json()["id"]
+    start = timezone.now() - timedelta(hours=1)
+    PartnerFeedItem.objects.filter(pk=old).update(created_at=start)
+    PartnerFeedItem.objects.filter(pk=new).update(created_at=start + timedelta(seconds=10))
+
+    since = feed(partner, provider_id, lastChecked=_z(start + timedelta(seconds=5)))
+
+    assert [n["id"] for n in since["notifications"]] == [new]
+    # Handed out: not again, with or without lastChecked; the older one is still waiting.
+    assert feed(partner, provider_id, lastChecked=_z(start - timedelta(seconds=1)))["notifications"][0]["id"] == old
     assert feed(partner, provider_id) == {"notifications": [], "hasMore": False}
 
 
-def test_last_checked_filters_without_consuming(partner):
-    provider_id = uuid.uuid4()
-    old, new, newer = notify(provider_id, 3)
-
-    since = feed(partner, provider_id, lastChecked=_z(old.created_at))
-
-    assert [n["id"] for n in since["notifications"]] == [str(new.pk), str(newer.pk)]
-    assert since["hasMore"] is False
-    assert Notification.objects.filter(partner_consumed_at__isnull=False).count() == 0
-    # A consuming read still gets all three; afterwards lastChecked still lists consumed ones.
-    assert len(feed(partner, provider_id)["notifications"]) == 3
-    assert len(feed(partner, provider_id, lastChecked=_z(old.created_at))["notifications"]) == 2
-    offset = old.created_at.astimezone(timezone.get_fixed_timezone(120)).isoformat()
-    assert len(feed(partner, provider_id, lastChecked=offset)["notifications"]) == 2
-
-
-def test_only_this_providers_new_rating_items(partner):
-    provider_id = uuid.uuid4()
-    (mine,) = notify(provider_id)
-    notify(uuid.uuid4())
-    events_ingest(envelopes=[envelope(type="rating.held", provider_id=str(provider_id))])
-    # A held rating's creation event announces nothing (it is not published yet).
-    events_ingest(envelopes=[envelope(provider_id=str(provider_id), status="pending_review")])
-
-    assert [n["id"] for n in feed(partner, provider_id)["notifications"]] == [str(mine.pk)]
-    assert Notification.objects.filter(partner_consumed_at__isnull=False).count() == 1
-
-
-def test_message_of_an_item_written_before_the_name_was_kept(partner):
-    provider_id = uuid.uuid4()
-    (item,) = notify(provider_id, score=3, customer_name="Alan Turing", comment_excerpt="Fine")
-    Notification.objects.filter(pk=item.pk).update(data={k: v for k, v in item.data.items() if k != "customer_name"})
-
-    (shown,) = feed(partner, provider_id)["notifications"]
-
-    assert shown["message"] == 'New 3-star rating received from Alan Turing: "Fine"'
-
-
-def test_unknown_provider_has_an_empty_feed_and_a_malformed_id_is_404(partner):
-    assert feed(partner, "3f1c8a2e-0000-4000-8000-00000000abcd") == {"notifications": [], "hasMore": False}
-    response = partner.get("/api/notifications/not-a-uuid")
-    assert response.status_code == 404
-    assert response.json() == {"status": 404, "message": "Service provider not found."}
+def test_a_non_uuid_provider_id_is_an_empty_list_as_in_homerun(partner):
+    assert feed(partner, "not-a-uuid") == {"notifications": [], "hasMore": False}
 
 
 @pytest.mark.parametrize("value", ["yesterday", "", "2026-13-01T00:00:00Z"])
 def test_invalid_last_checked_is_400_and_consumes_nothing(partner, value):
     provider_id = uuid.uuid4()
-    notify(provider_id)
+    post(partner, provider_id)
 
     response = partner.get(f"/api/notifications/{provider_id}", {"lastChecked": value})
 
     assert response.status_code == 400
     assert response.json()["details"][0]["field"] == "lastChecked"
-    assert Notification.objects.filter(partner_consumed_at__isnull=False).count() == 0
+    assert not PartnerFeedItem.objects.filter(consumed_at__isnull=False).exists()
+
+
+def test_a_rating_of_a_provider_no_partner_has_feeds_nobody(partner, provider):
+    PartnerProvider.objects.all().delete()
+
+    rating_create(customer=CustomerFactory(), provider=provider, score=5, comment="")
+
+    assert not PartnerFeedItem.objects.exists()

@@ -2,9 +2,11 @@ import uuid
 
 import pytest
 
+from apps.partners.selectors import NOT_FOUND
+from apps.partners.tests.conftest import own_customer
 from apps.ratings.models import Rating, RatingStatus
 from apps.ratings.tests.conftest import summary_of
-from tests.factories import CustomerFactory, ProviderFactory
+from tests.factories import ProviderFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +43,7 @@ def test_rate_then_read_the_rating_and_the_average(partner, customer, provider, 
 
     assert partner.get(f"/v1/ratings/{rating.pk}").json() == response.json()
 
-    rate(partner, CustomerFactory(), provider, rating=5)
+    rate(partner, own_customer(partner.key), provider, rating=5)
     average = partner.get(f"/v1/service-providers/{provider.pk}/average-rating")
     assert average.status_code == 200
     summary = provider.rating_summary
@@ -85,18 +87,15 @@ def test_a_held_comment_is_created_but_not_counted(partner, customer, provider, 
     assert events[0][1]["status"] == RatingStatus.PENDING_REVIEW
 
 
-@pytest.mark.parametrize(
-    ("unknown", "message"),
-    [("customerId", "Customer not found."), ("serviceProviderId", "Service provider not found.")],
-)
-def test_unknown_customer_or_provider_is_404_and_creates_nothing(partner, customer, provider, unknown, message):
+@pytest.mark.parametrize("unknown", ["customerId", "serviceProviderId"])
+def test_unknown_customer_or_provider_is_404_and_creates_nothing(partner, customer, provider, unknown):
     body = {"customerId": str(customer.pk), "serviceProviderId": str(provider.pk), "rating": 5, "comment": ""}
     body[unknown] = str(uuid.uuid4())
 
     response = partner.post("/v1/ratings", body)
 
     assert response.status_code == 404
-    assert response.json() == {"status": 404, "message": message}
+    assert response.json() == {"status": 404, "message": NOT_FOUND}
     assert Rating.objects.count() == 0
 
 
@@ -143,7 +142,7 @@ def test_unknown_rating_is_404(partner, rating_id):
     response = partner.get(f"/v1/ratings/{rating_id}")
 
     assert response.status_code == 404
-    assert response.json() == {"status": 404, "message": "Rating not found."}
+    assert response.json() == {"status": 404, "message": NOT_FOUND}
 
 
 def test_average_of_an_unrated_provider_is_zero(partner, provider):
@@ -163,7 +162,7 @@ def test_average_of_an_unknown_provider_is_404(partner, provider_id):
     response = partner.get(f"/v1/service-providers/{provider_id}/average-rating")
 
     assert response.status_code == 404
-    assert response.json() == {"status": 404, "message": "Service provider not found."}
+    assert response.json() == {"status": 404, "message": NOT_FOUND}
 
 
 def test_the_rest_of_the_api_keeps_its_error_shape(api_client, provider):
@@ -173,3 +172,15 @@ def test_the_rest_of_the_api_keeps_its_error_shape(api_client, provider):
     assert response.status_code == 404
     assert set(response.json()) == {"type", "errors"}
     assert ProviderFactory._meta.model.objects.count() == 1
+
+
+def test_the_same_rating_again_returns_it_and_adds_nothing(partner, customer, provider, events):
+    first = rate(partner, customer, provider, rating=5, comment="Fantastic")
+
+    again = rate(partner, customer, provider, rating=5, comment="Fantastic")
+
+    # A retry or a re-run of the same script: Homerun's 201, the same rating, announced once.
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert Rating.objects.count() == 1
+    assert [name for name, _ in events] == ["rating_created"]
+    assert summary_of(provider)["count"] == 1

@@ -8,6 +8,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from apps.core.models import OutboxEvent
 from apps.notifications.models import Delivery, Device, Notification, NotificationPreference, WebhookEndpoint
 from apps.notifications.services import events_ingest
+from apps.partners.services import partner_invitation_create
 from apps.providers.models import Provider
 from apps.ratings.models import Rating, RatingInvitation
 from apps.ratings.services import invitation_create, rating_create, rating_moderate, reply_set
@@ -22,6 +23,7 @@ from tests.factories import (
     ProviderFactory,
     ServiceCategoryFactory,
     UserFactory,
+    partner_grant,
     partner_key_create,
     rating_make,
 )
@@ -51,13 +53,10 @@ def _snapshot(provider: Provider) -> tuple:
 def rated_provider():
     provider = ProviderFactory(name="Pipes Ltd", description="Plumbing", user__email="pipes@example.com")
     provider.services.add(ServiceCategoryFactory(slug="plumbing"))
-    key, _ = partner_key_create()
     first = rating_make(customer=CustomerFactory(), provider=provider, score=2, comment="Late")
     reply_set(rating=first, body="Sorry, traffic.")
     verified_customer = CustomerFactory()
-    invitation = invitation_create(
-        customer=verified_customer, provider=provider, external_reference="JOB-1", partner_key=key
-    )
+    invitation = invitation_create(customer=verified_customer, provider=provider, external_reference="JOB-1")
     rating_create(customer=verified_customer, provider=provider, score=5, invitation=invitation)
     return provider
 
@@ -125,9 +124,12 @@ def test_a_deleted_provider_cannot_be_rated_or_invited_for(rated_provider):
     rated_before = CustomerFactory()
     rating = rating_make(customer=rated_before, provider=provider, score=3)
     key, secret = partner_key_create(name="Partner")
-    open_invitation = invitation_create(customer=customer, provider=provider, external_reference="J2", partner_key=key)
-    verify_invitation = invitation_create(
-        customer=rated_before, provider=provider, external_reference="J3", partner_key=key
+    partner_grant(key, provider)
+    open_invitation = partner_invitation_create(
+        partner=key.partner, customer=customer, provider=provider, external_reference="J2"
+    )
+    verify_invitation = partner_invitation_create(
+        partner=key.partner, customer=rated_before, provider=provider, external_reference="J3"
     )
     assert auth_client(provider.user).delete(ME, {"password": DEFAULT_PASSWORD}, format="json").status_code == 204
     summary_before = summary_of(provider)

@@ -11,7 +11,7 @@ from apps.core.models import IdempotencyKey
 from apps.ratings.models import Rating, RatingInvitation, RatingSummary
 from apps.ratings.services import invitation_create, invitation_revoke, rating_create, rating_verify
 from conftest import auth_client
-from tests.factories import CustomerFactory, ProviderFactory, partner_key_create
+from tests.factories import CustomerFactory, ProviderFactory
 
 pytestmark = [
     pytest.mark.postgres,
@@ -126,11 +126,10 @@ def test_concurrent_helpful_votes_are_counted_exactly():
 def test_an_invitation_used_and_revoked_at_once_ends_in_exactly_one_of_them():
     rounds = 5
     outcomes = []
-    for n in range(rounds):
+    for _ in range(rounds):
         customer, provider = CustomerFactory(), ProviderFactory()
         rating = rating_create(customer=customer, provider=provider, score=3)
-        key, _ = partner_key_create(name=f"P{n}")
-        invitation = invitation_create(customer=customer, provider=provider, external_reference="J", partner_key=key)
+        invitation = invitation_create(customer=customer, provider=provider, external_reference="J")
 
         def work(i, rating=rating, invitation=invitation):
             if i == 0:

@@ -9,7 +9,7 @@ from apps.ratings.models import Rating, RatingInvitation, RatingRevision
 from apps.ratings.services import rating_moderate
 from apps.ratings.tests.conftest import summary_of
 from conftest import auth_client
-from tests.factories import CustomerFactory, ProviderFactory, UserFactory, partner_key_create
+from tests.factories import CustomerFactory, ProviderFactory, UserFactory, partner_grant, partner_key_create
 
 pytestmark = pytest.mark.django_db
 
@@ -51,6 +51,7 @@ def iso(value) -> str:
 
 
 def invite(partner, customer, provider, reference="JOB-1"):
+    partner_grant(partner.key, provider)
     return partner.post(
         URL, {"customer_id": str(customer.pk), "provider_id": str(provider.pk), "external_reference": reference}
     )
@@ -97,7 +98,7 @@ def test_invitation_expires_after_the_ttl_and_notifies_the_customer(partner, cus
     assert response.status_code == 201
     invitation = RatingInvitation.objects.get()
     assert response.json() == partner_body(invitation, "open")
-    assert invitation.partner_key == partner.key
+    assert invitation.partner_link.partner == partner.key.partner
     assert before + timedelta(seconds=TTL) <= invitation.expires_at <= after + timedelta(seconds=TTL)
     event = OutboxEvent.objects.get(type="rating.invited")
     assert event.data == {
