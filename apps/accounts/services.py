@@ -16,7 +16,8 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.models import User
-from apps.core import outbox
+from apps.accounts.signals import user_erasing
+from apps.core import erasure, outbox
 from apps.core.exceptions import AlreadyExists, ApplicationError, Conflict
 
 # The codes of Django's password validators (AUTH_PASSWORD_VALIDATORS), which registration
@@ -333,12 +334,22 @@ def user_erase(*, user: User, password: str) -> User:
 
     The row stays (what the user wrote keeps its author, shown as ``ERASED_NAME``): its email
     becomes ``<id>@ACCOUNT_ERASED_EMAIL_DOMAIN`` (unique, undeliverable), its password
-    unusable, every refresh token is revoked. An ``account.deleted`` event, committed with it,
-    tells the notifications app to drop the user's inbox, devices, webhooks and deliveries.
+    unusable, every refresh token is revoked. The apps above erase their copies in the same
+    transaction (``signals.user_erasing``); the person's values in the outbox's events are
+    replaced, their idempotency replays deleted. An ``account.deleted`` event, committed with
+    it, tells the notifications app to drop the user's inbox, devices, webhooks and deliveries
+    and to replace the person's name and words in everyone else's (docs/operations.md, Erasure).
     """
     user = User.objects.select_for_update().get(pk=user.pk)
     if not user.check_password(password):
         raise WrongPassword()
+    return _erase(user)
+
+
+ERASED_PROVIDER_NAME = "Deleted provider"
+
+
+def _erase(user: User) -> User:
     user.email = f"{user.pk.hex}@{settings.ACCOUNT_ERASED_EMAIL_DOMAIN}"
     user.name = ERASED_NAME
     user.email_verified_at = None
@@ -349,5 +360,27 @@ def user_erase(*, user: User, password: str) -> User:
     user.groups.clear()
     user.user_permissions.clear()
     refresh_tokens_revoke_all(user=user)
-    outbox.publish(ACCOUNT_DELETED_EVENT, {"recipient_user_id": str(user.pk)})
+    # What the apps above copied (ratings' comments, replies, reports…) goes in this same
+    # transaction; they answer with the ids under which the notifications app finds its copies.
+    facts: dict = {"rating_ids": [], "provider_id": None}
+    for _receiver, answer in user_erasing.send(sender=User, user=user):
+        if answer:
+            facts.update(answer)
+    erasure.outbox_events_redact(
+        user_id=user.pk,
+        rating_ids=facts["rating_ids"],
+        provider_id=facts["provider_id"],
+        customer_name=ERASED_NAME,
+        provider_name=ERASED_PROVIDER_NAME,
+    )
+    erasure.idempotency_keys_delete(user_id=user.pk)
+    erasure.admin_log_redact(object_ids=[user.pk], placeholder=ERASED_NAME)
+    outbox.publish(
+        ACCOUNT_DELETED_EVENT,
+        {
+            "recipient_user_id": str(user.pk),
+            "rating_ids": [str(r) for r in facts["rating_ids"]],
+            "provider_id": str(facts["provider_id"]) if facts["provider_id"] else None,
+        },
+    )
     return user

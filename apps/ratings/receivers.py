@@ -3,8 +3,9 @@
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from apps.accounts.signals import user_erasing
 from apps.providers.models import Provider
-from apps.ratings.models import RatingSummary
+from apps.ratings.models import Rating, RatingReply, RatingReport, RatingRevision, RatingSummary
 
 
 @receiver(post_save, sender=Provider, dispatch_uid="ratings.summary_for_new_provider")
@@ -14,3 +15,22 @@ def create_summary_for_new_provider(sender, instance: Provider, created: bool, u
     # indexes serve its orderings by average and count.
     if created:
         RatingSummary.objects.using(using).bulk_create([RatingSummary(provider_id=instance.pk)], ignore_conflicts=True)
+
+
+@receiver(user_erasing, dispatch_uid="ratings.erase_user")
+def erase_user_texts(sender, user, **kwargs) -> dict:
+    """A deleted account's words leave the ratings tables; the ratings themselves stay.
+
+    Their scores (and so every summary), states and ids are kept; the comments they wrote, and
+    every earlier version of them, become empty, as do the details of their reports. A provider's
+    replies to ratings are its words: they are deleted. Returns the ids under which the
+    notifications app finds its copies (``signals.user_erasing``).
+    """
+    rating_ids = list(Rating.objects.filter(customer__user=user).values_list("pk", flat=True))
+    Rating.objects.filter(pk__in=rating_ids).exclude(comment="").update(comment="")
+    RatingRevision.objects.filter(rating_id__in=rating_ids).exclude(comment="").update(comment="")
+    RatingReport.objects.filter(reporter=user).exclude(details="").update(details="")
+    provider_id = Provider.objects.filter(user=user).values_list("pk", flat=True).first()
+    if provider_id is not None:
+        RatingReply.objects.filter(rating__provider_id=provider_id).delete()
+    return {"rating_ids": [str(pk) for pk in rating_ids], "provider_id": str(provider_id) if provider_id else None}
