@@ -15,6 +15,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from apps.accounts.emails import email_lookup_form, email_normalize
 from apps.accounts.models import User
 from apps.accounts.signals import user_erasing
 from apps.core import erasure, outbox
@@ -34,6 +35,14 @@ def _email_taken() -> AlreadyExists:
     return AlreadyExists("A user with this email already exists.")
 
 
+def _normalized(email: str) -> str:
+    """The stored form of an address (``apps.accounts.emails``), or a 400 on ``email``."""
+    try:
+        return email_normalize(email)
+    except DjangoValidationError as exc:
+        raise ValidationError({"email": [ErrorDetail(exc.messages[0], code=exc.code or "invalid")]}) from exc
+
+
 @transaction.atomic
 def user_create(*, email: str, password: str | None, name: str, is_staff: bool = False) -> User:
     """Create an active user; 409 ``already_exists`` when the email is taken (any case).
@@ -41,7 +50,7 @@ def user_create(*, email: str, password: str | None, name: str, is_staff: bool =
     ``password=None`` makes an account that cannot sign in (an unusable password): one a partner
     system created and acts for.
     """
-    email = User.objects.normalize_email(email).lower()
+    email = _normalized(email)
     if User.objects.filter(email__iexact=email).exists():
         raise _email_taken()
     candidate = User(email=email, name=name)
@@ -58,6 +67,14 @@ def user_create(*, email: str, password: str | None, name: str, is_staff: bool =
     except IntegrityError as exc:
         # Two registrations raced past the exists() check; the unique index decided.
         raise _email_taken() from exc
+    except DjangoValidationError as exc:
+        # The model's own checks (full_clean) are a 400 on their fields, never a 500.
+        raise ValidationError(
+            {
+                field: [ErrorDetail(e.messages[0], code=e.code or "invalid") for e in errors]
+                for field, errors in exc.error_dict.items()
+            }
+        ) from exc
     # Someone who registered confirms their address. An account a partner made cannot sign in;
     # its owner proves the address with the password reset that claims it.
     if password is not None:
@@ -215,7 +232,7 @@ def password_reset_request(*, email: str) -> None:
     The caller answers the same either way, so the endpoint never tells whether an address has
     an account.
     """
-    user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+    user = User.objects.filter(email__iexact=email_lookup_form(email), is_active=True).first()
     if user is None or not user.has_usable_password():
         return
     uid, token = _uid(user), _reset_tokens.make_token(user)
@@ -306,7 +323,7 @@ def user_update(*, user: User, name=_UNSET, email=_UNSET, password: str | None =
         user.name = name
         fields.append("name")
     if email is not _UNSET:
-        email = User.objects.normalize_email(email).lower()
+        email = _normalized(email)
         if email != user.email:
             # A stolen access token alone must not move the account (and its password resets)
             # to another mailbox.
