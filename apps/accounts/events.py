@@ -72,9 +72,16 @@ class EmailVerificationRequested(AccountEmail):
 
 @dataclass(frozen=True, kw_only=True)
 class AccountErased(Event):
-    """The account was deleted and its personal data erased: drop everything kept for it."""
+    """The account was deleted and its personal data erased: drop everything kept for it.
+
+    ``rating_ids`` (the ratings it wrote) and ``provider_id`` (its provider profile, if any) are
+    the ids under which consumers find the copies they made of its name and words.
+    """
 
     TYPE = "account.deleted"
+
+    rating_ids: list[str]
+    provider_id: str | None
 
 
 EVENT_TYPES: tuple[type[Event], ...] = (PasswordResetRequested, EmailVerificationRequested, AccountErased)

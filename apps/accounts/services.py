@@ -16,7 +16,10 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts import events
+from apps.accounts.emails import email_lookup_form, email_normalize
 from apps.accounts.models import User
+from apps.accounts.signals import user_erasing
+from apps.core import erasure
 from apps.core.exceptions import AlreadyExists, ApplicationError, Conflict
 
 # The codes of Django's password validators (AUTH_PASSWORD_VALIDATORS), which registration
@@ -33,6 +36,14 @@ def _email_taken() -> AlreadyExists:
     return AlreadyExists("A user with this email already exists.")
 
 
+def _normalized(email: str) -> str:
+    """The stored form of an address (``apps.accounts.emails``), or a 400 on ``email``."""
+    try:
+        return email_normalize(email)
+    except DjangoValidationError as exc:
+        raise ValidationError({"email": [ErrorDetail(exc.messages[0], code=exc.code or "invalid")]}) from exc
+
+
 @transaction.atomic
 def user_create(*, email: str, password: str | None, name: str, is_staff: bool = False) -> User:
     """Create an active user; 409 ``already_exists`` when the email is taken (any case).
@@ -40,7 +51,7 @@ def user_create(*, email: str, password: str | None, name: str, is_staff: bool =
     ``password=None`` makes an account that cannot sign in (an unusable password): one a partner
     system created and acts for.
     """
-    email = User.objects.normalize_email(email).lower()
+    email = _normalized(email)
     if User.objects.filter(email__iexact=email).exists():
         raise _email_taken()
     candidate = User(email=email, name=name)
@@ -57,6 +68,14 @@ def user_create(*, email: str, password: str | None, name: str, is_staff: bool =
     except IntegrityError as exc:
         # Two registrations raced past the exists() check; the unique index decided.
         raise _email_taken() from exc
+    except DjangoValidationError as exc:
+        # The model's own checks (full_clean) are a 400 on their fields, never a 500.
+        raise ValidationError(
+            {
+                field: [ErrorDetail(e.messages[0], code=e.code or "invalid") for e in errors]
+                for field, errors in exc.error_dict.items()
+            }
+        ) from exc
     # Someone who registered confirms their address. An account a partner made cannot sign in;
     # its owner proves the address with the password reset that claims it.
     if password is not None:
@@ -198,7 +217,7 @@ def password_reset_request(*, email: str) -> None:
     The caller answers the same either way, so the endpoint never tells whether an address has
     an account.
     """
-    user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+    user = User.objects.filter(email__iexact=email_lookup_form(email), is_active=True).first()
     if user is None or not user.has_usable_password():
         return
     uid, token = _uid(user), _reset_tokens.make_token(user)
@@ -290,7 +309,7 @@ def user_update(*, user: User, name=_UNSET, email=_UNSET, password: str | None =
         user.name = name
         fields.append("name")
     if email is not _UNSET:
-        email = User.objects.normalize_email(email).lower()
+        email = _normalized(email)
         if email != user.email:
             # A stolen access token alone must not move the account (and its password resets)
             # to another mailbox.
@@ -318,12 +337,22 @@ def user_erase(*, user: User, password: str) -> User:
 
     The row stays (what the user wrote keeps its author, shown as ``ERASED_NAME``): its email
     becomes ``<id>@ACCOUNT_ERASED_EMAIL_DOMAIN`` (unique, undeliverable), its password
-    unusable, every refresh token is revoked. An ``account.deleted`` event, committed with it,
-    tells the notifications app to drop the user's inbox, devices, webhooks and deliveries.
+    unusable, every refresh token is revoked. The apps above erase their copies in the same
+    transaction (``signals.user_erasing``); the person's values in the outbox's events are
+    replaced, their idempotency replays deleted. An ``account.deleted`` event, committed with
+    it, tells the notifications app to drop the user's inbox, devices, webhooks and deliveries
+    and to replace the person's name and words in everyone else's (docs/operations.md, Erasure).
     """
     user = User.objects.select_for_update().get(pk=user.pk)
     if not user.check_password(password):
         raise WrongPassword()
+    return _erase(user)
+
+
+ERASED_PROVIDER_NAME = "Deleted provider"
+
+
+def _erase(user: User) -> User:
     user.email = f"{user.pk.hex}@{settings.ACCOUNT_ERASED_EMAIL_DOMAIN}"
     user.name = ERASED_NAME
     user.email_verified_at = None
@@ -334,5 +363,26 @@ def user_erase(*, user: User, password: str) -> User:
     user.groups.clear()
     user.user_permissions.clear()
     refresh_tokens_revoke_all(user=user)
-    events.publish(events.AccountErased(recipient_user_id=str(user.pk)))
+    # What the apps above copied (ratings' comments, replies, reports…) goes in this same
+    # transaction; they answer with the ids under which the notifications app finds its copies.
+    facts: dict = {"rating_ids": [], "provider_id": None}
+    for _receiver, answer in user_erasing.send(sender=User, user=user):
+        if answer:
+            facts.update(answer)
+    erasure.outbox_events_redact(
+        user_id=user.pk,
+        rating_ids=facts["rating_ids"],
+        provider_id=facts["provider_id"],
+        customer_name=ERASED_NAME,
+        provider_name=ERASED_PROVIDER_NAME,
+    )
+    erasure.idempotency_keys_delete(user_id=user.pk)
+    erasure.admin_log_redact(object_ids=[user.pk], placeholder=ERASED_NAME)
+    events.publish(
+        events.AccountErased(
+            recipient_user_id=str(user.pk),
+            rating_ids=[str(r) for r in facts["rating_ids"]],
+            provider_id=str(facts["provider_id"]) if facts["provider_id"] else None,
+        )
+    )
     return user

@@ -449,3 +449,24 @@ class DeliveryCancellation(UUIDModel):
 
     def __str__(self) -> str:
         return f"Cancellation of {self.rating_id} before {self.before:%Y-%m-%d %H:%M:%S}"
+
+
+class ErasedSubject(UUIDModel):
+    """An id whose person's data is erased: a deleted account, its ratings, its provider profile.
+
+    Events published before the erasure may still be on their way (a broker message in flight,
+    an outbox event sent again): ingest replaces the erased person's name and words in them
+    (``services.erasure``). Only ids are kept, and forever: a message can come back at any time.
+    """
+
+    class Kind(models.TextChoices):
+        USER = "user", "Account"
+        RATING = "rating", "Rating by an erased author"
+        PROVIDER = "provider", "Provider profile"
+
+    subject_id = models.UUIDField(unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    erased_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject_id}"

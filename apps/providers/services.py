@@ -4,7 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from apps.accounts.services import user_create, user_erase
+from apps.accounts.services import ERASED_PROVIDER_NAME, user_create, user_erase
 from apps.providers import events
 from apps.providers.models import Provider, ServiceCategory
 
@@ -54,9 +54,6 @@ def provider_update(*, provider: Provider, name=_UNSET, description=_UNSET, serv
     if services is not _UNSET:
         provider.services.set(_categories_from_slugs(services))
     return provider
-
-
-ERASED_PROVIDER_NAME = "Deleted provider"
 
 
 @transaction.atomic

@@ -8,9 +8,11 @@ class RatingsConfig(AppConfig):
 
     def ready(self) -> None:
         # In ready(): the handlers import the services, which import the models.
+        from apps.accounts.signals import user_erasing
         from apps.providers import events as provider_events
         from apps.ratings import handlers
 
         provider_events.provider_registered.connect(
             handlers.on_provider_registered, dispatch_uid="ratings.summary_for_new_provider"
         )
+        user_erasing.connect(handlers.on_user_erasing, dispatch_uid="ratings.erase_user")

@@ -1,7 +1,11 @@
 """What the ratings app does on the events other apps publish (connected in ``apps.py``)."""
 
-from apps.ratings.services import rating_summary_create
+from apps.ratings.services import rating_summary_create, ratings_user_erase
 
 
 def on_provider_registered(sender, event: dict, **kwargs) -> None:
     rating_summary_create(provider_id=event["provider_id"])
+
+
+def on_user_erasing(sender, user, **kwargs) -> dict:
+    return ratings_user_erase(user=user)

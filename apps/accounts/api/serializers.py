@@ -1,14 +1,17 @@
 from rest_framework import serializers
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 
+from apps.accounts.api.fields import EmailAddressField
+from apps.accounts.emails import email_lookup_form
 from apps.core.serializers import JSONInput
 
 
 class TokenObtainInput(JSONInput, TokenObtainPairSerializer):
-    """``{email, password}`` → ``{access, refresh}``; email matching ignores case."""
+    """``{email, password}`` → ``{access, refresh}``; the email is matched in its normalised
+    form, so letter case and compatibility forms (fullwidth letters) do not matter."""
 
     def validate(self, attrs):
-        attrs[self.username_field] = attrs[self.username_field].strip().lower()
+        attrs[self.username_field] = email_lookup_form(attrs[self.username_field])
         return super().validate(attrs)
 
 
@@ -31,7 +34,7 @@ class PasswordChangeInput(JSONInput):
 
 
 class PasswordResetInput(JSONInput):
-    email = serializers.EmailField(max_length=254)
+    email = EmailAddressField()
 
 
 class AcceptedOutput(serializers.Serializer):

@@ -14,6 +14,7 @@ import redis
 from django.core.cache.backends.redis import RedisCache
 from rest_framework import throttling
 
+from apps.accounts.emails import email_lookup_form
 from apps.core.throttling import RedisWindowMixin, UserRateThrottle, _backend
 
 # Decrements only a live counter: once the window has expired, a plain DECR would create a
@@ -52,7 +53,7 @@ class LoginAccountThrottle(LoginThrottleMixin, throttling.SimpleRateThrottle):
             return None  # The serializer refuses it (400) without hashing anything.
         # Normalised as the serializer does, so ``ANN@example.com`` is the same account; hashed
         # so no address is stored in the cache in clear.
-        ident = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+        ident = hashlib.sha256(email_lookup_form(email).encode()).hexdigest()
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
@@ -74,7 +75,7 @@ class PasswordChangeThrottle(UserRateThrottle):
 
 def _email_ident(email: str) -> str:
     # Hashed so no address is stored in the cache in clear; any letter case is one address.
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    return hashlib.sha256(email_lookup_form(email).encode()).hexdigest()
 
 
 class AccountEmailThrottle(RedisWindowMixin, throttling.SimpleRateThrottle):

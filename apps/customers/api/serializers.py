@@ -1,11 +1,12 @@
 from rest_framework import serializers
 
+from apps.accounts.api.fields import EmailAddressField
 from apps.core.serializers import JSONInput
 from apps.core.validators import single_line_text
 
 
 class CustomerRegisterInput(JSONInput):
-    email = serializers.EmailField(max_length=254)
+    email = EmailAddressField()
     password = serializers.CharField(write_only=True, min_length=8, max_length=128, style={"input_type": "password"})
     name = serializers.CharField(max_length=150, validators=[single_line_text])
 
@@ -23,9 +24,7 @@ class CustomerOutput(serializers.Serializer):
 
 class CustomerUpdateInput(JSONInput):
     name = serializers.CharField(max_length=150, required=False, validators=[single_line_text])
-    email = serializers.EmailField(
-        max_length=254, required=False, help_text="A new address is unverified until its link is followed."
-    )
+    email = EmailAddressField(required=False, help_text="A new address is unverified until its link is followed.")
     password = serializers.CharField(
         write_only=True,
         max_length=128,

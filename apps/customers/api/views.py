@@ -89,9 +89,9 @@ class CustomerMeView(APIView):
             "undeliverable placeholder on the reserved domain `deleted.invalid`, the name `Deleted user`, "
             "the password unusable, every refresh token revoked (access tokens stop working at once: the "
             "user is inactive). The customer's ratings stay, counted in the providers' summaries, and show "
-            "their author as `Deleted user`. The inbox, devices, webhook endpoints, deliveries and "
-            "preferences of the account are removed by the notifications app from an `account.deleted` "
-            "event committed with the deletion."
+            "their author as `Deleted user`; their comments are emptied. The inbox, devices, webhook "
+            "endpoints, deliveries and preferences of the account are removed by the notifications app "
+            "from an `account.deleted` event committed with the deletion."
         ),
         tags=["customers"],
         request=CustomerDeleteInput,

@@ -24,17 +24,14 @@ from django.utils.dateparse import parse_datetime
 from apps.core import tracing
 from apps.core.middleware import request_id_scope, valid_request_id
 from apps.notifications import live
-from apps.notifications.events import ACCOUNT_DELETED, EVENT_TYPES, EXTERNAL_CHANNELS, RATING_DELETED, Notice
+from apps.notifications.events import EVENT_TYPES, EXTERNAL_CHANNELS, RATING_DELETED, Notice
 from apps.notifications.metrics import NOTIFICATIONS_CREATED
 from apps.notifications.models import (
     NOTICE_KEY,
     Channel,
     Delivery,
     Device,
-    Digest,
-    DigestItem,
     Notification,
-    NotificationPreference,
     NotificationSchedule,
     RatingEmails,
     WebhookEndpoint,
@@ -45,6 +42,7 @@ from apps.notifications.services.cancellation import Cancellation, cancellation_
 from apps.notifications.services.db import notifications_db
 from apps.notifications.services.digests import DigestEntry, digest_entries_add
 from apps.notifications.services.engine import deliveries_enqueue
+from apps.notifications.services.erasure import events_erase
 
 logger = logging.getLogger(__name__)
 
@@ -115,41 +113,6 @@ def _plan(envelopes: list[dict]) -> list[_Planned]:
     return planned
 
 
-def _recipients_erase(envelopes: list[dict]) -> list[dict]:
-    """Act on the ``account.deleted`` events of a batch; returns the other envelopes.
-
-    A deleted account's inbox items, deliveries and digests (they hold its address), devices,
-    webhook endpoints, preferences and schedule are removed; running it again removes nothing more.
-    """
-    erased: set[UUID] = set()
-    rest = []
-    for envelope in envelopes:
-        if isinstance(envelope, dict) and envelope.get("type") == ACCOUNT_DELETED:
-            try:
-                erased.add(UUID(str((envelope.get("data") or {})["recipient_user_id"])))
-            except (KeyError, TypeError, ValueError) as exc:
-                logger.error(
-                    "notifications: malformed %s event %r skipped: %r", ACCOUNT_DELETED, envelope.get("id"), exc
-                )
-        else:
-            rest.append(envelope)
-    if erased:
-        db = notifications_db()
-        with transaction.atomic(using=db):
-            for model in (
-                Delivery,
-                Notification,
-                DigestItem,
-                Digest,
-                Device,
-                WebhookEndpoint,
-                NotificationPreference,
-                NotificationSchedule,
-            ):
-                model.objects.using(db).filter(recipient_id__in=erased).delete()
-    return rest
-
-
 def events_ingest(*, envelopes: list[dict]) -> list[Notification]:
     """Create the inbox items and deliveries a batch of events calls for; returns the new items.
 
@@ -157,7 +120,8 @@ def events_ingest(*, envelopes: list[dict]) -> list[Notification]:
     (``services.cancellation``), after the batch's own deliveries are written: a rating's
     creation and its hiding may arrive in one batch, or in the wrong order.
     """
-    envelopes = _recipients_erase(envelopes)
+    # Erasure first: an account deleted in this batch is not notified by the rest of it.
+    envelopes = events_erase(envelopes=envelopes)
     cancellations = [c for c in map(cancellation_of, envelopes) if c is not None]
     # Nothing to announce: a deleted rating only cancels.
     planned = _plan([e for e in envelopes if not (isinstance(e, dict) and e.get("type") == RATING_DELETED)])

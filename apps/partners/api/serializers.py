@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from apps.accounts.api.fields import EmailAddressField
 from apps.core.fields import StrictIntegerField
 from apps.core.serializers import JSONInput
 from apps.core.validators import single_line_text
@@ -10,7 +11,7 @@ from apps.ratings.models import COMMENT_MAX_LENGTH, SCORE_MAX, SCORE_MIN
 
 class PartnerAccountCreateInput(JSONInput):
     name = serializers.CharField(max_length=150, validators=[single_line_text])
-    email = serializers.EmailField(max_length=254)
+    email = EmailAddressField()
 
 
 class PartnerAccountOutput(serializers.Serializer):

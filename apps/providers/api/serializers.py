@@ -2,6 +2,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.accounts.api.fields import EmailAddressField
 from apps.core.serializers import JSONInput, iso_datetime
 from apps.core.statistics import bayesian_mean_2dp, mean_2dp
 from apps.core.validators import single_line_text
@@ -104,7 +105,7 @@ class ProviderMeOutput(ProviderOutput):
 
 
 class ProviderRegisterInput(JSONInput):
-    email = serializers.EmailField(max_length=254)
+    email = EmailAddressField()
     password = serializers.CharField(write_only=True, min_length=8, max_length=128, style={"input_type": "password"})
     name = serializers.CharField(max_length=150, validators=[single_line_text])
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")

@@ -110,8 +110,8 @@ class ProviderMeView(APIView):
             "transaction. The account is erased as a customer's is (email on the reserved domain "
             "`deleted.invalid`, name `Deleted user`, password unusable, refresh tokens revoked, user "
             "inactive). The profile is erased (name `Deleted provider`, no description or services) and is "
-            "no longer listed or shown (404), rated or invited for; its ratings, their replies and its rating "
-            "summary stay as they are, so the summary stays exact. The inbox, devices, webhook endpoints, "
+            "no longer listed or shown (404), rated or invited for; its ratings and its rating summary stay "
+            "as they are, so the summary stays exact; its replies are deleted. The inbox, devices, webhook endpoints, "
             "deliveries and preferences of the account are removed by the notifications app from an "
             "`account.deleted` event committed with the deletion."
         ),

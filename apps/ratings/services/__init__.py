@@ -6,6 +6,7 @@ One module per concern; the public names are re-exported here so callers import 
 
 from apps.ratings.events import COMMENT_EXCERPT_LENGTH
 from apps.ratings.services.common import AUTOMATIC_HOLD_PREFIX
+from apps.ratings.services.erasure import ratings_user_erase
 from apps.ratings.services.errors import (
     AlreadyInvited,
     AlreadyRated,
@@ -64,6 +65,7 @@ __all__ = [
     "rating_summary_create",
     "rating_update",
     "rating_verify",
+    "ratings_user_erase",
     "reply_delete",
     "reply_moderate",
     "reply_set",

@@ -140,7 +140,8 @@ def test_delete_erases_personal_data_keeps_the_ratings_counted_and_drops_the_not
 
     # The notifications app drops the account's data when it gets the event.
     (event,) = OutboxEvent.objects.filter(type="account.deleted")
-    assert event.data == {"recipient_user_id": str(user.pk)}
+    rating_id = str(customer.ratings.get().pk)
+    assert event.data == {"recipient_user_id": str(user.pk), "rating_ids": [rating_id], "provider_id": None}
     events_ingest(envelopes=[event.envelope])
     for model in (Notification, Delivery, Device, WebhookEndpoint, NotificationPreference):
         assert not model.objects.filter(recipient_id=user.pk).exists(), model

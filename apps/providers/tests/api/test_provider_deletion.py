@@ -87,16 +87,16 @@ def test_delete_erases_the_profile_and_keeps_the_ratings_and_the_exact_summary(r
     anonymous = APIClient()
     assert anonymous.get("/api/v1/providers/").json()["results"] == []
     assert_error(anonymous.get(f"/api/v1/providers/{provider.pk}/"), 404, "not_found")
-    # …but its ratings, their reply and its summary are exactly what they were.
+    # …but its ratings and its summary are exactly what they were; its replies (its own words) go.
     assert anonymous.get(summary_url).json() == summary_before
     assert summary_of(provider) == stored_before
     ratings = anonymous.get(f"/api/v1/ratings/?provider={provider.pk}").json()["results"]
     assert sorted((r["score"], r["verified"], (r["reply"] or {}).get("body")) for r in ratings) == [
-        (2, False, "Sorry, traffic."),
+        (2, False, None),
         (5, True, None),
     ]
     (event,) = OutboxEvent.objects.filter(type="account.deleted")
-    assert event.data == {"recipient_user_id": str(user.pk)}
+    assert event.data == {"recipient_user_id": str(user.pk), "rating_ids": [], "provider_id": str(provider.pk)}
 
 
 def test_the_notifications_app_drops_the_providers_data(rated_provider, send_task):

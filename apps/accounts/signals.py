@@ -1,0 +1,12 @@
+"""What the accounts app announces to the apps above it (they import it; it imports none of them).
+
+``user_erasing(sender=User, user=...)``: sent by ``user_erase`` inside its transaction, after the
+user row itself is erased. Each receiver erases the personal data its own app copied (free text
+the person wrote, names it stored) and returns a dict of the ids the notifications app needs to
+find the copies it made (``rating_ids``: the person's ratings as their author; ``provider_id``:
+their provider profile), or ``None``. The dicts are merged into the ``account.deleted`` event.
+"""
+
+from django.dispatch import Signal
+
+user_erasing = Signal()
