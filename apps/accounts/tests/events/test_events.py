@@ -44,5 +44,10 @@ def test_a_verification_link_and_an_erasure_record_their_typed_events():
 
     verify, erased = OutboxEvent.objects.order_by("created_at", "type")
     assert (verify.type, verify.version) == ("account.email_verify", 1)
-    assert verify.data["recipient_email"] == "bob@example.com"
-    assert (erased.type, erased.version, erased.data) == ("account.deleted", 1, {"recipient_user_id": str(user.pk)})
+    # The erasure redacted the address the pending verification email would have carried.
+    assert verify.data["recipient_email"] == ""
+    assert (erased.type, erased.version, erased.data) == (
+        "account.deleted",
+        1,
+        {"recipient_user_id": str(user.pk), "rating_ids": [], "provider_id": None},
+    )
