@@ -1,18 +1,28 @@
 """Test settings: PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set, SQLite otherwise."""
 
 from .base import *  # noqa: F403
-from .base import REST_FRAMEWORK, SIMPLE_JWT, env
+from .base import DATABASES, REST_FRAMEWORK, SIMPLE_JWT, VAR_DIR, env
 
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdef"
 SIMPLE_JWT["SIGNING_KEY"] = SECRET_KEY
 ALLOWED_HOSTS = ["*"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+for _db in DATABASES.values():
+    if _db["ENGINE"] == "django.db.backends.sqlite3":
+        # A file, not Django's shared-cache in-memory database: there, threads (live_server, the
+        # concurrency tests) meet SQLite's table locks, which fail at once ("database table is
+        # locked") instead of waiting out the busy timeout as file locks do.
+        VAR_DIR.mkdir(exist_ok=True)
+        _db["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+        # A test database need not survive a power cut.
+        _db["OPTIONS"]["init_command"] += "PRAGMA synchronous=OFF;"
 if not env("EMAIL_URL", default=""):
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 if not env("CELERY_BROKER_URL", default=""):
     # Unit tests never need a worker; what was sent is asserted on the publisher side.
     CELERY_BROKER_URL = "memory://"
+    CELERY_BROKER_TRANSPORT = None
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
