@@ -167,13 +167,17 @@ AUTH_PASSWORD_VALIDATORS = [
 # the password); an email verification token after ACCOUNT_EMAIL_VERIFY_TIMEOUT.
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
 ACCOUNT_EMAIL_VERIFY_TIMEOUT = env.int("ACCOUNT_EMAIL_VERIFY_TIMEOUT", default=7 * 24 * 3600)
-# The links put in account emails; {uid} and {token} are filled in. They point at the client
-# application, which posts both values to the API's confirm endpoints.
+# The absolute base URL of this site as its users reach it, the one place emails' links come
+# from (`make run` sets it from PORT).
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The links put in account emails; {uid} and {token} are filled in. By default the small pages
+# this site serves (apps/accounts/pages.py); a client application of your own posts both values
+# to the API's confirm endpoints instead.
 ACCOUNT_PASSWORD_RESET_URL = env(
-    "ACCOUNT_PASSWORD_RESET_URL", default="http://localhost:8000/reset-password?uid={uid}&token={token}"
+    "ACCOUNT_PASSWORD_RESET_URL", default=PUBLIC_BASE_URL + "/account/reset-password/?uid={uid}&token={token}"
 )
 ACCOUNT_EMAIL_VERIFY_URL = env(
-    "ACCOUNT_EMAIL_VERIFY_URL", default="http://localhost:8000/verify-email?uid={uid}&token={token}"
+    "ACCOUNT_EMAIL_VERIFY_URL", default=PUBLIC_BASE_URL + "/account/verify-email/?uid={uid}&token={token}"
 )
 # Erased accounts get the address <id>@ this domain: reserved (RFC 2606), so never deliverable.
 ACCOUNT_ERASED_EMAIL_DOMAIN = "deleted.invalid"
@@ -417,7 +421,7 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Marketplace Ratings <no-
 
 # --- Notifications -----------------------------------------------------------------------
 # Absolute base URL put in emails (unsubscribe links); the app never sees its public host.
-NOTIFICATIONS_PUBLIC_BASE_URL = env("NOTIFICATIONS_PUBLIC_BASE_URL", default="http://localhost:8000")
+NOTIFICATIONS_PUBLIC_BASE_URL = env("NOTIFICATIONS_PUBLIC_BASE_URL", default=PUBLIC_BASE_URL)
 NOTIFICATIONS_EMAIL_DOMAIN = env("NOTIFICATIONS_EMAIL_DOMAIN", default="marketplace-ratings.local")
 # Every channel retries on one policy: OUTBOUND_RETRY_* and OUTBOUND_MAX_ATTEMPTS below.
 # Deliveries to one destination (a webhook host, the SMTP relays, the push gateways) travel in
