@@ -1,5 +1,8 @@
 """The embedded default: SQLite, filesystem Celery broker, console email. No server needed."""
 
+import copy
+import warnings
+
 from .base import *  # noqa: F403
 from .base import env
 
@@ -14,3 +17,12 @@ WHITENOISE_AUTOREFRESH = True
 # Local receivers (a webhook inspector on localhost) must be reachable; private ranges stay refused.
 OUTBOUND_REQUIRE_HTTPS = env.bool("OUTBOUND_REQUIRE_HTTPS", default=False)
 OUTBOUND_ALLOW_LOOPBACK = env.bool("OUTBOUND_ALLOW_LOOPBACK", default=True)
+
+# Periodic tasks (relay, sweep, digests) are logged only when they did something, so the
+# console keeps the emails it prints in view (config/log_filters.py).
+LOGGING = copy.deepcopy(LOGGING)  # noqa: F405 - base's dict stays as it was
+LOGGING["filters"]["idle_periodic_tasks"] = {"()": "config.log_filters.IdlePeriodicTasksFilter"}
+LOGGING["handlers"]["console"]["filters"].append("idle_periodic_tasks")
+# WhiteNoise serves static files through a synchronous file iterator, which Django under
+# uvicorn (ASGI) reads in a thread, with this warning once per process: noise on the console.
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
