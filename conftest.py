@@ -15,6 +15,20 @@ def pytest_configure(config):
         raise pytest.UsageError("REQUIRE_POSTGRES=1 but DATABASE_URL is not a PostgreSQL URL")
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``postgres`` (PostgreSQL SQL, row locks) are skipped on the embedded SQLite."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(
+        reason=f"needs PostgreSQL (this run is on {connection.vendor}): set DATABASE_URL=postgres://…"
+    )
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _require_postgres(request):
     if os.environ.get("REQUIRE_POSTGRES") == "1":

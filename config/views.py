@@ -5,6 +5,8 @@ admin, the inbox and, in a demo, the demo accounts of the ratings app.
 """
 
 from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
@@ -28,3 +30,16 @@ def landing(request):
             "api_base": request.build_absolute_uri("/api/v1"),
         },
     )
+
+
+_FAVICON = finders.find("favicon.svg")
+
+
+@require_safe
+def favicon(request):
+    # Browsers ask for /favicon.ico whatever the page says; an SVG under that name is shown.
+    with open(_FAVICON, "rb") as f:
+        body = f.read()
+    response = HttpResponse(body, content_type="image/svg+xml")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -1,6 +1,7 @@
 """Account self-service: users, passwords, reset and verification links, erasure."""
 
 from config.env import env
+from config.settings.site import PUBLIC_BASE_URL
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -14,13 +15,14 @@ AUTH_PASSWORD_VALIDATORS = [
 # the password); an email verification token after ACCOUNT_EMAIL_VERIFY_TIMEOUT.
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
 ACCOUNT_EMAIL_VERIFY_TIMEOUT = env.int("ACCOUNT_EMAIL_VERIFY_TIMEOUT", default=7 * 24 * 3600)
-# The links put in account emails; {uid} and {token} are filled in. They point at the client
-# application, which posts both values to the API's confirm endpoints.
+# The links put in account emails; {uid} and {token} are filled in. By default the small pages
+# this site serves (apps/accounts/pages.py); a client application of your own posts both values
+# to the API's confirm endpoints instead.
 ACCOUNT_PASSWORD_RESET_URL = env(
-    "ACCOUNT_PASSWORD_RESET_URL", default="http://localhost:8000/reset-password?uid={uid}&token={token}"
+    "ACCOUNT_PASSWORD_RESET_URL", default=PUBLIC_BASE_URL + "/account/reset-password/?uid={uid}&token={token}"
 )
 ACCOUNT_EMAIL_VERIFY_URL = env(
-    "ACCOUNT_EMAIL_VERIFY_URL", default="http://localhost:8000/verify-email?uid={uid}&token={token}"
+    "ACCOUNT_EMAIL_VERIFY_URL", default=PUBLIC_BASE_URL + "/account/verify-email/?uid={uid}&token={token}"
 )
 # Erased accounts get the address <id>@ this domain: reserved (RFC 2606), so never deliverable.
 ACCOUNT_ERASED_EMAIL_DOMAIN = "deleted.invalid"

@@ -119,4 +119,5 @@ from config.settings.openapi import *  # noqa: E402, F403
 from config.settings.outbox import *  # noqa: E402, F403
 from config.settings.ratings import *  # noqa: E402, F403
 from config.settings.retention import *  # noqa: E402, F403
+from config.settings.site import *  # noqa: E402, F403
 from config.settings.stream import *  # noqa: E402, F403

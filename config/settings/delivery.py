@@ -1,9 +1,10 @@
 """Notifications delivery: batches, leases, sweeps, digests; outbound HTTP, retries, breakers, webhooks."""
 
 from config.env import env
+from config.settings.site import PUBLIC_BASE_URL
 
 # Absolute base URL put in emails (unsubscribe links); the app never sees its public host.
-NOTIFICATIONS_PUBLIC_BASE_URL = env("NOTIFICATIONS_PUBLIC_BASE_URL", default="http://localhost:8000")
+NOTIFICATIONS_PUBLIC_BASE_URL = env("NOTIFICATIONS_PUBLIC_BASE_URL", default=PUBLIC_BASE_URL)
 NOTIFICATIONS_EMAIL_DOMAIN = env("NOTIFICATIONS_EMAIL_DOMAIN", default="marketplace-ratings.local")
 # Every channel retries on one policy: OUTBOUND_RETRY_* and OUTBOUND_MAX_ATTEMPTS below.
 # Deliveries to one destination (a webhook host, the SMTP relays, the push gateways) travel in

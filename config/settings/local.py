@@ -1,5 +1,8 @@
 """The embedded default: SQLite, filesystem Celery broker, console email. No server needed."""
 
+import copy
+import warnings
+
 from config import env as _env
 
 # Registered before base reads the variables (config/env.py); the environment still wins.
@@ -19,3 +22,12 @@ from .base import *  # noqa: E402, F403
 # Serve static files straight from the apps (no collectstatic needed outside production).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Periodic tasks (relay, sweep, digests) are logged only when they did something, so the
+# console keeps the emails it prints in view (config/log_filters.py).
+LOGGING = copy.deepcopy(LOGGING)  # noqa: F405 - base's dict stays as it was
+LOGGING["filters"]["idle_periodic_tasks"] = {"()": "config.log_filters.IdlePeriodicTasksFilter"}
+LOGGING["handlers"]["console"]["filters"].append("idle_periodic_tasks")
+# WhiteNoise serves static files through a synchronous file iterator, which Django under
+# uvicorn (ASGI) reads in a thread, with this warning once per process: noise on the console.
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")

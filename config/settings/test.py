@@ -14,12 +14,21 @@ _env.environment_defaults(
 )
 
 from .base import *  # noqa: E402, F403
-from .base import REST_FRAMEWORK  # noqa: E402
+from .base import DATABASES, REST_FRAMEWORK, VAR_DIR  # noqa: E402
 
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdef"
 ALLOWED_HOSTS = ["*"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+for _db in DATABASES.values():
+    if _db["ENGINE"] == "django.db.backends.sqlite3":
+        # A file, not Django's shared-cache in-memory database: there, threads (live_server, the
+        # concurrency tests) meet SQLite's table locks, which fail at once ("database table is
+        # locked") instead of waiting out the busy timeout as file locks do.
+        VAR_DIR.mkdir(exist_ok=True)
+        _db["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+        # A test database need not survive a power cut.
+        _db["OPTIONS"]["init_command"] += "PRAGMA synchronous=OFF;"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -23,15 +23,20 @@ PASSWORD = "browser-pass-2026"
 @pytest.fixture
 def asgi_server(settings, tmp_path):
     """uvicorn on loopback over this test's database (its rows are committed: transaction=True)."""
-    if connection.vendor != "postgresql":
-        pytest.skip("the server process needs the test database on PostgreSQL")
-    settings.NOTIFICATIONS_STREAM_CHANNEL_PREFIX = f"browser-{uuid.uuid4().hex[:8]}"
     db = connection.settings_dict
+    if connection.vendor == "postgresql":
+        database_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    elif connection.vendor == "sqlite" and not connection.is_in_memory_db():
+        # The test database is a file (config/settings/test.py) the server process opens too.
+        database_url = f"sqlite:///{db['NAME']}"
+    else:
+        pytest.skip("the server process needs the test database in a file or on PostgreSQL")
+    settings.NOTIFICATIONS_STREAM_CHANNEL_PREFIX = f"browser-{uuid.uuid4().hex[:8]}"
     port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": database_url,
         "NOTIFICATIONS_STREAM_CHANNEL_PREFIX": settings.NOTIFICATIONS_STREAM_CHANNEL_PREFIX,
         "NOTIFICATIONS_STREAM_HEARTBEAT_SECONDS": "5",
     }
@@ -53,17 +58,26 @@ def asgi_server(settings, tmp_path):
             process.wait(timeout=15)
 
 
-def test_the_inbox_page_shows_a_new_item_live(asgi_server, page, screenshot, csp_violations):
+def _provider():
     provider = ProviderFactory()
     provider.user.set_password(PASSWORD)
     provider.user.save(update_fields=["password"])
-    NotificationFactory(recipient_id=provider.user.pk, title="An older rating", body="Kept")
+    return provider
 
-    page.goto(f"{asgi_server}/inbox/")
-    page.get_by_label("Email").fill(provider.user.email)
+
+def _sign_in(page, base: str, email: str) -> None:
+    page.goto(f"{base}/inbox/")
+    page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{asgi_server}/inbox/")
+    page.wait_for_url(f"{base}/inbox/")
+
+
+def test_the_inbox_page_shows_a_new_item_live(asgi_server, page, screenshot, csp_violations):
+    provider = _provider()
+    NotificationFactory(recipient_id=provider.user.pk, title="An older rating", body="Kept")
+
+    _sign_in(page, asgi_server, provider.user.email)
     page.locator("#status", has_text="live").wait_for()
     assert page.locator("#items li").count() == 1
     assert page.locator("#unread").inner_text() == "1"
@@ -71,8 +85,49 @@ def test_the_inbox_page_shows_a_new_item_live(asgi_server, page, screenshot, csp
     # The worker's ingest, committed in this process: Redis pub/sub rings the page's stream.
     events_ingest(envelopes=[envelope(recipient_id=provider.user.pk, customer_name="Grace", score=4)])
     newest = page.locator("#items li").first
-    newest.locator("strong", has_text="New 4-star rating").wait_for(timeout=5_000)
-    page.locator("#unread", has_text="2").wait_for(timeout=5_000)
+    newest.locator("strong", has_text="New 4-star rating").wait_for(timeout=10_000)
+    page.locator("#unread", has_text="2").wait_for(timeout=10_000)
     screenshot("live-inbox")
     assert page.locator("#items li").count() == 2
+    assert csp_violations == []
+
+
+def test_the_inbox_page_marks_read_one_item_then_all_and_signs_out(asgi_server, page, screenshot, csp_violations):
+    from apps.notifications.models import Notification
+
+    provider = _provider()
+    for title in ("First rating", "Second rating", "Third rating"):
+        NotificationFactory(recipient_id=provider.user.pk, title=title, body="Nice")
+    _sign_in(page, asgi_server, provider.user.email)
+    # Read on its own: the page is the page, not a stream (on SQLite without Redis it polls).
+    assert page.locator("#unread").inner_text() == "3"
+    assert page.locator("#items li.unread").count() == 3
+
+    # Every time on the page in one format, the browser's (no server-side "UTC" left).
+    times = page.locator("#items time")
+    assert times.count() == 3
+    assert all("UTC" not in text for text in times.all_inner_texts())
+
+    first = page.locator("#items li").first
+    title = first.locator("strong").inner_text()
+    first.get_by_role("button", name="Mark read").click()
+    page.locator("#unread", has_text="2").wait_for()
+    assert "unread" not in (first.get_attribute("class") or "")
+    assert list(Notification.objects.filter(read_at__isnull=False).values_list("title", flat=True)) == [title]
+
+    page.get_by_role("button", name="Mark all read").click()
+    page.locator("#unread", has_text="0").wait_for()
+    assert page.locator("#items li.unread").count() == 0
+    assert not Notification.objects.filter(recipient_id=provider.user.pk, read_at__isnull=True).exists()
+    screenshot("inbox-all-read")
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{asgi_server}/inbox/login/")
+    page.goto(f"{asgi_server}/inbox/")
+    page.wait_for_url(f"{asgi_server}/inbox/login/?next=/inbox/")
+    # The sign-in form is the site's styled one (pages.css), with a way back.
+    assert page.get_by_role("button", name="Sign in").evaluate("b => getComputedStyle(b).backgroundColor") == (
+        "rgb(38, 75, 93)"
+    )
+    assert page.get_by_role("link", name="← Marketplace Ratings").get_attribute("href") == "/"
     assert csp_violations == []

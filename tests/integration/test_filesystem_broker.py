@@ -18,7 +18,9 @@ def test_the_filesystem_broker_writes_only_under_var(tmp_path, monkeypatch):
     exchange = Exchange("default", type="direct")
     queue = Queue("default", exchange, routing_key="default")
 
-    with Connection("filesystem://", transport_options=options) as connection:
+    with Connection(
+        "filesystem://", transport="config.filesystem_broker:Transport", transport_options=options
+    ) as connection:
         connection.Producer().publish({"n": 1}, exchange=exchange, routing_key="default", declare=[queue])
         message = queue(connection.default_channel).get(no_ack=True)
 

@@ -160,7 +160,7 @@ def test_the_state_endpoints_need_authentication(api_client, path):
     assert response.json()["errors"][0]["code"] == "not_authenticated"
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="EXPLAIN of PostgreSQL")
+@pytest.mark.postgres
 def test_the_default_inbox_list_is_served_by_its_partial_index(provider):
     from apps.notifications.selectors import notification_list
 

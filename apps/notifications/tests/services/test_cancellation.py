@@ -119,6 +119,7 @@ def test_a_malformed_rating_id_in_a_notice_does_not_stop_its_batch(send_task):
     assert len(events_ingest(envelopes=[broken, envelope()])) == 2
 
 
+@pytest.mark.postgres
 def test_the_items_of_a_rating_are_found_by_their_index():
     from django.db import connection
 

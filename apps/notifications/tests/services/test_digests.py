@@ -440,6 +440,7 @@ def test_a_delivery_coming_due_inside_quiet_hours_is_held_without_spending_an_at
     assert len(mail.outbox) == 2
 
 
+@pytest.mark.postgres  # SKIP LOCKED: SQLite serialises writers, so the closer would wait for the ingest
 @pytest.mark.django_db(transaction=True)
 def test_a_digest_being_added_to_is_closed_by_the_next_run_with_every_item(recipient, send_task):
     """The closer skips a digest an ingest holds (SKIP LOCKED), so no rating lands in a closed one."""

@@ -1,8 +1,7 @@
 """Seed a small demo marketplace once: categories, providers, customers, ratings, a report, a
 reply and staff (the data is in apps/ratings/demo.py)."""
 
-import os
-
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -32,7 +31,10 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         if User.objects.filter(email=STAFF_EMAIL).exists():
-            self.stdout.write("Demo data already present.")
+            self.stdout.write(
+                "Demo data already present, with whatever earlier runs changed in it "
+                "(`make demo-reset` starts again from the demo as created)."
+            )
             self._print_credentials()
             return
         for slug, name in CATEGORIES:
@@ -68,6 +70,6 @@ class Command(BaseCommand):
             self.stdout.write(f"  {account.role + ':':<18} {account.email:<23} {account.try_first}")
         self.stdout.write(
             f"  {'other providers:':<18} {', '.join(p[0] for p in PROVIDERS[1:])}\n"
-            # `make run` passes the port the server will listen on.
-            f"Start at http://127.0.0.1:{os.environ.get('PORT', '8000')}/ (API docs, the admin, the inbox)."
+            # `make run` sets it from the port the server will listen on.
+            f"Start at {settings.PUBLIC_BASE_URL}/ (API docs, the admin, the inbox)."
         )

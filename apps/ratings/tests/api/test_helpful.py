@@ -145,6 +145,7 @@ def test_an_unknown_ordering_is_400(api_client, provider):
     }
 
 
+@pytest.mark.postgres
 def test_the_helpful_ordering_is_served_by_its_index(provider):
     for _ in range(3):
         rating_create(customer=CustomerFactory(), provider=provider, score=4)
