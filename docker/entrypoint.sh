@@ -8,8 +8,8 @@
 #   entrypoint.sh <any command>
 #
 # Health: bin/probe checks each role (the image's HEALTHCHECK, compose, Kubernetes probes).
-# Shutdown: SIGTERM reaches the role itself (exec, PID 1): gunicorn stops gracefully within
-# --graceful-timeout, a Celery worker finishes its running tasks (warm shutdown), beat saves its
+# Shutdown: SIGTERM reaches the role itself (exec, PID 1): the web server (granian) stops
+# gracefully within --graceful-timeout, a Celery worker finishes its running tasks (warm shutdown), beat saves its
 # schedule, the dispatcher stops within 0.2 s. docs/kubernetes.md has the grace periods.
 #
 # Long-running roles exec their process, so the container's restart policy supervises it (its
@@ -27,7 +27,7 @@ run() {
 }
 
 metrics_dir() {
-  # prometheus_client's multiprocess mode (gunicorn workers, prefork pool processes): a directory
+  # prometheus_client's multiprocess mode (web server workers, prefork pool processes): a directory
   # per role, its sample files removed at start (an earlier run's would add to this run's counters).
   export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-/tmp/prometheus/$role}"
   mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
@@ -39,29 +39,26 @@ notifications() {
   export DJANGO_SETTINGS_MODULE=config.settings.notifications
 }
 
-gunicorn_web() {
+serve_web() {
+  # granian (config/server.py), chosen by measurement (bench/README.md): keep-alive, HTTP parsed
+  # natively, a 10 s limit to send a request head and a 32 KB limit on its size, a request with
+  # both Content-Length and Transfer-Encoding answered and its connection closed.
   # --graceful-timeout: what a request in flight gets after SIGTERM (Kubernetes:
-  # terminationGracePeriodSeconds = preStop sleep + this + a margin). --worker-tmp-dir: the
-  # workers' liveness files on tmpfs, so a slow or read-only disk cannot stall them.
-  # --no-control-socket: gunicorn would create $HOME/.gunicorn/gunicorn.ctl (for gunicornc, which
-  # nothing here uses), and HOME is on the read-only root filesystem.
-  # config/gunicorn.py: gunicorn's own lines in the app's log format; the access line per
-  # request is written by the app (it carries the request id), so gunicorn's is off.
-  run gunicorn -c config/gunicorn.py config.wsgi:application --bind "0.0.0.0:${PORT:-8000}" \
-    --workers "${WEB_CONCURRENCY:-2}" --timeout 30 --graceful-timeout 30 \
-    --worker-tmp-dir /dev/shm --no-control-socket
+  # terminationGracePeriodSeconds = preStop sleep + this + a margin). --timeout: a request
+  # running longer ends its worker, which is replaced (config/watchdog.py). The access line per
+  # request is written by the app (it carries the request and trace ids).
+  run python -m config.server web --port "${PORT:-8000}" --workers "${WEB_CONCURRENCY:-2}" \
+    --threads "${WEB_THREADS:-4}" --timeout 30 --graceful-timeout 30
 }
 
-gunicorn_stream() {
-  # The live inbox (Server-Sent Events) under ASGI: uvicorn workers on config.asgi, where an open
-  # stream is a coroutine, not a sync worker thread held for hours. Only its path is routed
-  # here (the web role answers it too, but ends each response at once: see
-  # apps/notifications/api/stream.py). --timeout: the arbiter's liveness of a worker, not a
-  # request limit (uvicorn workers have none). --graceful-timeout 10: streams never end on their
-  # own; after it they are closed and clients reconnect elsewhere with Last-Event-ID.
-  run gunicorn -c config/gunicorn.py config.asgi:application --bind "0.0.0.0:${PORT:-8000}" \
-    --worker-class uvicorn_worker.UvicornWorker --workers "${STREAM_CONCURRENCY:-2}" \
-    --timeout 30 --graceful-timeout 10 --worker-tmp-dir /dev/shm --no-control-socket
+serve_stream() {
+  # The live inbox (Server-Sent Events) under ASGI: granian on config.asgi, where an open stream
+  # is a coroutine, not a thread held for hours. Only its path is routed here (the web role
+  # answers it too, but ends each response at once: see apps/notifications/api/stream.py).
+  # --graceful-timeout 10: streams never end on their own; after it they are closed and clients
+  # reconnect elsewhere with Last-Event-ID.
+  run python -m config.server stream --port "${PORT:-8000}" --workers "${STREAM_CONCURRENCY:-2}" \
+    --graceful-timeout 10
 }
 
 wait_migrations() {
@@ -77,10 +74,10 @@ wait_migrations() {
 case "$role" in
   web)
     metrics_dir
-    gunicorn_web ;;
+    serve_web ;;
   stream)
     metrics_dir
-    gunicorn_stream ;;
+    serve_stream ;;
   worker)
     # WORKER_QUEUES=default when the notifications deployment runs apart; drop `deliveries`
     # from it when a delivery-worker runs. Threads: the tasks wait on PostgreSQL, Redis and
@@ -112,11 +109,11 @@ case "$role" in
   notifications-web)
     notifications
     metrics_dir
-    gunicorn_web ;;
+    serve_web ;;
   notifications-stream)
     notifications
     metrics_dir
-    gunicorn_stream ;;
+    serve_stream ;;
   notifications-worker)
     notifications
     metrics_dir

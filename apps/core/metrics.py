@@ -1,12 +1,12 @@
 """Prometheus metrics and the ``/metrics`` view.
 
 Counters and histograms live in the process that records them; with several processes
-(gunicorn workers, prefork Celery children) ``PROMETHEUS_MULTIPROC_DIR`` makes prometheus_client
-write them to files there, which ``/metrics`` sums (``config/gunicorn.py`` sets the directory up
-for every gunicorn start and marks exited workers dead). Backlogs, delivery states and queue
-depths are read at scrape time instead (``register_db_collector``), so every process reports
-the same truth. django-prometheus is not used: its view cannot add collectors to a multi-process
-registry.
+(the web server's workers, prefork Celery children) ``PROMETHEUS_MULTIPROC_DIR`` makes
+prometheus_client write them to files there, which ``/metrics`` sums (``config/server.py`` sets
+the directory up for every start of the web server; each scrape marks exited workers dead).
+Backlogs, delivery states and queue depths are read at scrape time instead
+(``register_db_collector``), so every process reports the same truth. django-prometheus is not
+used: its view cannot add collectors to a multi-process registry.
 
 Labels are bounded: HTTP requests by URL pattern (never the path), method and status class;
 Celery tasks by name and state; queues by the configured names only.
@@ -20,6 +20,8 @@ process metrics the same way on ``WORKER_METRICS_PORT`` (``serve_worker_metrics`
 import contextlib
 import hmac
 import logging
+import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -165,6 +167,10 @@ def _queue_metrics() -> Iterable[Metric]:
 register_db_collector(_queue_metrics)
 
 
+# prometheus_client's per-process files of live gauges: gauge_live<mode>_<pid>.db
+_LIVE_GAUGE_FILE = re.compile(r"gauge_live[a-z]+_(?P<pid>\d+)\.db")
+
+
 class _DatabaseCollector:
     def collect(self):
         return db_metrics()
@@ -175,10 +181,39 @@ class _ProcessCollector:
         return REGISTRY.collect()
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def forget_dead_processes(directory: str) -> list[int]:
+    """Mark every process whose live-gauge files are there but which has exited as dead.
+
+    granian (unlike gunicorn's ``child_exit`` hook) says nothing when it replaces a worker: the
+    scrape notices instead. A dead worker's counters and histograms stay in the sums (a counter
+    must not go down); its live gauges go. The pids are those of this host's processes: the
+    directory is per container.
+    """
+    dead = set()
+    for name in os.listdir(directory):
+        match = _LIVE_GAUGE_FILE.fullmatch(name)
+        if match and not _pid_alive(int(match["pid"])):
+            dead.add(int(match["pid"]))
+    for pid in dead:
+        multiprocess.mark_process_dead(pid, directory)
+    return sorted(dead)
+
+
 def _process_registry() -> CollectorRegistry:
     """What this process (or, multi-process, every process sharing its directory) recorded."""
     registry = CollectorRegistry()
     if settings.PROMETHEUS_MULTIPROC_DIR:
+        forget_dead_processes(settings.PROMETHEUS_MULTIPROC_DIR)
         multiprocess.MultiProcessCollector(registry, path=settings.PROMETHEUS_MULTIPROC_DIR)
     else:
         registry.register(_ProcessCollector())

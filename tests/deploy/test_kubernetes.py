@@ -23,6 +23,8 @@ import pytest
 import yaml
 from django.conf import settings
 
+from config import server
+
 ROOT = Path(__file__).resolve().parents[2]
 KUBERNETES = ROOT / "docker" / "kubernetes"
 OVERLAYS = ("monolith", "split")
@@ -428,8 +430,8 @@ def test_every_deployment_waits_for_its_migrations(overlay):
 
 
 def _graceful_timeout(web_role: str) -> int:
-    """The --graceful-timeout of the entrypoint's gunicorn function for that role."""
-    function = "gunicorn_stream" if web_role.endswith("stream") else "gunicorn_web"
+    """The --graceful-timeout of the entrypoint's server function for that role."""
+    function = "serve_stream" if web_role.endswith("stream") else "serve_web"
     source = (ROOT / "docker" / "entrypoint.sh").read_text()
     match = re.search(rf"^{function}\(\) {{\n(.*?)^}}", source, flags=re.MULTILINE | re.DOTALL)
     assert match, f"the entrypoint has no {function}"
@@ -551,4 +553,5 @@ def test_the_monolith_routes_only_the_live_inbox_stream_to_the_asgi_role():
     (stream,) = [pod for doc, pod in pod_templates(docs) if doc["metadata"]["name"] == "stream"]
     assert role(stream["containers"][0]) == "stream"
     entrypoint = (ROOT / "docker" / "entrypoint.sh").read_text()
-    assert "config.asgi:application" in entrypoint and "uvicorn_worker.UvicornWorker" in entrypoint
+    assert "python -m config.server stream" in entrypoint
+    assert server.ROLES["stream"][:2] == ("asginl", "config.asgi:application")

@@ -223,57 +223,29 @@ class Stack:
         return process
 
     def web(self, name: str, env: dict, *, workers: int = 2, extra: tuple[str, ...] = ()) -> str:
-        """gunicorn as the entrypoint runs it (``config/gunicorn.py``: multiprocess metrics)."""
-        port = free_port()
-        self.start(
-            name,
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                str(ROOT / "config" / "gunicorn.py"),
-                "config.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
-                "--threads",
-                "4",
-                "--worker-class",
-                "gthread",
-                "--timeout",
-                "60",
-                *extra,
-            ],
-            env,
-        )
-        base = f"http://127.0.0.1:{port}"
-        wait_until(lambda: http("GET", base + "/healthz")[0] == 200, timeout=30, what=f"{name} /healthz")
-        return base
+        """The web role's server as the entrypoint runs it (``config/server.py``: granian, WSGI)."""
+        return self._serve(name, "web", env, workers=workers, extra=("--threads", "4", "--timeout", "60", *extra))
 
-    def stream(self, name: str, env: dict, *, workers: int = 1) -> str:
-        """The ASGI role as the entrypoint runs it: gunicorn with uvicorn workers on config.asgi."""
+    def stream(self, name: str, env: dict, *, workers: int = 1, extra: tuple[str, ...] = ()) -> str:
+        """The ASGI role as the entrypoint runs it: granian on config.asgi (``config/server.py``)."""
+        return self._serve(name, "stream", env, workers=workers, extra=("--graceful-timeout", "5", *extra))
+
+    def _serve(self, name: str, role: str, env: dict, *, workers: int, extra: tuple[str, ...]) -> str:
         port = free_port()
         self.start(
             name,
             [
                 sys.executable,
                 "-m",
-                "gunicorn",
-                "-c",
-                str(ROOT / "config" / "gunicorn.py"),
-                "config.asgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
+                "config.server",
+                role,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
                 "--workers",
                 str(workers),
-                "--worker-class",
-                "uvicorn_worker.UvicornWorker",
-                "--timeout",
-                "60",
-                "--graceful-timeout",
-                "5",
+                *extra,
             ],
             env,
         )

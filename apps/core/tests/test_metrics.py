@@ -1,9 +1,13 @@
 import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 
+from apps.core.metrics import forget_dead_processes
 from apps.core.models import OutboxEvent
 from apps.notifications.models import Delivery, DeliveryStatus
 from apps.notifications.outbound.tests.conftest import breaker_redis  # noqa: F401 - fixture
@@ -318,3 +322,42 @@ def test_a_worker_serves_its_own_metrics_behind_the_token(settings):
     finally:
         server.shutdown()
         server.server_close()
+
+
+_WRITE_SAMPLES = """
+import sys
+from prometheus_client import Counter, Gauge
+Counter("served", "requests").inc(3)
+Gauge("in_flight", "requests in flight", multiprocess_mode="livesum").set(2)
+"""
+
+
+def test_a_scrape_forgets_the_live_gauges_of_exited_processes_and_keeps_their_counters(tmp_path):
+    """What granian's replaced workers leave behind: their counters stay in the sums, their live
+    gauges go; a process still running keeps both."""
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    exited = subprocess.run([sys.executable, "-c", _WRITE_SAMPLES], env=env, check=True)
+    assert exited.returncode == 0
+    running = subprocess.Popen(
+        [sys.executable, "-c", _WRITE_SAMPLES + "sys.stdout.write('ready\\n'); sys.stdout.flush(); sys.stdin.read()"],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert running.stdout.readline() == "ready\n"
+        pids = {int(p.stem.rsplit("_", 1)[1]) for p in tmp_path.glob("gauge_livesum_*.db")}
+        assert len(pids) == 2 and running.pid in pids
+
+        assert forget_dead_processes(str(tmp_path)) == sorted(pids - {running.pid})
+        assert forget_dead_processes(str(tmp_path)) == []
+        assert [p.name for p in tmp_path.glob("gauge_livesum_*.db")] == [f"gauge_livesum_{running.pid}.db"]
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=str(tmp_path))
+        text = generate_latest(registry).decode()
+        assert "served_total 6.0" in text
+        assert "in_flight 2.0" in text
+    finally:
+        running.stdin.close()
+        running.wait(timeout=10)
