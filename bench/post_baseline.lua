@@ -1,4 +1,4 @@
--- POST the bare one-INSERT baseline view (BENCH_BASELINE_VIEW=1 only).
+-- POST the bare one-INSERT baseline view (routed only by config.settings.bench: config/urls_bench.py).
 package.path = os.getenv("BENCH_DIR") .. "/?.lua;" .. package.path
 require("common")
 

@@ -520,7 +520,6 @@ def main() -> int:
         "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
         "CACHE_KEY_PREFIX": f"bench-{os.getpid()}",
         "LOG_LEVEL": "WARNING",
-        "BENCH_BASELINE_VIEW": "1",
         "NUM_PROXIES": "1",
         # Emails go to a local SMTP sink (aiosmtpd) through the real SMTP backend: the send is
         # measured as in production, and no message body ends up in the logs.

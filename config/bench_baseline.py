@@ -1,8 +1,8 @@
 """The in-run baseline of ``bench/``: the cheapest Django view that writes one row.
 
-Mounted only when ``BENCH_BASELINE_VIEW`` is set (see ``config/urls.py``); the benchmark
-creates its ``bench_baseline`` table itself, so normal deployments have neither the route nor
-the table. It goes through the same middleware, WSGI server and database as the API, which
+Routed only by the benchmark's URLconf (``config/urls_bench.py``, ``config.settings.bench``);
+the benchmark creates its ``bench_baseline`` table itself, so deployments have neither the
+route nor the table. It goes through the same middleware, WSGI server and database as the API, which
 makes "POST rating as a fraction of one bare INSERT" a ratio measured on one stack.
 """
 

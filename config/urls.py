@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
@@ -34,11 +33,6 @@ urlpatterns = [
     # The partner API keeps the paths of the Homerun services it replaces (no /api/v1/ prefix).
     path("", include("apps.partners.urls")),
 ]
-
-if settings.BENCH_BASELINE_VIEW:
-    from config.bench_baseline import baseline_insert
-
-    urlpatterns.append(path("bench/baseline-insert", baseline_insert, name="bench-baseline-insert"))
 
 handler400 = "apps.core.errors.bad_request"
 handler403 = "apps.core.errors.permission_denied"

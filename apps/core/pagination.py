@@ -12,9 +12,15 @@ from django.utils.dateparse import parse_datetime
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound
 from rest_framework.exceptions import ValidationError as DRFValidationError
-from rest_framework.pagination import _reverse_ordering
 
 PAGE_SIZE_PARAMETER = "page_size"
+
+
+def _reversed(ordering: tuple[str, ...]) -> tuple[str, ...]:
+    """The same terms, each the other way round (``-created_at`` ↔ ``created_at``)."""
+    return tuple(term[1:] if term.startswith("-") else f"-{term}" for term in ordering)
+
+
 PAGE_SIZE_ERROR_CODES = ("invalid", "min_value", "max_value")
 
 
@@ -159,10 +165,7 @@ class CursorPagination(pagination.CursorPagination):
         else:
             (offset, reverse, current_position) = self.cursor
 
-        if reverse:
-            queryset = queryset.order_by(*_reverse_ordering(self.ordering))
-        else:
-            queryset = queryset.order_by(*self.ordering)
+        queryset = queryset.order_by(*(_reversed(self.ordering) if reverse else self.ordering))
 
         if current_position is not None:
             queryset = queryset.filter(self._keyset_filter(current_position, self.cursor.reverse, queryset))

@@ -4,7 +4,6 @@ from celery import shared_task
 from django.conf import settings
 
 from apps.core import outbox
-from apps.core.idempotency import idempotency_keys_purge
 from apps.core.retention import purges_run
 
 
@@ -19,12 +18,6 @@ def outbox_relay_task() -> int:
 def outbox_confirm_task(event_ids: list[str] | str) -> int:
     # Publishers before batching sent one id string per message.
     return outbox.outbox_confirm(event_ids=[event_ids] if isinstance(event_ids, str) else event_ids)
-
-
-@shared_task(name="core.idempotency_keys_purge")
-def idempotency_keys_purge_task() -> int:
-    # Scheduled before core.retention_purge took it over; kept for messages still in brokers.
-    return idempotency_keys_purge()
 
 
 @shared_task(name="core.retention_purge")

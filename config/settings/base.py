@@ -104,7 +104,6 @@ STORAGES = {
 # One module per concern; each reads its own environment variables.
 from config.settings.accounts import *  # noqa: E402, F403
 from config.settings.api import *  # noqa: E402, F403
-from config.settings.bench_baseline import *  # noqa: E402, F403
 from config.settings.cache import *  # noqa: E402, F403
 from config.settings.celery import *  # noqa: E402, F403
 from config.settings.cors import *  # noqa: E402, F403

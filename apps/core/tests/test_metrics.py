@@ -215,16 +215,16 @@ def test_an_unknown_method_is_one_label_value(client):
 
 @pytest.mark.django_db
 def test_celery_tasks_are_timed_by_name_and_final_state(api_client):
-    from apps.core.tasks import idempotency_keys_purge_task, outbox_confirm_task
+    from apps.core.tasks import outbox_confirm_task, retention_purge_task
 
     def count(task, state):
         samples = _samples(api_client.get("/metrics").content.decode())
         return _value(samples, "celery_task_duration_seconds_count", task=task, state=state)
 
-    purged, failed = count("core.idempotency_keys_purge", "SUCCESS"), count("core.outbox_confirm", "FAILURE")
-    idempotency_keys_purge_task.apply()
+    purged, failed = count("core.retention_purge", "SUCCESS"), count("core.outbox_confirm", "FAILURE")
+    retention_purge_task.apply()
     outbox_confirm_task.apply(args=[["not-a-uuid"]])  # the ORM refuses the id: the task fails
-    assert count("core.idempotency_keys_purge", "SUCCESS") == purged + 1
+    assert count("core.retention_purge", "SUCCESS") == purged + 1
     assert count("core.outbox_confirm", "FAILURE") == failed + 1
 
 
