@@ -1,13 +1,15 @@
 """Delivery scenarios of ``bench/run.py``: what a fully delivered rating costs, and one hanging host.
 
-- **full**: N ratings (default 2 000) of 20 providers that each have email on (the default for
-  ``rating.created``) and one webhook endpoint on a 204 receiver (nginx on loopback), posted
-  open-loop at a steady rate through the API. The measurement window runs from the first POST
-  until every rating has its inbox item, a sent email and a sent webhook (read from the
-  database), and bills the CPU of every product process to its role: web (gunicorn master and
-  workers), postgres (the backends of the bench database, the driver's own excluded), the
-  Celery workers, the outbox dispatcher and beat. The receivers (smtp-sink, nginx) stand in for
-  remote systems: their CPU is printed apart and not counted.
+- **full** (the rate sweep): 20 providers that each have email on (the default for
+  ``rating.created``) and one webhook endpoint on a receiver in this process that logs each
+  arrival; ratings posted open-loop through the API at each offered rate (default 50, 100, 200
+  and 400 per second, 30 s each). Per rate, the window runs from the first POST until every
+  rating has its inbox item, a sent email and its webhook received, and bills the CPU of every
+  product process to its role: web (gunicorn master and workers), postgres (the backends of the
+  bench database, the driver's own excluded), the Celery workers, the outbox dispatcher and
+  beat. The receivers stand in for remote systems: their CPU is printed apart and not counted.
+  Also per rate: commit -> inbox row and commit -> webhook received p50/p99, the drain time after
+  the last POST, and the sizes of the batches the events (outbox) and deliveries travelled in.
 - **hang**: ten webhook receiver hosts, each the endpoint of its own provider, ratings posted
   round-robin at a fixed rate (default 25/s for 20 s); run once with all ten answering and once with the tenth accepting
   connections and never answering. Reported per run: webhook deliveries per second reaching the
@@ -25,11 +27,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import requests
 
 from bench.notification_scenarios import _parse, _percentiles, _post_rating, _session
-from bench.receivers import ArrivalReceivers, HangingHost
+from bench.receivers import ArrivalProcess, ArrivalReceivers, HangingHost
 from bench.roles import RoleMeter
 
 FULL_ENDPOINT = "CPU per fully delivered rating (inbox+email+webhook)"
@@ -43,6 +46,8 @@ HANG_HOSTS = [f"127.0.0.{n}" for n in range(1, 11)]
 HANG_SECONDS = 20
 # The full row's customers each rate every one of its providers, at most 20 ratings in a minute.
 FULL_CUSTOMERS = 1000
+# The rate whose figures the full, latency-inbox and latency-webhook rows carry.
+REFERENCE_RATE = 200
 PRODUCT_ROLES = ("web", "postgres", "worker", "delivery-worker", "dispatcher", "beat")
 
 
@@ -61,9 +66,9 @@ class Context:
     product_meter: RoleMeter
     receiver_meter: RoleMeter
     receivers: str  # which programs stand in for the SMTP server and the webhook receiver
-    webhook_url: str  # the 204 receiver
-    ratings: int
-    rate: float  # ratings per second; 0 = as fast as 16 connections go
+    workdir: Path
+    rates: list[float]  # ratings per second offered, one run each
+    rate_seconds: float  # how long each rate is offered
     hang_rate: float  # ratings per second of each hang run
 
 
@@ -150,59 +155,191 @@ def _ms(seconds: float, ratings: int) -> float:
     return round(seconds * 1000 / max(ratings, 1), 3)
 
 
-def full_delivery_row(ctx: Context) -> dict:
+def _histogram(sizes: list[int]) -> dict[str, int]:
+    """Batch sizes in powers-of-two buckets: {"1": n, "2-3": n, "4-7": n, …}."""
+    buckets: dict[str, int] = {}
+    for size in sorted(sizes):
+        low = 1 << (size.bit_length() - 1)
+        label = "1" if low == 1 else f"{low}-{2 * low - 1}"
+        buckets[label] = buckets.get(label, 0) + 1
+    return buckets
+
+
+def _batch_sizes(since: dt.datetime, recipient_ids: list[str]) -> dict[str, dict[str, int]]:
+    """The batches the window's events and deliveries travelled in, read back from the database.
+
+    One outbox batch is marked dispatched by one UPDATE (one ``dispatched_at``); one delivery
+    batch is claimed by one UPDATE (one ``last_attempt_at`` per channel).
+    """
+    from django.db.models import Count
+
+    from apps.core.models import OutboxEvent
+    from apps.notifications.models import Delivery
+
+    outbox = (
+        OutboxEvent.objects.filter(created_at__gte=since, dispatched_at__isnull=False)
+        .values("dispatched_at")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    deliveries = (
+        Delivery.objects.filter(recipient_id__in=recipient_ids, created_at__gte=since, last_attempt_at__isnull=False)
+        .values("channel", "last_attempt_at")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    by_channel: dict[str, list[int]] = {}
+    for row in deliveries:
+        by_channel.setdefault(row["channel"], []).append(row["n"])
+    return {"outbox": _histogram([row["n"] for row in outbox])} | {
+        channel: _histogram(sizes) for channel, sizes in sorted(by_channel.items())
+    }
+
+
+def _inbox_latencies(since: dt.datetime, ratings: dict[str, tuple], recipient_ids: list[str]) -> list[float]:
+    from apps.notifications.models import Notification
+
+    rows = Notification.objects.filter(recipient_id__in=recipient_ids, created_at__gte=since).values_list(
+        "data__rating_id", "created_at"
+    )
+    return [(created - ratings[rid][0]).total_seconds() * 1000 for rid, created in rows if rid in ratings]
+
+
+def _rate_run(ctx: Context, rate: float, customers: list[str], receivers: ArrivalProcess) -> dict:
     providers = ctx.full_providers
-    for _, user_id in providers:
-        _register_webhook(ctx, user_id, ctx.webhook_url)
-    per_customer = len(providers)
-    if ctx.ratings > per_customer * FULL_CUSTOMERS:
-        raise RuntimeError("not enough customers for the full-delivery scenario")
-    customers = ctx.customer_tokens[:FULL_CUSTOMERS]
-    jobs = [(customers[i // per_customer], providers[i % per_customer][0]) for i in range(ctx.ratings)]
     recipients = [user_id for _, user_id in providers]
+    total = int(rate * ctx.rate_seconds)
+    jobs = [(customers[i // len(providers)], providers[i % len(providers)][0]) for i in range(total)]
     ctx.quiesce()
+    before = _delivery_state(recipients)
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     started = time.monotonic()
     ctx.product_meter.start()
     ctx.receiver_meter.start()
     try:
-        ratings, post_errors = post_ratings(ctx, jobs, ctx.rate)
+        ratings, post_errors = post_ratings(ctx, jobs, rate)
         posted_in = time.monotonic() - started
-        state = _wait_delivered(ctx, recipients, len(ratings))
+        expected = {k: before.get(k, 0) + len(ratings) for k in ("inbox", "email:sent", "webhook:sent")}
+        deadline = time.monotonic() + 300
+        while True:
+            state = _delivery_state(recipients)
+            with receivers.lock:
+                arrived = sum(1 for rid in ratings if rid in receivers.arrivals)
+            if all(state.get(k, 0) >= n for k, n in expected.items()) and arrived >= len(ratings):
+                break
+            if time.monotonic() > deadline:
+                ctx.log(f"{rate:.0f}/s: not everything delivered after 300 s: {state}")
+                break
+            time.sleep(0.1)
     finally:
         product = ctx.product_meter.stop()
-        receivers = ctx.receiver_meter.stop()
+        receivers_cpu = ctx.receiver_meter.stop()
     wall = time.monotonic() - started
     n = len(ratings)
-    undelivered = sum(max(0, n - state.get(k, 0)) for k in ("inbox", "email:sent", "webhook:sent"))
+    undelivered = sum(max(0, n_expected - state.get(k, 0)) for k, n_expected in expected.items())
     order = [role for role in PRODUCT_ROLES if role in product["seconds"]]
     order += sorted(set(product["seconds"]) - set(order))
     roles = {role: _ms(product["seconds"][role], n) for role in order}
-    total = round(sum(roles.values()), 3)
-    receiver_ms = round(sum(_ms(s, n) for s in receivers["seconds"].values()), 3)
-    rate = f"{ctx.rate:.0f}/s" if ctx.rate > 0 else "16 conc"
-    # Open loop: a stack slower than the offered rate posts slower (the driver waits for the
-    # answers at the end), so the rate actually reached is printed beside the offered one.
-    posted_rate = n / max(posted_in, 1e-9)
-    split = ", ".join(f"{role} {ms}" for role, ms in roles.items())
-    ctx.log(f"full delivery: {n} ratings posted in {posted_in:.1f}s, all delivered after {wall:.1f}s; {state}")
-    return {
-        "endpoint": FULL_ENDPOINT,
-        "connections": rate,
-        "cpu_ms_per_rating": total,
-        "cpu_ms_per_rating_by_role": roles,
-        "receiver_cpu_ms_per_rating": receiver_ms,
-        "receivers": ctx.receivers,
+    cpu = round(sum(roles.values()), 3)
+    with receivers.lock:
+        arrivals = {rid: receivers.arrivals[rid][1] for rid in ratings if rid in receivers.arrivals}
+    webhook = [(arrived - ratings[rid][0].timestamp()) * 1000 for rid, arrived in arrivals.items()]
+    inbox = _inbox_latencies(since, ratings, recipients)
+    achieved = (n - undelivered / 3) / max(wall, 1e-9)
+    result = {
+        "offered_per_s": rate,
+        "posted_per_s": round(n / max(posted_in, 1e-9), 1),
+        "achieved_per_s": round(achieved, 1),
         "ratings": n,
-        "wall_s": round(wall, 1),
-        "posted_in_s": round(posted_in, 1),
-        "posted_per_s": round(posted_rate, 1),
+        "cpu_ms_per_rating": cpu,
+        "cpu_ms_per_rating_by_role": roles,
+        "receiver_cpu_ms_per_rating": round(sum(_ms(s, n) for s in receivers_cpu["seconds"].values()), 3),
+        "inbox": _percentiles(inbox),
+        "webhook": _percentiles(webhook),
+        "drained_after_s": round(wall - posted_in, 2),
+        "batches": _batch_sizes(since, recipients),
         "exited_processes": {k: v for k, v in product["exited"].items() if v},
         "errors": post_errors + undelivered,
-        "figure": (
-            f"{total} ms CPU/rating ({split}) at {posted_rate:.0f} ratings/s; receivers {receiver_ms} ms, not counted"
-        ),
+    }
+    ctx.log(
+        f"{rate:.0f}/s offered: {result['achieved_per_s']}/s fully delivered, {cpu} ms CPU/rating {roles}, "
+        f"inbox p50/p99 {result['inbox'].get('p50_ms', 0):.0f}/{result['inbox'].get('p99_ms', 0):.0f} ms, "
+        f"webhook p50/p99 {result['webhook'].get('p50_ms', 0):.0f}/{result['webhook'].get('p99_ms', 0):.0f} ms, "
+        f"drained {result['drained_after_s']} s after the last POST, batches {result['batches']}"
+    )
+    return result
+
+
+def rate_sweep_rows(ctx: Context) -> list[dict]:
+    """The full pipeline (inbox + email + webhook for every rating) offered open-loop at each of
+    ``ctx.rates`` for ``ctx.rate_seconds`` each: one row per rate, then the ``full``,
+    ``latency-inbox`` and ``latency-webhook`` rows of the reference rate (200/s, or the
+    nearest one run)."""
+    providers = ctx.full_providers
+    receivers = ArrivalProcess("127.0.0.1", ctx.workdir)
+    runs: dict[float, dict] = {}
+    try:
+        url = receivers.urls()[0]
+        for _, user_id in providers:
+            _register_webhook(ctx, user_id, url)
+        # Each run its own customers (from the end of the list: the full and hang rows take the
+        # first ones): a customer rates each provider once and at most 30 times a minute.
+        offset = len(ctx.customer_tokens)
+        for rate in ctx.rates:
+            needed = -(-int(rate * ctx.rate_seconds) // len(providers))
+            if needed > offset:
+                raise RuntimeError(f"not enough customers for {rate}/s over {ctx.rate_seconds} s")
+            customers = ctx.customer_tokens[offset - needed : offset]
+            offset -= needed
+            runs[rate] = _rate_run(ctx, rate, customers, receivers)
+    finally:
+        receivers.close()
+    rows = [
+        {
+            "endpoint": f"full pipeline @{rate:.0f}/s offered",
+            "connections": f"{rate:.0f}/s",
+            "scenario": f"rate-{rate:.0f}",
+            **run,
+            "figure": (
+                f"{run['achieved_per_s']}/s, {run['cpu_ms_per_rating']} ms CPU/rating, inbox p99 "
+                f"{run['inbox'].get('p99_ms', 0):.0f} ms, webhook p99 {run['webhook'].get('p99_ms', 0):.0f} ms"
+            ),
+            "note": "",
+        }
+        for rate, run in runs.items()
+    ]
+    reference = min(runs, key=lambda rate: abs(rate - REFERENCE_RATE))
+    run = runs[reference]
+    common = {
+        "connections": f"{reference:.0f}/s",
+        "offered_per_s": reference,
+        "achieved_per_s": run["achieved_per_s"],
+        "cpu_ms_per_rating": run["cpu_ms_per_rating"],
+        "errors": run["errors"],
         "note": "",
     }
+    rows.append(
+        {
+            "endpoint": FULL_ENDPOINT,
+            "scenario": "full",
+            **common,
+            "cpu_ms_per_rating_by_role": run["cpu_ms_per_rating_by_role"],
+            "p99_ms": run["webhook"].get("p99_ms", 0.0),
+            "figure": (
+                f"{run['cpu_ms_per_rating']} ms CPU/rating at {run['achieved_per_s']}/s of {reference:.0f}/s offered"
+            ),
+        }
+    )
+    for scenario, endpoint, key in (
+        ("latency-inbox", "rating commit -> inbox row", "inbox"),
+        ("latency-webhook", "rating commit -> webhook received", "webhook"),
+    ):
+        latency = run[key]
+        figure = f"p50 {latency.get('p50_ms', 0):.0f} / p99 {latency.get('p99_ms', 0):.0f} ms"
+        rows.append(
+            {"endpoint": f"{endpoint} @{reference:.0f}/s", "scenario": scenario, **common, **latency, "figure": figure}
+        )
+    return rows
 
 
 def _hang_run(ctx: Context, providers: list[tuple[str, str]], customers: list[str], *, hanging: bool) -> dict:

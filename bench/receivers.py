@@ -194,6 +194,78 @@ class HangingHost:
                 conn.close()
 
 
+class ArrivalProcess:
+    """``ArrivalReceivers`` for one address in a process of its own: under load the driver's
+    own threads (the open-loop POSTs) would delay the receiver's answers and so the sends and
+    their slots. Arrivals go to a file, one ``rating_id<TAB>time`` line each, read on demand."""
+
+    def __init__(self, address: str, workdir: Path) -> None:
+        self.port = _free_port(address)
+        self.path = workdir / f"arrivals-{address}-{self.port}.tsv"
+        self.path.touch()
+        self.process = subprocess.Popen(
+            [_python(), str(Path(__file__).resolve()), "--arrivals", address, str(self.port), str(self.path)]
+        )
+        self.address = address
+        self.lock = threading.Lock()
+        self._arrivals: dict[str, tuple[str, float]] = {}
+        self._offset = 0
+        wait_port(address, self.port)
+
+    def urls(self) -> list[str]:
+        return [f"http://{self.address}:{self.port}/hook"]
+
+    @property
+    def arrivals(self) -> dict[str, tuple[str, float]]:
+        with self.path.open() as lines:
+            lines.seek(self._offset)
+            chunk = lines.read()
+        complete = chunk[: chunk.rfind("\n") + 1]
+        self._offset += len(complete.encode())
+        for line in complete.splitlines():
+            rating_id, _, when = line.partition("\t")
+            self._arrivals.setdefault(rating_id, (self.address, float(when)))
+        return self._arrivals
+
+    def close(self) -> None:
+        self.process.terminate()
+        with suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+        if self.process.poll() is None:
+            self.process.kill()
+
+
+def _free_port(address: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((address, 0))
+        return sock.getsockname()[1]
+
+
+def _serve_arrivals(address: str, port: int, path: str) -> None:
+    out = open(path, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
+    lock = threading.Lock()
+
+    class Handler(_NoContent):
+        def do_POST(self):
+            received = time.time()
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(204)
+            self.end_headers()
+            with suppress(ValueError):
+                rating_id = find_rating_id(json.loads(body or b"{}"))
+                if rating_id:
+                    with lock:
+                        out.write(f"{rating_id}\t{received}\n")
+
+    server = ThreadingHTTPServer((address, port), Handler)
+    server.daemon_threads = True
+    server.serve_forever()
+
+
 if __name__ == "__main__":
-    # Fallback 204 receiver when nginx is not installed: python receivers.py PORT
-    ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), _NoContent).serve_forever()
+    if sys.argv[1] == "--arrivals":
+        # python receivers.py --arrivals ADDRESS PORT PATH
+        _serve_arrivals(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    else:
+        # Fallback 204 receiver when nginx is not installed: python receivers.py PORT
+        ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), _NoContent).serve_forever()

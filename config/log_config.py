@@ -8,6 +8,12 @@ master (config/gunicorn.py), so every line of a deployment has one format.
 from django.core.exceptions import ImproperlyConfigured
 
 LOG_FORMATS = ("json", "text")
+REPEATING_LOGGERS = (
+    "pybreaker",
+    "apps.notifications.outbound.breakers",
+    "apps.notifications.outbound.limits",
+    "apps.notifications.live",
+)
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
@@ -17,7 +23,10 @@ def logging_config(*, log_format: str, level: str) -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": "apps.core.logging.RequestIdFilter"}},
+        "filters": {
+            "request_id": {"()": "apps.core.logging.RequestIdFilter"},
+            "repeats": {"()": "apps.core.logging.RepeatFilter", "window": 30.0},
+        },
         "formatters": {
             "text": {"format": TEXT_FORMAT},
             "json": {"()": "apps.core.logging.JsonFormatter"},
@@ -34,5 +43,8 @@ def logging_config(*, log_format: str, level: str) -> dict:
             "django.server": {"handlers": ["null"], "propagate": False},
             "gunicorn.access": {"handlers": ["null"], "propagate": False},
             "gunicorn.error": {"handlers": ["console"], "level": level, "propagate": False},
+            # Infrastructure errors repeated by every call while Redis is down: one line per
+            # message every 30 s per process (apps.core.logging.RepeatFilter).
+            **{name: {"filters": ["repeats"]} for name in REPEATING_LOGGERS},
         },
     }

@@ -9,6 +9,8 @@ Importable without Django set up: gunicorn's master loads these classes before a
 """
 
 import logging
+import threading
+import time
 
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
@@ -71,3 +73,37 @@ class JsonFormatter(_JsonFormatter):
         ordered = {key: log_data.pop(key) for key in _FIRST if key in log_data}
         ordered.update(log_data)
         return ordered
+
+
+class RepeatFilter(logging.Filter):
+    """Lets one line per (logger, message template, level) through every ``window`` seconds.
+
+    For infrastructure errors that every call reports while a dependency is down (pybreaker
+    logs a traceback on each read of its Redis state; the slot and doorbell code warn on each
+    send): one line, with its traceback, says what is wrong; a thousand say nothing more and
+    bury the rest. The next line let through after a quiet spell tells how many were dropped.
+    Per process; the counters are only ever read by the line that reports them.
+    """
+
+    def __init__(self, window: float = 30.0) -> None:
+        super().__init__()
+        self.window = window
+        self._lock = threading.Lock()
+        # key → (monotonic time the last line went through, lines dropped since)
+        self._seen: dict[tuple, tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.levelno, str(record.msg))
+        now = time.monotonic()
+        with self._lock:
+            shown_at, dropped = self._seen.get(key, (float("-inf"), 0))
+            if now - shown_at < self.window:
+                self._seen[key] = (shown_at, dropped + 1)
+                return False
+            self._seen[key] = (now, 0)
+            if len(self._seen) > 1000:  # bounded: forget the oldest keys
+                for old in sorted(self._seen, key=lambda k: self._seen[k][0])[:500]:
+                    self._seen.pop(old)
+        if dropped:
+            record.msg = f"{record.msg} ({dropped} more like this in the last {int(now - shown_at)} s not logged)"
+        return True

@@ -30,6 +30,8 @@ from django.conf import settings
 from django.db import transaction
 from prometheus_client import Counter
 
+from apps.notifications.outbound.limits import FAST_FAIL
+
 logger = logging.getLogger(__name__)
 
 PUBLISH_FAILED = Counter(
@@ -52,7 +54,9 @@ def channel(recipient_id: UUID | str) -> str:
 def _client() -> redis.Redis:
     global _publisher, _publisher_url
     if _publisher is None or _publisher_url != settings.REDIS_URL:
-        _publisher = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5)
+        _publisher = redis.Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5, retry=FAST_FAIL
+        )
         _publisher_url = settings.REDIS_URL
     return _publisher
 

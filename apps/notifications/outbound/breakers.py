@@ -41,6 +41,7 @@ from prometheus_client import Counter
 
 from . import retry
 from .http import OutboundResponse
+from .limits import FAST_FAIL
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def _redis_client(url: str) -> redis.Redis:
         if client is None:
             # pybreaker's storage decodes bytes itself, so no decode_responses. Short socket
             # timeouts: a hung Redis must not hold a delivery past its own deadline.
-            client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+            client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1, retry=FAST_FAIL)
             _clients[url] = client
         return client
 

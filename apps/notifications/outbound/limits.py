@@ -27,6 +27,8 @@ import time
 import redis
 from django.conf import settings
 from prometheus_client import Counter
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 logger = logging.getLogger(__name__)
 
@@ -72,12 +74,18 @@ _scripts: dict[str, object] = {}
 _local: dict[tuple[str, str], dict[str, float]] = {}
 
 
+# One immediate retry (a pooled connection a Redis restart broke), then the error: redis-py's
+# default (ten retries with backoff) held every send about four seconds per command while Redis
+# was down, where the callers already fall back (unbounded slots, closed breakers, polling).
+FAST_FAIL = Retry(NoBackoff(), 1)
+
+
 def _client(url: str) -> tuple[redis.Redis, object]:
     with _lock:
         client = _clients.get(url)
         if client is None:
             # Short timeouts: a hung Redis must cost a send a fraction of its own deadline.
-            client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+            client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5, retry=FAST_FAIL)
             _clients[url] = client
             _scripts[url] = client.register_script(_ACQUIRE)
             _scripts[url, "renew"] = client.register_script(_RENEW)

@@ -1,3 +1,4 @@
+import logging
 import os
 import subprocess
 import sys
@@ -9,9 +10,11 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from apps.notifications.outbound import breakers, http
+from apps.core.logging import RepeatFilter
+from apps.notifications.outbound import breakers, http, limits
 from apps.notifications.outbound.errors import ConnectFailed, UnsafeURL
 from apps.notifications.outbound.http import OutboundResponse
+from config.log_config import logging_config
 
 ROOT = Path(__file__).resolve().parents[4]
 
@@ -259,3 +262,43 @@ def test_unreachable_redis_falls_back_to_a_closed_breaker(settings, closed_port,
     assert breakers.allow(key)
     breakers.record_failure(key)
     breakers.record_success(key)
+
+
+def test_an_infrastructure_error_repeated_by_every_call_is_logged_once_per_window(
+    settings, breaker_redis, closed_port, caplog
+):
+    """Redis goes down: pybreaker logs a traceback on every read of a breaker's state; the
+    filter the logging configuration puts on its logger lets one line through per window."""
+    import redis
+
+    config = logging_config(log_format="text", level="INFO")
+    assert config["loggers"]["pybreaker"]["filters"] == ["repeats"]
+    assert config["loggers"]["apps.notifications.outbound.breakers"]["filters"] == ["repeats"]
+    breaker = breakers.breaker_for("host:down.example")  # made while Redis answered
+    # Now it is down (a client as the breakers make theirs: no retry backoff).
+    breaker._state_storage._redis = redis.Redis(host="127.0.0.1", port=closed_port, retry=limits.FAST_FAIL)
+    repeats = RepeatFilter(window=60)
+    pybreaker_logger = logging.getLogger("pybreaker")
+    configured = pybreaker_logger.filters[:]  # the settings' own, with its own memory
+    for existing in configured:
+        pybreaker_logger.removeFilter(existing)
+    pybreaker_logger.addFilter(repeats)
+    try:
+        with caplog.at_level(logging.ERROR, logger="pybreaker"):
+            for _ in range(20):
+                assert breakers.allow("host:down.example") is True  # fails open, as before
+        lines = [r for r in caplog.records if r.name == "pybreaker"]
+        assert len(lines) == 1, [r.getMessage() for r in lines]
+        assert lines[0].exc_info is not None  # the one line keeps its traceback
+
+        # After the window, the next one says how many were dropped.
+        repeats.window = 0
+        caplog.clear()
+        with caplog.at_level(logging.ERROR, logger="pybreaker"):
+            breakers.allow("host:down.example")
+        [line] = [r for r in caplog.records if r.name == "pybreaker"]
+        assert "more like this" in line.getMessage()
+    finally:
+        pybreaker_logger.removeFilter(repeats)
+        for existing in configured:
+            pybreaker_logger.addFilter(existing)
