@@ -85,7 +85,7 @@ def _rating_created(data: dict) -> list[Notice]:
             recipient_id=UUID(data["recipient_user_id"]),
             title=f"New {_stars(data['score'])} rating from {data['customer_name']}",
             body=data.get("comment_excerpt", ""),
-            # The rater's name too: the partner feed words its message from the item alone.
+            # The rater's name too: digests and webhook payloads word their entries from the item.
             data={**_rating_data(data), "customer_name": data["customer_name"]},
             email=data.get("recipient_email", ""),
             summary=_summary(data),

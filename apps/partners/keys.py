@@ -104,7 +104,11 @@ def partner_key_usage_flush() -> int:
         return 0
     client = _redis(cache)
     updated = 0
-    while (key_id := client.spop(_used_set(cache))) is not None:
+    # Bounded by the keys used so far: a key used again meanwhile waits for the next flush.
+    for _ in range(client.scard(_used_set(cache))):
+        key_id = client.spop(_used_set(cache))
+        if key_id is None:
+            break
         key_id = key_id.decode() if isinstance(key_id, bytes) else key_id
         pipeline = client.pipeline(transaction=True)
         pipeline.hgetall(_hash_name(cache, key_id))

@@ -5,6 +5,7 @@ API, and the providers staff granted it; each link is a row here, so the domain 
 column for partners. Another partner's objects do not exist for a partner (404).
 """
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
@@ -70,6 +71,14 @@ class PartnerKey(AbstractAPIKey):
     )
 
     objects = PartnerKeyManager()
+
+    def clean(self) -> None:
+        super().clean()
+        if not isinstance(self.scopes, list) or not all(isinstance(scope, str) for scope in self.scopes):
+            raise ValidationError({"scopes": "A list of scope names."})
+        unknown = sorted(set(self.scopes) - set(ALL_SCOPES))
+        if unknown:
+            raise ValidationError({"scopes": f"Unknown scopes: {', '.join(unknown)}."})
 
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "partner API key"

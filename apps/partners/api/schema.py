@@ -8,6 +8,7 @@ from apps.partners.api.errors import PartnerError
 _DESCRIPTIONS = {
     "400": "Invalid request: `details` lists each field error.",
     "401": "No, an unknown, a revoked or an expired partner API key (a user's JWT is not accepted).",
+    "403": "The key lacks the scope this operation needs.",
     "404": "Not found.",
     "405": "Method not allowed.",
     "406": "The `Accept` header asks for a type the API does not serve.",
@@ -24,7 +25,7 @@ class PartnerAutoSchema(AutoSchema):
     not use) with the partner error responses every partner operation can give."""
 
     def _error_statuses(self) -> list[str]:
-        statuses = ["401", "406", "429", "500"]
+        statuses = ["401", "403", "406", "429", "500"]
         if self.method in ("POST", "PUT", "PATCH"):
             statuses += ["400", "413", "415"]
         if "{" in self.path:  # an id in the path may name nothing

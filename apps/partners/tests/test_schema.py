@@ -32,7 +32,7 @@ def test_partner_operations_are_tagged_summarised_and_document_every_error():
             operation = schema["paths"][path][method]
             assert operation["summary"] and operation["description"], path
             assert operation["security"] == [{"PartnerApiKey": []}], path
-            expected = {"401", "406", "429", "500"}
+            expected = {"401", "403", "406", "429", "500"}
             if "{" in path:
                 expected.add("404")
             if method == "post":

@@ -85,3 +85,16 @@ def test_staff_grant_a_partner_an_existing_provider(staff):
     assert response.status_code == 302, response.content.decode()[:2000]
     link = PartnerProvider.objects.get()
     assert (link.partner, link.provider, link.granted) == (partner, provider, True)
+
+
+def test_unknown_scopes_are_refused(staff):
+    partner = Partner.objects.create(name="Homerun")
+
+    response = staff.post(
+        "/admin/partners/partnerkey/add/",
+        {"name": "Production", "partner": str(partner.pk), "scopes": '["read", "everything"]'},
+    )
+
+    assert response.status_code == 200
+    assert "Unknown scopes: everything." in response.content.decode()
+    assert not PartnerKey.objects.exists()

@@ -148,7 +148,8 @@ def test_moderator_cannot_edit_users(moderator_client, customer):
     assert (
         moderator_client.post(f"/admin/accounts/user/{customer.user.pk}/change/", {"email": "x@y.z"}).status_code == 403
     )
-    assert moderator_client.get("/admin/ratings/partnerapikey/").status_code == 403
+    assert moderator_client.get("/admin/partners/partnerkey/").status_code == 403
+    assert moderator_client.get("/admin/partners/partner/").status_code == 403
 
 
 def test_customer_cannot_reach_the_admin(customer):
