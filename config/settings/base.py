@@ -17,7 +17,6 @@ from config.celery_options import broker_transport_options
 from config.log_config import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 # `.env` is a developer's convenience (git-ignored), read only on opt-in, cookiecutter-django's
@@ -29,6 +28,10 @@ READ_DOT_ENV_FILE = env.bool(
 )
 if READ_DOT_ENV_FILE:
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# The embedded default's state (SQLite database, filesystem broker, beat schedule). VAR_DIR=
+# moves it: tests/docs/test_walkthrough.py runs a `make run` of its own beside a developer's.
+VAR_DIR = Path(env("VAR_DIR", default=str(BASE_DIR / "var")))
 
 SECRET_KEY = env("SECRET_KEY", default="")
 DEBUG = env.bool("DEBUG", default=False)
