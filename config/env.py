@@ -13,7 +13,10 @@ from pathlib import Path
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
+# The embedded default's state (SQLite database, filesystem broker, beat schedule). VAR_DIR=
+# moves it: tests/docs/test_walkthrough.py runs a `make run` of its own beside a developer's.
+# Read here, before the defaults below are built from it.
+VAR_DIR = Path(os.environ.get("VAR_DIR") or BASE_DIR / "var")
 
 _defaults: dict[str, str] = {}
 

@@ -266,3 +266,18 @@ def postprocess_indexed_attrs(result, generator, **kwargs):
         if indexed.intersection(mapping.values()):
             schema.pop("discriminator")
     return result
+
+
+def postprocess_bearer_first(result, generator, **kwargs):
+    """List the Bearer token first among the security schemes.
+
+    drf-spectacular sorts them by name (``PartnerApiKey``, ``cookieAuth``, ``jwtAuth``); Swagger
+    UI's Authorize dialog shows them in the document's order, and most readers need the Bearer
+    token, so it leads. The others keep their order.
+    """
+    schemes = result.get("components", {}).get("securitySchemes")
+    if schemes and "jwtAuth" in schemes:
+        result["components"]["securitySchemes"] = {"jwtAuth": schemes["jwtAuth"]} | {
+            name: scheme for name, scheme in schemes.items() if name != "jwtAuth"
+        }
+    return result

@@ -54,7 +54,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # No call to validator.swagger.io from the browser: the docs use only local assets.
-    "SWAGGER_UI_SETTINGS": {"validatorUrl": None, "deepLinking": True, "persistAuthorization": True},
+    "SWAGGER_UI_SETTINGS": {
+        "validatorUrl": None,
+        "deepLinking": True,
+        "persistAuthorization": True,
+        # An operation fits a screen: each response shows its schema folded (one line), not a
+        # worked example; "Example Value" is a click away.
+        "defaultModelRendering": "model",
+        "defaultModelExpandDepth": 0,
+    },
     "ENUM_NAME_OVERRIDES": {
         "ValidationErrorEnum": f"{_ERROR_ENUMS}.ValidationErrorEnum.choices",
         "ClientErrorEnum": f"{_ERROR_ENUMS}.ClientErrorEnum.choices",
@@ -75,5 +83,6 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
         "apps.core.openapi.postprocess_indexed_attrs",
+        "apps.core.openapi.postprocess_bearer_first",
     ],
 }

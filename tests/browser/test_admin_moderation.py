@@ -2,6 +2,7 @@ import pytest
 from playwright.sync_api import expect
 
 from apps.ratings.services import rating_create, report_create
+from tests.browser.conftest import ARTIFACTS
 from tests.factories import DEFAULT_PASSWORD, CustomerFactory, ProviderFactory, UserFactory, moderator_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -44,3 +45,46 @@ def test_moderator_hides_a_reported_rating_and_the_public_summary_changes(
     reported.refresh_from_db()
     assert (reported.status, reported.moderation_reason) == ("hidden", "Insults the provider")
     assert csp_violations == []
+
+
+def test_the_moderation_queue_fits_1280_pixels_and_its_buttons_look_like_the_admins(live_server, browser):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from apps.ratings.demo import DEMO_PASSWORD, MODERATOR_EMAIL
+    from apps.ratings.models import Rating
+
+    call_command("seed_demo", stdout=StringIO())
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        page.goto(f"{live_server.url}/admin/login/?next=/admin/ratings/rating/%3Fqueue%3Dwaiting")
+        page.fill("#id_username", MODERATOR_EMAIL)
+        page.fill("#id_password", DEMO_PASSWORD)
+        page.click("input[type=submit]")
+        page.locator("#result_list").wait_for()
+        # Every column of the queue is on the screen: nothing cut off on the right.
+        page.screenshot(path=str(ARTIFACTS / "admin-queue-1280.png"))
+        overflow = page.evaluate(
+            "() => { const results = document.querySelector('#changelist .results');"
+            " const table = document.querySelector('#result_list').getBoundingClientRect();"
+            " return {table_right: table.right, page_width: document.documentElement.clientWidth,"
+            " page_scroll_width: document.documentElement.scrollWidth,"
+            " results_width: results.clientWidth, results_scroll_width: results.scrollWidth}; }"
+        )
+        assert overflow["table_right"] <= overflow["page_width"], overflow
+        assert overflow["page_scroll_width"] <= overflow["page_width"], overflow
+        assert overflow["results_scroll_width"] <= overflow["results_width"], overflow
+
+        held = Rating.objects.filter(status="pending_review").first()
+        page.goto(f"{live_server.url}/admin/ratings/rating/{held.pk}/change/")
+        publish = page.get_by_role("button", name="Publish")
+        save_style = page.locator("#moderation-form .submit-row button").first
+        # The admin's own button look (its CSS variables), not the browser's default button.
+        background = publish.evaluate("b => getComputedStyle(b).backgroundColor")
+        assert background not in ("rgb(239, 239, 239)", "rgba(0, 0, 0, 0)"), background
+        assert save_style.evaluate("b => getComputedStyle(b).cursor") == "pointer"
+    finally:
+        context.close()

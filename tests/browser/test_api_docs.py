@@ -25,11 +25,35 @@ def test_swagger_ui_loads_local_assets_only_and_try_it_out_works(
     assert csp_violations == []
 
 
+def test_swagger_ui_leads_with_the_bearer_token_and_folds_error_responses(live_server, page, offline, screenshot):
+    page.goto(f"{live_server.url}/api/docs/")
+    operation = page.locator("#operations-ratings-ratings_create")
+    operation.locator(".opblock-summary").click()
+    conflict = operation.locator("tr.response[data-code='409']")
+    conflict.wait_for()
+    body = conflict.locator(".model-example")
+    # Folded: the status and its description only, so the operation fits a screen or so.
+    assert not body.is_visible()
+    assert operation.evaluate("e => e.getBoundingClientRect().height") < 1600
+    conflict.hover()
+    body.wait_for(state="visible")
+    screenshot("swagger-post-rating", full_page=False)
+
+    page.get_by_role("button", name="Authorize").first.click()
+    schemes = page.locator(".auth-container h4")
+    schemes.first.wait_for()
+    assert schemes.first.inner_text().startswith("jwtAuth")
+    assert "Bearer" in schemes.first.inner_text()
+    assert offline.attempted == []
+
+
 def test_redoc_renders_and_asks_nothing_of_another_host(live_server, page, offline, screenshot, csp_violations):
     ProviderFactory(name="Sparkle Cleaners")
 
     page.goto(f"{live_server.url}/api/redoc/")
-    # Redoc draws the operations only after its worker parsed the schema.
+    # Redoc draws the operations only after its worker parsed the schema (about 17,000 lines of
+    # YAML): on a loaded 2-core machine that took longer than the page's default wait.
+    page.set_default_timeout(90_000)
     page.get_by_text("Marketplace Ratings API").first.wait_for()
     page.locator("[data-section-id='tag/providers']").first.wait_for()
     # The "API docs by Redocly" badge's logo, served from here (apps/core/api/docs.py).
