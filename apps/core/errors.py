@@ -2,8 +2,10 @@
 that every error, wherever it is raised, answers in the one shape."""
 
 import logging
+import sys
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
+from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from drf_standardized_errors.handler import ExceptionHandler as StandardizedExceptionHandler
 from rest_framework import exceptions, status
@@ -18,6 +20,34 @@ class RequestTooLarge(exceptions.APIException):
 
 
 TOO_MANY_FIELDS_DETAIL = "The request has more parameters than the server accepts."
+
+logger = logging.getLogger(__name__)
+
+# What a client waits before retrying a request the database could not complete: a lost
+# connection is replaced on the next request, a failover takes seconds.
+DATABASE_RETRY_AFTER_SECONDS = 2
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    """The database connection failed under the request (lost, terminated, failover).
+
+    Nothing the request wrote was committed unless the loss came after the commit itself;
+    a retry with the same ``Idempotency-Key`` replays the committed result in that case and
+    performs the write otherwise, so it happens exactly once.
+    """
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "database_unavailable"
+    default_detail = "The database did not complete the request. Retry it (with the same Idempotency-Key)."
+    # drf-standardized-errors turns ``wait`` into the Retry-After header.
+    wait = DATABASE_RETRY_AFTER_SECONDS
+
+
+def _database_unavailable(exc: BaseException | None) -> bool:
+    # OperationalError: the connection was lost or terminated, a failover, a statement or lock
+    # timeout; InterfaceError: the connection was already closed when used. Neither is the
+    # request's fault nor permanent. Integrity and data errors stay 500s: those are bugs.
+    return isinstance(exc, OperationalError | InterfaceError)
 
 
 def _security_log(exc: SuspiciousOperation, request, status_code: int) -> None:
@@ -40,6 +70,9 @@ class ExceptionHandler(StandardizedExceptionHandler):
     """
 
     def convert_known_exceptions(self, exc: Exception) -> Exception:
+        if _database_unavailable(exc):
+            logger.warning("database unavailable during the request: %s", exc, exc_info=exc)
+            return DatabaseUnavailable()
         if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
             if isinstance(exc, RequestDataTooBig):
                 converted = RequestTooLarge()
@@ -66,6 +99,14 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
+    # Django calls handler500 inside its ``except`` block: a database failure raised outside a
+    # DRF view (a middleware's query) answers as it does inside one.
+    if _database_unavailable(sys.exc_info()[1]):
+        response = _error(
+            503, DatabaseUnavailable.default_code, str(DatabaseUnavailable.default_detail), type_="server_error"
+        )
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
     return _error(500, "error", "A server error occurred.", type_="server_error")
 
 

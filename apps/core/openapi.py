@@ -8,7 +8,7 @@ from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from drf_standardized_errors.handler import exception_handler as standardized_errors_handler
 from drf_standardized_errors.openapi import AutoSchema as StandardizedAutoSchema
-from drf_standardized_errors.openapi_serializers import ClientErrorEnum
+from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum
 from drf_standardized_errors.openapi_utils import (
     InputDataField,
     get_flat_serializer_fields,
@@ -18,7 +18,7 @@ from inflection import camelize
 from rest_framework import serializers
 from rest_framework.exceptions import APIException
 
-from apps.core.errors import RequestTooLarge
+from apps.core.errors import DatabaseUnavailable, RequestTooLarge
 from apps.core.pagination import PAGE_SIZE_ERROR_CODES, PAGE_SIZE_PARAMETER
 
 
@@ -202,7 +202,7 @@ class AutoSchema(StandardizedAutoSchema):
 
 
 @cache
-def _error_response(name: str, codes: tuple[str, ...]) -> type[serializers.Serializer]:
+def _error_response(name: str, codes: tuple[str, ...], types=ClientErrorEnum) -> type[serializers.Serializer]:
     # The "ErrorComponent" suffix keeps the enum post-processing hook from turning each code
     # list into a shared enum component (code lists differ per operation by design).
     error = type(
@@ -218,7 +218,7 @@ def _error_response(name: str, codes: tuple[str, ...]) -> type[serializers.Seria
         f"{name}ErrorResponse",
         (serializers.Serializer,),
         {
-            "type": serializers.ChoiceField(choices=ClientErrorEnum.choices),
+            "type": serializers.ChoiceField(choices=types.choices),
             "errors": error(many=True),
             "error_codes": codes,
         },
@@ -239,6 +239,19 @@ def unauthorized_response(*codes: str) -> OpenApiResponse:
 def unprocessable_response(*codes: str) -> OpenApiResponse:
     name = "".join(part.title() for code in codes for part in code.split("_"))
     return OpenApiResponse(_error_response(name, codes), description="Unprocessable: " + ", ".join(codes))
+
+
+def database_unavailable_response() -> OpenApiResponse:
+    """The 503 of a write whose database connection failed mid-flight (``Retry-After`` is sent)."""
+    code = DatabaseUnavailable.default_code
+    return OpenApiResponse(
+        _error_response("DatabaseUnavailable", (code,), ServerErrorEnum),
+        description=(
+            f"Service unavailable: {code}. Nothing was written, or the write committed just before the "
+            "connection was lost: retry after the `Retry-After` seconds with the same `Idempotency-Key`, "
+            "which performs the write or replays its answer, so it happens once."
+        ),
+    )
 
 
 def postprocess_indexed_attrs(result, generator, **kwargs):

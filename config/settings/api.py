@@ -12,6 +12,10 @@ THROTTLE_LOGIN_ACCOUNT = env("THROTTLE_LOGIN_ACCOUNT", default="9/min")
 # After the throttle cache (Redis) fails, a process lets requests through without asking it
 # for this many seconds (see apps/core/throttling.py).
 THROTTLE_FAIL_OPEN_SECONDS = env.float("THROTTLE_FAIL_OPEN_SECONDS", default=5.0)
+# The share of a rate a process may admit without asking Redis, and how often it reports its
+# counts (apps/core/throttling.py: the tolerance this gives). 0: every request asks Redis.
+THROTTLE_LOCAL_SHARE = env.float("THROTTLE_LOCAL_SHARE", default=0.05)
+THROTTLE_SYNC_SECONDS = env.float("THROTTLE_SYNC_SECONDS", default=0.5)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -33,6 +33,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Every throttled request counted in Redis at once, as the tests read the counters; the local
+# allowance has tests of its own (apps/core/tests/unit/test_throttle_allowance.py).
+THROTTLE_LOCAL_SHARE = 0
 # Every throttle scope lifted out of the tests' way (a scope that is off stays off); the tests
 # of a throttle set its rate with the ``settings`` fixture.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {

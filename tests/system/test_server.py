@@ -11,6 +11,9 @@ import signal
 import socket
 import threading
 import time
+import urllib.error
+import urllib.request
+from email.message import Message
 from pathlib import Path
 
 import psycopg
@@ -206,3 +209,67 @@ def test_content_length_with_transfer_encoding_closes_the_connection(edge):
     head, _, payload = data.partition(b"\r\n\r\n")
     if b"application/json" in head.lower() and payload:
         assert "type" in json.loads(payload.split(b"\r\n")[-1] if b"chunked" in head.lower() else payload)
+
+
+def _post_rating(base: str, customer: dict, provider: dict, key: str) -> tuple[int, Message, dict]:
+    request = urllib.request.Request(
+        base + "/api/v1/ratings/",
+        data=json.dumps({"provider_id": provider["id"], "score": 3, "comment": "retried"}).encode(),
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {customer['token']}",
+            "Idempotency-Key": key,
+        },
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers, json.loads(exc.read())
+
+
+def test_a_lost_database_connection_answers_503_and_the_retry_succeeds_once(stack, web_env):
+    base = stack.web("web", web_env, workers=1)
+    seeded = harness.seed(web_env, customers=1, providers=1)
+    customer, provider = seeded["customers"][0], seeded["providers"][0]
+    database = web_env["DATABASE_URL"]
+    held = HeldSummary(database, provider["id"])
+    outcome = {}
+    thread = threading.Thread(target=lambda: outcome.update(answer=_post_rating(base, customer, provider, "k-1")))
+    thread.start()
+    try:
+        harness.wait_until(lambda: held.waiting() == 1, timeout=20, what="the POST waiting on the row")
+        # The backend serving the request goes away mid-flight (a restart, a failover, an
+        # administrator's pg_terminate_backend).
+        terminated = harness.query(
+            database,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE wait_event_type = 'Lock' AND datname = current_database()",
+        )
+        assert terminated == [(True,)]
+        thread.join(timeout=30)
+    finally:
+        held.release()
+    status, headers, body = outcome["answer"]
+    assert status == 503
+    assert headers["Retry-After"] == "2"
+    assert body == {
+        "type": "server_error",
+        "errors": [
+            {
+                "code": "database_unavailable",
+                "detail": "The database did not complete the request. Retry it (with the same Idempotency-Key).",
+                "attr": None,
+            }
+        ],
+    }
+    assert harness.scalar(database, "SELECT count(*) FROM ratings_rating") == 0
+
+    # The retry, on the same worker (whose connection was the one lost), succeeds; its replay
+    # answers the same rating without writing another.
+    status, headers, created = _post_rating(base, customer, provider, "k-1")
+    assert status == 201, created
+    status, headers, replayed = _post_rating(base, customer, provider, "k-1")
+    assert (status, headers.get("Idempotent-Replayed"), replayed) == (201, "true", created)
+    assert harness.scalar(database, "SELECT count(*) FROM ratings_rating") == 1

@@ -14,7 +14,7 @@ from apps.core.api.base import APIView, GenericAPIView
 from apps.core.api.caching import IF_NONE_MATCH_PARAMETER, NOT_MODIFIED_RESPONSE, PublicReadCacheMixin
 from apps.core.exceptions import PermissionDenied
 from apps.core.idempotency import InvalidIdempotencyKey, idempotent
-from apps.core.openapi import conflict_response, raises, unprocessable_response
+from apps.core.openapi import conflict_response, database_unavailable_response, raises, unprocessable_response
 from apps.providers.api.serializers import RatingSummaryOutput, rating_summary_data
 from apps.providers.selectors import providers_active
 from apps.ratings.api.serializers import (
@@ -132,6 +132,7 @@ class RatingListView(GenericAPIView):
             201: RatingOutput,
             409: conflict_response("already_rated", "invitation_used"),
             422: unprocessable_response("idempotency_key_reused"),
+            503: database_unavailable_response(),
         },
     )
     @raises(InvalidIdempotencyKey, InvalidInvitation, InvitationExpired, InvitationRevoked)
