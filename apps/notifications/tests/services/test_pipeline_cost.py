@@ -116,12 +116,12 @@ def _deliver(count, *, stack, django_capture_on_commit_callbacks, monkeypatch) -
 
 
 # A batch of ratings, whatever its size: the outbox claim and its mark (2); the consumer's take
-# of the batch (1); ingest (8: existing items, preferences, inbox INSERT, schedules, endpoints,
-# devices, deliveries INSERT, cancellations); the confirmation (1); per (channel, destination)
+# of the batch (1); ingest (9: erased subjects, existing items, preferences, inbox INSERT,
+# schedules, endpoints, devices, deliveries INSERT, cancellations); the confirmation (1); per (channel, destination)
 # batch the claim, its rows, the recipients' quiet hours (email), the relays (email), the
 # cancellation check and the outcome (5 for email, 4 for webhooks), and the endpoints' health
 # (webhooks, 1).
-STATEMENTS_PER_BATCH = 23
+STATEMENTS_PER_BATCH = 24
 # One ingest message, one email batch, one webhook batch (one host).
 MESSAGES_PER_BATCH = 3
 # Per (channel, destination) batch: the slot's acquire and release, the breaker read before

@@ -123,7 +123,7 @@ def test_an_invitation_publishes_its_event_with_plain_values(sent, settings):
     customer = CustomerFactory(user__name="Ann", user__email="ann@example.com")
     provider = ProviderFactory(name="Pipes Ltd")
 
-    invitation = invitation_create(customer=customer, provider=provider, external_reference="job-1", partner_key=None)
+    invitation = invitation_create(customer=customer, provider=provider, external_reference="job-1")
 
     [call] = sent
     assert (call["signal"], call["version"], call["sender"]) == (signals.rating_invited, 1, RatingInvitation)
