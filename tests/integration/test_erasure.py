@@ -25,7 +25,14 @@ from apps.notifications.services import deliveries_send, digests_close, events_i
 from apps.notifications.services.webhooks import webhook_create
 from apps.partners.feed import feed_consume
 from conftest import auth_client
-from tests.factories import DEFAULT_PASSWORD, CustomerFactory, ProviderFactory, partner_key_create, rating_make
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    CustomerFactory,
+    ProviderFactory,
+    partner_grant,
+    partner_key_create,
+    rating_make,
+)
 
 pytestmark = pytest.mark.django_db(transaction=False, databases="__all__")
 
@@ -91,6 +98,10 @@ def test_a_deleted_customer_leaves_no_trace(settings, pipeline, webhook_receiver
     digesting = ProviderFactory()
     webhook_create(recipient_id=immediate.user_id, url=webhook_receiver, event_types=[])
     schedule_update(recipient_id=digesting.user_id, rating_emails="hourly")
+    # A partner that has both providers (granted by staff): their ratings reach its feed, and it
+    # may invite for them.
+    key, secret = partner_key_create()
+    partner_grant(key, immediate, digesting)
 
     signup = APIClient().post(
         "/api/v1/customers/",
@@ -128,7 +139,6 @@ def test_a_deleted_customer_leaves_no_trace(settings, pipeline, webhook_receiver
         f"/api/v1/ratings/{ratings[immediate]}/reply/", {"body": "Thanks for the feedback"}, format="json"
     )
     assert reply.status_code in (200, 201), reply.content
-    _key, secret = partner_key_create()
     partner = APIClient()
     partner.credentials(HTTP_AUTHORIZATION=f"Api-Key {secret}")
     invitation = partner.post(
@@ -141,7 +151,7 @@ def test_a_deleted_customer_leaves_no_trace(settings, pipeline, webhook_receiver
     pipeline.run()
 
     # Every flow ran and copied the marker: the search below finds what erasure must remove.
-    feed, _ = feed_consume(provider_id=immediate.pk)
+    feed, _ = feed_consume(partner=key.partner, provider_id=immediate.pk)
     assert any(MARKER in item.message for item in feed)
     assert any(MARKER in m.body or MARKER in m.subject for m in mail.outbox)
     assert Notification.objects.filter(recipient_id=immediate.user_id, title__contains=MARKER).exists()
@@ -189,7 +199,8 @@ def test_a_deleted_provider_leaves_no_trace(settings, pipeline):
         f"/api/v1/ratings/{rating.pk}/reply/", {"body": f"Thanks from {MARKER}"}, format="json"
     )
     assert replied.status_code in (200, 201), replied.content
-    _key, secret = partner_key_create()
+    key, secret = partner_key_create()
+    partner_grant(key, provider)
     partner = APIClient()
     partner.credentials(HTTP_AUTHORIZATION=f"Api-Key {secret}")
     invited = partner.post(

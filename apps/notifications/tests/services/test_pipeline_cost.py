@@ -24,7 +24,8 @@ from apps.notifications.tasks import deliver_batch_task, ingest_events_task
 from apps.notifications.tests.conftest import envelope
 from tests.system.harness import SmtpSink
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The statements counted are PostgreSQL's (the claims use SKIP LOCKED and UPDATE … FROM VALUES).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 PROVIDERS = 5
 
