@@ -23,15 +23,16 @@ from .base import (  # noqa: E402
     env,
 )
 
+REQUIRED_ENV = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL")
 # Checked on the values base read (each variable is read once, there).
-_required = {
+_given = {
     "SECRET_KEY": SECRET_KEY,
     "ALLOWED_HOSTS": "".join(ALLOWED_HOSTS).strip(),
     "DATABASE_URL": DATABASE_URL,
     "CELERY_BROKER_URL": CELERY_BROKER_URL,
     "REDIS_URL": REDIS_URL,
 }
-_missing = [name for name, value in _required.items() if not value]
+_missing = [name for name in REQUIRED_ENV if not _given[name]]
 if _missing:
     raise ImproperlyConfigured(
         f"Production settings need these environment variables, missing or empty: {', '.join(_missing)} "
