@@ -678,8 +678,9 @@ def main() -> int:
         if not notifications:
             for connections in connection_levels:
                 rows.append(row(notification_bench.INBOX_ENDPOINT, connections, note=NOT_INSTALLED))
-            for endpoint in notification_bench.LATENCY_ENDPOINTS:
-                rows.append(row(endpoint, "open", note=NOT_INSTALLED))
+            from bench import delivery_scenarios as delivery_bench
+
+            rows.append(row(delivery_bench.FULL_ENDPOINT, "open", note=NOT_INSTALLED))
         else:
 
             def measured_wrk(url: str, script: str, **kwargs) -> dict:

@@ -28,6 +28,7 @@ is its child.
 
 import logging
 import re
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -202,29 +203,59 @@ class _Lease:
     """The claim's lease, renewed while its group is sent: a worker that dies releases its rows
     within ``NOTIFICATIONS_DELIVERY_LEASE_SECONDS`` (the sweeper takes them over), while a live
     one keeps them however long its sends take. Only the holder of the current value may record.
+
+    A thread renews it every third of the lease, so a send blocked on a slow remote system
+    still renews it. It stops (``release``) before the outcome is recorded, which must use the
+    value it left.
     """
 
     def __init__(self, *, until: datetime) -> None:
         self.until = until
-        self.ids: list = []
-        self._renewed = time.monotonic()
+        self.lock = threading.Lock()
+        self._ids: list = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
-    def renew_if_due(self) -> None:
-        seconds = settings.NOTIFICATIONS_DELIVERY_LEASE_SECONDS
-        if not self.ids or time.monotonic() - self._renewed < seconds / 3:
-            return
-        until = timezone.now() + timedelta(seconds=seconds)
+    def hold(self, ids: list) -> None:
+        self._ids = ids
+        self._thread = threading.Thread(target=self._renew_loop, name="delivery-lease", daemon=True)
+        self._thread.start()
+
+    def release(self) -> datetime:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        return self.until
+
+    def _renew_loop(self) -> None:
         try:
-            # Cancelled rows too: their record must still find them (as ``_update_rows`` does).
-            Delivery.objects.using(notifications_db()).filter(
-                pk__in=self.ids, status__in=[DeliveryStatus.SENDING, DeliveryStatus.CANCELLED], locked_until=self.until
-            ).update(locked_until=until)
-        except (OperationalError, InterfaceError) as exc:
-            # The database is away: nobody else can claim meanwhile; the record insists later.
-            logger.warning("notifications: renewing the lease of %d deliveries failed: %s", len(self.ids), exc)
-            return
-        self.until = until
-        self._renewed = time.monotonic()
+            while not self._stop.wait(settings.NOTIFICATIONS_DELIVERY_LEASE_SECONDS / 3):
+                self._renew()
+        finally:
+            connections.close_all()  # this thread's own
+
+    def _renew(self) -> None:
+        until = timezone.now() + timedelta(seconds=settings.NOTIFICATIONS_DELIVERY_LEASE_SECONDS)
+        db = notifications_db()
+        with self.lock:
+            try:
+                # Cancelled rows too: their record must still find them (as ``_update_rows`` does).
+                renewed = (
+                    Delivery.objects.using(db)
+                    .filter(
+                        pk__in=self._ids,
+                        status__in=[DeliveryStatus.SENDING, DeliveryStatus.CANCELLED],
+                        locked_until=self.until,
+                    )
+                    .update(locked_until=until)
+                )
+            except (OperationalError, InterfaceError) as exc:
+                # The database is away: nobody else can claim meanwhile; the record insists later.
+                logger.warning("notifications: renewing the lease of %d deliveries failed: %s", len(self._ids), exc)
+                connections[db].close()
+                return
+            if renewed:
+                self.until = until
 
 
 def _send_group(
@@ -251,7 +282,8 @@ def _send_group(
     try:
         with channel.session() as session:
             # Checked once the session is open (connecting can take a while), right before sending.
-            held = _still_held(rows, lease=lease.until)
+            with lease.lock:
+                held = _still_held(rows, lease=lease.until)
             for row in rows:
                 if row.pk not in held:
                     results.append((row, _CANCELLED, 0))
@@ -266,7 +298,6 @@ def _send_group(
                 with request_id_scope(row.request_id):
                     sent = _traced_send(session, row)
                 results.append((row, sent, int((time.monotonic() - sent_started) * 1000)))
-                lease.renew_if_due()
                 if sent.destination_down:
                     # The rest would wait for the same deadline: they go back untouched and
                     # come again when the failed one is due.
@@ -319,17 +350,19 @@ def deliveries_send(*, delivery_ids: Iterable[UUID | str]) -> dict[str, str]:
     rows = _claim(list(delivery_ids), now=now, lease=lease.until)
     if not rows:
         return {}
-    lease.ids = [row.pk for row in rows]
-    started = time.monotonic()
-    rows, outcomes = _quiet_hours_hold(rows, now=now)
-    groups: dict[tuple[str, str], list[Delivery]] = defaultdict(list)
-    for row in rows:
-        groups[_group_key(row)].append(row)
+    lease.hold([row.pk for row in rows])
     healed: dict[str, set[str]] = defaultdict(set)
-    for key, group in groups.items():
-        outcomes += _send_group(group, key=key, started=started, lease=lease, healed=healed[key[0]])
-    lease.renew_if_due()
-    _record(outcomes, lease=lease.until)
+    try:
+        started = time.monotonic()
+        rows, outcomes = _quiet_hours_hold(rows, now=now)
+        groups: dict[tuple[str, str], list[Delivery]] = defaultdict(list)
+        for row in rows:
+            groups[_group_key(row)].append(row)
+        for key, group in groups.items():
+            outcomes += _send_group(group, key=key, started=started, lease=lease, healed=healed[key[0]])
+    finally:
+        held_until = lease.release()
+    _record(outcomes, lease=held_until)
     for channel, keys in healed.items():
         if keys:
             deliveries_release(channel=channel, breaker_keys=keys)

@@ -269,7 +269,8 @@ def test_a_host_whose_breaker_trial_succeeds_gets_its_held_deliveries_at_once(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_group_that_outlasts_its_lease_keeps_its_rows_by_renewing_it(settings, receiver_factory, send_task):
-    """A dead worker's claim lapses within the short lease; a live one renews it while it sends."""
+    """A dead worker's claim lapses within the short lease; a live one renews it while it sends,
+    even while one send takes longer than the whole lease."""
     from django.db import connections
 
     from apps.notifications.services import deliveries_send
@@ -278,7 +279,7 @@ def test_a_group_that_outlasts_its_lease_keeps_its_rows_by_renewing_it(settings,
     lapsed: list[int] = []
 
     def slow(handler, request):
-        time.sleep(0.25)
+        time.sleep(0.8)  # longer than the lease
         # Another worker's view, mid-group: could it take any of these rows over now?
         try:
             lapsable = Delivery.objects.filter(status=DeliveryStatus.SENDING, locked_until__lt=timezone.now())
@@ -290,7 +291,7 @@ def test_a_group_that_outlasts_its_lease_keeps_its_rows_by_renewing_it(settings,
     receiver = receiver_factory(slow, keep_alive=True)
     endpoint = _endpoint(receiver)
     deliveries = []
-    for _ in range(5):
+    for _ in range(3):
         event = envelope(recipient_id=endpoint.recipient_id)
         events_ingest(envelopes=[event])
         deliveries.append(Delivery.objects.get(endpoint=endpoint, event_id=event["id"]))
@@ -298,5 +299,4 @@ def test_a_group_that_outlasts_its_lease_keeps_its_rows_by_renewing_it(settings,
     statuses = deliveries_send(delivery_ids=[d.pk for d in deliveries])
 
     assert set(statuses.values()) == {DeliveryStatus.SENT}
-    assert len(lapsed) == 5  # the group ran 1.25 s, twice its lease
-    assert lapsed == [0, 0, 0, 0, 0]
+    assert lapsed == [0, 0, 0]  # the group ran 2.4 s, four times its lease
