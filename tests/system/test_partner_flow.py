@@ -2,9 +2,9 @@
 worker, beat; PostgreSQL, a Redis broker and cache), run twice in a row as Homerun's
 test_full_integration.sh and test_notification_service.sh would be run twice (fixed emails and
 ids): creation (the same records the second time), rating, the feed consumed once, the average,
-and the internal notification endpoint. Then the verified-rating flow, and a second partner
-that sees none of it. The key's use reaches its row through the beat flush. And the verified-rating
-flow on the split deployment (the notifications app in its own deployment and database)."""
+and the internal notification endpoint; a second partner sees none of it; the key's use reaches
+its row through the beat flush. Homerun's own two scripts, twice. And the verified-rating flow
+on the split deployment (the notifications app in its own deployment and database)."""
 
 import os
 import shutil
