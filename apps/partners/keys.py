@@ -10,6 +10,7 @@ the embedded default, where no other process could see a counter) the row is upd
 """
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 
 import redis
@@ -75,13 +76,23 @@ def _redis(cache):
     return cache._cache.get_client(_used_set(cache), write=True)
 
 
+# After a Redis failure this process stops counting for THROTTLE_FAIL_OPEN_SECONDS, as the
+# throttles do: a Redis that hangs would otherwise cost every partner request a socket timeout,
+# and the log a line per request. The pause only spares this process the waits, so it is kept
+# in process memory.
+_paused_until = 0.0
+
+
 def partner_key_used(*, key: PartnerKey) -> None:
     """Count one request of ``key`` (see the module docstring). Losing a count to a Redis
     outage is accepted: the counts are for staff's eyes, never for billing or limits."""
+    global _paused_until
     now = timezone.now()
     cache = caches["default"]
     if not isinstance(cache, RedisCache):
         PartnerKey.objects.filter(pk=key.pk).update(request_count=F("request_count") + 1, last_used_at=now)
+        return
+    if time.monotonic() < _paused_until:
         return
     try:
         pipeline = _redis(cache).pipeline(transaction=False)
@@ -90,7 +101,13 @@ def partner_key_used(*, key: PartnerKey) -> None:
         pipeline.sadd(_used_set(cache), key.pk)
         pipeline.execute()
     except redis.RedisError as exc:
-        logger.warning("Partner key use not counted (%s: %s)", type(exc).__name__, exc)
+        _paused_until = time.monotonic() + settings.THROTTLE_FAIL_OPEN_SECONDS
+        logger.warning(
+            "Partner key use not counted (%s: %s); not counting for %ss",
+            type(exc).__name__,
+            exc,
+            settings.THROTTLE_FAIL_OPEN_SECONDS,
+        )
 
 
 def partner_key_usage_flush() -> int:

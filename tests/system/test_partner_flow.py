@@ -2,8 +2,9 @@
 worker, beat; PostgreSQL, a Redis broker and cache), run twice in a row as Homerun's
 test_full_integration.sh and test_notification_service.sh would be run twice (fixed emails and
 ids): creation (the same records the second time), rating, the feed consumed once, the average,
-and the internal notification endpoint. Then the verified-rating flow, and a second partner
-that sees none of it. The key's use reaches its row through the beat flush."""
+and the internal notification endpoint; a second partner sees none of it; the key's use reaches
+its row through the beat flush. Homerun's own two scripts, twice. And the verified-rating flow
+on the split deployment (the notifications app in its own deployment and database)."""
 
 import os
 import shutil
@@ -201,3 +202,94 @@ def test_homeruns_own_scripts_pass_twice(stack, make_db, redis_broker):
         notifications = _homerun_script("test_notification_service.sh", base, key)
         assert notifications.returncode == 0, notifications.stdout + notifications.stderr
         assert "⚠️" not in notifications.stdout, notifications.stdout
+
+
+def _invitation_flow(*, base: str, key: str, provider: dict, main_db: str, notifications_db: str, smtp) -> None:
+    api = base + "/api/v1"
+    email, password = "alice@example.com", "a-long-enough-secret-2026"
+    status, customer = http("POST", api + "/customers/", body={"email": email, "password": password, "name": "Alice"})
+    assert status == 201, customer
+    token = http("POST", api + "/auth/token/", body={"email": email, "password": password})[1]["access"]
+
+    status, invitation = http(
+        "POST",
+        api + "/ratings/invitations/",
+        api_key=key,
+        body={"customer_id": customer["id"], "provider_id": provider["id"], "external_reference": "JOB-1"},
+    )
+    assert (status, invitation["status"]) == (201, "open"), invitation
+
+    # outbox → broker → the notifications worker: the customer's inbox item and email.
+    invited = "SELECT count(*) FROM notifications_notification WHERE type = 'rating.invited'"
+    wait_until(lambda: scalar(notifications_db, invited) == 1, timeout=60, what="the invitation's inbox item")
+    event_id = scalar(main_db, "SELECT id FROM core_outboxevent WHERE type = 'rating.invited'")
+    wait_until(
+        lambda: any(m.startswith(f"<{event_id}.") for m in smtp.counts()), timeout=60, what="the invitation email"
+    )
+
+    status, mine = http("GET", api + "/customers/me/invitations/", token=token)
+    assert status == 200
+    assert [(i["id"], i["rating_id"]) for i in mine["results"]] == [(invitation["id"], None)]
+    status, rating = http(
+        "POST",
+        api + "/ratings/",
+        token=token,
+        body={"provider_id": provider["id"], "score": 5, "invitation_id": invitation["id"]},
+    )
+    assert (status, rating["verified"]) == (201, True), rating
+    assert http("GET", api + "/customers/me/invitations/", token=token)[1]["results"] == []
+    summary = http("GET", api + f"/providers/{provider['id']}/rating-summary/")[1]
+    assert (summary["count"], summary["verified_count"]) == (2, 1)
+
+    status, listed = http("GET", api + "/ratings/invitations/", api_key=key)
+    assert (status, [(i["id"], i["status"]) for i in listed["results"]]) == (200, [(invitation["id"], "used")])
+    status, refused = http("POST", api + f"/ratings/invitations/{invitation['id']}/revoke/", api_key=key)
+    assert (status, refused["errors"][0]["code"]) == (409, "invitation_used")
+
+
+def test_verified_rating_flow_on_the_split_deployment(stack, make_db, smtp, redis_broker, cache_redis):
+    """The partner invites a customer for its provider; the notifications deployment (its own
+    database) tells the customer (inbox item and email); the customer rates with it; the partner
+    lists it, used, and cannot revoke it; another partner cannot see or revoke it."""
+    main_db, notifications_db = make_db(), make_db()
+    main_env = stack.env(
+        DATABASE_URL=main_db, CELERY_BROKER_URL=redis_broker.url, EMAIL_URL=f"smtp://127.0.0.1:{smtp.port}"
+    )
+    main = stack.web("main-web", main_env)
+    stack.worker("main-worker", main_env, queues="default")
+    stack.beat("main-beat", main_env)
+    notifications_env = stack.env(
+        DJANGO_SETTINGS_MODULE="config.settings.notifications",
+        DATABASE_URL=notifications_db,
+        CELERY_BROKER_URL=redis_broker.url,
+        REDIS_URL=cache_redis.url,
+        METRICS_TOKEN="system-test-metrics-token",
+        EMAIL_URL=f"smtp://127.0.0.1:{smtp.port}",
+        SECURE_SSL_REDIRECT="false",
+    )
+    notifications = stack.web("notifications-web", notifications_env)
+    stack.worker("notifications-worker", notifications_env, queues="notifications,deliveries")
+    key = _partner_key(main_env, "Homerun")
+    other = _partner_key(main_env, "Another marketplace")
+
+    status, provider = http(
+        "POST", main + "/v1/service-providers", api_key=key, body={"name": "Drains Ltd", "email": "drains@example.com"}
+    )
+    assert status == 201, provider
+    status, customer = http(
+        "POST", main + "/v1/customers", api_key=key, body={"name": "Ada", "email": "ada@example.com"}
+    )
+    body = {"customerId": customer["id"], "serviceProviderId": provider["id"], "rating": 3, "comment": "Ok"}
+    assert http("POST", main + "/v1/ratings", api_key=key, body=body)[0] == 201
+    _invitation_flow(
+        base=main, key=key, provider=provider, main_db=main_db, notifications_db=notifications_db, smtp=smtp
+    )
+
+    assert http("GET", main + "/api/v1/ratings/invitations/", api_key=other)[1]["results"] == []
+    invitation_id = scalar(main_db, "SELECT id FROM ratings_ratinginvitation")
+    assert http("POST", main + f"/api/v1/ratings/invitations/{invitation_id}/revoke/", api_key=other)[0] == 404
+    # The notifications deployment serves no partner path: the partner API is the main deployment's.
+    assert http("GET", notifications + "/healthcheck")[0] == 404
+    # Both ratings reached the provider's inbox through the normal pipeline, in that deployment.
+    created = "SELECT count(*) FROM notifications_notification WHERE type = 'rating.created'"
+    wait_until(lambda: scalar(notifications_db, created) == 2, timeout=60, what="the provider's inbox items")

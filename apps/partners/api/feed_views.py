@@ -125,7 +125,7 @@ class InternalNotificationInput(JSONInput):
     serviceProviderId = serializers.UUIDField()
     ratingId = serializers.UUIDField()
     rating = StrictIntegerField(min_value=1, max_value=5)
-    customerName = serializers.CharField(max_length=255, required=False, default="")
+    customerName = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
     comment = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
 
 

@@ -8,6 +8,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.partners import keys
 from apps.partners.keys import partner_key_revoke, partner_key_rotate, partner_key_usage_flush
 from apps.partners.models import PartnerKey, Scope
 from apps.partners.tests.conftest import key_client, own_customer, own_provider
@@ -130,3 +131,20 @@ def test_use_is_counted_in_redis_and_flushed_to_the_key_row(
     partner_key_usage_flush()
     key.refresh_from_db()
     assert key.request_count == 4
+
+
+def test_with_redis_down_requests_go_through_uncounted_and_counting_pauses(
+    partner, partner_key, redis_down, caplog, monkeypatch
+):
+    key, _ = partner_key
+    # The pause is this process's: monkeypatch puts it back for the tests that follow.
+    monkeypatch.setattr(keys, "_paused_until", 0.0)
+
+    # The key is read from the database; its use is not counted while Redis does not answer.
+    statuses = [partner.get("/v1/customers/not-a-uuid").status_code for _ in range(3)]
+
+    assert statuses == [404, 404, 404]
+    key.refresh_from_db()
+    assert key.request_count == 0
+    # One warning, then a pause: no further attempt (nor log line) for each request.
+    assert len([r for r in caplog.records if "Partner key use not counted" in r.getMessage()]) == 1

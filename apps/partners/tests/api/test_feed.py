@@ -226,3 +226,15 @@ def test_a_rating_of_a_provider_no_partner_has_feeds_nobody(partner, provider):
     rating_create(customer=CustomerFactory(), provider=provider, score=5, comment="")
 
     assert not PartnerFeedItem.objects.exists()
+
+
+def test_an_internal_notification_without_name_or_comment(partner):
+    provider_id = uuid.uuid4()
+
+    assert post(partner, provider_id, rating=2, name="", comment="").status_code == 201
+    assert post(partner, provider_id, rating=3, name=None, comment=None).status_code == 201
+
+    assert [n["message"] for n in feed(partner, provider_id)["notifications"]] == [
+        "New 2-star rating received",
+        "New 3-star rating received",
+    ]
