@@ -1,9 +1,11 @@
-"""Real concurrent writers against PostgreSQL (row locks, unique indexes); skipped on SQLite."""
+"""Real concurrent writers: on PostgreSQL row locks and unique indexes decide; on the embedded
+SQLite (a file, BEGIN IMMEDIATE) the writers queue for the database's one write lock, and the
+outcomes must be the same."""
 
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from django.db.models import Count, Q, Sum
 
 from apps.core.exceptions import ApplicationError
@@ -13,18 +15,9 @@ from apps.ratings.services import invitation_create, invitation_revoke, rating_c
 from conftest import auth_client
 from tests.factories import CustomerFactory, ProviderFactory
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 TIMEOUT = 30
-
-
-@pytest.fixture(autouse=True)
-def _skip_unless_postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL")
 
 
 def _run_at_once(n: int, work) -> list:
