@@ -63,6 +63,7 @@ schema-check: install
 # postfix's smtp-sink and nginx-light from Debian when missing and run as root); see README.
 bench: install
 	sh bench/install-deps
+	$(BIN)/python bench/servers.py
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/sse_latency.py
 

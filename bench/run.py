@@ -462,16 +462,25 @@ def current_etag(url: str) -> str:
         return r.headers["ETag"]
 
 
+def server_label(args: argparse.Namespace) -> str:
+    if args.server == "granian":
+        return f"granian WSGI x{args.workers}, {args.threads} threads"
+    threads = f" x {args.threads} threads" if args.worker_class == "gthread" else ""
+    return f"gunicorn {args.worker_class} x{args.workers}{threads}"
+
+
 def parse_args() -> argparse.Namespace:
-    cores = os.cpu_count() or 1
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=12, help="seconds per scenario (default 12)")
     parser.add_argument("--connections", default="16,64", help="comma-separated wrk connection counts")
-    # sync x (2 x cores + 1) measured ahead of gthread (cores x 4 threads) on POST throughput and
-    # on p99 everywhere (README "Performance"); gthread uses less memory in total.
-    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
-    parser.add_argument("--workers", type=int, default=2 * cores + 1, help="gunicorn workers (default 2 x cores + 1)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread only, default 4)")
+    # The web role's server (config/server.py: granian, chosen with bench/servers.py); gunicorn
+    # (sync or gthread) for a comparison with the earlier runs.
+    parser.add_argument("--server", default="granian", choices=["granian", "gunicorn"])
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"], help="gunicorn only")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default: granian cores, gunicorn 2 x cores + 1)"
+    )
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (granian, gthread; default 4)")
     parser.add_argument("--db-pool", action="store_true", help="psycopg connection pool instead of CONN_MAX_AGE")
     # threads x 8 measured far ahead of prefork x 2 and x 8 on commit -> inbox (README "Performance").
     parser.add_argument("--worker-pool", default="threads", choices=["prefork", "threads"], help="Celery worker pool")
@@ -503,6 +512,9 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
+    if args.workers is None:
+        cores = os.cpu_count() or 1
+        args.workers = cores if args.server == "granian" else 2 * cores + 1
     connection_levels = [int(c) for c in args.connections.split(",")]
     only = {s for s in args.only.split(",") if s}
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -574,13 +586,17 @@ def main() -> int:
             workdir, seeded["general_providers"], post_runs, per_run=max(3000 * args.duration, 6000)
         )
 
-        gunicorn = [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "config" / "gunicorn.py")]
-        gunicorn += ["config.wsgi:application", "--bind", f"127.0.0.1:{port}"]
-        gunicorn += ["--workers", str(args.workers), "--worker-class", args.worker_class, "--log-level", "warning"]
-        gunicorn += ["--timeout", "30", "--backlog", "2048"]
-        if args.worker_class == "gthread":
-            gunicorn += ["--threads", str(args.threads), "--keep-alive", "5"]
-        master = stack.start(gunicorn, env=env, log_path=workdir / "gunicorn.log")
+        if args.server == "granian":
+            server = [str(VENV_BIN / "python"), "-m", "config.server", "web", "--host", "127.0.0.1"]
+            server += ["--port", str(port), "--workers", str(args.workers), "--threads", str(args.threads)]
+        else:
+            server = [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "config" / "gunicorn.py")]
+            server += ["config.wsgi:application", "--bind", f"127.0.0.1:{port}"]
+            server += ["--workers", str(args.workers), "--worker-class", args.worker_class, "--log-level", "warning"]
+            server += ["--timeout", "30", "--backlog", "2048"]
+            if args.worker_class == "gthread":
+                server += ["--threads", str(args.threads), "--keep-alive", "5"]
+        master = stack.start(server, env=env, log_path=workdir / f"{args.server}.log")
         roles = {"web": tree_role(master.pid), "postgres": postgres_role(database_url)}
         receiver_roles, receiver_kinds = {}, []
         if notifications:
@@ -600,8 +616,7 @@ def main() -> int:
         product_meter = RoleMeter(roles)
         meter = CpuMeter(master.pid, database_url)
         stack.cleanups.append(meter.close)
-        threads = f" x {args.threads} threads" if args.worker_class == "gthread" else ""
-        log(f"gunicorn {args.worker_class} x{args.workers}{threads} on {base_url}")
+        log(f"{server_label(args)} on {base_url}")
 
         def wanted(name: str) -> bool:
             return not only or name in only
@@ -772,6 +787,7 @@ def main() -> int:
         "date": stamp,
         "machine": {"nproc": os.cpu_count(), "cpu": cpu, "load_avg_after": os.getloadavg()},
         "server": {
+            "server": args.server,
             "worker_class": args.worker_class,
             "workers": args.workers,
             "threads": args.threads,
@@ -824,7 +840,7 @@ def main() -> int:
         f"web worker RSS after the run: {meta['web_worker_rss_total_mb']} MB total, per worker "
         f"{meta['web_worker_rss_mb']} MB (target <= {RSS_TARGET_MB} MB per worker: {rss_met})"
     )
-    print(f"machine: {os.cpu_count()} cores, {cpu}; {args.worker_class} x{args.workers}; {stamp}")
+    print(f"machine: {os.cpu_count()} cores, {cpu}; {server_label(args)}; {stamp}")
     RESULTS_DIR.mkdir(exist_ok=True)
     out = RESULTS_DIR / f"{stamp}.json"
     out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")

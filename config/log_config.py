@@ -1,8 +1,9 @@
 """The ``LOGGING`` configuration of every process, in one of the two ``LOG_FORMAT``s.
 
 Used by Django settings (web, the dispatcher, commands), by the Celery worker and beat (their
-``setup_logging`` signal applies Django's ``LOGGING``: config/celery_app.py) and by gunicorn's
-master (config/gunicorn.py), so every line of a deployment has one format.
+``setup_logging`` signal applies Django's ``LOGGING``: config/celery_app.py) and by the web
+server's main process (config/server.py; config/gunicorn.py for gunicorn), so every line of a
+deployment has one format.
 """
 
 from django.core.exceptions import ImproperlyConfigured
@@ -42,6 +43,7 @@ def logging_config(*, log_format: str, level: str) -> dict:
             # request id); apps.core.access (RequestIdMiddleware) writes the one line instead.
             "django.server": {"handlers": ["null"], "propagate": False},
             "gunicorn.access": {"handlers": ["null"], "propagate": False},
+            "granian.access": {"handlers": ["null"], "propagate": False},
             "gunicorn.error": {"handlers": ["console"], "level": level, "propagate": False},
             # Infrastructure errors repeated by every call while Redis is down: one line per
             # message every 30 s per process (apps.core.logging.RepeatFilter).

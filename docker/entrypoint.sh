@@ -1,7 +1,7 @@
 #!/bin/sh
 # One image, every role:
 #   entrypoint.sh web | stream | worker | delivery-worker | beat | dispatcher | migrate
-#                 | wait-migrations                                                 (the monolith)
+#                 | wait-migrations | pgbouncer                                     (the monolith)
 #   entrypoint.sh notifications-web | notifications-stream | notifications-worker
 #                 | notifications-migrate | notifications-wait-migrations
 #                                                                 (the notifications deployment)
@@ -61,6 +61,34 @@ serve_stream() {
     --graceful-timeout 10
 }
 
+pgbouncer_role() {
+  # Transaction pooling in front of PostgreSQL (PGBOUNCER_UPSTREAM_URL: the direct URL, whose
+  # user and password clients use too). Config and auth file in /tmp (read-only root fs).
+  python - <<'PY'
+import os, urllib.parse
+url = urllib.parse.urlsplit(os.environ["PGBOUNCER_UPSTREAM_URL"])
+user, password = urllib.parse.unquote(url.username or ""), urllib.parse.unquote(url.password or "")
+with open("/tmp/pgbouncer-users.txt", "w") as f:
+    f.write(f'"{user}" "{password}"\n')
+os.chmod("/tmp/pgbouncer-users.txt", 0o600)
+with open("/tmp/pgbouncer.ini", "w") as f:
+    f.write(f"""[databases]
+* = host={url.hostname} port={url.port or 5432}
+[pgbouncer]
+listen_addr = 0.0.0.0
+listen_port = {os.environ.get("PGBOUNCER_PORT", "6432")}
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = /tmp/pgbouncer-users.txt
+pool_mode = transaction
+default_pool_size = {os.environ.get("PGBOUNCER_POOL_SIZE", "20")}
+max_client_conn = {os.environ.get("PGBOUNCER_MAX_CLIENT_CONN", "1000")}
+ignore_startup_parameters = extra_float_digits
+""")
+PY
+  exec pgbouncer /tmp/pgbouncer.ini
+}
+
 wait_migrations() {
   # An init container: the role's code never runs on a schema older than it (the migrate Job
   # may still be running). `migrate --check` exits non-zero while a migration is unapplied.
@@ -106,6 +134,8 @@ case "$role" in
     exec python manage.py migrate --noinput ;;
   wait-migrations)
     wait_migrations ;;
+  pgbouncer)
+    pgbouncer_role ;;
   notifications-web)
     notifications
     metrics_dir

@@ -1,11 +1,11 @@
 """Log formats: human-readable text (local, tests) or one JSON object per line (production).
 
 ``LOG_FORMAT`` picks one (config/log_config.py builds the ``LOGGING`` dict for Django, the
-Celery worker and beat, and gunicorn). Both carry the request id: the web request's
+Celery worker and beat, and the web server). Both carry the request id: the web request's
 (``RequestIdMiddleware``), or, in a worker, the id of the request whose event or delivery it is
 handling (``request_id_scope``, the id travelling in the outbox envelope and on the delivery row).
 
-Importable without Django set up: gunicorn's master loads these classes before any app.
+Importable without Django set up: the web server's main process loads these classes before any app.
 """
 
 import logging

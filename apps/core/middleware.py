@@ -9,8 +9,8 @@ from contextvars import ContextVar
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
-# One line per request, with its request id; it replaces the server's own access log (gunicorn's
-# and runserver's are emitted after the request's context is gone, so they cannot carry the id).
+# One line per request, with its request id; it replaces the server's own access log (granian's,
+# gunicorn's and runserver's are emitted after the request's context is gone, so they cannot carry the id).
 access_logger = logging.getLogger("apps.core.access")
 
 

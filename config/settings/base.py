@@ -59,13 +59,16 @@ MIDDLEWARE = [
     "apps.core.errors.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's session, CSRF, auth, messages, clickjacking and django-csp middleware, each
+    # skipped for a JSON API request that has no session cookie and does not ask for HTML
+    # (apps/core/browser.py): only browser pages need them.
+    "apps.core.browser.BrowserSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "apps.core.browser.BrowserCsrfViewMiddleware",
+    "apps.core.browser.BrowserAuthenticationMiddleware",
+    "apps.core.browser.BrowserMessageMiddleware",
+    "apps.core.browser.BrowserXFrameOptionsMiddleware",
+    "apps.core.browser.BrowserCSPMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -13,6 +13,9 @@ NOTIFICATIONS_DATABASE_URL = env("NOTIFICATIONS_DATABASE_URL", default="")
 if NOTIFICATIONS_DATABASE_URL:
     DATABASES["notifications"] = env.db_url_config(NOTIFICATIONS_DATABASE_URL)
     DATABASE_ROUTERS = ["config.routers.NotificationsRouter"]
+# "pgbouncer" when DATABASE_URL goes through PgBouncer in transaction mode (docs/operations.md
+# "Connection pooling"); empty for a direct connection.
+DATABASE_POOLER = env("DATABASE_POOLER", default="")
 CONN_MAX_AGE = env.int("CONN_MAX_AGE", default=60)
 # On: after a PostgreSQL restart (or a failover) every kept connection is broken. Without
 # the check each web thread fails one request and each worker thread one task on it (the
@@ -37,6 +40,13 @@ for _db in DATABASES.values():
         _db.setdefault("OPTIONS", {}).update(
             timeout=20, transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL;"
         )
+    elif DATABASE_POOLER == "pgbouncer":
+        # PgBouncer in transaction mode hands each transaction to any server connection: no
+        # server-side prepared statements (1.18 cannot route them; psycopg prepares a query
+        # after 5 runs unless told not to) and no server-side cursors (Django's .iterator()
+        # would open one outside a transaction).
+        _db.setdefault("OPTIONS", {})["prepare_threshold"] = None
+        _db["DISABLE_SERVER_SIDE_CURSORS"] = True
     elif DB_POOL and _db["ENGINE"] != "django.db.backends.dummy":
         _db.update(CONN_MAX_AGE=0, CONN_HEALTH_CHECKS=False)
         _db.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX}

@@ -36,10 +36,11 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Browser pages only, as in the main deployment (apps/core/browser.py).
+    "apps.core.browser.BrowserCsrfViewMiddleware",
+    "apps.core.browser.BrowserXFrameOptionsMiddleware",
     # The same Content-Security-Policy as the main deployment (its Swagger UI needs the nonce).
-    "csp.middleware.CSPMiddleware",
+    "apps.core.browser.BrowserCSPMiddleware",
 ]
 ROOT_URLCONF = "config.urls_notifications"
 TEMPLATES[0]["OPTIONS"]["context_processors"] = ["django.template.context_processors.request"]  # noqa: F405

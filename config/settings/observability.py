@@ -10,7 +10,8 @@ from config.log_config import logging_config
 SERVICE_DEPLOYMENT = "marketplace-ratings"
 
 # --- Metrics -----------------------------------------------------------------------------
-# Set in multi-process deployments (gunicorn, prefork workers) so /metrics sums every process.
+# Set in multi-process deployments (the web server's workers, prefork workers) so /metrics sums
+# every process.
 PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default="")
 # A Celery worker serves its own /metrics (task durations, delivery latency) on this port when
 # set, behind the same token; 0: not served (the web's /metrics cannot see another host's

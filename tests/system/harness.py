@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections import Counter
@@ -709,3 +710,72 @@ class OtlpCollector:
 def _otlp_value(value):
     kind = value.WhichOneof("value")
     return getattr(value, kind) if kind else None
+
+
+# --- PgBouncer -----------------------------------------------------------------------------
+class PrivatePgBouncer:
+    """Debian's pgbouncer in transaction mode on a free port, in front of the test PostgreSQL.
+
+    It refuses to run as root: as root it switches to the ``postgres`` user (``-u``).
+    """
+
+    def __init__(self):
+        import tempfile
+
+        self.port = free_port()
+        # Not under pytest's tmp_path: the postgres user cannot enter it.
+        self.dir = Path(tempfile.mkdtemp(prefix="mr-sys-pgbouncer-"))
+        self.process = None
+
+    def url(self, database_url: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database_url.rsplit('/', 1)[1]}"
+
+    def start(self) -> None:
+        upstream = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
+        (self.dir / "userlist.txt").write_text('"postgres" ""\n')
+        (self.dir / "pgbouncer.ini").write_text(
+            "[databases]\n"
+            f"* = host={upstream.hostname} port={upstream.port or 5432}\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
+            f"auth_type = trust\nauth_file = {self.dir / 'userlist.txt'}\nadmin_users = postgres\n"
+            "pool_mode = transaction\ndefault_pool_size = 4\nmax_client_conn = 200\n"
+            f"logfile = {self.dir / 'pgbouncer.log'}\npidfile = {self.dir / 'pgbouncer.pid'}\n"
+        )
+        command = ["pgbouncer", str(self.dir / "pgbouncer.ini")]
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres")
+            for path in self.dir.iterdir():
+                shutil.chown(path, "postgres")
+            command[1:1] = ["-u", "postgres"]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        wait_until(self._answers, timeout=15, what="pgbouncer")
+
+    def _answers(self) -> bool:
+        try:
+            self.show("SHOW VERSION")
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            return False
+        return True
+
+    def show(self, what: str) -> list[dict[str, str]]:
+        """A ``SHOW …`` command on the admin console (psql: it speaks only the simple protocol)."""
+        out = subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", "pgbouncer", "-AF|", "-c", what],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.splitlines()
+        header = out[0].split("|")
+        return [dict(zip(header, line.split("|"), strict=False)) for line in out[1:] if "|" in line]
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -8,7 +8,7 @@ Under an ASGI server (the ``stream`` role, ``make run``) the response is an asyn
 lives until the client leaves, ``NOTIFICATIONS_STREAM_MAX_SECONDS`` pass or the access token
 expires; it waits on the process's Redis subscription (``apps.notifications.live``) and reads
 the database when the doorbell rings, on every heartbeat, and every poll interval while there
-is no subscription. Under WSGI (gunicorn's sync workers, the test client) a long-lived stream
+is no subscription. Under WSGI (the web role's threads, the test client) a long-lived stream
 would hold a worker thread, so the answer is what is there now followed by the end of the
 response: EventSource reconnects after ``retry`` milliseconds with ``Last-Event-ID``, which
 degrades to polling instead of starving the API.
