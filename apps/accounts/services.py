@@ -17,6 +17,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.emails import email_lookup_form, email_normalize
 from apps.accounts.models import User
+from apps.accounts.revocation import user_tokens_revoke
 from apps.accounts.signals import user_erasing
 from apps.core import erasure, outbox
 from apps.core.exceptions import AlreadyExists, ApplicationError, Conflict
@@ -306,6 +307,15 @@ def email_verify_confirm(*, uid: str, token: str) -> User:
     return user
 
 
+@transaction.atomic
+def user_deactivate(*, user: User) -> None:
+    """Staff switched the account off: its refresh tokens are revoked and its access tokens
+    refused from the commit on (``revocation``); switching it on again makes new ones work."""
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    refresh_tokens_revoke_all(user=user)
+    user_tokens_revoke(user=user)
+
+
 # --- Profile and erasure --------------------------------------------------------------------
 
 _UNSET = object()
@@ -377,6 +387,7 @@ def _erase(user: User) -> User:
     user.groups.clear()
     user.user_permissions.clear()
     refresh_tokens_revoke_all(user=user)
+    user_tokens_revoke(user=user)
     # What the apps above copied (ratings' comments, replies, reports…) goes in this same
     # transaction; they answer with the ids under which the notifications app finds its copies.
     facts: dict = {"rating_ids": [], "provider_id": None}
