@@ -86,7 +86,7 @@ def test_an_edit_into_held_content_is_an_edit_then_an_automatic_hold(rating, cus
 
 
 def test_a_failed_write_rolls_its_revision_back(rating, customer, monkeypatch):
-    from apps.ratings import services
+    from apps.ratings.services import ratings as services
 
     def fail(**kwargs):
         raise RuntimeError("summary down")

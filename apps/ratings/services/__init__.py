@@ -1,0 +1,69 @@
+"""Every write to ratings, each in one transaction with the summary change and its event.
+
+One module per concern; the public names are re-exported here so callers import them from
+``apps.ratings.services``.
+"""
+
+from apps.ratings.services.common import AUTOMATIC_HOLD_PREFIX, COMMENT_EXCERPT_LENGTH
+from apps.ratings.services.errors import (
+    AlreadyInvited,
+    AlreadyRated,
+    AlreadyReported,
+    CannotReportOwnRating,
+    CannotVoteOwnRating,
+    EditWindowClosed,
+    InvalidInvitation,
+    InvitationExpired,
+    InvitationRevoked,
+    InvitationUsed,
+    ReasonRequired,
+    ReportAlreadyResolved,
+    StatusUnchanged,
+)
+from apps.ratings.services.helpful_votes import helpful_vote_add, helpful_vote_remove
+from apps.ratings.services.invitations import invitation_create, invitation_revoke
+from apps.ratings.services.moderation import rating_moderate
+from apps.ratings.services.ratings import (
+    rating_create,
+    rating_delete,
+    rating_edit_window_check,
+    rating_update,
+    rating_verify,
+)
+from apps.ratings.services.recompute import rating_summaries_recompute
+from apps.ratings.services.replies import reply_delete, reply_moderate, reply_set
+from apps.ratings.services.reports import report_create, report_resolve
+
+__all__ = [
+    "AUTOMATIC_HOLD_PREFIX",
+    "COMMENT_EXCERPT_LENGTH",
+    "AlreadyInvited",
+    "AlreadyRated",
+    "AlreadyReported",
+    "CannotReportOwnRating",
+    "CannotVoteOwnRating",
+    "EditWindowClosed",
+    "InvalidInvitation",
+    "InvitationExpired",
+    "InvitationRevoked",
+    "InvitationUsed",
+    "ReasonRequired",
+    "ReportAlreadyResolved",
+    "StatusUnchanged",
+    "helpful_vote_add",
+    "helpful_vote_remove",
+    "invitation_create",
+    "invitation_revoke",
+    "rating_create",
+    "rating_delete",
+    "rating_edit_window_check",
+    "rating_moderate",
+    "rating_summaries_recompute",
+    "rating_update",
+    "rating_verify",
+    "reply_delete",
+    "reply_moderate",
+    "reply_set",
+    "report_create",
+    "report_resolve",
+]
