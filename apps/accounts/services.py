@@ -18,7 +18,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from apps.accounts.emails import email_lookup_form, email_normalize
 from apps.accounts.models import User
 from apps.accounts.revocation import user_tokens_revoke
-from apps.accounts.signals import user_erasing
+from apps.accounts.signals import user_deactivated, user_erasing
 from apps.core import erasure, outbox
 from apps.core.exceptions import AlreadyExists, ApplicationError, Conflict
 
@@ -309,11 +309,14 @@ def email_verify_confirm(*, uid: str, token: str) -> User:
 
 @transaction.atomic
 def user_deactivate(*, user: User) -> None:
-    """Staff switched the account off: its refresh tokens are revoked and its access tokens
-    refused from the commit on (``revocation``); switching it on again makes new ones work."""
+    """Staff switched the account off (a ban): its refresh tokens are revoked, its access tokens
+    refused from the commit on (``revocation``), and the apps above undo what its activity
+    counted for (``signals.user_deactivated``: its helpful votes leave their counts). Switching
+    it on again makes new tokens work; the votes stay withdrawn."""
     User.objects.filter(pk=user.pk).update(is_active=False)
     refresh_tokens_revoke_all(user=user)
     user_tokens_revoke(user=user)
+    user_deactivated.send(sender=User, user=user)
 
 
 # --- Profile and erasure --------------------------------------------------------------------

@@ -3,9 +3,10 @@
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from apps.accounts.signals import user_erasing
+from apps.accounts.signals import user_deactivated, user_erasing
 from apps.providers.models import Provider
 from apps.ratings.models import Rating, RatingReply, RatingReport, RatingRevision, RatingSummary
+from apps.ratings.services import helpful_votes_withdraw_all
 
 
 @receiver(post_save, sender=Provider, dispatch_uid="ratings.summary_for_new_provider")
@@ -22,7 +23,8 @@ def erase_user_texts(sender, user, **kwargs) -> dict:
     """A deleted account's words leave the ratings tables; the ratings themselves stay.
 
     Their scores (and so every summary), states and ids are kept; the comments they wrote, and
-    every earlier version of them, become empty, as do the details of their reports. A provider's
+    every earlier version of them, become empty, as do the details of their reports; their
+    helpful votes leave the counts. A provider's
     replies to ratings are its words: they are deleted. Returns the ids under which the
     notifications app finds its copies (``signals.user_erasing``).
     """
@@ -30,7 +32,14 @@ def erase_user_texts(sender, user, **kwargs) -> dict:
     Rating.objects.filter(pk__in=rating_ids).exclude(comment="").update(comment="")
     RatingRevision.objects.filter(rating_id__in=rating_ids).exclude(comment="").update(comment="")
     RatingReport.objects.filter(reporter=user).exclude(details="").update(details="")
+    helpful_votes_withdraw_all(user=user)
     provider_id = Provider.objects.filter(user=user).values_list("pk", flat=True).first()
     if provider_id is not None:
         RatingReply.objects.filter(rating__provider_id=provider_id).delete()
     return {"rating_ids": [str(pk) for pk in rating_ids], "provider_id": str(provider_id) if provider_id else None}
+
+
+@receiver(user_deactivated, dispatch_uid="ratings.withdraw_votes_of_deactivated")
+def withdraw_votes_of_deactivated(sender, user, **kwargs) -> None:
+    # A banned account's votes must not keep ranking ratings (``ordering=-helpful_count``).
+    helpful_votes_withdraw_all(user=user)

@@ -23,6 +23,8 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "public_read": None,
     "user": "100000/min",
     "rating_submit": "100000/min",
+    "helpful_vote": "100000/min",
+    "helpful_vote_ip": "100000/min",
     "login_account": "100000/min",
     "login_ip": "100000/min",
     "webhook_test": "100000/min",
