@@ -226,19 +226,50 @@ def _publish_account_email(event_type: str, *, user: User, uid: str, token: str,
     )
 
 
+def _send_reset_link(user: User, *, purpose: str) -> None:
+    uid, token = _uid(user), _reset_tokens.make_token(user)
+    url = _link(settings.ACCOUNT_PASSWORD_RESET_URL, uid=uid, token=token)
+    outbox.publish(
+        PASSWORD_RESET_EVENT,
+        {
+            "recipient_user_id": str(user.pk),
+            "recipient_email": user.email,
+            "recipient_name": user.name,
+            "link": {"url": url, "uid": uid, "token": token},
+            # "claim": an account made for the address (a partner's) that its owner takes over.
+            "purpose": purpose,
+        },
+    )
+
+
 @transaction.atomic
 def password_reset_request(*, email: str) -> None:
     """Email a reset link to an active account with this address; silently nothing otherwise.
 
     The caller answers the same either way, so the endpoint never tells whether an address has
-    an account.
+    an account. An unclaimed account (a partner made it, it has no password) gets the link too,
+    worded as a claim: setting the password claims it.
     """
     user = User.objects.filter(email__iexact=email_lookup_form(email), is_active=True).first()
-    if user is None or not user.has_usable_password():
+    if user is None:
         return
-    uid, token = _uid(user), _reset_tokens.make_token(user)
-    url = _link(settings.ACCOUNT_PASSWORD_RESET_URL, uid=uid, token=token)
-    _publish_account_email(PASSWORD_RESET_EVENT, user=user, uid=uid, token=token, url=url)
+    _send_reset_link(user, purpose="reset" if user.has_usable_password() else "claim")
+
+
+@transaction.atomic
+def account_claim_request(*, email: str) -> bool:
+    """If ``email`` belongs to an unclaimed account (made without a password, by a partner),
+    email its owner a link to claim it and return ``True``; ``False`` otherwise.
+
+    Sign-up calls it first: the owner of the address gets the account the partner made for them
+    (and the partner's record of it) instead of a 409. Following the link is a password reset:
+    it sets their password and verifies the address (``password_reset_confirm``).
+    """
+    user = User.objects.select_for_update().filter(email__iexact=email_lookup_form(email), is_active=True).first()
+    if user is None or user.has_usable_password():
+        return False
+    _send_reset_link(user, purpose="claim")
+    return True
 
 
 @transaction.atomic
