@@ -42,9 +42,13 @@ def _clear_cache():
     """Throttle counters and cached values must not leak from one test into another."""
     from django.core.cache import cache
 
+    from apps.accounts import revocation
     from apps.core import throttling
 
     cache.clear()
+    # No account is revoked when a test starts: the revocation marks are loaded (an empty set),
+    # as a running server's are, so a test's first request does not reload them.
+    cache.set(revocation.LOADED_KEY, 0, timeout=None)
     # Nor a pause of the throttle cache after a test that took Redis down.
     throttling._redis_paused_until = 0.0
     yield

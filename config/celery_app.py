@@ -13,7 +13,12 @@ from celery.signals import (
     worker_ready,
 )
 
+from config import celery_transports
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+# A malformed broker message is dropped as poison (logged, counted), never a worker crash.
+celery_transports.install()
 
 app = Celery("marketplace_ratings")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -5,6 +5,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
 from apps.accounts.models import User
+from apps.accounts.services import user_deactivate
 
 
 def inbox_links(user_id) -> str:
@@ -57,6 +58,11 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            user_deactivate(user=obj)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("customer", "provider")

@@ -4,9 +4,26 @@ from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.drainage import set_override
 from rest_framework_simplejwt import authentication
+from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.settings import api_settings
+
+from apps.accounts.revocation import token_revoked
 
 
-class JWTAuthentication(authentication.JWTAuthentication):
+class RevocationCheckMixin:
+    """Refuses a token revoked by its account's deletion or deactivation (``revocation``):
+    one Redis read, no database query, on every Bearer request."""
+
+    def get_validated_token(self, raw_token):
+        token = super().get_validated_token(raw_token)
+        user_id = token.get(api_settings.USER_ID_CLAIM)
+        issued_at = token.get("iat")
+        if not isinstance(issued_at, int) or token_revoked(user_id=user_id, issued_at=issued_at):
+            raise InvalidToken({"detail": "Token is revoked.", "code": "token_not_valid"})
+        return token
+
+
+class JWTAuthentication(RevocationCheckMixin, authentication.JWTAuthentication):
     """simplejwt's Bearer authentication, loading the user's customer and provider profiles in
     the same query, so role permissions (``IsCustomer``, ``IsProvider``) and the views behind
     them cost no further query. Token checks (signature, expiry, active user, revocation) are
@@ -37,10 +54,10 @@ class JWTAuthenticationScheme(SimpleJWTScheme):
         return {**super().get_security_definition(auto_schema), "description": JWT_SCHEME_DESCRIPTION}
 
 
-class JWTStatelessAuthentication(authentication.JWTStatelessUserAuthentication):
-    """simplejwt's stateless Bearer authentication: the token is verified (signature, expiry)
-    and ``request.user`` is a ``TokenUser`` carrying its ``user_id``; no users query. For hot
-    reads that need nothing but the caller's id (the inbox)."""
+class JWTStatelessAuthentication(RevocationCheckMixin, authentication.JWTStatelessUserAuthentication):
+    """simplejwt's stateless Bearer authentication: the token is verified (signature, expiry,
+    not revoked) and ``request.user`` is a ``TokenUser`` carrying its ``user_id``; no users
+    query. For hot reads that need nothing but the caller's id (the inbox, its stream)."""
 
 
 class JWTStatelessAuthenticationScheme(JWTAuthenticationScheme):

@@ -47,20 +47,28 @@ class AccountEmail(Event):
     link: Link
 
     @classmethod
-    def of(cls, user: User, *, url: str, uid: str, token: str):
+    def of(cls, user: User, *, url: str, uid: str, token: str, **fields):
         return cls(
             recipient_user_id=str(user.pk),
             recipient_email=user.email,
             recipient_name=user.name,
             link={"url": url, "uid": uid, "token": token},
+            **fields,
         )
 
 
 @dataclass(frozen=True, kw_only=True)
 class PasswordResetRequested(AccountEmail):
-    """The password reset link (ACCOUNT_PASSWORD_RESET_URL)."""
+    """The password reset link (ACCOUNT_PASSWORD_RESET_URL).
+
+    ``purpose`` is "claim" for an account made for the address (a partner's, without a password)
+    that its owner takes over by setting a password, "reset" otherwise (added in version 1: a
+    consumer that does not know it words the email as a reset).
+    """
 
     TYPE = "account.password_reset"
+
+    purpose: str = "reset"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -54,6 +54,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Set when the user follows the link of a verification email sent to ``email``; cleared
     # when the email changes.
     email_verified_at = models.DateTimeField(null=True, blank=True)
+    # Every token issued up to this time is refused (the account was deleted or deactivated):
+    # the source of truth of the revocation marks the token check reads (apps/accounts/revocation.py).
+    tokens_revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = UserManager()
 

@@ -18,7 +18,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from apps.accounts import events
 from apps.accounts.emails import email_lookup_form, email_normalize
 from apps.accounts.models import User
-from apps.accounts.signals import user_erasing
+from apps.accounts.revocation import user_tokens_revoke
+from apps.accounts.signals import user_deactivated, user_erasing
 from apps.core import erasure
 from apps.core.exceptions import AlreadyExists, ApplicationError, Conflict
 
@@ -210,21 +211,42 @@ def _link(template: str, *, uid: str, token: str) -> str:
     return template.format(uid=uid, token=token)
 
 
+def _send_reset_link(user: User, *, purpose: str) -> None:
+    uid, token = _uid(user), _reset_tokens.make_token(user)
+    url = _link(settings.ACCOUNT_PASSWORD_RESET_URL, uid=uid, token=token)
+    # Through the outbox like every email: committed with the request's transaction, sent by
+    # the delivery engine with its retries, never from the request itself.
+    events.publish(events.PasswordResetRequested.of(user, url=url, uid=uid, token=token, purpose=purpose))
+
+
 @transaction.atomic
 def password_reset_request(*, email: str) -> None:
     """Email a reset link to an active account with this address; silently nothing otherwise.
 
     The caller answers the same either way, so the endpoint never tells whether an address has
-    an account.
+    an account. An unclaimed account (a partner made it, it has no password) gets the link too,
+    worded as a claim: setting the password claims it.
     """
     user = User.objects.filter(email__iexact=email_lookup_form(email), is_active=True).first()
-    if user is None or not user.has_usable_password():
+    if user is None:
         return
-    uid, token = _uid(user), _reset_tokens.make_token(user)
-    url = _link(settings.ACCOUNT_PASSWORD_RESET_URL, uid=uid, token=token)
-    # Through the outbox like every email: committed with the request's transaction, sent by
-    # the delivery engine with its retries, never from the request itself.
-    events.publish(events.PasswordResetRequested.of(user, url=url, uid=uid, token=token))
+    _send_reset_link(user, purpose="reset" if user.has_usable_password() else "claim")
+
+
+@transaction.atomic
+def account_claim_request(*, email: str) -> bool:
+    """If ``email`` belongs to an unclaimed account (made without a password, by a partner),
+    email its owner a link to claim it and return ``True``; ``False`` otherwise.
+
+    Sign-up calls it first: the owner of the address gets the account the partner made for them
+    (and the partner's record of it) instead of a 409. Following the link is a password reset:
+    it sets their password and verifies the address (``password_reset_confirm``).
+    """
+    user = User.objects.select_for_update().filter(email__iexact=email_lookup_form(email), is_active=True).first()
+    if user is None or user.has_usable_password():
+        return False
+    _send_reset_link(user, purpose="claim")
+    return True
 
 
 @transaction.atomic
@@ -291,6 +313,18 @@ def email_verify_confirm(*, uid: str, token: str) -> User:
         user.email_verified_at = timezone.now()
         user.save(update_fields=["email_verified_at"])
     return user
+
+
+@transaction.atomic
+def user_deactivate(*, user: User) -> None:
+    """Staff switched the account off (a ban): its refresh tokens are revoked, its access tokens
+    refused from the commit on (``revocation``), and the apps above undo what its activity
+    counted for (``signals.user_deactivated``: its helpful votes leave their counts). Switching
+    it on again makes new tokens work; the votes stay withdrawn."""
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    refresh_tokens_revoke_all(user=user)
+    user_tokens_revoke(user=user)
+    user_deactivated.send(sender=User, user=user)
 
 
 # --- Profile and erasure --------------------------------------------------------------------
@@ -363,6 +397,7 @@ def _erase(user: User) -> User:
     user.groups.clear()
     user.user_permissions.clear()
     refresh_tokens_revoke_all(user=user)
+    user_tokens_revoke(user=user)
     # What the apps above copied (ratings' comments, replies, reports…) goes in this same
     # transaction; they answer with the ids under which the notifications app finds its copies.
     facts: dict = {"rating_ids": [], "provider_id": None}

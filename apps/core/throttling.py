@@ -294,3 +294,18 @@ class PublicReadThrottle(RedisWindowMixin, throttling.AnonRateThrottle):
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+def redis_paused() -> bool:
+    """Whether Redis failed to answer within the last THROTTLE_FAIL_OPEN_SECONDS. Every
+    per-request Redis read (the throttles, the token revocation check) skips Redis meanwhile,
+    so a hung Redis costs one socket timeout, not one per request and per reader."""
+    return time.monotonic() < _redis_paused_until
+
+
+def redis_pause(reader: str, exc: Exception) -> None:
+    """Record that Redis did not answer ``reader``: the per-request readers skip it for a while
+    (and the throttles let requests through meanwhile, which the one warning says)."""
+    global _redis_paused_until
+    _redis_paused_until = time.monotonic() + settings.THROTTLE_FAIL_OPEN_SECONDS
+    _warn_fail_open(reader, exc)

@@ -243,11 +243,20 @@ def _account_link(data: dict) -> dict:
 
 
 def _account_password_reset(data: dict) -> list[Notice]:
+    if data.get("purpose") == "claim":
+        title = "Claim your Marketplace Ratings account"
+        body = (
+            "An account was created for this address by a marketplace you use. Set a password to claim it; "
+            "if it was not you who asked, ignore the email."
+        )
+    else:
+        title = "Reset your Marketplace Ratings password"
+        body = "A password reset was requested for your account. If it was not you, ignore the email."
     return [
         Notice(
             recipient_id=UUID(data["recipient_user_id"]),
-            title="Reset your Marketplace Ratings password",
-            body="A password reset was requested for your account. If it was not you, ignore the email.",
+            title=title,
+            body=body,
             data={},
             email=data.get("recipient_email", ""),
             secret=_account_link(data),

@@ -4,7 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from apps.accounts.services import ERASED_PROVIDER_NAME, user_create, user_erase
+from apps.accounts.services import ERASED_PROVIDER_NAME, account_claim_request, user_create, user_erase
 from apps.providers import events
 from apps.providers.models import Provider, ServiceCategory
 
@@ -32,6 +32,17 @@ def provider_register(
     provider.services.set(categories)
     events.publish(events.ProviderRegistered(provider_id=str(provider.pk)))
     return provider
+
+
+def provider_sign_up(
+    *, email: str, password: str, name: str, description: str = "", services: Sequence[str] = ()
+) -> Provider | None:
+    """Self-service sign-up: the new provider, or ``None`` when the address belongs to an
+    account a partner made (no password yet): its owner was emailed a link to claim that one."""
+    _categories_from_slugs(services)  # a bad slug is a 400 whichever way it goes
+    if account_claim_request(email=email):
+        return None
+    return provider_register(email=email, password=password, name=name, description=description, services=services)
 
 
 _UNSET = object()

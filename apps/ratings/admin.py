@@ -18,6 +18,7 @@ from apps.core.exceptions import ApplicationError
 from apps.ratings.models import (
     ModerationDecision,
     Rating,
+    RatingHelpfulVote,
     RatingInvitation,
     RatingReply,
     RatingReport,
@@ -26,6 +27,13 @@ from apps.ratings.models import (
     RatingSummary,
     ReportStatus,
     rating_title_related,
+)
+from apps.ratings.selectors import (
+    UNUSUAL_VOTES_MIN,
+    UNUSUAL_VOTES_NEW_ACCOUNT,
+    UNUSUAL_VOTES_WINDOW,
+    helpful_votes_unusual,
+    ratings_with_unusual_voting,
 )
 from apps.ratings.services import rating_moderate, reply_moderate, report_resolve
 
@@ -133,6 +141,28 @@ class ReportedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class UnusualVotingFilter(admin.SimpleListFilter):
+    """Ratings that got many helpful votes in a short time from new accounts (vote stuffing)."""
+
+    title = "unusual voting"
+    parameter_name = "voting"
+    UNUSUAL = "unusual"
+
+    def lookups(self, request, model_admin):
+        return [
+            (
+                self.UNUSUAL,
+                f"{UNUSUAL_VOTES_MIN}+ votes in {int(UNUSUAL_VOTES_WINDOW.total_seconds() // 3600)} h "
+                f"from accounts under {UNUSUAL_VOTES_NEW_ACCOUNT.days} days old",
+            )
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == self.UNUSUAL:
+            return ratings_with_unusual_voting(queryset)
+        return queryset
+
+
 class ModerationReasonForm(forms.Form):
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
 
@@ -214,6 +244,7 @@ class RatingAdmin(ReadOnlyPageMixin, admin.ModelAdmin):
         ModerationQueueFilter,
         "status",
         ReportedFilter,
+        UnusualVotingFilter,
         "score",
         "verified",
         ("provider", admin.RelatedOnlyFieldListFilter),
@@ -452,6 +483,34 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class NewAccountVoteFilter(admin.SimpleListFilter):
+    title = "voter"
+    parameter_name = "voter"
+
+    def lookups(self, request, model_admin):
+        return [("new", f"New accounts, last {int(UNUSUAL_VOTES_WINDOW.total_seconds() // 3600)} h")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "new":
+            return queryset.filter(pk__in=helpful_votes_unusual().values("pk"))
+        return queryset
+
+
+@admin.register(RatingHelpfulVote)
+class RatingHelpfulVoteAdmin(ReadOnlyAdmin):
+    """Who voted what helpful, and when; the new accounts' recent votes on their own."""
+
+    list_display = ("created_at", rating_link, "user", "voter_joined")
+    list_filter = (NewAccountVoteFilter, "created_at")
+    search_fields = ("user__email", "=rating__id")
+    list_select_related = (*rating_title_related("rating__"), "user")
+    date_hierarchy = "created_at"
+
+    @admin.display(description="voter joined", ordering="user__date_joined")
+    def voter_joined(self, obj):
+        return obj.user.date_joined
 
 
 @admin.register(ModerationDecision)

@@ -8,7 +8,7 @@ class RatingsConfig(AppConfig):
 
     def ready(self) -> None:
         # In ready(): the handlers import the services, which import the models.
-        from apps.accounts.signals import user_erasing
+        from apps.accounts.signals import user_deactivated, user_erasing
         from apps.providers import events as provider_events
         from apps.ratings import handlers
 
@@ -16,3 +16,4 @@ class RatingsConfig(AppConfig):
             handlers.on_provider_registered, dispatch_uid="ratings.summary_for_new_provider"
         )
         user_erasing.connect(handlers.on_user_erasing, dispatch_uid="ratings.erase_user")
+        user_deactivated.connect(handlers.on_user_deactivated, dispatch_uid="ratings.withdraw_votes_of_deactivated")

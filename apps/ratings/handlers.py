@@ -1,6 +1,6 @@
 """What the ratings app does on the events other apps publish (connected in ``apps.py``)."""
 
-from apps.ratings.services import rating_summary_create, ratings_user_erase
+from apps.ratings.services import helpful_votes_withdraw_all, rating_summary_create, ratings_user_erase
 
 
 def on_provider_registered(sender, event: dict, **kwargs) -> None:
@@ -9,3 +9,8 @@ def on_provider_registered(sender, event: dict, **kwargs) -> None:
 
 def on_user_erasing(sender, user, **kwargs) -> dict:
     return ratings_user_erase(user=user)
+
+
+def on_user_deactivated(sender, user, **kwargs) -> None:
+    # A banned account's votes must not keep ranking ratings (``ordering=-helpful_count``).
+    helpful_votes_withdraw_all(user=user)

@@ -1,14 +1,14 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.exceptions import NotFound, PermissionDenied
 from apps.customers.models import Customer
 from apps.providers.models import Provider
-from apps.ratings.models import Rating, RatingInvitation, RatingStatus, RatingSummary
+from apps.ratings.models import Rating, RatingHelpfulVote, RatingInvitation, RatingStatus, RatingSummary
 
 
 def _ratings() -> QuerySet[Rating]:
@@ -103,3 +103,32 @@ def rating_summary_get(*, provider_id) -> RatingSummary:
     if not Provider.objects.filter(pk=provider_id).exists():
         raise NotFound("Provider not found.")
     return RatingSummary(provider_id=provider_id)
+
+
+# Unusual voting, as the admin shows it: many helpful votes in a short time from accounts
+# created shortly before they voted.
+UNUSUAL_VOTES_WINDOW = timedelta(hours=24)
+UNUSUAL_VOTES_NEW_ACCOUNT = timedelta(days=7)
+UNUSUAL_VOTES_MIN = 5
+
+
+def helpful_votes_unusual(*, now=None) -> QuerySet[RatingHelpfulVote]:
+    """Helpful votes cast within ``UNUSUAL_VOTES_WINDOW`` by accounts at most
+    ``UNUSUAL_VOTES_NEW_ACCOUNT`` old when they voted."""
+    now = now or timezone.now()
+    return RatingHelpfulVote.objects.filter(
+        created_at__gte=now - UNUSUAL_VOTES_WINDOW,
+        user__date_joined__gte=F("created_at") - UNUSUAL_VOTES_NEW_ACCOUNT,
+    )
+
+
+def ratings_with_unusual_voting(queryset: QuerySet[Rating], *, now=None) -> QuerySet[Rating]:
+    """The ratings of ``queryset`` that got at least ``UNUSUAL_VOTES_MIN`` such votes."""
+    suspicious = (
+        helpful_votes_unusual(now=now)
+        .values("rating_id")
+        .annotate(n=Count("pk"))
+        .filter(n__gte=UNUSUAL_VOTES_MIN)
+        .values("rating_id")
+    )
+    return queryset.filter(pk__in=suspicious)

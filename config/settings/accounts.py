@@ -26,3 +26,8 @@ ACCOUNT_EMAIL_VERIFY_URL = env(
 )
 # Erased accounts get the address <id>@ this domain: reserved (RFC 2606), so never deliverable.
 ACCOUNT_ERASED_EMAIL_DOMAIN = "deleted.invalid"
+# The revocation marks of deleted and deactivated accounts (apps/accounts/revocation.py) are
+# written again from the database at least this often.
+ACCOUNT_REVOCATION_RELOAD_SECONDS = env.int("ACCOUNT_REVOCATION_RELOAD_SECONDS", default=60)
+# Whether this deployment reads the users table for them (not the notifications deployment).
+ACCOUNT_REVOCATION_FROM_DATABASE = True

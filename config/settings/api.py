@@ -44,6 +44,9 @@ REST_FRAMEWORK = {
         "public_read": env("THROTTLE_PUBLIC_READ", default="") or None,
         "user": env("THROTTLE_USER", default="1200/min"),
         "rating_submit": env("THROTTLE_RATING_SUBMIT", default="30/min"),
+        # Helpful votes per account and per client IP (whichever account).
+        "helpful_vote": env("THROTTLE_HELPFUL_VOTE", default="60/hour"),
+        "helpful_vote_ip": env("THROTTLE_HELPFUL_VOTE_IP", default="120/hour"),
         "login_account": THROTTLE_LOGIN_ACCOUNT,
         # Failed sign-ins per client IP, any account.
         "login_ip": env("THROTTLE_LOGIN_IP", default="30/min"),

@@ -25,8 +25,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(
 )
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    # kombu's filesystem transport with atomic writes and claims (its own loses messages).
-    CELERY_BROKER_TRANSPORT = "config.filesystem_broker:Transport"
+    # kombu's filesystem transport with atomic writes and claims (its own loses messages), whose
+    # worker drops a malformed message as poison instead of dying on it.
+    CELERY_BROKER_TRANSPORT = "config.celery_transports:FilesystemTransport"
 # A request must not wait for a dead broker: one quick retry, then the outbox relay takes over.
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}

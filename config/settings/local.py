@@ -4,13 +4,13 @@ import copy
 import warnings
 
 from config import env as _env
+from config.local_secret import local_secret_key
 
 # Registered before base reads the variables (config/env.py); the environment still wins.
 _env.environment_defaults(
     **_env.EMBEDDED_DEFAULTS,
     CELERY_BROKER_URL="filesystem://",
     DEBUG="true",
-    SECRET_KEY="local-insecure-secret-key-for-development-only-0123456789",
     ALLOWED_HOSTS="localhost,127.0.0.1,[::1],0.0.0.0",
     # Local receivers (a webhook inspector on localhost) must be reachable; private ranges stay refused.
     OUTBOUND_REQUIRE_HTTPS="false",
@@ -18,6 +18,11 @@ _env.environment_defaults(
 )
 
 from .base import *  # noqa: E402, F403
+
+# Never a committed key: without SECRET_KEY, one generated on the first start, kept in var/
+# (simplejwt signs with the final SECRET_KEY unless JWT_SIGNING_KEY is set).
+if not SECRET_KEY:  # noqa: F405
+    SECRET_KEY = local_secret_key(VAR_DIR / "secret_key")  # noqa: F405
 
 # Serve static files straight from the apps (no collectstatic needed outside production).
 WHITENOISE_USE_FINDERS = True

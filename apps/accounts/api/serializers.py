@@ -37,6 +37,12 @@ class PasswordResetInput(JSONInput):
     email = EmailAddressField()
 
 
+CLAIM_LINK_SENT = (
+    "An account was already made for this address by a marketplace you use; a link to claim it "
+    "(set your password) is on its way to the address."
+)
+
+
 class AcceptedOutput(serializers.Serializer):
     detail = serializers.CharField()
 

@@ -103,3 +103,13 @@ class AccountEmailIPThrottle(RedisWindowMixin, throttling.SimpleRateThrottle):
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class SignUpEmailThrottle(AccountEmailThrottle):
+    """The sign-ups (POST) of one address share ``THROTTLE_ACCOUNT_EMAIL`` with its reset and
+    verification emails: a sign-up with an unclaimed address emails a claim link."""
+
+    def allow_request(self, request, view) -> bool:
+        if request.method != "POST":
+            return True
+        return super().allow_request(request, view)

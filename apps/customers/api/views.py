@@ -5,7 +5,10 @@ from drf_standardized_errors.openapi_validation_errors import extend_validation_
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
+from apps.accounts.api.serializers import CLAIM_LINK_SENT, AcceptedOutput
+from apps.accounts.api.throttling import SignUpEmailThrottle
 from apps.accounts.permissions import IsCustomer
 from apps.accounts.services import PASSWORD_ERROR_CODES, WrongPassword, user_update
 from apps.core.api.base import APIView
@@ -18,12 +21,13 @@ from apps.customers.api.serializers import (
 )
 from apps.customers.models import Customer
 from apps.customers.selectors import customer_get_visible
-from apps.customers.services import customer_delete, customer_register
+from apps.customers.services import customer_delete, customer_sign_up
 
 
 @extend_validation_errors(PASSWORD_ERROR_CODES, field_name="password", methods=["post"])
 class CustomerListView(APIView):
     permission_classes = [AllowAny]
+    throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, SignUpEmailThrottle]
 
     @extend_schema(
         operation_id="customers_register",
@@ -31,17 +35,21 @@ class CustomerListView(APIView):
         description=(
             "Creates a customer account (email, password, display name) that can sign in at once. The email "
             "is unique in any letter case (409 `already_exists`); the password must pass the password rules "
-            "(the 400 codes `password_too_*`); the name is one line without control characters."
+            "(the 400 codes `password_too_*`); the name is one line without control characters. An address "
+            "that belongs to an account a partner made (it has no password yet) is not a 409: a link to claim "
+            "that account is emailed to the address and the answer is 202."
         ),
         tags=["customers"],
         request=CustomerRegisterInput,
-        responses={201: CustomerOutput, 409: conflict_response("already_exists")},
+        responses={201: CustomerOutput, 202: AcceptedOutput, 409: conflict_response("already_exists")},
         auth=[],
     )
     def post(self, request):
         data = CustomerRegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
-        customer = customer_register(**data.validated_data)
+        customer = customer_sign_up(**data.validated_data)
+        if customer is None:
+            return Response(AcceptedOutput({"detail": CLAIM_LINK_SENT}).data, status=status.HTTP_202_ACCEPTED)
         return Response(CustomerOutput(customer).data, status=status.HTTP_201_CREATED)
 
 

@@ -34,6 +34,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import renderers, serializers, status
 from rest_framework.response import Response
 
+from apps.accounts.revocation import token_revoked
 from apps.core.api.base import APIView
 from apps.core.exceptions import ApplicationError
 from apps.core.openapi import AutoSchema, raises
@@ -186,8 +187,10 @@ def _retry_line() -> bytes:
     return f"retry: {int(settings.NOTIFICATIONS_STREAM_POLL_SECONDS * 1000)}\n\n".encode()
 
 
-async def _live(cursor: _Cursor, *, last_event_id, slot: str, lifetime: float):
-    """The stream of one ASGI connection; its slot is given back however it ends."""
+async def _live(cursor: _Cursor, *, last_event_id, slot: str, lifetime: float, issued_at: int | None = None):
+    """The stream of one ASGI connection; its slot is given back however it ends. A stream
+    opened with a token ends at the first heartbeat after the token is revoked (its account
+    deleted or deactivated)."""
     key = f"stream:{cursor.recipient_id}"
     heartbeat = settings.NOTIFICATIONS_STREAM_HEARTBEAT_SECONDS
     poll = settings.NOTIFICATIONS_STREAM_POLL_SECONDS
@@ -217,6 +220,10 @@ async def _live(cursor: _Cursor, *, last_event_id, slot: str, lifetime: float):
             else:
                 await asyncio.sleep(max(wait, 0))
             if loop.time() >= next_beat:
+                if issued_at is not None and await sync_to_async(token_revoked, thread_sensitive=False)(
+                    user_id=cursor.recipient_id, issued_at=issued_at
+                ):
+                    return
                 yield b": heartbeat\n\n"
                 await sync_to_async(limits.renew, thread_sensitive=False)(key, slot, ttl=_slot_ttl())
                 next_beat = loop.time() + heartbeat
@@ -303,7 +310,10 @@ class NotificationStreamView(APIView):
         expires = getattr(request.auth, "payload", {}).get("exp") if request.auth is not None else None
         if expires:
             lifetime = min(lifetime, max(expires - timezone.now().timestamp(), 0))
-        return self._response(_live(cursor, last_event_id=last_event_id, slot=slot, lifetime=lifetime))
+        issued_at = getattr(request.auth, "payload", {}).get("iat") if request.auth is not None else None
+        return self._response(
+            _live(cursor, last_event_id=last_event_id, slot=slot, lifetime=lifetime, issued_at=issued_at)
+        )
 
     @staticmethod
     def _response(content) -> StreamingHttpResponse:

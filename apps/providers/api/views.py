@@ -5,7 +5,10 @@ from drf_standardized_errors.openapi_validation_errors import extend_validation_
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
+from apps.accounts.api.serializers import CLAIM_LINK_SENT, AcceptedOutput
+from apps.accounts.api.throttling import SignUpEmailThrottle
 from apps.accounts.permissions import IsProvider
 from apps.accounts.services import PASSWORD_ERROR_CODES, WrongPassword
 from apps.core.api.base import APIView, GenericAPIView
@@ -23,7 +26,7 @@ from apps.providers.api.serializers import (
 )
 from apps.providers.filters import ProviderFilter, ProviderFilterBackend, ProviderOrdering
 from apps.providers.selectors import provider_get, provider_get_for_edit, provider_list, service_category_list
-from apps.providers.services import provider_delete, provider_register, provider_update
+from apps.providers.services import provider_delete, provider_sign_up, provider_update
 
 
 @extend_validation_errors(PASSWORD_ERROR_CODES, field_name="password", methods=["post"])
@@ -35,6 +38,7 @@ class ProviderListView(PublicReadCacheMixin, GenericAPIView):
     # Listing and registration are public and never look at the caller: no token to verify,
     # no user to load (throttling then counts every caller by client IP).
     authentication_classes: list = []
+    throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, SignUpEmailThrottle]
     filter_backends = [ProviderFilterBackend, ProviderOrdering]
     filterset_class = ProviderFilter
     serializer_class = ProviderOutput
@@ -70,17 +74,20 @@ class ProviderListView(PublicReadCacheMixin, GenericAPIView):
         description=(
             "Creates a provider account and its public profile (name, description, service category slugs). "
             "The email is unique in any letter case (409 `already_exists`); unknown service slugs are a 400 "
-            "on `services`."
+            "on `services`. An address that belongs to an account a partner made (it has no password yet) is "
+            "not a 409: a link to claim that account is emailed to the address and the answer is 202."
         ),
         tags=["providers"],
         request=ProviderRegisterInput,
-        responses={201: ProviderMeOutput, 409: conflict_response("already_exists")},
+        responses={201: ProviderMeOutput, 202: AcceptedOutput, 409: conflict_response("already_exists")},
         auth=[{}],
     )
     def post(self, request):
         data = ProviderRegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
-        provider = provider_register(**data.validated_data)
+        provider = provider_sign_up(**data.validated_data)
+        if provider is None:
+            return Response(AcceptedOutput({"detail": CLAIM_LINK_SENT}).data, status=status.HTTP_202_ACCEPTED)
         return Response(ProviderMeOutput(provider_get(provider_id=provider.pk)).data, status=status.HTTP_201_CREATED)
 
 

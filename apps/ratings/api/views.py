@@ -29,7 +29,7 @@ from apps.ratings.api.serializers import (
     RatingReportOutput,
     RatingUpdateInput,
 )
-from apps.ratings.api.throttling import RatingSubmitThrottle
+from apps.ratings.api.throttling import HelpfulVoteIPThrottle, HelpfulVoteThrottle, RatingSubmitThrottle
 from apps.ratings.filters import RatingOrdering
 from apps.ratings.models import Rating, RatingInvitation
 from apps.ratings.selectors import (
@@ -45,10 +45,12 @@ from apps.ratings.selectors import (
 from apps.ratings.services import (
     CannotReportOwnRating,
     CannotVoteOwnRating,
+    CompetitorCannotVote,
     EditWindowClosed,
     InvalidInvitation,
     InvitationExpired,
     InvitationRevoked,
+    VoteNeedsVerifiedEmail,
     helpful_vote_add,
     helpful_vote_remove,
     rating_create,
@@ -296,6 +298,7 @@ class RatingHelpfulView(APIView):
     """The caller's "this rating was helpful" vote."""
 
     permission_classes = [IsAuthenticated]
+    throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, HelpfulVoteThrottle, HelpfulVoteIPThrottle]
 
     @extend_schema(
         operation_id="ratings_helpful_create",
@@ -303,14 +306,17 @@ class RatingHelpfulView(APIView):
         description=(
             "Counts the caller's vote that a published rating was helpful: 201 for a new vote, 200 with the "
             "same body when the caller had already voted (nothing changes, so a retried request is safe). "
-            "The rating's author and the rated provider cannot vote on it (403 `cannot_vote_own_rating`); a "
-            "rating that is not published is 404."
+            "The rating's author and the rated provider cannot vote on it (403 `cannot_vote_own_rating`), nor "
+            "an account whose email address is not confirmed (403 `email_not_verified`), nor a provider that "
+            "shares a service category with the rated one (403 `competitor_cannot_vote`). Votes are limited "
+            "per account (THROTTLE_HELPFUL_VOTE) and per client IP (THROTTLE_HELPFUL_VOTE_IP); 429 past "
+            "either. A rating that is not published is 404."
         ),
         tags=["ratings"],
         request=None,
         responses={201: RatingHelpfulVoteOutput, 200: RatingHelpfulVoteOutput},
     )
-    @raises(CannotVoteOwnRating)
+    @raises(CannotVoteOwnRating, VoteNeedsVerifiedEmail, CompetitorCannotVote)
     def post(self, request, rating_id: UUID):
         rating = rating_get_published(rating_id=rating_id)
         helpful_count, created = helpful_vote_add(rating=rating, user=request.user)

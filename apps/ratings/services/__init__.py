@@ -13,6 +13,7 @@ from apps.ratings.services.errors import (
     AlreadyReported,
     CannotReportOwnRating,
     CannotVoteOwnRating,
+    CompetitorCannotVote,
     EditWindowClosed,
     InvalidInvitation,
     InvitationExpired,
@@ -21,8 +22,9 @@ from apps.ratings.services.errors import (
     ReasonRequired,
     ReportAlreadyResolved,
     StatusUnchanged,
+    VoteNeedsVerifiedEmail,
 )
-from apps.ratings.services.helpful_votes import helpful_vote_add, helpful_vote_remove
+from apps.ratings.services.helpful_votes import helpful_vote_add, helpful_vote_remove, helpful_votes_withdraw_all
 from apps.ratings.services.invitations import invitation_create, invitation_revoke
 from apps.ratings.services.moderation import rating_moderate
 from apps.ratings.services.ratings import (
@@ -45,6 +47,7 @@ __all__ = [
     "AlreadyReported",
     "CannotReportOwnRating",
     "CannotVoteOwnRating",
+    "CompetitorCannotVote",
     "EditWindowClosed",
     "InvalidInvitation",
     "InvitationExpired",
@@ -53,8 +56,10 @@ __all__ = [
     "ReasonRequired",
     "ReportAlreadyResolved",
     "StatusUnchanged",
+    "VoteNeedsVerifiedEmail",
     "helpful_vote_add",
     "helpful_vote_remove",
+    "helpful_votes_withdraw_all",
     "invitation_create",
     "invitation_revoke",
     "rating_create",

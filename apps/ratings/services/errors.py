@@ -48,6 +48,16 @@ class CannotVoteOwnRating(PermissionDenied):
     default_detail = "You cannot vote on your own rating or on a rating of you."
 
 
+class VoteNeedsVerifiedEmail(PermissionDenied):
+    default_code = "email_not_verified"
+    default_detail = "Confirm your email address before voting."
+
+
+class CompetitorCannotVote(PermissionDenied):
+    default_code = "competitor_cannot_vote"
+    default_detail = "A provider cannot vote on ratings of providers in its own service category."
+
+
 class InvalidInvitation(ApplicationError):
     default_code = "invalid_invitation"
     default_detail = "The invitation does not belong to this customer and provider."

@@ -9,6 +9,7 @@ import re
 
 import pytest
 from django.urls import URLResolver, get_resolver
+from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -34,7 +35,8 @@ ROLES = ["anonymous", "customer", "other_customer", "provider", "staff", "partne
 @pytest.fixture
 def world(db):
     customer = CustomerFactory()
-    other_customer = CustomerFactory()
+    # Verified: helpful votes need a confirmed address (everyone else here has none).
+    other_customer = CustomerFactory(user__email_verified_at=timezone.now())
     provider = ProviderFactory()
     unrated_provider = ProviderFactory()
     staff = UserFactory(is_staff=True)
@@ -224,7 +226,7 @@ EXPECTED = {
     "password_reset": (202, 202, 202, 202, 202, 202),
     "password_reset_confirm": (400, 400, 400, 400, 400, 400),
     "email_verify": (400, 400, 400, 400, 400, 400),
-    "email_verify_resend": (401, 202, 202, 202, 202, 401),
+    "email_verify_resend": (401, 202, 409, 202, 202, 401),
     "customers_list_get": (405, 405, 405, 405, 405, 405),
     "customers_register": (201, 201, 201, 201, 201, 201),
     "customers_me": (401, 200, 200, 403, 403, 401),
@@ -250,8 +252,9 @@ EXPECTED = {
     "rating_reply_put": (401, 403, 403, 200, 403, 401),
     # DELETE is idempotent: no reply yet is still 204 for the one allowed to delete it.
     "rating_reply_delete": (401, 403, 403, 204, 403, 401),
-    # Helpful votes: any signed-in user but the author and the rated provider.
-    "rating_helpful": (401, 403, 201, 403, 201, 401),
+    # Helpful votes: any signed-in user with a confirmed address but the author and the rated
+    # provider (staff here has none).
+    "rating_helpful": (401, 403, 201, 403, 403, 401),
     # Withdrawing is idempotent: no vote is still 204.
     "rating_helpful_delete": (401, 204, 204, 204, 204, 401),
     # Partner systems only: no user token opens them, whatever the role; a partner key opens
@@ -337,7 +340,8 @@ def test_authorization_matrix(world, endpoint, role, status):
         assert set(body_json) == {"type", "errors"}
         expected_code = {
             401: {"not_authenticated", "no_active_account"},
-            403: {"permission_denied", "cannot_report_own_rating", "cannot_vote_own_rating"},
+            403: {"permission_denied", "cannot_report_own_rating", "cannot_vote_own_rating", "email_not_verified"},
+            409: {"email_already_verified"},
         }
         expected_code |= {400: {"wrong_password", "link_invalid"}, 404: {"not_found"}, 405: {"method_not_allowed"}}
         assert body_json["errors"][0]["code"] in expected_code[status]

@@ -7,6 +7,7 @@ import threading
 import pytest
 from django.db import connections
 from django.db.models import Count, Q, Sum
+from django.utils import timezone
 
 from apps.core.exceptions import ApplicationError
 from apps.core.models import IdempotencyKey
@@ -105,7 +106,7 @@ def test_concurrent_helpful_votes_are_counted_exactly():
     from tests.factories import UserFactory
 
     rating = rating_create(customer=CustomerFactory(), provider=ProviderFactory(), score=5)
-    voters = [UserFactory() for _ in range(8)]
+    voters = [UserFactory(email_verified_at=timezone.now()) for _ in range(8)]
     # Every voter twice at once: the unique constraint keeps one vote each, F() loses none.
     clients = [auth_client(voters[i % 8]) for i in range(16)]
 

@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from apps.ratings.models import Rating, RatingHelpfulVote, RatingStatus
 from apps.ratings.services import helpful_vote_add, rating_create, rating_moderate
@@ -22,7 +23,7 @@ def rating(customer, provider):
 
 @pytest.fixture
 def voter_client():
-    return auth_client(UserFactory())
+    return auth_client(UserFactory(email_verified_at=timezone.now()))
 
 
 def _count(rating) -> int:
@@ -41,7 +42,7 @@ def test_a_vote_is_201_then_a_repeat_is_200_with_the_same_body(rating, voter_cli
 
 
 def test_votes_of_several_users_add_up_and_withdrawing_takes_one_back(rating, voter_client):
-    others = [auth_client(CustomerFactory().user) for _ in range(2)]
+    others = [auth_client(CustomerFactory(user__email_verified_at=timezone.now()).user) for _ in range(2)]
     for client in [voter_client, *others]:
         assert client.post(url(rating)).status_code == 201
     assert _count(rating) == 3
@@ -100,7 +101,7 @@ def test_anonymous_votes_are_401(rating, api_client):
 
 
 def test_a_vote_racing_a_hide_is_rolled_back(rating):
-    voter = UserFactory()
+    voter = UserFactory(email_verified_at=timezone.now())
     # The rating was read as published, then hidden before the vote's UPDATE.
     Rating.objects.filter(pk=rating.pk).update(status=RatingStatus.HIDDEN)
 
