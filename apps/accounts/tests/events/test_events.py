@@ -31,6 +31,7 @@ def test_a_reset_request_records_its_typed_event_in_the_outbox(settings):
         "recipient_email": "ann@example.com",
         "recipient_name": "Ann",
         "link": {"url": f"https://app.example/reset?uid={link['uid']}&token={link['token']}", **link},
+        "purpose": "reset",
     }
     assert set(link) == {"url", "uid", "token"} and link["uid"] and link["token"]
 
