@@ -44,7 +44,8 @@ def breaker_redis(settings):
     Uses REDIS_URL when the run sets one (CI), else DB 7 of a local Redis. Skipped when no
     Redis answers, except in CI where a missing Redis must fail.
     """
-    url = settings.REDIS_URL or "redis://127.0.0.1:6379/7"
+    # A database no engineer's REDIS_URL uses on a shared machine (their suites FLUSHDB theirs).
+    url = settings.REDIS_URL or "redis://127.0.0.1:6379/11"
     client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
     try:
         client.ping()
