@@ -9,7 +9,8 @@ Events stream is a coroutine, not a thread).
 What the deployment relies on, and where it comes from:
 
 - **Edge limits.** A client has ``--header-timeout`` seconds to send a request's whole head
-  (slow-header clients are disconnected), a head larger than ``--max-header-bytes`` is refused,
+  (slow-header clients are disconnected), a head larger than ``--max-header-bytes`` is refused
+  with 431 (hyper checks between reads, so a head of up to about twice the limit may pass),
   and a request with both ``Content-Length`` and ``Transfer-Encoding`` is answered and its
   connection closed (RFC 9112 §6.1): hyper's HTTP/1 parser and these two settings.
 - **Graceful shutdown.** SIGTERM (or SIGINT) stops accepting, lets the requests in flight
