@@ -9,6 +9,7 @@ class CoreConfig(AppConfig):
     def ready(self):
         from django.core.signals import request_finished
 
+        from apps.core import checks  # noqa: F401 (registers the deploy checks)
         from apps.core.idempotency import IDEMPOTENCY_KEYS_PURGE
         from apps.core.middleware import forget_request_id
         from apps.core.outbox import OUTBOX_CONFIRMED_PURGE, OUTBOX_DEAD_PURGE
