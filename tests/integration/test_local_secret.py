@@ -42,7 +42,8 @@ def test_the_local_settings_use_the_generated_key():
             sys.executable,
             "-c",
             "import django; django.setup(); from django.conf import settings; "
-            "print(settings.SECRET_KEY); print(settings.SIMPLE_JWT['SIGNING_KEY'])",
+            "from rest_framework_simplejwt.settings import api_settings; "
+            "print(settings.SECRET_KEY); print(api_settings.SIGNING_KEY)",
         ],
         cwd=ROOT,
         env=env,
