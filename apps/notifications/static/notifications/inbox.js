@@ -107,6 +107,9 @@
   });
   source.addEventListener("unread", (event) => {
     unread.textContent = JSON.parse(event.data).unread;
+    // The stream's count has arrived: from now on the count shown is the stream's or follows
+    // this page's own changes (a test waits for it before it marks anything read).
+    unread.dataset.live = "1";
   });
   // More was missed than the stream replays: the server-rendered list is the way back.
   source.addEventListener("reset", () => { window.location.reload(); });
