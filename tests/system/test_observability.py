@@ -101,8 +101,16 @@ def test_a_rating_is_one_trace_from_the_post_to_the_email_across_the_split_deplo
         # Ingest ran in a batch task of its own trace, which the per-event span links.
         [task] = [s for s in spans if s["span_id"] in ingest["links"]]
         assert task["name"] == "run/notifications.ingest_events" and task["trace_id"] != post["trace_id"]
-    # The prefork worker (set up in worker_process_init) ran the confirmations, traced too.
-    assert any(s["service"] == "marketplace-ratings-worker" and s["name"] == "run/core.outbox_confirm" for s in spans)
+    # The prefork worker (set up in worker_process_init) ran the confirmations, traced too. They
+    # travel back through the broker after the batch, so they may reach the collector later.
+    wait_until(
+        lambda: any(
+            s["service"] == "marketplace-ratings-worker" and s["name"] == "run/core.outbox_confirm"
+            for s in collector.snapshot()
+        ),
+        timeout=30,
+        what="the confirmation's span at the collector",
+    )
 
 
 # --- Metrics ---------------------------------------------------------------------------------
