@@ -112,6 +112,22 @@ def psql(sql: str, database: str = "postgres") -> None:
     )
 
 
+def stack_teardown(stack, *, created_db: bool, db_name: str, redis_db: int, workdir: Path) -> None:
+    """Stop the stack and remove what the run made: its database (if it made it), Redis keys, files."""
+    stack.stop()
+    with suppress(Exception):
+        from django.db import connections
+
+        connections.close_all()
+    if created_db:
+        psql(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
+    with suppress(Exception):
+        import redis
+
+        redis.Redis(host="127.0.0.1", port=6379, db=redis_db).flushdb()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
 def wait_http(url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while True:
@@ -753,18 +769,7 @@ def main() -> int:
             with suppress(KeyboardInterrupt):
                 signal.pause()
     finally:
-        stack.stop()
-        with suppress(Exception):
-            from django.db import connections
-
-            connections.close_all()
-        if created_db:
-            psql(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
-        with suppress(Exception):
-            import redis
-
-            redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB).flushdb()
-        shutil.rmtree(workdir, ignore_errors=True)
+        stack_teardown(stack, created_db=created_db, db_name=db_name, redis_db=REDIS_DB, workdir=workdir)
 
     baseline = {r["connections"]: r for r in rows if r.get("scenario") == "baseline"}
     small = {r["connections"]: r for r in rows if r.get("scenario") == "summary10"}

@@ -18,7 +18,6 @@ import datetime as dt
 import json
 import os
 import secrets
-import shutil
 import signal
 import statistics
 import subprocess
@@ -45,6 +44,7 @@ from bench.run import (  # noqa: E402
     psql,
     run_wrk,
     seed,
+    stack_teardown,
     wait_http,
 )
 
@@ -244,18 +244,7 @@ def main() -> int:
                     )
         rss = {name: worker_rss_mb(roots[name]) for name in servers}
     finally:
-        stack.stop()
-        with suppress(Exception):
-            from django.db import connections
-
-            connections.close_all()
-        if created_db:
-            psql(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
-        with suppress(Exception):
-            import redis
-
-            redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB).flushdb()
-        shutil.rmtree(workdir, ignore_errors=True)
+        stack_teardown(stack, created_db=created_db, db_name=db_name, redis_db=REDIS_DB, workdir=workdir)
 
     reference = servers[0]
     header = (
