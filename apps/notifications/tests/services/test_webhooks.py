@@ -227,9 +227,15 @@ def test_an_open_breaker_skips_the_host_without_spending_an_attempt_then_half_op
 
 
 def test_a_host_whose_breaker_trial_succeeds_gets_its_held_deliveries_at_once(
-    settings, receiver_factory, django_capture_on_commit_callbacks, send_task
+    settings, receiver_factory, django_capture_on_commit_callbacks, send_task, monkeypatch
 ):
+    from apps.notifications.outbound import retry
+
     settings.BREAKER_FAIL_MAX = 1
+    # Full jitter may draw a wait at the one-second floor, which the slow steps below can outlast;
+    # the longest wait keeps "the other host's delivery still waits" about the breaker.
+    settings.OUTBOUND_RETRY_BASE_SECONDS = 60
+    monkeypatch.setattr(retry.random, "uniform", lambda low, high: high)
     settings.BREAKER_RESET_TIMEOUT = 0.3
     receiver = receiver_factory(reply(500))
     endpoint = _endpoint(receiver)
