@@ -1,4 +1,4 @@
-from django.apps import AppConfig, apps
+from django.apps import AppConfig
 
 
 class NotificationsConfig(AppConfig):
@@ -15,9 +15,3 @@ class NotificationsConfig(AppConfig):
         register_db_collector(notifications_metrics)
         for purge in PURGES:
             register_purge(purge)
-        # The ratings signals are the one seam to the ratings app; the separate notifications
-        # deployment does not install it and only consumes events from the broker.
-        if apps.is_installed("apps.ratings"):
-            from apps.notifications import receivers
-
-            receivers.connect()

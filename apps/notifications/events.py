@@ -1,6 +1,9 @@
-"""What each event type means to its recipients: inbox text, channels and their defaults.
+"""The notice types: what each kind of notice says to its recipient, its channels and defaults.
 
-Handlers read only the event envelope; they never look anything up in another app.
+The intake's handlers (``apps.notifications.intake.handlers``) decide which notices a published
+event makes; the builders here word one recipient's notice from plain data, never looking
+anything up in another app. These names are what users switch channels of and subscribe
+webhooks to (the API's ``EventTypeEnum``) and each inbox item's ``type``.
 """
 
 from collections.abc import Callable
@@ -42,6 +45,8 @@ class Notice:
     # The provider's rating summary after the change (``{count, sum}``), when the event carries
     # it: a digest shows how the period moved it.
     summary: dict | None = None
+    # Its notice type (a key of ``EVENT_TYPES``), set by the handler that made it.
+    type: str = ""
 
 
 @dataclass(frozen=True)

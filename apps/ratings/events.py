@@ -1,10 +1,12 @@
 """The events the ratings app publishes: typed and versioned, built once here, by the publisher.
 
-The services publish each event inside the transaction of the change (``publish``); the signal
-of ``apps.ratings.signals`` carries its payload (plain JSON-ready data, never model instances)
-to the notifications app, which turns it into outbox events in the same transaction. A change
-to a payload that a consumer could notice (a key removed, renamed or changing meaning) is a new
-``VERSION`` of the type; adding a key is not. docs/architecture.md is the catalogue.
+The services publish each event inside the transaction of the change (``publish``): one outbox
+row per change (``apps.core.outbox``), which the notifications consumer reads and decides on
+(who is told, how), and the same payload on the signal of ``apps.ratings.signals`` for the
+in-process consumers that must write in the rating's own transaction (the partner feed).
+Payloads are plain JSON-ready data, never model instances. A change to a payload that a
+consumer could notice (a key removed, renamed or changing meaning) is a new ``VERSION`` of the
+type; adding a key is not. docs/architecture.md is the catalogue.
 """
 
 from dataclasses import asdict, dataclass
@@ -14,6 +16,7 @@ from django.conf import settings
 from django.dispatch import Signal
 from django.utils import timezone
 
+from apps.core import outbox
 from apps.ratings import signals
 from apps.ratings.models import Rating, RatingInvitation, RatingReply
 
@@ -32,7 +35,10 @@ class Event:
     """One published event: its type, its version and its payload's fields."""
 
     TYPE: ClassVar[str]
-    VERSION: ClassVar[int] = 1
+    # Version 1 of these types, on the outbox, was one event per recipient, made by the
+    # notifications app's receivers from the signal; version 2 is the change itself, published
+    # here, and the consumer decides who is told. The consumer still reads version 1.
+    VERSION: ClassVar[int] = 2
     SIGNAL: ClassVar[Signal]
     SENDER: ClassVar[type] = Rating
     # Keys that only some occasions of the event carry: left out of the payload while None.
@@ -47,8 +53,10 @@ class Event:
 
 
 def publish(event: Event) -> None:
-    """Send ``event`` on its signal, in the caller's transaction (receivers write with it)."""
-    event.SIGNAL.send(sender=event.SENDER, event=event.payload(), version=event.VERSION)
+    """Record ``event`` in the outbox and send it on its signal, in the caller's transaction."""
+    payload = event.payload()
+    outbox.publish(event.TYPE, payload, occurred_at=event.occurred_at, version=event.VERSION)
+    event.SIGNAL.send(sender=event.SENDER, event=payload, version=event.VERSION)
 
 
 def _now() -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from apps.accounts import events as account_events
+from apps.notifications.intake.handlers import HANDLERS
 from apps.providers import events as provider_events
 from apps.ratings import events as rating_events
 
@@ -38,3 +39,14 @@ def test_the_catalogue_names_the_keys_a_domain_event_adds(event_class):
     added = own - shared if issubclass(event_class, rating_events.RatingEvent) else own
     named = set(re.findall(r"`(\w+)`", row))
     assert added <= named, f"{event_class.TYPE}: {sorted(added - named)} not in its catalogue row"
+
+
+CONSUMED = [*rating_events.EVENT_TYPES, *account_events.EVENT_TYPES]
+
+
+@pytest.mark.parametrize("event_class", CONSUMED, ids=lambda c: c.TYPE)
+def test_each_outbox_event_has_a_handler_at_its_version_in_the_notifications_intake(event_class):
+    # A new version published without its handler would be skipped by the consumer.
+    assert (event_class.TYPE, event_class.VERSION) in HANDLERS
+    row = _catalogue_row(event_class.TYPE)
+    assert "intake" in row

@@ -4,7 +4,8 @@ A rating deleted by its author (``rating.deleted``) or hidden by moderation
 (``rating.moderated`` with status ``hidden``) must not keep reaching mailboxes, webhooks and
 phones: every delivery about that rating still ``pending``, ``retry`` or ``sending`` becomes
 ``cancelled``. A hidden reply (``reply.moderated`` with reply status ``hidden``) cancels the
-notices of the reply (``rating.replied``) only. The rating is found through its inbox items'
+notices of the reply (``rating.replied``) only. Which events cancel what is their handlers'
+to say (``intake.handlers``: ``Handler.cancels``). The rating is found through its inbox items'
 ``data.rating_id`` (the event payloads carry it), or, for a recipient with the inbox switched
 off, the copy of the notice on the delivery, so this module knows event types, never the
 ratings app.
@@ -29,7 +30,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from apps.notifications.events import HIDDEN, RATING_DELETED, RATING_MODERATED, RATING_REPLIED, REPLY_MODERATED
+from apps.notifications.intake.handlers import handler_for
 from apps.notifications.models import NOTICE_KEY, Channel, Delivery, DeliveryCancellation, DeliveryStatus, Notification
 
 logger = logging.getLogger(__name__)
@@ -48,18 +49,15 @@ class Cancellation:
 
 
 def cancellation_of(envelope: dict) -> Cancellation | None:
-    """What ``envelope`` cancels, if anything; a malformed event cancels nothing."""
-    if not isinstance(envelope, dict):
-        return None
-    event_type, data = envelope.get("type"), envelope.get("data")
+    """What ``envelope`` cancels, as its handler says; a malformed event cancels nothing."""
+    handler = handler_for(envelope)
+    data = envelope.get("data") if handler is not None else None
     if not isinstance(data, dict):
         return None
-    if event_type == RATING_DELETED or (event_type == RATING_MODERATED and data.get("status") == HIDDEN):
-        types = None
-    elif event_type == REPLY_MODERATED and data.get("reply_status") == HIDDEN:
-        types = (RATING_REPLIED,)
-    else:
+    cancels = handler.cancels(data)
+    if cancels is None:
         return None
+    event_type = envelope.get("type")
     try:
         event_id = UUID(str(envelope["id"]))
         rating_id = str(UUID(str(data["rating_id"])))
@@ -67,7 +65,7 @@ def cancellation_of(envelope: dict) -> Cancellation | None:
     except (KeyError, ValueError) as exc:
         logger.error("notifications: malformed %s event %r cancels nothing: %r", event_type, envelope.get("id"), exc)
         return None
-    return Cancellation(event_id=event_id, rating_id=rating_id, before=before, event_types=types)
+    return Cancellation(event_id=event_id, rating_id=rating_id, before=before, event_types=cancels.notice_types)
 
 
 def cancellations_apply(*, cancellations: list[Cancellation], rating_ids: set[str], db: str) -> int:

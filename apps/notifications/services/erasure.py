@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from apps.notifications.events import ACCOUNT_DELETED, EVENT_TYPES, RATING_CREATED
+from apps.notifications.intake.handlers import handler_for
 from apps.notifications.models import (
     NOTICE_KEY,
     Delivery,
@@ -45,6 +46,11 @@ ERASED_PROVIDER_NAME = "Deleted provider"
 # Envelope keys that hold each party's data, and what replaces it.
 _CUSTOMER_VALUES = {"customer_name": ERASED_CUSTOMER_NAME, "customer_email": "", "comment_excerpt": ""}
 _PROVIDER_VALUES = {"provider_name": ERASED_PROVIDER_NAME, "provider_email": "", "reply_excerpt": ""}
+# Set whether or not the event carried them: the intake's handlers tell a party whose flag is
+# false nothing (version 2 events name both parties; version 1 named only its recipient, and
+# is dropped whole when that recipient is erased).
+_CUSTOMER_FLAGS = {"customer_user_active": False}
+_PROVIDER_FLAGS = {"provider_user_active": False}
 _RECIPIENT_MODELS = (
     Delivery,
     Notification,
@@ -203,19 +209,21 @@ def _scrubbed(envelopes: list, erased: dict[UUID, str]) -> list:
         if erased.get(_uuid(data.get("recipient_user_id"))) == ErasedSubject.Kind.USER:
             logger.info("notifications: event %r for an erased account dropped", envelope.get("id"))
             continue
-        replace = {}
+        replace, flags = {}, {}
         if (
             erased.get(_uuid(data.get("rating_id"))) == ErasedSubject.Kind.RATING
             or erased.get(_uuid(data.get("customer_user_id"))) == ErasedSubject.Kind.USER
         ):
             replace.update(_CUSTOMER_VALUES)
+            flags.update(_CUSTOMER_FLAGS)
         if (
             erased.get(_uuid(data.get("provider_id"))) == ErasedSubject.Kind.PROVIDER
             or erased.get(_uuid(data.get("provider_user_id"))) == ErasedSubject.Kind.USER
         ):
             replace.update(_PROVIDER_VALUES)
+            flags.update(_PROVIDER_FLAGS)
         if replace:
-            envelope = {**envelope, "data": {**data, **{k: v for k, v in replace.items() if k in data}}}
+            envelope = {**envelope, "data": {**data, **{k: v for k, v in replace.items() if k in data}, **flags}}
         kept.append(envelope)
     return kept
 
@@ -226,8 +234,9 @@ def events_erase(*, envelopes: list) -> list:
     Running it again changes nothing more. One query reads the erased ids among the batch's
     (none when the batch names no id).
     """
-    deleted = [e for e in envelopes if isinstance(e, dict) and e.get("type") == ACCOUNT_DELETED]
-    rest = [e for e in envelopes if not (isinstance(e, dict) and e.get("type") == ACCOUNT_DELETED)]
+    erasing = [(e, (h := handler_for(e)) is not None and h.erases) for e in envelopes]
+    deleted = [e for e, erases in erasing if erases]
+    rest = [e for e, erases in erasing if not erases]
     db = notifications_db()
     if deleted:
         with transaction.atomic(using=db):

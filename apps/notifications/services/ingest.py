@@ -1,5 +1,9 @@
 """Ingest: events in, inbox items and deliveries out, many events per transaction.
 
+What an event means is its handler's to say (``apps.notifications.intake.handlers``, looked up
+by the envelope's type and version); this module applies it: erasures, cancellations, then the
+notices, each made an inbox item and routed to its recipient's channels (or digest).
+
 One batch is a handful of queries whatever its size: existing items are read once, the new
 ones are written with ``INSERT … ON CONFLICT DO NOTHING`` (``bulk_create(ignore_conflicts)``),
 and the recipients' switches, endpoints and devices are read once for the whole batch.
@@ -24,7 +28,8 @@ from django.utils.dateparse import parse_datetime
 from apps.core import tracing
 from apps.core.middleware import request_id_scope, valid_request_id
 from apps.notifications import live
-from apps.notifications.events import EVENT_TYPES, EXTERNAL_CHANNELS, RATING_DELETED, Notice
+from apps.notifications.events import EVENT_TYPES, EXTERNAL_CHANNELS, Notice
+from apps.notifications.intake.handlers import handler_for
 from apps.notifications.metrics import NOTIFICATIONS_CREATED
 from apps.notifications.models import (
     NOTICE_KEY,
@@ -77,23 +82,28 @@ def _subscribed(endpoint: WebhookEndpoint, event_type: str) -> bool:
 
 
 def _plan(envelopes: list[dict]) -> list[_Planned]:
-    """The notices each event calls for; an unknown or malformed event is skipped, not fatal."""
+    """The notices each event's handler calls for; an unknown or malformed event is skipped, not fatal."""
     planned: list[_Planned] = []
     seen: set[tuple[UUID, UUID]] = set()
     for envelope in envelopes:
         is_dict = isinstance(envelope, dict)
         request_id = (valid_request_id(envelope.get("request_id")) if is_dict else None) or ""
         with request_id_scope(request_id):
-            event_type = envelope.get("type") if is_dict else None
-            spec = EVENT_TYPES.get(event_type)
-            if spec is None:
-                logger.info("notifications: ignoring event type %r", event_type)
+            handler = handler_for(envelope)
+            if handler is None:
+                logger.info(
+                    "notifications: ignoring event type %r version %r",
+                    envelope.get("type") if is_dict else None,
+                    envelope.get("version", 1) if is_dict else None,
+                )
                 continue
             try:
                 event_id = UUID(str(envelope["id"]))
-                notices = spec.build(envelope.get("data") or {})
+                notices = handler.notices(envelope.get("data") or {})
             except (KeyError, TypeError, ValueError) as exc:
-                logger.error("notifications: malformed %s event %r skipped: %r", event_type, envelope.get("id"), exc)
+                logger.error(
+                    "notifications: malformed %s event %r skipped: %r", envelope.get("type"), envelope.get("id"), exc
+                )
                 continue
         occurred_at = envelope.get("occurred_at") or timezone.now().isoformat()
         for notice in notices:
@@ -103,7 +113,7 @@ def _plan(envelopes: list[dict]) -> list[_Planned]:
             planned.append(
                 _Planned(
                     event_id=event_id,
-                    event_type=event_type,
+                    event_type=notice.type,
                     occurred_at=occurred_at,
                     notice=notice,
                     request_id=request_id,
@@ -120,11 +130,12 @@ def events_ingest(*, envelopes: list[dict]) -> list[Notification]:
     (``services.cancellation``), after the batch's own deliveries are written: a rating's
     creation and its hiding may arrive in one batch, or in the wrong order.
     """
-    # Erasure first: an account deleted in this batch is not notified by the rest of it.
+    # Each event's handler (``intake.handlers``, by type and version) says what it erases, what
+    # it cancels and who is told what. Erasure first: an account deleted in this batch is not
+    # notified by the rest of it.
     envelopes = events_erase(envelopes=envelopes)
     cancellations = [c for c in map(cancellation_of, envelopes) if c is not None]
-    # Nothing to announce: a deleted rating only cancels.
-    planned = _plan([e for e in envelopes if not (isinstance(e, dict) and e.get("type") == RATING_DELETED)])
+    planned = _plan(envelopes)
     if planned:
         return _traced_ingest(planned, batch_size=len(envelopes), cancellations=cancellations)
     if cancellations:

@@ -195,5 +195,9 @@ def test_a_deleted_customer_is_told_nothing_more_and_cannot_be_invited():
     )
 
     assert_error(invited, 400, "does_not_exist", attr="customer_id")
-    assert OutboxEvent.objects.count() == published
+    # The reply is published, saying the author's account is gone; the intake tells nobody.
+    new = list(OutboxEvent.objects.order_by("created_at")[published:])
+    assert [(e.type, e.data["customer_user_active"]) for e in new] == [("rating.replied", False)]
+    assert events_ingest(envelopes=[e.envelope for e in new]) == []
+    assert not Notification.objects.filter(recipient_id=customer.user_id).exists()
     assert not RatingInvitation.objects.exists()

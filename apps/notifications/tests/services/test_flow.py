@@ -31,9 +31,11 @@ def test_rating_created_is_published_with_the_rating_and_reaches_the_inbox(
     publish.assert_called_once()
     assert publish.call_args.args == ("notifications.ingest_events",)
     ((envelope,),) = publish.call_args.kwargs["args"]
+    # The change itself (version 2): who is told is the intake's decision, not the publisher's.
+    assert envelope["version"] == 2
     assert envelope["data"]["rating_id"] == response.json()["id"]
-    assert envelope["data"]["recipient_user_id"] == str(provider.user_id)
-    assert envelope["data"]["recipient_email"] == provider.user.email
+    assert envelope["data"]["provider_user_id"] == str(provider.user_id)
+    assert envelope["data"]["provider_email"] == provider.user.email
     assert envelope["data"]["status"] == "published"
     # The provider's summary after this rating, for digests.
     assert envelope["data"]["summary"] == {"count": 1, "sum": 5}
@@ -42,6 +44,7 @@ def test_rating_created_is_published_with_the_rating_and_reaches_the_inbox(
         assert ingest_events_task([envelope]) == 1
     notification = Notification.objects.get()
     assert notification.recipient_id == provider.user_id
+    assert notification.type == "rating.created"
     assert notification.data["rating_id"] == response.json()["id"]
     event.refresh_from_db()
     assert event.confirmed_at is not None

@@ -201,7 +201,15 @@ def test_a_deleted_provider_is_told_nothing_more(rated_provider):
     )
     rating_moderate(rating=rating, to_status="hidden", reason="Spam", moderator=UserFactory(is_staff=True))
 
-    new = OutboxEvent.objects.order_by("created_at")[published:]
-    assert [(e.type, e.data["recipient_role"], e.data["recipient_user_id"]) for e in new] == [
-        ("rating.moderated", "author", str(author.user_id))
+    new = list(OutboxEvent.objects.order_by("created_at")[published:])
+    # The events say what changed and that the provider's account is gone; the intake's
+    # handlers decide who is told.
+    assert [(e.type, e.data["provider_user_active"]) for e in new] == [
+        ("rating.updated", False),
+        ("rating.moderated", False),
+    ]
+    events_ingest(envelopes=[e.envelope for e in new])
+    assert not Notification.objects.filter(recipient_id=provider.user_id).exists()
+    assert list(Notification.objects.filter(recipient_id=author.user_id).values_list("type", flat=True)) == [
+        "rating.moderated"
     ]

@@ -105,12 +105,14 @@ def test_invitation_expires_after_the_ttl_and_notifies_the_customer(partner, cus
         "invitation_id": str(invitation.pk),
         "provider_id": str(provider.pk),
         "provider_name": provider.name,
+        "provider_user_id": str(provider.user_id),
+        "customer_id": str(customer.pk),
+        "customer_user_id": str(customer.user_id),
+        "customer_name": customer.user.name,
+        "customer_email": customer.user.email,
         "expires_at": invitation.expires_at.isoformat(),
         "url": f"https://app.example.com/rate?invitation={invitation.pk}&provider={provider.pk}",
-        "recipient_role": "customer",
-        "recipient_user_id": str(customer.user_id),
-        "recipient_email": customer.user.email,
-        "recipient_name": customer.user.name,
+        "occurred_at": event.data["occurred_at"],
     }
 
 

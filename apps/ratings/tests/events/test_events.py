@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from apps.core.models import OutboxEvent
 from apps.ratings import events, signals
 from apps.ratings.models import Rating, RatingInvitation
 from apps.ratings.services import invitation_create, rating_create, rating_update
@@ -37,13 +38,13 @@ def _fields(event_type) -> set[str]:
 
 def test_the_catalogue_names_each_type_once_with_its_version_and_signal():
     assert [(t.TYPE, t.VERSION, t.SIGNAL) for t in events.EVENT_TYPES] == [
-        ("rating.created", 1, signals.rating_created),
-        ("rating.updated", 1, signals.rating_updated),
-        ("rating.deleted", 1, signals.rating_deleted),
-        ("rating.moderated", 1, signals.rating_moderated),
-        ("rating.replied", 1, signals.rating_replied),
-        ("reply.moderated", 1, signals.reply_moderated),
-        ("rating.invited", 1, signals.rating_invited),
+        ("rating.created", 2, signals.rating_created),
+        ("rating.updated", 2, signals.rating_updated),
+        ("rating.deleted", 2, signals.rating_deleted),
+        ("rating.moderated", 2, signals.rating_moderated),
+        ("rating.replied", 2, signals.rating_replied),
+        ("reply.moderated", 2, signals.reply_moderated),
+        ("rating.invited", 2, signals.rating_invited),
     ]
     assert [t.SENDER for t in events.EVENT_TYPES] == [Rating] * 6 + [RatingInvitation]
 
@@ -109,7 +110,7 @@ def test_an_edit_leaves_previous_verified_out_and_a_verification_puts_it_in(sent
     rating_update(rating=rating, score=2)
 
     [call] = sent
-    assert (call["signal"], call["version"], call["sender"]) == (signals.rating_updated, 1, Rating)
+    assert (call["signal"], call["version"], call["sender"]) == (signals.rating_updated, 2, Rating)
     assert set(call["event"]) == RATING_KEYS | {"previous_score"}
     assert (call["event"]["previous_score"], call["event"]["score"]) == (4, 2)
     payload = events.RatingUpdated.of(rating, previous_score=4, previous_verified=False).payload()
@@ -126,7 +127,7 @@ def test_an_invitation_publishes_its_event_with_plain_values(sent, settings):
     invitation = invitation_create(customer=customer, provider=provider, external_reference="job-1")
 
     [call] = sent
-    assert (call["signal"], call["version"], call["sender"]) == (signals.rating_invited, 1, RatingInvitation)
+    assert (call["signal"], call["version"], call["sender"]) == (signals.rating_invited, 2, RatingInvitation)
     event = call["event"]
     assert json.loads(json.dumps(event)) == event
     assert event | {"occurred_at": None} == {
@@ -142,3 +143,17 @@ def test_an_invitation_publishes_its_event_with_plain_values(sent, settings):
         "url": f"https://app.example/rate?i={invitation.pk}&p={provider.pk}",
         "occurred_at": None,
     }
+
+
+@pytest.mark.django_db
+def test_each_change_is_one_outbox_event_with_the_signal_payload(sent):
+    # The notifications consumer reads the outbox row and decides who is told; the signal's
+    # in-process receivers (the partner feed) get the same payload.
+    rating = rating_create(customer=CustomerFactory(), provider=ProviderFactory(), score=4)
+
+    [row] = OutboxEvent.objects.all()
+    [call] = sent
+    assert (row.type, row.version, row.task_name) == ("rating.created", 2, "notifications.ingest_events")
+    assert row.data == call["event"]
+    assert row.data["rating_id"] == str(rating.pk)
+    assert row.occurred_at.isoformat() == call["event"]["occurred_at"]
