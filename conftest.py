@@ -132,7 +132,7 @@ def send_task(monkeypatch):
     from unittest import mock
 
     recorder = mock.Mock()
-    monkeypatch.setattr("apps.notifications.services.engine.current_app.send_task", recorder)
+    monkeypatch.setattr("apps.notifications.delivery.engine.current_app.send_task", recorder)
     return recorder
 
 

@@ -13,7 +13,7 @@ REPEATING_LOGGERS = (
     "pybreaker",
     "apps.notifications.outbound.breakers",
     "apps.notifications.outbound.limits",
-    "apps.notifications.live",
+    "apps.notifications.intake.live",
 )
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 

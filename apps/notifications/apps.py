@@ -9,9 +9,13 @@ class NotificationsConfig(AppConfig):
     def ready(self):
         from apps.core.metrics import register_db_collector
         from apps.core.retention import register_purge
+        from apps.notifications.delivery import outcomes
+        from apps.notifications.intake.outcomes import delivery_outcomes_ingest
         from apps.notifications.metrics import notifications_metrics
         from apps.notifications.services.retention import PURGES
 
         register_db_collector(notifications_metrics)
         for purge in PURGES:
             register_purge(purge)
+        # Delivery reports its outcomes; the intake acts on them (one arrow, wired here).
+        outcomes.listen(delivery_outcomes_ingest)

@@ -456,7 +456,7 @@ class ErasedSubject(UUIDModel):
 
     Events published before the erasure may still be on their way (a broker message in flight,
     an outbox event sent again): ingest replaces the erased person's name and words in them
-    (``services.erasure``). Only ids are kept, and forever: a message can come back at any time.
+    (``intake.erasure``). Only ids are kept, and forever: a message can come back at any time.
     """
 
     class Kind(models.TextChoices):

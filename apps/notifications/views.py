@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods
 
 from apps.core.exceptions import ApplicationError
 from apps.notifications import selectors
-from apps.notifications.email import unsubscribe_token_read
+from apps.notifications.delivery.channels.email.message import unsubscribe_token_read
 from apps.notifications.events import EVENT_TYPES
 from apps.notifications.services import unsubscribe
 

@@ -9,9 +9,9 @@ import pytest
 from django.core import mail
 
 from apps.core.models import OutboxEvent
+from apps.notifications.delivery import engine as engine_module
 from apps.notifications.models import Delivery, DeliveryStatus, Notification
 from apps.notifications.services import deliveries_send, deliveries_sweep, events_ingest
-from apps.notifications.services import engine as engine_module
 from apps.ratings.models import RatingStatus
 from apps.ratings.services import rating_moderate, reply_moderate, reply_set
 from tests.factories import moderator_create

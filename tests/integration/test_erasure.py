@@ -22,7 +22,7 @@ from apps.core.models import OutboxEvent
 from apps.notifications.models import Delivery, Notification
 from apps.notifications.outbound.tests.conftest import breaker_redis, receiver_factory  # noqa: F401
 from apps.notifications.services import deliveries_send, digests_close, events_ingest, schedule_update
-from apps.notifications.services.webhooks import webhook_create
+from apps.notifications.subscriptions.webhooks import webhook_create
 from apps.partners.feed import feed_consume
 from conftest import auth_client
 from tests.factories import (

@@ -6,7 +6,7 @@ renders it), ``unread`` (data ``{"unread": n}``, sent first and whenever it chan
 
 Under an ASGI server (the ``stream`` role, ``make run``) the response is an async iterator that
 lives until the client leaves, ``NOTIFICATIONS_STREAM_MAX_SECONDS`` pass or the access token
-expires; it waits on the process's Redis subscription (``apps.notifications.live``) and reads
+expires; it waits on the process's Redis subscription (``apps.notifications.intake.live``) and reads
 the database when the doorbell rings, on every heartbeat, and every poll interval while there
 is no subscription. Under WSGI (the web role's threads, the test client) a long-lived stream
 would hold a worker thread, so the answer is what is there now followed by the end of the
@@ -38,9 +38,10 @@ from apps.accounts.revocation import token_revoked
 from apps.core.api.base import APIView
 from apps.core.exceptions import ApplicationError
 from apps.core.openapi import AutoSchema, raises
-from apps.notifications import live, selectors
+from apps.notifications import selectors
 from apps.notifications.api.recipient import STATELESS_READ_AUTHENTICATION, recipient_id_of
 from apps.notifications.api.serializers import NotificationOutput
+from apps.notifications.intake import live
 from apps.notifications.outbound import limits
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

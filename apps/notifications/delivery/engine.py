@@ -17,7 +17,7 @@ The path of one delivery:
 A destination that stops answering (connect error, deadline) ends its group early: the rest
 are rescheduled untouched rather than each waiting for the same deadline.
 
-A delivery cancelled after its claim (``services.cancellation``: its rating was deleted or
+A delivery cancelled after its claim (``intake.cancellation``: its rating was deleted or
 hidden) is dropped by the check right before the group's sends, and its record keeps it
 ``cancelled`` whatever the send reported, unless the message had already gone out (``sent``).
 
@@ -44,15 +44,16 @@ from django.utils import timezone
 from apps.core import tracing
 from apps.core.exceptions import Conflict
 from apps.core.middleware import request_id_scope
-from apps.notifications.channels import channel_for
-from apps.notifications.channels.base import Result, SendResult
+from apps.notifications.db import notifications_db
+from apps.notifications.delivery.channels import channel_for
+from apps.notifications.delivery.channels.base import Result, SendResult
+from apps.notifications.delivery.outcomes import Outcome, report
 from apps.notifications.events import EVENT_TYPES
 from apps.notifications.metrics import DELIVERY_ATTEMPTS, DELIVERY_LATENCY
-from apps.notifications.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus, Device
+from apps.notifications.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus
 from apps.notifications.outbound import limits, retry
 from apps.notifications.periods import quiet_until
 from apps.notifications.selectors import delivery_get, schedules_of
-from apps.notifications.services.db import notifications_db
 
 logger = logging.getLogger(__name__)
 
@@ -582,18 +583,14 @@ def _update_rows(rows: list[Delivery], *, lease: datetime, db: str) -> None:
 
 
 def _consequences(outcomes: list[tuple[Delivery, SendResult, int]]) -> None:
-    """What the results mean beyond their deliveries: retired devices, endpoint health."""
-    from apps.notifications.services import webhooks
-
-    gone_devices = [
-        row.device_id for row, sent, _ in outcomes if row.channel == Channel.PUSH and sent.result is Result.GONE
-    ]
-    if gone_devices:
-        Device.objects.filter(pk__in=[d for d in gone_devices if d]).delete()
-    webhooks.endpoints_health_record(
-        (row.endpoint_id, sent.result)
-        for row, sent, _ in outcomes
-        if row.channel == Channel.WEBHOOK and row.endpoint_id and sent.result is not Result.SKIPPED
+    """What the results mean beyond their deliveries (retired devices, endpoint health) is for
+    the wings that keep those subscriptions: told through ``delivery.outcomes``."""
+    report(
+        [
+            Outcome(channel=row.channel, result=sent.result, endpoint_id=row.endpoint_id, device_id=row.device_id)
+            for row, sent, _ in outcomes
+            if sent.result is not Result.SKIPPED and (row.endpoint_id or row.device_id)
+        ]
     )
 
 

@@ -30,11 +30,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.notifications.db import notifications_db
+from apps.notifications.delivery.engine import deliveries_enqueue
 from apps.notifications.models import Channel, Delivery, Digest, DigestItem
 from apps.notifications.periods import digest_period, quiet_until
 from apps.notifications.selectors import schedules_of
-from apps.notifications.services.db import notifications_db
-from apps.notifications.services.engine import deliveries_enqueue
 
 logger = logging.getLogger(__name__)
 

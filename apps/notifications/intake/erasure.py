@@ -22,6 +22,7 @@ from uuid import UUID
 from django.db import transaction
 from django.db.models import Q
 
+from apps.notifications.db import notifications_db
 from apps.notifications.events import ACCOUNT_DELETED, EVENT_TYPES, RATING_CREATED
 from apps.notifications.intake.handlers import handler_for
 from apps.notifications.models import (
@@ -36,7 +37,6 @@ from apps.notifications.models import (
     NotificationSchedule,
     WebhookEndpoint,
 )
-from apps.notifications.services.db import notifications_db
 
 logger = logging.getLogger(__name__)
 

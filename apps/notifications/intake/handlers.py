@@ -67,10 +67,10 @@ class Handler:
 
     # Who is told what: one notice per recipient, each of a notice type (``Notice.type``).
     notices: Callable[[dict], list[Notice]] = _no_notices
-    # What the event makes moot (``services.cancellation``).
+    # What the event makes moot (``intake.cancellation``).
     cancels: Callable[[dict], Cancels | None] = _no_cancel
     # An account erased: acted on before the rest of the batch, which is scrubbed with it
-    # (``services.erasure``).
+    # (``intake.erasure``).
     erases: bool = False
     # Where the notices' text and channels come from, for the catalogue in docs/architecture.md.
     notice_types: tuple[str, ...] = field(default=())
@@ -212,7 +212,7 @@ _CURRENT: dict[tuple[str, int], Handler] = {
         notices=lambda data: notices_of(ACCOUNT_EMAIL_VERIFY, data), notice_types=(ACCOUNT_EMAIL_VERIFY,)
     ),
     (ACCOUNT_DELETED, 1): Handler(erases=True),
-    # Made by the intake itself from delivery outcomes (``services.ingest.delivery_outcomes_ingest``).
+    # Made by the intake itself from delivery outcomes (``intake.outcomes``).
     (WEBHOOK_DISABLED, 1): Handler(
         notices=lambda data: notices_of(WEBHOOK_DISABLED, data), notice_types=(WEBHOOK_DISABLED,)
     ),

@@ -9,10 +9,10 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
-from apps.notifications import live
+from apps.notifications.db import notifications_db
+from apps.notifications.intake import live
 from apps.notifications.models import Notification
 from apps.notifications.selectors import notification_get
-from apps.notifications.services.db import notifications_db
 
 
 def _set(*, recipient_id: UUID, notification_id: UUID, field: str, value) -> Notification:

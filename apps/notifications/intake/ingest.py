@@ -27,8 +27,14 @@ from django.utils.dateparse import parse_datetime
 
 from apps.core import tracing
 from apps.core.middleware import request_id_scope, valid_request_id
-from apps.notifications import live
+from apps.notifications.db import notifications_db
+from apps.notifications.delivery.channels.webhook.payload import webhook_payload
+from apps.notifications.delivery.engine import deliveries_enqueue
 from apps.notifications.events import EVENT_TYPES, EXTERNAL_CHANNELS, Notice
+from apps.notifications.intake import live
+from apps.notifications.intake.cancellation import Cancellation, cancellation_of, cancellations_apply
+from apps.notifications.intake.digests import DigestEntry, digest_entries_add
+from apps.notifications.intake.erasure import events_erase
 from apps.notifications.intake.handlers import handler_for
 from apps.notifications.metrics import NOTIFICATIONS_CREATED
 from apps.notifications.models import (
@@ -43,11 +49,6 @@ from apps.notifications.models import (
 )
 from apps.notifications.periods import quiet_until
 from apps.notifications.selectors import channel_enabled, preferences_chosen, schedules_of
-from apps.notifications.services.cancellation import Cancellation, cancellation_of, cancellations_apply
-from apps.notifications.services.db import notifications_db
-from apps.notifications.services.digests import DigestEntry, digest_entries_add
-from apps.notifications.services.engine import deliveries_enqueue
-from apps.notifications.services.erasure import events_erase
 
 logger = logging.getLogger(__name__)
 
@@ -61,20 +62,6 @@ class _Planned:
     # The request that published the event: its deliveries and log lines carry it.
     request_id: str
     trace: dict
-
-
-def webhook_payload(*, event_id: UUID, event_type: str, timestamp: str, notice: Notice) -> dict:
-    """The JSON body a webhook receives: Standard Webhooks' ``{type, timestamp, data}``.
-
-    Only what the recipient's own inbox item shows (ids, score, title, body): never the
-    envelope's contact details of other people.
-    """
-    return {
-        "id": str(event_id),
-        "type": event_type,
-        "timestamp": timestamp,
-        "data": {**notice.data, "title": notice.title, "body": notice.body},
-    }
 
 
 def _subscribed(endpoint: WebhookEndpoint, event_type: str) -> bool:
@@ -127,7 +114,7 @@ def events_ingest(*, envelopes: list[dict]) -> list[Notification]:
     """Create the inbox items and deliveries a batch of events calls for; returns the new items.
 
     In the same transaction, deliveries that deletions and hidings make moot are cancelled
-    (``services.cancellation``), after the batch's own deliveries are written: a rating's
+    (``intake.cancellation``), after the batch's own deliveries are written: a rating's
     creation and its hiding may arrive in one batch, or in the wrong order.
     """
     # Each event's handler (``intake.handlers``, by type and version) says what it erases, what

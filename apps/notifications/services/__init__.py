@@ -5,13 +5,12 @@
 - ``digests``: new-rating emails collected per recipient and period, closed by beat.
 - ``webhooks``, ``devices``, ``preferences``, ``schedule``, ``inbox``: what users manage through the API.
 
-The channels themselves (email, webhook, push) are ``apps.notifications.channels``.
+The channels themselves (email, webhook, push) are ``apps.notifications.delivery.channels``.
 """
 
-from apps.notifications.services.db import notifications_db
-from apps.notifications.services.devices import device_delete, device_register
-from apps.notifications.services.digests import digests_close
-from apps.notifications.services.engine import (
+from apps.notifications.db import notifications_db
+from apps.notifications.delivery.channels.webhook.payload import webhook_payload
+from apps.notifications.delivery.engine import (
     DeliveryNotDead,
     deliveries_enqueue,
     deliveries_replay,
@@ -20,7 +19,8 @@ from apps.notifications.services.engine import (
     delivery_attempt,
     delivery_replay,
 )
-from apps.notifications.services.inbox import (
+from apps.notifications.intake.digests import digests_close
+from apps.notifications.intake.inbox import (
     notification_archive,
     notification_mark_read,
     notification_mark_unread,
@@ -28,16 +28,17 @@ from apps.notifications.services.inbox import (
     notifications_mark_all_read,
     notifications_mark_seen,
 )
-from apps.notifications.services.ingest import events_ingest, webhook_payload
-from apps.notifications.services.preferences import (
+from apps.notifications.intake.ingest import events_ingest
+from apps.notifications.subscriptions.devices import device_delete, device_register
+from apps.notifications.subscriptions.preferences import (
     CriticalPreference,
     UnknownPreference,
     preference_set,
     preferences_update,
     unsubscribe,
 )
-from apps.notifications.services.schedule import EmptyQuietHours, UnknownTimeZone, schedule_update
-from apps.notifications.services.webhooks import (
+from apps.notifications.subscriptions.schedule import EmptyQuietHours, UnknownTimeZone, schedule_update
+from apps.notifications.subscriptions.webhooks import (
     MAX_ENDPOINTS,
     InvalidWebhookURL,
     TooManyEndpoints,

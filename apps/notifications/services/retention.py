@@ -22,6 +22,7 @@ closed digests (their email delivery holds its content: it goes with the deliver
 """
 
 from apps.core.retention import Purge, days
+from apps.notifications.db import notifications_db
 from apps.notifications.models import (
     Delivery,
     DeliveryAttempt,
@@ -31,7 +32,6 @@ from apps.notifications.models import (
     DigestItem,
     Notification,
 )
-from apps.notifications.services.db import notifications_db
 
 _ATTEMPTS = DeliveryAttempt._meta.db_table
 _DELIVERIES = Delivery._meta.db_table

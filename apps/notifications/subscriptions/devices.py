@@ -6,9 +6,9 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.core.exceptions import Conflict
+from apps.notifications.db import notifications_db
 from apps.notifications.models import Device
 from apps.notifications.selectors import device_get
-from apps.notifications.services.db import notifications_db
 
 
 class TooManyDevices(Conflict):
@@ -42,3 +42,14 @@ def device_register(*, recipient_id: UUID, token: str, platform: str) -> tuple[D
 
 def device_delete(*, recipient_id: UUID, device_id: UUID) -> None:
     device_get(recipient_id=recipient_id, device_id=device_id).delete()
+
+
+def devices_retire(*, device_ids: list[UUID]) -> int:
+    """Remove devices whose push gateway said the token is gone for good; returns how many.
+
+    One device per delivery (not per recipient) means the others keep receiving.
+    """
+    if not device_ids:
+        return 0
+    deleted, _ = Device.objects.using(notifications_db()).filter(pk__in=device_ids).delete()
+    return deleted

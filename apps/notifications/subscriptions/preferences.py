@@ -5,9 +5,9 @@ from uuid import UUID
 from django.db import transaction
 
 from apps.core.exceptions import ApplicationError
+from apps.notifications.db import notifications_db
 from apps.notifications.events import EVENT_TYPES
 from apps.notifications.models import NotificationPreference
-from apps.notifications.services.db import notifications_db
 
 
 class CriticalPreference(ApplicationError):

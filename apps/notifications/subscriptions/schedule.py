@@ -6,9 +6,9 @@ from uuid import UUID
 from django.db import transaction
 
 from apps.core.exceptions import ApplicationError
+from apps.notifications.db import notifications_db
 from apps.notifications.models import NotificationSchedule
 from apps.notifications.periods import time_zone_names
-from apps.notifications.services.db import notifications_db
 
 _UNSET = object()
 

@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -13,14 +14,15 @@ from django.utils import timezone
 from apps.core import tracing
 from apps.core.exceptions import ApplicationError
 from apps.core.middleware import get_request_id
-from apps.notifications.channels.base import Result
-from apps.notifications.events import EVENT_TYPES, WEBHOOK_DISABLED, WEBHOOK_TEST
+from apps.notifications.db import notifications_db
+from apps.notifications.delivery.channels.base import Result
+from apps.notifications.delivery.channels.webhook import signing
+from apps.notifications.delivery.engine import deliveries_enqueue, deliveries_replay
+from apps.notifications.events import EVENT_TYPES, WEBHOOK_TEST
 from apps.notifications.models import Channel, Delivery, DeliveryStatus, WebhookEndpoint
-from apps.notifications.outbound import signing, ssrf
+from apps.notifications.outbound import ssrf
 from apps.notifications.outbound.errors import UnsafeURL
 from apps.notifications.selectors import webhook_get
-from apps.notifications.services.db import notifications_db
-from apps.notifications.services.engine import deliveries_enqueue, deliveries_replay
 
 logger = logging.getLogger(__name__)
 
@@ -139,46 +141,38 @@ def webhook_recover(*, recipient_id: UUID, endpoint_id: UUID, since: datetime) -
         return deliveries_replay(delivery_ids=list(ids))
 
 
-def webhook_disable(*, endpoint_id: UUID, reason: str) -> bool:
-    """Disable an enabled endpoint and tell its owner in the inbox (a critical notice).
+@dataclass(frozen=True)
+class Disabled:
+    """An endpoint just disabled, and why: its owner is to be told (a critical notice)."""
 
-    Returns False when it was already disabled (nothing is sent twice).
+    endpoint_id: UUID
+    recipient_id: UUID
+    url: str
+    reason: str
+
+
+def webhook_disable(*, endpoint_id: UUID, reason: str) -> Disabled | None:
+    """Disable an enabled endpoint; None when it was already disabled (nothing to tell twice).
+
+    Telling its owner is the intake's (``intake.outcomes``), in the caller's transaction.
     """
-    from apps.notifications.services.ingest import events_ingest
-
     db = notifications_db()
     with transaction.atomic(using=db):
         endpoint = WebhookEndpoint.objects.using(db).select_for_update().filter(pk=endpoint_id, enabled=True).first()
         if endpoint is None:
-            return False
+            return None
         endpoint.enabled = False
         endpoint.disabled_reason = reason[:500]
         endpoint.save(update_fields=["enabled", "disabled_reason"])
-        events_ingest(
-            envelopes=[
-                {
-                    "id": str(uuid4()),
-                    "type": WEBHOOK_DISABLED,
-                    "version": 1,
-                    "occurred_at": timezone.now().isoformat(),
-                    "data": {
-                        "recipient_user_id": str(endpoint.recipient_id),
-                        "endpoint_id": str(endpoint.pk),
-                        "url": endpoint.url,
-                        "reason": reason,
-                    },
-                }
-            ]
-        )
     logger.warning("notifications: webhook endpoint %s disabled: %s", endpoint_id, reason)
-    return True
+    return Disabled(endpoint_id=endpoint.pk, recipient_id=endpoint.recipient_id, url=endpoint.url, reason=reason)
 
 
-def endpoints_health_record(results: Iterable[tuple[UUID, Result]]) -> None:
+def endpoints_health_record(results: Iterable[tuple[UUID, Result]]) -> list[Disabled]:
     """Track each endpoint's run of failures; disable one that is gone or failed for too long.
 
     A success clears the run. A permanent failure of one message says nothing about the
-    endpoint, so it neither starts nor ends a run.
+    endpoint, so it neither starts nor ends a run. Returns the endpoints it disabled.
     """
     latest: dict[UUID, Result] = {}
     for endpoint_id, result in results:
@@ -186,19 +180,23 @@ def endpoints_health_record(results: Iterable[tuple[UUID, Result]]) -> None:
         if latest.get(endpoint_id) is not Result.SENT:
             latest[endpoint_id] = result
     if not latest:
-        return
+        return []
     ok = [pk for pk, result in latest.items() if result is Result.SENT]
     if ok:
         WebhookEndpoint.objects.filter(pk__in=ok, failing_since__isnull=False).update(failing_since=None)
-    for pk in [pk for pk, result in latest.items() if result is Result.GONE]:
+    disabled = [
         webhook_disable(endpoint_id=pk, reason="the receiver answered 410 Gone")
+        for pk, result in latest.items()
+        if result is Result.GONE
+    ]
     failing = [pk for pk, result in latest.items() if result is Result.RETRY]
     if not failing:
-        return
+        return [d for d in disabled if d is not None]
     now = timezone.now()
     WebhookEndpoint.objects.filter(pk__in=failing, failing_since__isnull=True).update(failing_since=now)
     cutoff = now - timedelta(seconds=settings.WEBHOOK_DISABLE_AFTER)
     for pk in WebhookEndpoint.objects.filter(pk__in=failing, enabled=True, failing_since__lte=cutoff).values_list(
         "pk", flat=True
     ):
-        webhook_disable(endpoint_id=pk, reason="every delivery attempt failed for too long")
+        disabled.append(webhook_disable(endpoint_id=pk, reason="every delivery attempt failed for too long"))
+    return [d for d in disabled if d is not None]

@@ -39,7 +39,7 @@ def test_the_worker_logs_a_ratings_event_and_deliveries_under_the_posting_reques
     assert get_request_id() is None
     with django_capture_on_commit_callbacks(execute=True):
         assert ingest_events_task([sent_envelope]) == 1
-    ingest = [line for line in json_log() if line["logger"] == "apps.notifications.services.ingest"]
+    ingest = [line for line in json_log() if line["logger"] == "apps.notifications.intake.ingest"]
     assert len(ingest) == 1
     assert ingest[0]["request_id"] == REQUEST_ID
     assert ingest[0]["event_id"] == sent_envelope["id"]
@@ -49,7 +49,7 @@ def test_the_worker_logs_a_ratings_event_and_deliveries_under_the_posting_reques
     assert delivery.request_id == REQUEST_ID
     ((delivery_ids,),) = [call.kwargs["args"] for call in send_task.call_args_list]
     assert deliver_batch_task(delivery_ids) == {str(delivery.pk): "sent"}
-    sends = [line for line in json_log() if line["logger"] == "apps.notifications.services.engine"]
+    sends = [line for line in json_log() if line["logger"] == "apps.notifications.delivery.engine"]
     assert [(line["request_id"], line["delivery_id"], line["status"]) for line in sends] == [
         (REQUEST_ID, str(delivery.pk), "sent")
     ]
@@ -66,7 +66,7 @@ def test_a_batch_of_several_requests_events_logs_each_under_its_own(send_task, j
     by_event = {
         line["event_id"]: line["request_id"]
         for line in json_log()
-        if line["logger"] == "apps.notifications.services.ingest"
+        if line["logger"] == "apps.notifications.intake.ingest"
     }
     assert by_event == {events[0]["id"]: "req-a", events[1]["id"]: "req-b", events[2]["id"]: None}
     assert {d.event_id.hex: d.request_id for d in Delivery.objects.all()} == {
@@ -81,6 +81,6 @@ def test_a_malformed_event_is_logged_under_its_request_id(json_log):
     bad["request_id"] = "req-bad"
     del bad["data"]["recipient_user_id"]
     assert ingest_events_task([bad]) == 0
-    (line,) = [line for line in json_log() if line["logger"] == "apps.notifications.services.ingest"]
+    (line,) = [line for line in json_log() if line["logger"] == "apps.notifications.intake.ingest"]
     assert line["level"] == "ERROR"
     assert line["request_id"] == "req-bad"

@@ -30,7 +30,7 @@ def _task(name: str, return_value: str = "") -> dict:
         # Tasks that are not periodic are shown whatever they return.
         (_record("celery.worker.strategy", LOG_RECEIVED, _task("notifications.deliver_batch")), True),
         (_record("celery.app.trace", LOG_SUCCESS, _task("notifications.deliver_batch", "0")), True),
-        (_record("apps.notifications.services.ingest", "notifications: %s", ("an event",)), True),
+        (_record("apps.notifications.intake.ingest", "notifications: %s", ("an event",)), True),
     ],
 )
 def test_idle_runs_of_periodic_tasks_are_dropped_and_everything_else_is_kept(record, kept):

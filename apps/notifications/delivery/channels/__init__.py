@@ -1,9 +1,9 @@
 """The external channels, each a ``ChannelSender`` (see ``base``)."""
 
-from apps.notifications.channels.base import ChannelSender
-from apps.notifications.channels.email import EmailChannel
-from apps.notifications.channels.push import PushChannel
-from apps.notifications.channels.webhook import WebhookChannel
+from apps.notifications.delivery.channels.base import ChannelSender
+from apps.notifications.delivery.channels.email.channel import EmailChannel
+from apps.notifications.delivery.channels.push.channel import PushChannel
+from apps.notifications.delivery.channels.webhook.channel import WebhookChannel
 from apps.notifications.models import Channel
 
 CHANNELS: dict[str, ChannelSender] = {

@@ -4,7 +4,8 @@ import uuid
 
 import pytest
 
-from apps.notifications.outbound import breakers, push
+from apps.notifications.delivery.channels.push import gateway as push
+from apps.notifications.outbound import breakers
 
 from .servers import reply
 

@@ -6,7 +6,8 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from apps.notifications.outbound import http, signing
+from apps.notifications.delivery.channels.webhook import signing
+from apps.notifications.outbound import http
 
 BODY = json.dumps({"id": "evt_1", "type": "rating.created", "data": {"score": 5}}).encode()
 

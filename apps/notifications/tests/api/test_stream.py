@@ -20,8 +20,8 @@ from django.test import AsyncClient
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from apps.notifications import live
 from apps.notifications.api.stream import event_id
+from apps.notifications.intake import live
 from apps.notifications.services import events_ingest
 from apps.notifications.tests.conftest import envelope
 from tests.factories import NotificationFactory

@@ -185,7 +185,7 @@ def test_an_event_of_an_unknown_version_is_skipped_and_logged(caplog, django_cap
     no_version = {key: value for key, value in envelope().items() if key != "version"}
 
     with (
-        caplog.at_level(logging.INFO, logger="apps.notifications.services.ingest"),
+        caplog.at_level(logging.INFO, logger="apps.notifications.intake.ingest"),
         django_capture_on_commit_callbacks(execute=True),
     ):
         created = events_ingest(envelopes=[future, no_version, {"type": "rating.created", "version": "2"}])

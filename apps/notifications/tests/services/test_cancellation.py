@@ -5,6 +5,7 @@ import uuid
 import pytest
 from django.utils.dateparse import parse_datetime
 
+from apps.notifications.intake.cancellation import Cancellation, cancellation_of
 from apps.notifications.models import (
     Delivery,
     DeliveryCancellation,
@@ -14,7 +15,6 @@ from apps.notifications.models import (
     WebhookEndpoint,
 )
 from apps.notifications.services import events_ingest, preference_set
-from apps.notifications.services.cancellation import Cancellation, cancellation_of
 from apps.notifications.tests.conftest import envelope
 from tests.factories import DeliveryFactory, NotificationFactory
 

@@ -262,7 +262,7 @@ def test_replay_gives_dead_deliveries_new_attempts(send_task, django_capture_on_
 def _unsubscribe_path(delivery) -> str:
     from django.conf import settings
 
-    from apps.notifications.email import unsubscribe_url
+    from apps.notifications.delivery.channels.email.message import unsubscribe_url
 
     url = unsubscribe_url(recipient_id=delivery.recipient_id, event_type="rating.created")
     return url.removeprefix(settings.NOTIFICATIONS_PUBLIC_BASE_URL)

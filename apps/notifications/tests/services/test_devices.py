@@ -8,7 +8,7 @@ from django.db import connection
 
 from apps.notifications.models import Device
 from apps.notifications.services import device_register
-from apps.notifications.services.devices import TooManyDevices
+from apps.notifications.subscriptions.devices import TooManyDevices
 
 
 @pytest.mark.postgres

@@ -9,6 +9,7 @@ import time_machine
 from django.core import mail
 from django.db import connections, transaction
 
+from apps.notifications.intake.digests import DigestEntry, digest_entries_add
 from apps.notifications.models import (
     Delivery,
     DeliveryStatus,
@@ -26,7 +27,6 @@ from apps.notifications.services import (
     events_ingest,
     preference_set,
 )
-from apps.notifications.services.digests import DigestEntry, digest_entries_add
 from apps.notifications.tests.conftest import envelope
 from tests.factories import DeliveryFactory
 

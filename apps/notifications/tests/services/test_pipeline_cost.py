@@ -107,7 +107,7 @@ def _deliver(count, *, stack, django_capture_on_commit_callbacks, monkeypatch) -
     _publish(recipients, count)
     broker = Broker()
     monkeypatch.setattr("apps.core.outbox.current_app.send_task", broker.send_task)
-    monkeypatch.setattr("apps.notifications.services.engine.current_app.send_task", broker.send_task)
+    monkeypatch.setattr("apps.notifications.delivery.engine.current_app.send_task", broker.send_task)
     redis_calls = RedisCalls(monkeypatch)
     with CaptureQueriesContext(connection) as queries:
         assert outbox_dispatch() == count

@@ -30,8 +30,15 @@ from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 
 from apps.core import tracing
-from apps.notifications.channels.base import AttemptLine, Result, SendResult, elapsed_ms, provider_rows, reopens_at
-from apps.notifications.email import email_message
+from apps.notifications.delivery.channels.base import (
+    AttemptLine,
+    Result,
+    SendResult,
+    elapsed_ms,
+    provider_rows,
+    reopens_at,
+)
+from apps.notifications.delivery.channels.email.message import email_message
 from apps.notifications.models import Channel, Delivery, DeliveryProvider
 from apps.notifications.outbound import breakers
 

@@ -85,7 +85,7 @@ def digest_subject(content: dict) -> str:
 
 
 def _digest_message(delivery: Delivery) -> EmailMultiAlternatives:
-    """One email for a closed digest (``services.digests``), from the content frozen at closing."""
+    """One email for a closed digest (``intake.digests``), from the content frozen at closing."""
     content = delivery.payload["digest"]
     zone = zone_of(content["time_zone"])
     link = unsubscribe_url(recipient_id=delivery.recipient_id, event_type=RATING_CREATED)

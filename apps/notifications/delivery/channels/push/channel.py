@@ -6,9 +6,17 @@ import contextlib
 import time
 from collections.abc import Iterator
 
-from apps.notifications.channels.base import AttemptLine, Result, SendResult, elapsed_ms, provider_rows, reopens_at
+from apps.notifications.delivery.channels.base import (
+    AttemptLine,
+    Result,
+    SendResult,
+    elapsed_ms,
+    provider_rows,
+    reopens_at,
+)
+from apps.notifications.delivery.channels.push import gateway as push
 from apps.notifications.models import Channel, Delivery, DeliveryProvider
-from apps.notifications.outbound import breakers, push
+from apps.notifications.outbound import breakers
 
 
 def _provider(row: DeliveryProvider) -> push.Provider:

@@ -6,7 +6,7 @@ lets it (``breakers.allow``), records the outcome after the send (``record_succe
 which provider delivered. How a provider
 sends depends on its ``kind``: a sender registered with ``register_sender``. This module ships
 ``http_push`` (a generic HTTP push gateway). Email relays are not senders here: the email
-channel (``apps.notifications.channels.email``) keeps its own SMTP sessions.
+channel (``apps.notifications.delivery.channels.email.channel``) keeps its own SMTP sessions.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from . import breakers
-from .errors import InvalidMessage, OutboundError, UnsafeURL
-from .http import OutboundResponse, post
-from .retry import Outcome, classify, describe
+from apps.notifications.outbound import breakers
+from apps.notifications.outbound.errors import InvalidMessage, OutboundError, UnsafeURL
+from apps.notifications.outbound.http import OutboundResponse, post
+from apps.notifications.outbound.retry import Outcome, classify, describe
 
 KIND_HTTP_PUSH = "http_push"
 

@@ -16,9 +16,10 @@ from urllib.parse import urlsplit
 
 from django.utils import timezone
 
-from apps.notifications.channels.base import AttemptLine, Result, SendResult, elapsed_ms
+from apps.notifications.delivery.channels.base import AttemptLine, Result, SendResult, elapsed_ms
+from apps.notifications.delivery.channels.webhook import signing
 from apps.notifications.models import Channel, Delivery, WebhookEndpoint
-from apps.notifications.outbound import breakers, http, retry, signing
+from apps.notifications.outbound import breakers, http, retry
 from apps.notifications.outbound.errors import ConnectFailed, DeadlineExceeded, ResolutionFailed
 from apps.notifications.outbound.retry import Outcome
 

@@ -1,0 +1,1 @@
+"""Subscriptions: what a recipient keeps here (webhook endpoints, devices, preferences, schedule)."""
