@@ -49,7 +49,7 @@ def test_the_worker_logs_a_ratings_event_and_deliveries_under_the_posting_reques
     assert delivery.request_id == REQUEST_ID
     ((delivery_ids,),) = [call.kwargs["args"] for call in send_task.call_args_list]
     assert deliver_batch_task(delivery_ids) == {str(delivery.pk): "sent"}
-    sends = [line for line in json_log() if line["logger"] == "apps.notifications.delivery.engine"]
+    sends = [line for line in json_log() if line["logger"] == "apps.notifications.delivery.records"]
     assert [(line["request_id"], line["delivery_id"], line["status"]) for line in sends] == [
         (REQUEST_ID, str(delivery.pk), "sent")
     ]
