@@ -151,7 +151,7 @@ def test_a_cancel_between_the_claim_and_the_send_stops_the_send(
     rating_id, delivery = rated
     customer_client.delete(f"/api/v1/ratings/{rating_id}/")
     deletion = outbox.take()
-    claim = engine_module._claim
+    claim = engine_module.claim
 
     def claim_then_cancel(*args, **kwargs):
         rows = claim(*args, **kwargs)
@@ -159,7 +159,7 @@ def test_a_cancel_between_the_claim_and_the_send_stops_the_send(
         _ingest(deletion, django_capture_on_commit_callbacks)
         return rows
 
-    monkeypatch.setattr(engine_module, "_claim", claim_then_cancel)
+    monkeypatch.setattr(engine_module, "claim", claim_then_cancel)
 
     assert deliveries_send(delivery_ids=[delivery.pk]) == {str(delivery.pk): DeliveryStatus.CANCELLED}
     assert mail.outbox == []

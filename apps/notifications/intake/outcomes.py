@@ -41,8 +41,12 @@ def delivery_outcomes_ingest(outcomes: list[Outcome]) -> None:
     """Act on one group's outcomes; safe to run twice (a disabled endpoint is told once)."""
     gone = [o.device_id for o in outcomes if o.channel == Channel.PUSH and o.result is Result.GONE and o.device_id]
     health = [(o.endpoint_id, o.result) for o in outcomes if o.channel == Channel.WEBHOOK and o.endpoint_id]
+    if not (gone or health):
+        return
     db = notifications_db()
-    with transaction.atomic(using=db):
+    # Joins the engine's record transaction (the listener runs inside it): no savepoint needed,
+    # a failure rolls the record back with it and the record is written again.
+    with transaction.atomic(using=db, savepoint=False):
         devices_retire(device_ids=gone)
         disabled = endpoints_health_record(health)
         if disabled:

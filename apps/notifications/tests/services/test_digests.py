@@ -1,8 +1,7 @@
-"""Digests and quiet hours, on a frozen clock (time-machine): ingest → digest → one email."""
+"""Digests on a frozen clock (time-machine): ingest → digest → one email."""
 
 import threading
 import uuid
-from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import time_machine
@@ -13,68 +12,27 @@ from apps.notifications.intake.digests import DigestEntry, digest_entries_add
 from apps.notifications.models import (
     Delivery,
     DeliveryStatus,
-    Device,
     Digest,
     DigestItem,
     Notification,
     NotificationSchedule,
-    WebhookEndpoint,
 )
 from apps.notifications.services import (
     deliveries_send,
-    deliveries_sweep,
     digests_close,
     events_ingest,
     preference_set,
 )
-from apps.notifications.tests.conftest import envelope
-from tests.factories import DeliveryFactory
+from apps.notifications.tests.services.digest_support import close, ingest, rating_at, sent_ids, utc
 
 pytestmark = pytest.mark.django_db
-
-
-def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=UTC)
-
-
-def _rating(recipient, at: datetime, *, name: str, score: int, summary: dict | None, comment: str = "") -> dict:
-    event = envelope(recipient_id=recipient, customer_name=name, score=score, comment_excerpt=comment)
-    event["occurred_at"] = at.isoformat()
-    if summary is not None:
-        event["data"]["summary"] = summary
-    return event
-
-
-def _ingest(events, capture):
-    with capture(execute=True):
-        return events_ingest(envelopes=events)
-
-
-def _close(capture, **kwargs) -> int:
-    with capture(execute=True):
-        return digests_close(**kwargs)
-
-
-def _sent_ids(send_task) -> list[str]:
-    return [delivery_id for call in send_task.call_args_list for delivery_id in call.kwargs["args"][0]]
-
-
-@pytest.fixture
-def recipient():
-    return uuid.uuid4()
-
-
-@pytest.fixture
-def urls(settings):
-    settings.NOTIFICATIONS_EMAIL_DOMAIN = "mail.test"
-    settings.NOTIFICATIONS_PUBLIC_BASE_URL = "https://ratings.test"
 
 
 def test_a_daily_digest_collects_the_local_days_ratings_into_one_email(
     recipient, send_task, django_capture_on_commit_callbacks, urls
 ):
     NotificationSchedule.objects.create(recipient_id=recipient, time_zone="Europe/Berlin", rating_emails="daily")
-    first = _rating(
+    first = rating_at(
         recipient,
         utc(2026, 11, 30, 8, 59),
         name="Alice",
@@ -82,12 +40,12 @@ def test_a_daily_digest_collects_the_local_days_ratings_into_one_email(
         summary={"count": 11, "sum": 44},
         comment="Fixed our boiler in an hour.",
     )
-    second = _rating(recipient, utc(2026, 11, 30, 21, 15), name="Bob", score=5, summary={"count": 12, "sum": 49})
+    second = rating_at(recipient, utc(2026, 11, 30, 21, 15), name="Bob", score=5, summary={"count": 12, "sum": 49})
     with time_machine.travel(utc(2026, 11, 30, 21, 15, 1), tick=False):
-        _ingest([first, second], django_capture_on_commit_callbacks)
+        ingest([first, second], django_capture_on_commit_callbacks)
         # A rating of the next local day (23:05 UTC is 00:05 in Berlin) opens the next digest.
-        _ingest(
-            [_rating(recipient, utc(2026, 11, 30, 23, 5), name="Cy", score=1, summary={"count": 13, "sum": 50})],
+        ingest(
+            [rating_at(recipient, utc(2026, 11, 30, 23, 5), name="Cy", score=1, summary={"count": 13, "sum": 50})],
             django_capture_on_commit_callbacks,
         )
 
@@ -103,10 +61,10 @@ def test_a_daily_digest_collects_the_local_days_ratings_into_one_email(
     assert DigestItem.objects.count() == 3
 
     with time_machine.travel(utc(2026, 11, 30, 22, 59, 59), tick=False):
-        assert _close(django_capture_on_commit_callbacks) == 0
+        assert close(django_capture_on_commit_callbacks) == 0
     with time_machine.travel(utc(2026, 11, 30, 23, 0, 30), tick=False):
-        assert _close(django_capture_on_commit_callbacks) == 1
-        assert _close(django_capture_on_commit_callbacks) == 0  # closed once
+        assert close(django_capture_on_commit_callbacks) == 1
+        assert close(django_capture_on_commit_callbacks) == 0  # closed once
         delivery = Delivery.objects.get()
         digest = Digest.objects.get(period_start=utc(2026, 11, 29, 23))
         assert (delivery.event_id, delivery.recipient_id, delivery.channel, delivery.address) == (
@@ -116,7 +74,7 @@ def test_a_daily_digest_collects_the_local_days_ratings_into_one_email(
             "pipes@example.com",
         )
         assert digest.closed_at == utc(2026, 11, 30, 23, 0, 30)
-        assert _sent_ids(send_task) == [str(delivery.pk)]
+        assert sent_ids(send_task) == [str(delivery.pk)]
         assert deliveries_send(delivery_ids=[delivery.pk]) == {str(delivery.pk): DeliveryStatus.SENT}
         assert deliveries_send(delivery_ids=[delivery.pk]) == {}
 
@@ -148,14 +106,14 @@ def test_an_hourly_digest_follows_the_local_hour_and_a_first_rating_starts_from_
     recipient, send_task, django_capture_on_commit_callbacks
 ):
     NotificationSchedule.objects.create(recipient_id=recipient, time_zone="Asia/Kolkata", rating_emails="hourly")
-    event = _rating(recipient, utc(2026, 11, 30, 10, 40), name="Dee", score=4, summary={"count": 1, "sum": 4})
+    event = rating_at(recipient, utc(2026, 11, 30, 10, 40), name="Dee", score=4, summary={"count": 1, "sum": 4})
     with time_machine.travel(utc(2026, 11, 30, 10, 40), tick=False):
-        _ingest([event], django_capture_on_commit_callbacks)
+        ingest([event], django_capture_on_commit_callbacks)
     assert list(Digest.objects.values_list("period_start", "period_end")) == [
         (utc(2026, 11, 30, 10, 30), utc(2026, 11, 30, 11, 30))
     ]
     with time_machine.travel(utc(2026, 11, 30, 11, 30), tick=False):
-        assert _close(django_capture_on_commit_callbacks) == 1
+        assert close(django_capture_on_commit_callbacks) == 1
         deliveries_send(delivery_ids=[Delivery.objects.get().pk])
     (message,) = mail.outbox
     assert message.subject == "Your hourly digest: 1 new rating, 16:00-17:00 IST on Mon 30 Nov 2026"
@@ -168,12 +126,12 @@ def test_events_without_a_summary_make_a_digest_without_the_summary_line(
 ):
     NotificationSchedule.objects.create(recipient_id=recipient, rating_emails="hourly")
     with time_machine.travel(utc(2026, 11, 30, 10, 5), tick=False):
-        _ingest(
-            [_rating(recipient, utc(2026, 11, 30, 10, 5), name="Eve", score=3, summary=None)],
+        ingest(
+            [rating_at(recipient, utc(2026, 11, 30, 10, 5), name="Eve", score=3, summary=None)],
             django_capture_on_commit_callbacks,
         )
     with time_machine.travel(utc(2026, 11, 30, 11, 0), tick=False):
-        _close(django_capture_on_commit_callbacks)
+        close(django_capture_on_commit_callbacks)
         deliveries_send(delivery_ids=[Delivery.objects.get().pk])
     (message,) = mail.outbox
     assert message.subject == "Your hourly digest: 1 new rating, 10:00-11:00 UTC on Mon 30 Nov 2026"
@@ -182,10 +140,10 @@ def test_events_without_a_summary_make_a_digest_without_the_summary_line(
 
 def test_ingesting_an_event_again_adds_nothing_to_its_digest(recipient, send_task, django_capture_on_commit_callbacks):
     NotificationSchedule.objects.create(recipient_id=recipient, rating_emails="daily")
-    event = _rating(recipient, utc(2026, 11, 30, 10), name="Al", score=5, summary={"count": 1, "sum": 5})
+    event = rating_at(recipient, utc(2026, 11, 30, 10), name="Al", score=5, summary={"count": 1, "sum": 5})
     with time_machine.travel(utc(2026, 11, 30, 10), tick=False):
-        _ingest([event], django_capture_on_commit_callbacks)
-        _ingest([event, event], django_capture_on_commit_callbacks)
+        ingest([event], django_capture_on_commit_callbacks)
+        ingest([event, event], django_capture_on_commit_callbacks)
     assert (Digest.objects.count(), DigestItem.objects.count(), Notification.objects.count()) == (1, 1, 1)
 
 
@@ -194,15 +152,15 @@ def test_a_rating_arriving_after_its_period_closed_goes_to_the_open_period(
 ):
     NotificationSchedule.objects.create(recipient_id=recipient, rating_emails="hourly")
     with time_machine.travel(utc(2026, 11, 30, 10, 30), tick=False):
-        _ingest(
-            [_rating(recipient, utc(2026, 11, 30, 10, 30), name="A", score=5, summary={"count": 1, "sum": 5})],
+        ingest(
+            [rating_at(recipient, utc(2026, 11, 30, 10, 30), name="A", score=5, summary={"count": 1, "sum": 5})],
             django_capture_on_commit_callbacks,
         )
     with time_machine.travel(utc(2026, 11, 30, 11, 0, 5), tick=False):
-        assert _close(django_capture_on_commit_callbacks) == 1
+        assert close(django_capture_on_commit_callbacks) == 1
         # Happened at 10:59 but ingested after the 10:00 digest was closed (a broker delay).
-        _ingest(
-            [_rating(recipient, utc(2026, 11, 30, 10, 59), name="B", score=4, summary={"count": 2, "sum": 9})],
+        ingest(
+            [rating_at(recipient, utc(2026, 11, 30, 10, 59), name="B", score=4, summary={"count": 2, "sum": 9})],
             django_capture_on_commit_callbacks,
         )
     late = DigestItem.objects.get(data__customer_name="B")
@@ -216,8 +174,8 @@ def test_a_rating_redelivered_days_later_goes_to_the_open_period_not_a_past_one_
 ):
     NotificationSchedule.objects.create(recipient_id=recipient, rating_emails="daily")
     with time_machine.travel(utc(2026, 11, 30, 10), tick=False):
-        _ingest(
-            [_rating(recipient, utc(2026, 11, 27, 9), name="Old", score=3, summary=None)],
+        ingest(
+            [rating_at(recipient, utc(2026, 11, 27, 9), name="Old", score=3, summary=None)],
             django_capture_on_commit_callbacks,
         )
         # A rating whose period has ended but whose digest the closer has not reached yet joins it.
@@ -228,8 +186,8 @@ def test_a_rating_redelivered_days_later_goes_to_the_open_period_not_a_past_one_
             period_start=utc(2026, 11, 29),
             period_end=utc(2026, 11, 30),
         )
-        _ingest(
-            [_rating(recipient, utc(2026, 11, 29, 23, 59), name="Late", score=4, summary=None)],
+        ingest(
+            [rating_at(recipient, utc(2026, 11, 29, 23, 59), name="Late", score=4, summary=None)],
             django_capture_on_commit_callbacks,
         )
     placed = dict(DigestItem.objects.values_list("data__customer_name", "digest__period_start"))
@@ -245,14 +203,14 @@ def test_closing_catches_up_on_every_period_that_ended_during_downtime(
     for hour in (7, 8, 9):
         at = utc(2026, 11, 30, hour, 10)
         with time_machine.travel(at, tick=False):
-            _ingest(
-                [_rating(recipient, at, name=f"C{hour}", score=5, summary={"count": hour, "sum": 5 * hour})],
+            ingest(
+                [rating_at(recipient, at, name=f"C{hour}", score=5, summary={"count": hour, "sum": 5 * hour})],
                 django_capture_on_commit_callbacks,
             )
     # Beat was down from 07:10 to 12:00; a batch size of 2 makes the catch-up take two rounds.
     with time_machine.travel(utc(2026, 11, 30, 12), tick=False):
-        assert _close(django_capture_on_commit_callbacks, batch=2) == 3
-        assert _close(django_capture_on_commit_callbacks) == 0
+        assert close(django_capture_on_commit_callbacks, batch=2) == 3
+        assert close(django_capture_on_commit_callbacks) == 0
     assert sorted(Delivery.objects.values_list("event_id", flat=True)) == sorted(
         Digest.objects.values_list("pk", flat=True)
     )
@@ -265,7 +223,9 @@ def test_concurrent_closers_make_one_email_per_digest(recipient, send_task):
     NotificationSchedule.objects.create(recipient_id=recipient, rating_emails="hourly")
     with time_machine.travel(utc(2026, 11, 30, 10, 10), tick=False):
         events_ingest(
-            envelopes=[_rating(recipient, utc(2026, 11, 30, 10, 10), name="A", score=5, summary={"count": 1, "sum": 5})]
+            envelopes=[
+                rating_at(recipient, utc(2026, 11, 30, 10, 10), name="A", score=5, summary={"count": 1, "sum": 5})
+            ]
         )
     barrier = threading.Barrier(4)
     results = []
@@ -286,123 +246,19 @@ def test_concurrent_closers_make_one_email_per_digest(recipient, send_task):
     assert Delivery.objects.count() == 1
 
 
-def test_quiet_hours_hold_emails_and_pushes_until_they_end_but_not_webhooks(
-    recipient, send_task, django_capture_on_commit_callbacks, settings
-):
-    NotificationSchedule.objects.create(
-        recipient_id=recipient, time_zone="Europe/Berlin", quiet_start=time(22), quiet_end=time(7)
-    )
-    Device.objects.create(recipient_id=recipient, token="device-1", platform="ios")
-    WebhookEndpoint.objects.create(recipient_id=recipient, url="https://hooks.example.com/r", secret="whsec_x")
-    # 23:30 UTC is 00:30 in Berlin: quiet until 07:00 local, 06:00 UTC.
-    with time_machine.travel(utc(2026, 11, 30, 23, 30), tick=False):
-        _ingest(
-            [_rating(recipient, utc(2026, 11, 30, 23, 30), name="A", score=5, summary=None)],
-            django_capture_on_commit_callbacks,
-        )
-    rows = {d.channel: d for d in Delivery.objects.all()}
-    assert {channel: d.next_attempt_at for channel, d in rows.items()} == {
-        "email": utc(2026, 12, 1, 6),
-        "push": utc(2026, 12, 1, 6),
-        "webhook": utc(2026, 11, 30, 23, 30),
-    }
-    assert _sent_ids(send_task) == [str(rows["webhook"].pk)]
-    assert Notification.objects.count() == 1  # the inbox is never held
-
-    # Nothing is due before the end, not even by the sweeper or a stray task.
-    with time_machine.travel(utc(2026, 12, 1, 5, 59), tick=False):
-        assert deliveries_send(delivery_ids=[rows["email"].pk, rows["push"].pk]) == {}
-    send_task.reset_mock()
-    with time_machine.travel(
-        utc(2026, 12, 1, 6) + timedelta(seconds=settings.NOTIFICATIONS_SWEEP_GRACE_SECONDS), tick=False
-    ):
-        # The webhook is there too: its task was recorded, never run, so it is still pending.
-        assert deliveries_sweep() == 3
-        assert sorted(_sent_ids(send_task)) == sorted(str(d.pk) for d in rows.values())
-        assert deliveries_send(delivery_ids=[rows["email"].pk]) == {str(rows["email"].pk): DeliveryStatus.SENT}
-    assert len(mail.outbox) == 1
-
-
-def test_critical_emails_go_through_quiet_hours(recipient, send_task, django_capture_on_commit_callbacks):
-    NotificationSchedule.objects.create(
-        recipient_id=recipient, time_zone="UTC", quiet_start=time(22), quiet_end=time(7)
-    )
-    reset = {
-        "id": str(uuid.uuid4()),
-        "type": "account.password_reset",
-        "version": 1,
-        "occurred_at": "2026-11-30T23:00:00+00:00",
-        "data": {
-            "recipient_user_id": str(recipient),
-            "recipient_email": "owner@example.com",
-            "link": {"url": "https://ratings.test/reset", "uid": "u", "token": "t"},
-        },
-    }
-    with time_machine.travel(utc(2026, 11, 30, 23), tick=False):
-        _ingest([reset], django_capture_on_commit_callbacks)
-        delivery = Delivery.objects.get()
-        assert delivery.next_attempt_at == utc(2026, 11, 30, 23)
-        assert _sent_ids(send_task) == [str(delivery.pk)]
-        assert deliveries_send(delivery_ids=[delivery.pk]) == {str(delivery.pk): DeliveryStatus.SENT}
-    assert mail.outbox[0].to == ["owner@example.com"]
-
-
-def test_a_digest_closing_in_quiet_hours_waits_for_their_end(recipient, send_task, django_capture_on_commit_callbacks):
-    NotificationSchedule.objects.create(
-        recipient_id=recipient,
-        time_zone="Europe/Berlin",
-        rating_emails="daily",
-        quiet_start=time(22),
-        quiet_end=time(7),
-    )
-    # A rating at 15:00 local is not held (outside quiet hours) but digested.
-    with time_machine.travel(utc(2026, 11, 30, 14), tick=False):
-        _ingest(
-            [_rating(recipient, utc(2026, 11, 30, 14), name="A", score=5, summary=None)],
-            django_capture_on_commit_callbacks,
-        )
-    # The day ends at local midnight, inside quiet hours: the email is due at 07:00 local.
-    with time_machine.travel(utc(2026, 11, 30, 23, 1), tick=False):
-        assert _close(django_capture_on_commit_callbacks) == 1
-    delivery = Delivery.objects.get()
-    assert delivery.next_attempt_at == utc(2026, 12, 1, 6)
-    send_task.assert_not_called()
-
-
-def test_switching_back_to_immediate_sends_the_next_rating_at_once_and_the_open_digest_at_its_end(
-    recipient, send_task, django_capture_on_commit_callbacks
-):
-    schedule = NotificationSchedule.objects.create(recipient_id=recipient, rating_emails="hourly")
-    with time_machine.travel(utc(2026, 11, 30, 10, 5), tick=False):
-        _ingest(
-            [_rating(recipient, utc(2026, 11, 30, 10, 5), name="A", score=5, summary=None)],
-            django_capture_on_commit_callbacks,
-        )
-        schedule.rating_emails = "immediate"
-        schedule.save()
-        _ingest(
-            [_rating(recipient, utc(2026, 11, 30, 10, 6), name="B", score=5, summary=None)],
-            django_capture_on_commit_callbacks,
-        )
-    assert list(Delivery.objects.values_list("notification__data__customer_name", flat=True)) == ["B"]
-    with time_machine.travel(utc(2026, 11, 30, 11), tick=False):
-        assert _close(django_capture_on_commit_callbacks) == 1
-    assert Delivery.objects.count() == 2
-
-
 def test_a_deleted_account_loses_its_schedule_and_digests(recipient, send_task, django_capture_on_commit_callbacks):
     NotificationSchedule.objects.create(recipient_id=recipient, rating_emails="daily")
     other = uuid.uuid4()
     NotificationSchedule.objects.create(recipient_id=other, rating_emails="daily")
     with time_machine.travel(utc(2026, 11, 30, 10), tick=False):
-        _ingest(
+        ingest(
             [
-                _rating(recipient, utc(2026, 11, 30, 10), name="A", score=5, summary=None),
-                _rating(other, utc(2026, 11, 30, 10), name="A", score=5, summary=None),
+                rating_at(recipient, utc(2026, 11, 30, 10), name="A", score=5, summary=None),
+                rating_at(other, utc(2026, 11, 30, 10), name="A", score=5, summary=None),
             ],
             django_capture_on_commit_callbacks,
         )
-        _ingest(
+        ingest(
             [{"id": str(uuid.uuid4()), "type": "account.deleted", "data": {"recipient_user_id": str(recipient)}}],
             django_capture_on_commit_callbacks,
         )
@@ -411,42 +267,13 @@ def test_a_deleted_account_loses_its_schedule_and_digests(recipient, send_task, 
     assert list(DigestItem.objects.values_list("recipient_id", flat=True)) == [other]
 
 
-def test_a_delivery_coming_due_inside_quiet_hours_is_held_without_spending_an_attempt(recipient):
-    """A retry (or replay) due in the middle of the night goes back until the quiet hours end."""
-    NotificationSchedule.objects.create(
-        recipient_id=recipient, time_zone="America/New_York", quiet_start=time(21), quiet_end=time(6, 30)
-    )
-    retry = DeliveryFactory(recipient_id=recipient, notification__recipient_id=recipient, status="retry", attempts=1)
-    reset = DeliveryFactory(
-        recipient_id=recipient, notification__recipient_id=recipient, notification__type="account.password_reset"
-    )
-    # 03:00 UTC is 22:00 in New York (EST): quiet until 06:30 local, 11:30 UTC.
-    with time_machine.travel(utc(2026, 12, 1, 3), tick=False):
-        Delivery.objects.update(next_attempt_at=utc(2026, 12, 1, 3))
-        assert deliveries_send(delivery_ids=[retry.pk, reset.pk]) == {
-            str(retry.pk): DeliveryStatus.RETRY,
-            str(reset.pk): DeliveryStatus.SENT,
-        }
-    retry.refresh_from_db()
-    assert (retry.attempts, retry.next_attempt_at, retry.last_error) == (
-        1,
-        utc(2026, 12, 1, 11, 30),
-        "held by the recipient's quiet hours",
-    )
-    assert not retry.attempt_log.exists()
-    assert [m.subject for m in mail.outbox] == [reset.notification.title]
-    with time_machine.travel(utc(2026, 12, 1, 11, 30), tick=False):
-        assert deliveries_send(delivery_ids=[retry.pk]) == {str(retry.pk): DeliveryStatus.SENT}
-    assert len(mail.outbox) == 2
-
-
 @pytest.mark.postgres  # SKIP LOCKED: SQLite serialises writers, so the closer would wait for the ingest
 @pytest.mark.django_db(transaction=True)
 def test_a_digest_being_added_to_is_closed_by_the_next_run_with_every_item(recipient, send_task):
     """The closer skips a digest an ingest holds (SKIP LOCKED), so no rating lands in a closed one."""
     NotificationSchedule.objects.create(recipient_id=recipient, rating_emails="hourly")
     with time_machine.travel(utc(2026, 11, 30, 10, 10), tick=False):
-        events_ingest(envelopes=[_rating(recipient, utc(2026, 11, 30, 10, 10), name="A", score=5, summary=None)])
+        events_ingest(envelopes=[rating_at(recipient, utc(2026, 11, 30, 10, 10), name="A", score=5, summary=None)])
     adding, closed_meanwhile = threading.Event(), threading.Event()
 
     def ingest_slowly():
@@ -489,43 +316,20 @@ def test_with_the_inbox_switched_off_a_rating_goes_to_the_digest_once(
 ):
     preference_set(recipient_id=recipient, event_type="rating.created", channel="in_app", enabled=False)
     NotificationSchedule.objects.create(recipient_id=recipient, time_zone="UTC", rating_emails="hourly")
-    event = _rating(recipient, utc(2026, 11, 30, 9, 10), name="Alice", score=4, summary={"count": 1, "sum": 4})
+    event = rating_at(recipient, utc(2026, 11, 30, 9, 10), name="Alice", score=4, summary={"count": 1, "sum": 4})
     with time_machine.travel(utc(2026, 11, 30, 9, 10, 1), tick=False):
-        assert _ingest([event], django_capture_on_commit_callbacks) == []
+        assert ingest([event], django_capture_on_commit_callbacks) == []
         # The same event again (a redelivery): it leaves no inbox item or delivery to find, and
         # the digest item's uniqueness keeps it one.
-        assert _ingest([event], django_capture_on_commit_callbacks) == []
+        assert ingest([event], django_capture_on_commit_callbacks) == []
 
     assert not Notification.objects.exists()
     assert not Delivery.objects.exists()
     assert list(DigestItem.objects.values_list("event_id", "recipient_id")) == [(uuid.UUID(event["id"]), recipient)]
     with time_machine.travel(utc(2026, 11, 30, 10, 0, 30), tick=False):
-        assert _close(django_capture_on_commit_callbacks) == 1
+        assert close(django_capture_on_commit_callbacks) == 1
         delivery = Delivery.objects.get()
         assert deliveries_send(delivery_ids=[delivery.pk]) == {str(delivery.pk): DeliveryStatus.SENT}
     (message,) = mail.outbox
     assert message.subject == "Your hourly digest: 1 new rating, 09:00-10:00 UTC on Mon 30 Nov 2026"
     send_task.assert_called_once_with("notifications.deliver_batch", args=[[str(delivery.pk)]])
-
-
-def test_quiet_hours_hold_the_email_and_push_of_a_switched_off_inbox_with_their_copy(
-    recipient, send_task, django_capture_on_commit_callbacks
-):
-    preference_set(recipient_id=recipient, event_type="rating.created", channel="in_app", enabled=False)
-    NotificationSchedule.objects.create(
-        recipient_id=recipient, time_zone="UTC", quiet_start=time(22), quiet_end=time(7)
-    )
-    Device.objects.create(recipient_id=recipient, token="device-1", platform="ios")
-    with time_machine.travel(utc(2026, 11, 30, 23, 30), tick=False):
-        _ingest(
-            [_rating(recipient, utc(2026, 11, 30, 23, 30), name="A", score=5, summary=None)],
-            django_capture_on_commit_callbacks,
-        )
-
-    assert not Notification.objects.exists()
-    rows = {d.channel: d for d in Delivery.objects.all()}
-    assert {channel: (d.next_attempt_at, d.payload["notice"]["title"]) for channel, d in rows.items()} == {
-        "email": (utc(2026, 12, 1, 7), "New 5-star rating from A"),
-        "push": (utc(2026, 12, 1, 7), "New 5-star rating from A"),
-    }
-    send_task.assert_not_called()
