@@ -23,16 +23,18 @@ import os
 import shutil
 import tempfile
 
+from config.env import log_format, log_level, prometheus_multiproc_dir
 from config.log_config import logging_config
 
-logconfig_dict = logging_config(
-    log_format=os.environ.get("LOG_FORMAT") or "json", level=os.environ.get("LOG_LEVEL") or "INFO"
-)
+logconfig_dict = logging_config(log_format=log_format(default="json"), level=log_level())
 accesslog = None
 
-_OWN_DIRECTORY = not os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+_DIRECTORY = prometheus_multiproc_dir()
+_OWN_DIRECTORY = not _DIRECTORY
 if _OWN_DIRECTORY:
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.path.join(tempfile.gettempdir(), f"prometheus-gunicorn-{os.getpid()}")
+    _DIRECTORY = os.path.join(tempfile.gettempdir(), f"prometheus-gunicorn-{os.getpid()}")
+    # Set for the workers, which inherit the environment and read it through their settings.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _DIRECTORY
 
 
 def _empty(directory: str) -> None:
@@ -44,7 +46,7 @@ def _empty(directory: str) -> None:
 
 
 def on_starting(server):
-    _empty(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    _empty(_DIRECTORY)
 
 
 def child_exit(server, worker):
@@ -55,4 +57,4 @@ def child_exit(server, worker):
 
 def on_exit(server):
     if _OWN_DIRECTORY:
-        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+        shutil.rmtree(_DIRECTORY, ignore_errors=True)

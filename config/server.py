@@ -37,6 +37,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from config import env
+
 ROOT = Path(__file__).resolve().parent.parent
 
 ROLES = {
@@ -52,7 +54,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m config.server", description=__doc__.splitlines()[0])
     p.add_argument("role", choices=sorted(ROLES))
     p.add_argument("--host", default="0.0.0.0")
-    p.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8000))
+    p.add_argument("--port", type=int, default=env.port())
     p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--threads", type=int, default=4, help="threads per web worker (default 4; stream: unused)")
     p.add_argument("--graceful-timeout", type=int, help="seconds a request in flight gets after SIGTERM")
@@ -64,7 +66,7 @@ def parser() -> argparse.ArgumentParser:
 
 def prepare_metrics_directory() -> str | None:
     """Empty (or create) the multiprocess metrics directory; the path to remove at exit, if ours."""
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    directory = env.prometheus_multiproc_dir()
     own = not directory
     if own:
         directory = tempfile.mkdtemp(prefix=f"prometheus-granian-{os.getpid()}-")
@@ -86,8 +88,8 @@ def build(args: argparse.Namespace):
     from config.log_config import logging_config
 
     interface, target, graceful = ROLES[args.role]
-    log_level = (os.environ.get("LOG_LEVEL") or "INFO").lower()
-    log_config = logging_config(log_format=os.environ.get("LOG_FORMAT") or "json", level=log_level.upper())
+    log_level = env.log_level().lower()
+    log_config = logging_config(log_format=env.log_format(default="json"), level=log_level.upper())
     os.environ["WEB_REQUEST_TIMEOUT"] = str(args.timeout)
     threads = args.threads if interface == "wsgi" else 1
     return Server(

@@ -1,6 +1,6 @@
 """Observability: tracing's service name, Prometheus metrics, logging."""
 
-from config.env import env
+from config.env import env, log_format, log_level, prometheus_multiproc_dir
 from config.log_config import logging_config
 
 # --- Tracing (OpenTelemetry, apps/core/tracing.py) ------------------------------------------
@@ -12,7 +12,7 @@ SERVICE_DEPLOYMENT = "marketplace-ratings"
 # --- Metrics -----------------------------------------------------------------------------
 # Set in multi-process deployments (the web server's workers, prefork workers) so /metrics sums
 # every process.
-PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default="")
+PROMETHEUS_MULTIPROC_DIR = prometheus_multiproc_dir()
 # A Celery worker serves its own /metrics (task durations, delivery latency) on this port when
 # set, behind the same token; 0: not served (the web's /metrics cannot see another host's
 # processes).
@@ -28,6 +28,6 @@ METRICS_PUBLIC = env.bool("METRICS_PUBLIC", default=False)
 # text (local, tests): "time LEVEL logger [request id] message"; json: one object per line
 # (apps.core.logging.JsonFormatter), production's default (config/settings/production.py).
 # Celery's worker and beat use it too.
-LOG_LEVEL = env("LOG_LEVEL", default="INFO")
-LOG_FORMAT = env("LOG_FORMAT", default="") or "text"
+LOG_LEVEL = log_level()
+LOG_FORMAT = log_format(default="text")
 LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
