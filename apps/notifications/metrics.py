@@ -9,9 +9,11 @@ from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from apps.core.metrics import age_seconds
+from apps.notifications.models import Delivery, DeliveryStatus, Notification
 
-# Imported so the transitions counter (outbound_breaker_transitions_total) is registered.
-from apps.notifications.outbound.breakers import BREAKER_TRANSITIONS  # noqa: F401
+# Read at scrape time; importing it also registers its transitions counter
+# (outbound_breaker_transitions_total).
+from apps.notifications.outbound import breakers
 
 logger = logging.getLogger(__name__)
 NOTIFICATIONS_CREATED = Counter("notifications_created", "Inbox notifications created", ["type"])
@@ -27,8 +29,6 @@ DELIVERY_LATENCY = Histogram(
 
 
 def notifications_metrics() -> Iterable[Metric]:
-    from apps.notifications.models import Delivery, Notification
-
     deliveries = GaugeMetricFamily(
         "notifications_deliveries", "Deliveries by channel and status", labels=["channel", "status"]
     )
@@ -45,8 +45,6 @@ def notifications_metrics() -> Iterable[Metric]:
 def _oldest_deliveries() -> Metric:
     """How long the oldest waiting delivery has waited (since created), and the oldest dead one
     has been dead (since its last attempt): backlogs and dead letters that nobody replays."""
-    from apps.notifications.models import Delivery, DeliveryStatus
-
     oldest = GaugeMetricFamily(
         "notifications_deliveries_oldest_age_seconds",
         "Age of the oldest delivery waiting to be sent (pending, retry) or dead; 0 when none",
@@ -73,8 +71,6 @@ def breaker_metrics() -> Iterable[Metric]:
     Counts, not one series per breaker: a breaker's key names a customer's webhook host (an
     unbounded, private label set). The admin shows each breaker's own state.
     """
-    from apps.notifications.outbound import breakers
-
     counts = GaugeMetricFamily(
         "outbound_breakers", "Circuit breakers by kind (host, provider) and state", labels=["kind", "state"]
     )
