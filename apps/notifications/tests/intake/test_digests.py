@@ -23,7 +23,7 @@ from apps.notifications.services import (
     events_ingest,
     preference_set,
 )
-from apps.notifications.tests.services.digest_support import close, ingest, rating_at, sent_ids, utc
+from apps.notifications.tests.intake.digest_support import close, ingest, rating_at, sent_ids, utc
 
 pytestmark = pytest.mark.django_db
 

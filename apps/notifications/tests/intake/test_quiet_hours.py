@@ -20,7 +20,7 @@ from apps.notifications.services import (
     deliveries_sweep,
     preference_set,
 )
-from apps.notifications.tests.services.digest_support import close, ingest, rating_at, sent_ids, utc
+from apps.notifications.tests.intake.digest_support import close, ingest, rating_at, sent_ids, utc
 from tests.factories import DeliveryFactory
 
 pytestmark = pytest.mark.django_db
