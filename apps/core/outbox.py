@@ -39,7 +39,9 @@ NOTIFICATIONS_QUEUE = "notifications"
 CONFIRM_TASK = "core.outbox_confirm"
 DEFAULT_QUEUE = "default"
 # Tasks that take one envelope, not a list: rows published before batching existed (and by
-# publishers not yet upgraded) are sent one message per row, as those consumers expect.
+# publishers not yet upgraded) are sent one message per row, as those consumers expect. A shim:
+# it goes after 2027-03-01, once no such row is unconfirmed (docs/operations.md,
+# "Compatibility shims and when they go").
 SINGLE_ENVELOPE_TASKS = frozenset({"notifications.ingest_event"})
 
 

@@ -16,7 +16,8 @@ def outbox_relay_task() -> int:
 
 @shared_task(name="core.outbox_confirm")
 def outbox_confirm_task(event_ids: list[str] | str) -> int:
-    # Publishers before batching sent one id string per message.
+    # Publishers before batching sent one id string per message (a shim: it goes after
+    # 2027-03-01, docs/operations.md, "Compatibility shims and when they go").
     return outbox.outbox_confirm(event_ids=[event_ids] if isinstance(event_ids, str) else event_ids)
 
 

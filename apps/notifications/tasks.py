@@ -64,7 +64,11 @@ def ingest_events_task(envelopes: list[dict]) -> int:
 
 @shared_task(name="notifications.ingest_event")
 def ingest_event_task(envelope: dict) -> int:
-    """One event, as published before events were dispatched in batches (still in brokers)."""
+    """One event, as published before events were dispatched in batches (still in brokers).
+
+    A shim: it goes after 2027-03-01, once no such outbox row is unconfirmed (docs/operations.md,
+    "Compatibility shims and when they go").
+    """
     return ingest_events_task(envelopes=[envelope])
 
 
@@ -75,7 +79,10 @@ def deliver_batch_task(delivery_ids: list[str]) -> dict[str, str]:
 
 @shared_task(name="notifications.deliver")
 def deliver_task(delivery_id: str) -> str | None:
-    """One delivery, as enqueued before deliveries were sent in groups (still in brokers)."""
+    """One delivery, as enqueued before deliveries were sent in groups (still in brokers).
+
+    A shim: it goes after 2027-03-01 (docs/operations.md, "Compatibility shims and when they go").
+    """
     return services.delivery_attempt(delivery_id=delivery_id)
 
 
