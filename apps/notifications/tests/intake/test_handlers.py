@@ -14,39 +14,15 @@ from apps.notifications.intake.handlers import HANDLERS, handler_for
 from apps.notifications.models import Delivery, DeliveryStatus, Notification
 from apps.notifications.services import events_ingest
 from apps.notifications.tests.conftest import envelope
+from apps.notifications.tests.conftest import rating_event as published_event
 
 pytestmark = pytest.mark.django_db
 
 PROVIDER_USER, CUSTOMER_USER = uuid.uuid4(), uuid.uuid4()
 
 
-def rating_event(type_: str, *, status="published", **data) -> dict:
-    """A version 2 rating event as ``apps.ratings.events`` publishes it."""
-    return {
-        "id": str(uuid.uuid4()),
-        "type": type_,
-        "version": 2,
-        "occurred_at": "2026-01-02T03:04:05+00:00",
-        "data": {
-            "rating_id": str(uuid.uuid4()),
-            "provider_id": str(uuid.uuid4()),
-            "provider_user_id": str(PROVIDER_USER),
-            "provider_name": "Pipe Dreams",
-            "provider_email": "pipes@example.com",
-            "provider_user_active": True,
-            "customer_id": str(uuid.uuid4()),
-            "customer_user_id": str(CUSTOMER_USER),
-            "customer_name": "Alice",
-            "customer_email": "alice@example.com",
-            "customer_user_active": True,
-            "score": 5,
-            "comment_excerpt": "Fixed our boiler in an hour.",
-            "status": status,
-            "verified": False,
-            "occurred_at": "2026-01-02T03:04:05+00:00",
-            **data,
-        },
-    }
+def rating_event(type_: str, **data) -> dict:
+    return published_event(type_, provider_user_id=PROVIDER_USER, customer_user_id=CUSTOMER_USER, **data)
 
 
 def _inbox() -> list[tuple]:
