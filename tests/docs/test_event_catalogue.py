@@ -7,11 +7,17 @@ from pathlib import Path
 import pytest
 
 from apps.accounts import events as account_events
+from apps.partners import events as partner_events
 from apps.providers import events as provider_events
 from apps.ratings import events as rating_events
 
 ARCHITECTURE = (Path(__file__).resolve().parents[2] / "docs" / "architecture.md").read_text()
-PUBLISHED = [*rating_events.EVENT_TYPES, *provider_events.EVENT_TYPES, *account_events.EVENT_TYPES]
+PUBLISHED = [
+    *rating_events.EVENT_TYPES,
+    *provider_events.EVENT_TYPES,
+    *account_events.EVENT_TYPES,
+    *partner_events.EVENT_TYPES,
+]
 
 
 def _catalogue_row(event_type: str) -> str:
