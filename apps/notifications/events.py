@@ -21,6 +21,8 @@ REPLY_MODERATED = "reply.moderated"
 # Not a notice: the rating is gone, and so are the notices about it not yet delivered.
 RATING_DELETED = "rating.deleted"
 RATING_INVITED = "rating.invited"
+# A marketplace (partner) reported a rating of its own system for one of its providers.
+PARTNER_NOTIFICATION = "partner.notification"
 WEBHOOK_DISABLED = "webhook.disabled"
 # Sent to one endpoint on its owner's request; never an inbox item.
 WEBHOOK_TEST = "webhook.test"
@@ -231,6 +233,28 @@ def _rating_invited(data: dict) -> list[Notice]:
     ]
 
 
+PARTNER_NOTIFICATION_KEYS = ("notification_id", "partner_id", "provider_id", "rating_ref", "score", "customer_name")
+
+
+def _partner_notification(data: dict) -> list[Notice]:
+    score = data["score"]
+    if type(score) is not int:
+        raise TypeError("score must be an integer")
+    customer_name = data.get("customer_name", "")
+    title = f"New {_stars(score)} rating received"
+    if customer_name:
+        title += f" from {customer_name}"
+    return [
+        Notice(
+            recipient_id=UUID(data["provider_user_id"]),
+            title=f"{title} (via {data['partner_name']})",
+            body=data.get("comment_excerpt", ""),
+            data={key: data[key] for key in PARTNER_NOTIFICATION_KEYS if key in data},
+            email=data.get("provider_email", ""),
+        )
+    ]
+
+
 def _webhook_disabled(data: dict) -> list[Notice]:
     return [
         Notice(
@@ -317,6 +341,11 @@ EVENT_TYPES: dict[str, EventType] = {
     RATING_INVITED: EventType(
         label="Invitation to a verified rating",
         build=_rating_invited,
+        defaults={Channel.IN_APP: True, Channel.EMAIL: True, Channel.PUSH: True},
+    ),
+    PARTNER_NOTIFICATION: EventType(
+        label="Rating reported by a marketplace",
+        build=_partner_notification,
         defaults={Channel.IN_APP: True, Channel.EMAIL: True, Channel.PUSH: True},
     ),
     WEBHOOK_DISABLED: EventType(

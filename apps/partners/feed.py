@@ -2,7 +2,9 @@
 
 Fed in the rating's own transaction (``apps.partners.receivers``) for every partner that has
 the rated provider, and by ``POST /api/internal/notifications`` (any provider id, as in
-Homerun). A read consumes, as Homerun's does: it returns the items not handed out yet (created
+Homerun); a posted notice for one of the partner's own (or granted) providers also reaches that
+provider's channels, through the normal pipeline and its preferences
+(``partner.notification``). A read consumes, as Homerun's does: it returns the items not handed out yet (created
 after ``lastChecked`` when given), oldest first, and marks them handed out; two concurrent
 readers never get the same item (``SELECT … FOR UPDATE SKIP LOCKED``, then the ``UPDATE`` in the
 same transaction). The provider's own inbox and its notification preferences are another
@@ -17,7 +19,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.partners import events
 from apps.partners.models import Partner, PartnerFeedItem
+from apps.providers.selectors import providers_active
 from apps.ratings.models import RatingStatus
 
 FEED_PAGE_SIZE = 50
@@ -58,17 +62,34 @@ def feed_items_for_rating(*, partner_ids, provider_id, rating_id, score: int) ->
     )
 
 
+@transaction.atomic
 def feed_item_create(
     *, partner: Partner, provider_id: uuid.UUID, rating_id: uuid.UUID, score: int, customer_name: str, comment: str
 ) -> PartnerFeedItem:
-    """An item the partner posts itself (Homerun's internal endpoint), for any provider id."""
-    return PartnerFeedItem.objects.create(
+    """An item the partner posts itself (Homerun's internal endpoint), for any provider id.
+
+    When the id is one of the partner's providers (created or granted) whose account still
+    exists, the provider is told too, in this transaction; another partner's provider is not
+    (the partner learns nothing from the answer either: it is the same).
+    """
+    item = PartnerFeedItem.objects.create(
         partner=partner,
         provider_id=provider_id,
         rating_ref=rating_id,
         score=score,
         message=feed_message(score=score, customer_name=customer_name, comment=comment),
     )
+    provider = (
+        providers_active()
+        .select_related("user")
+        .filter(pk=provider_id, partner_links__partner=partner, user__is_active=True)
+        .first()
+    )
+    if provider is not None:
+        events.publish(
+            events.PartnerNotificationPosted.of(item, provider=provider, customer_name=customer_name, comment=comment)
+        )
+    return item
 
 
 def _render(item: PartnerFeedItem) -> FeedItem:

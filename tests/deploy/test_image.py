@@ -84,3 +84,17 @@ def test_every_long_running_compose_service_has_the_probe_of_its_role():
         assert test[:3] == ["CMD", "python", "/app/bin/probe"], name
         checked[role] = test[3:]
     assert checked == EXPECTED_PROBES
+
+
+def test_every_compose_role_uses_the_rabbitmq_broker_once_it_is_healthy():
+    """RabbitMQ is the production broker (docs/operations.md, "Broker"): every service that
+    talks to Celery names it and waits for its health check."""
+    compose = yaml.safe_load((ROOT / "docker" / "compose.yml").read_text())
+    services = compose["services"]
+    assert services["rabbitmq"]["healthcheck"]["test"][:2] == ["CMD", "rabbitmq-diagnostics"]
+    brokered = {name: s for name, s in services.items() if "CELERY_BROKER_URL" in (s.get("environment") or {})}
+    assert {"web", "worker", "delivery-worker", "beat", "dispatcher", "notifications-worker"} <= set(brokered)
+    for name, service in brokered.items():
+        assert service["environment"]["CELERY_BROKER_URL"].startswith("amqp://"), name
+        if name not in ("migrate", "notifications-migrate"):
+            assert service["depends_on"]["rabbitmq"] == {"condition": "service_healthy"}, name

@@ -8,11 +8,17 @@ import pytest
 
 from apps.accounts import events as account_events
 from apps.notifications.intake.handlers import HANDLERS
+from apps.partners import events as partner_events
 from apps.providers import events as provider_events
 from apps.ratings import events as rating_events
 
 ARCHITECTURE = (Path(__file__).resolve().parents[2] / "docs" / "architecture.md").read_text()
-PUBLISHED = [*rating_events.EVENT_TYPES, *provider_events.EVENT_TYPES, *account_events.EVENT_TYPES]
+PUBLISHED = [
+    *rating_events.EVENT_TYPES,
+    *provider_events.EVENT_TYPES,
+    *account_events.EVENT_TYPES,
+    *partner_events.EVENT_TYPES,
+]
 
 
 def _catalogue_row(event_type: str) -> str:
@@ -41,7 +47,7 @@ def test_the_catalogue_names_the_keys_a_domain_event_adds(event_class):
     assert added <= named, f"{event_class.TYPE}: {sorted(added - named)} not in its catalogue row"
 
 
-CONSUMED = [*rating_events.EVENT_TYPES, *account_events.EVENT_TYPES]
+CONSUMED = [*rating_events.EVENT_TYPES, *account_events.EVENT_TYPES, *partner_events.EVENT_TYPES]
 
 
 @pytest.mark.parametrize("event_class", CONSUMED, ids=lambda c: c.TYPE)

@@ -152,6 +152,16 @@ def test_homerun_flow_twice_with_tenancy(stack, make_db, smtp, redis_broker, cac
         timeout=60,
         what="the provider's inbox item",
     )
+    # A notice posted for the partner's own provider reaches that provider too, through the
+    # same pipeline: its inbox item and its email (a notice for an unknown id, as above, does not).
+    body = {"serviceProviderId": first["provider"]["id"], "ratingId": SP, "rating": 3, "customerName": "Eve"}
+    assert http("POST", base + "/api/internal/notifications", api_key=key, body=body)[0] == 201
+    posted = "SELECT count(*) FROM notifications_notification WHERE type = 'partner.notification'"
+    wait_until(lambda: scalar(db, posted) == 1, timeout=60, what="the provider's partner notice")
+    event_id = scalar(db, "SELECT id FROM core_outboxevent WHERE type = 'partner.notification'")
+    wait_until(
+        lambda: any(m.startswith(f"<{event_id}.") for m in smtp.counts()), timeout=60, what="the partner notice email"
+    )
     # Each key's use reaches its row (counted in Redis, flushed by beat every second).
     wait_until(
         lambda: (

@@ -1,6 +1,7 @@
 """The intake's handlers: what each published event, by type and version, means here.
 
-The publishers say what happened (``apps.ratings.events``, ``apps.accounts.events``); this
+The publishers say what happened (``apps.ratings.events``, ``apps.accounts.events``,
+``apps.partners.events``); this
 registry, in the notifications deployment, decides who is told, with which text (the notice
 types of ``apps.notifications.events``) and so through which channels, what an event cancels
 and what it erases. ``events_ingest`` looks each envelope up by ``(type, version)`` and knows no
@@ -22,6 +23,7 @@ from apps.notifications.events import (
     ACCOUNT_PASSWORD_RESET,
     EVENT_TYPES,
     HIDDEN,
+    PARTNER_NOTIFICATION,
     PENDING_REVIEW,
     PUBLISHED,
     RATING_CREATED,
@@ -177,6 +179,12 @@ def _rating_invited(data: dict) -> list[Notice]:
     return notices_of(RATING_INVITED, recipient)
 
 
+def _partner_notification(data: dict) -> list[Notice]:
+    # The partner's provider, as published (the partners app sent it only for a provider of its
+    # own whose account exists); one erased since is told nothing.
+    return notices_of(PARTNER_NOTIFICATION, data) if _told(data, "provider") else []
+
+
 def _cancels_all_if_hidden(data: dict) -> Cancels | None:
     # A hidden rating's notices stop reaching mailboxes, webhooks and phones.
     return Cancels() if data.get("status") == HIDDEN else None
@@ -212,6 +220,7 @@ _CURRENT: dict[tuple[str, int], Handler] = {
         notices=lambda data: notices_of(ACCOUNT_EMAIL_VERIFY, data), notice_types=(ACCOUNT_EMAIL_VERIFY,)
     ),
     (ACCOUNT_DELETED, 1): Handler(erases=True),
+    (PARTNER_NOTIFICATION, 1): Handler(notices=_partner_notification, notice_types=(PARTNER_NOTIFICATION,)),
     # Made by the intake itself from delivery outcomes (``intake.outcomes``).
     (WEBHOOK_DISABLED, 1): Handler(
         notices=lambda data: notices_of(WEBHOOK_DISABLED, data), notice_types=(WEBHOOK_DISABLED,)

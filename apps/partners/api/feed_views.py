@@ -142,7 +142,9 @@ class InternalNotificationView(PartnerAPIView):
         summary="Post a notification to the partner's feed",
         description=(
             "Homerun's notification-service intake: a notice for any provider id (known here or not), put in "
-            "this partner's feed, worded as a rating notice (`message` above). Answers "
+            "this partner's feed, worded as a rating notice (`message` above). When the id is one of this "
+            "partner's providers (created or granted), the provider is told too, through its own channels "
+            "and preferences (event type `partner.notification`). Answers "
             f'`201 {{"id", "message": "{CREATED_MESSAGE}"}}`. Needs the `notifications:write` scope.'
         ),
         request=InternalNotificationInput,

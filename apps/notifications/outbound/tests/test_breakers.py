@@ -207,9 +207,10 @@ def test_no_lock_is_held_while_a_send_is_in_flight(settings, receiver_factory):
 
 def test_state_is_shared_by_two_processes(settings, breaker_redis, key):
     settings.BREAKER_FAIL_MAX = 2
-    # Long enough for two interpreters to start while it is open (opened_at has 1 s resolution),
-    # also on a loaded machine where each start takes seconds.
-    settings.BREAKER_RESET_TIMEOUT = 15
+    # Open for longer than any interpreter start, however loaded the machine (a 15 s timeout once
+    # lapsed between two starts in CI); the trial below shortens it, as every process reads it
+    # from its settings when it looks at the breaker.
+    settings.BREAKER_RESET_TIMEOUT = 600
     # The trial claim lasts at least one send's deadline: long enough for a third interpreter.
     settings.OUTBOUND_TOTAL_TIMEOUT = 30
 
@@ -232,7 +233,8 @@ print(breakers.breaker_for({key!r}).current_state)
     assert breakers.breaker_states() == {key: "open"}
 
     # After the reset timeout one trial is let through, in whichever process claims it first…
-    _wait_until_allowed(key, 20)
+    settings.BREAKER_RESET_TIMEOUT = 1
+    _wait_until_allowed(key, 5)
     assert breakers.allow(key)
     out_b_trial = _run_in_other_process(f"print(breakers.allow({key!r}))", settings=settings)
     assert out_b_trial == "False"

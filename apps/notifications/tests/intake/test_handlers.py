@@ -170,3 +170,33 @@ def test_an_event_of_an_unknown_version_is_skipped_and_logged(caplog, django_cap
     assert [n.type for n in created] == ["rating.created"]
     assert "ignoring event type 'rating.created' version 3" in caplog.text
     assert handler_for({"type": "rating.created", "version": "2"}) is None
+
+
+def test_a_partners_notice_tells_its_provider_unless_the_account_was_erased_since(django_capture_on_commit_callbacks):
+    def posted(**data) -> dict:
+        return {
+            "id": str(uuid.uuid4()),
+            "type": "partner.notification",
+            "version": 1,
+            "occurred_at": "2026-01-02T03:04:05+00:00",
+            "data": {
+                "notification_id": str(uuid.uuid4()),
+                "partner_id": str(uuid.uuid4()),
+                "partner_name": "Homerun",
+                "provider_id": str(uuid.uuid4()),
+                "provider_user_id": str(PROVIDER_USER),
+                "provider_name": "Pipe Dreams",
+                "provider_email": "pipes@example.com",
+                "rating_ref": str(uuid.uuid4()),
+                "score": 4,
+                "customer_name": "Alice",
+                "comment_excerpt": "Quick and tidy.",
+                "message": "Alice rated 4 stars",
+                **data,
+            },
+        }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        events_ingest(envelopes=[posted(), posted(provider_user_active=False)])
+
+    assert _inbox() == [(PROVIDER_USER, "partner.notification", "New 4-star rating received from Alice (via Homerun)")]

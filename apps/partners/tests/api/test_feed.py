@@ -8,12 +8,14 @@ import pytest
 from django.utils import timezone
 
 from apps.accounts.services import user_erase
-from apps.notifications.models import Channel, NotificationPreference
+from apps.core.models import OutboxEvent
+from apps.notifications.models import Channel, Delivery, Notification, NotificationPreference
+from apps.notifications.services import events_ingest
 from apps.partners.feed import FEED_PAGE_SIZE, feed_message
 from apps.partners.models import PartnerFeedItem, PartnerProvider
 from apps.ratings.models import Rating, RatingStatus
 from apps.ratings.services import rating_create, rating_moderate
-from tests.factories import CustomerFactory, UserFactory
+from tests.factories import DEFAULT_PASSWORD, CustomerFactory, ProviderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -238,3 +240,92 @@ def test_an_internal_notification_without_name_or_comment(partner):
         "New 2-star rating received",
         "New 3-star rating received",
     ]
+
+
+def _ingest_partner_notices():
+    events = list(OutboxEvent.objects.filter(type="partner.notification"))
+    events_ingest(envelopes=[event.envelope for event in events])
+    return events
+
+
+def test_a_notice_for_an_own_provider_also_reaches_its_channels_through_the_pipeline(partner, provider):
+    posted = post(partner, provider.pk, rating=4, name="Ada", comment="Fixed it fast").json()
+
+    [event] = _ingest_partner_notices()
+    assert event.data["provider_user_id"] == str(provider.user_id)
+    [item] = Notification.objects.filter(recipient_id=provider.user_id)
+    assert item.type == "partner.notification"
+    assert item.title == f"New 4-star rating received from Ada (via {partner.key.partner.name})"
+    assert item.body == "Fixed it fast"
+    assert item.data["notification_id"] == posted["id"] and item.data["score"] == 4
+    [email] = Delivery.objects.filter(recipient_id=provider.user_id, channel=Channel.EMAIL)
+    assert email.address == provider.user.email
+    # The partner's own feed has it too, consumed as ever.
+    assert [n["id"] for n in feed(partner, provider.pk)["notifications"]] == [posted["id"]]
+
+
+def test_the_provider_s_preferences_decide_its_channels_not_the_partner_feed(partner, provider):
+    NotificationPreference.objects.create(
+        recipient_id=provider.user_id, event_type="partner.notification", channel=Channel.IN_APP, enabled=False
+    )
+    NotificationPreference.objects.create(
+        recipient_id=provider.user_id, event_type="partner.notification", channel=Channel.EMAIL, enabled=False
+    )
+    posted = post(partner, provider.pk).json()
+    _ingest_partner_notices()
+
+    assert not Notification.objects.filter(recipient_id=provider.user_id).exists()
+    assert not Delivery.objects.filter(recipient_id=provider.user_id).exists()
+    assert [n["id"] for n in feed(partner, provider.pk)["notifications"]] == [posted["id"]]
+
+
+def test_a_notice_for_another_partner_s_or_an_unknown_provider_tells_nobody(partner, other_partner):
+    theirs = ProviderFactory()
+    PartnerProvider.objects.create(partner=other_partner.key.partner, provider=theirs)
+
+    mine_unknown = post(partner, uuid.uuid4())
+    not_mine = post(partner, theirs.pk)
+
+    assert mine_unknown.status_code == not_mine.status_code == 201
+    assert not OutboxEvent.objects.filter(type="partner.notification").exists()
+
+
+def test_a_notice_for_a_granted_provider_tells_it(partner, provider):
+    granted = ProviderFactory()
+    PartnerProvider.objects.create(partner=partner.key.partner, provider=granted, granted=True)
+
+    post(partner, granted.pk)
+
+    assert OutboxEvent.objects.get(type="partner.notification").data["provider_id"] == str(granted.pk)
+
+
+def test_a_notice_for_an_erased_provider_tells_nobody(partner, provider):
+    user_erase(user=provider.user, password=DEFAULT_PASSWORD)
+    OutboxEvent.objects.all().delete()
+
+    assert post(partner, provider.pk).status_code == 201
+    assert not OutboxEvent.objects.filter(type="partner.notification").exists()
+
+
+def test_the_provider_s_webhook_subscribed_to_the_type_gets_the_notice(partner, provider):
+    from apps.notifications.services import webhook_create
+
+    endpoint = webhook_create(
+        recipient_id=provider.user_id, url="https://hooks.example.com/in", event_types=["partner.notification"]
+    )
+    posted = post(partner, provider.pk, rating=2, name="", comment="Late").json()
+    [event] = _ingest_partner_notices()
+
+    [delivery] = Delivery.objects.filter(channel=Channel.WEBHOOK, endpoint=endpoint)
+    assert delivery.payload["type"] == "partner.notification"
+    assert delivery.payload["id"] == str(event.pk)
+    assert delivery.payload["data"] == {
+        "notification_id": posted["id"],
+        "partner_id": str(partner.key.partner.pk),
+        "provider_id": str(provider.pk),
+        "rating_ref": event.data["rating_ref"],
+        "score": 2,
+        "customer_name": "",
+        "title": f"New 2-star rating received (via {partner.key.partner.name})",
+        "body": "Late",
+    }
