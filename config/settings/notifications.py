@@ -2,8 +2,8 @@
 
 Runs on production settings (same secrets, hardening and required variables: it refuses to start
 without DATABASE_URL, CELERY_BROKER_URL or REDIS_URL too) with fewer apps: no admin and no
-ratings, providers or customers, so the ratings receivers are not connected; events arrive
-through the broker. Requests authenticate with the main deployment's JWTs (same signing key)
+ratings, providers or customers; the events arrive through the broker, and the intake's
+handlers decide here who is told. Requests authenticate with the main deployment's JWTs (same signing key)
 without reading the users table: the recipient is the token's ``user_id``.
 Its worker consumes only the ``notifications`` queue:
 ``celery -A config worker -Q notifications``.
