@@ -244,9 +244,14 @@ def env_problems(docs) -> list[str]:
             } | (names - {item["name"] for item in container.get("env", [])})
             if unread := sorted(names - variables_read()):
                 problems.append(f"{where} sets variables no code reads: {', '.join(unread)}")
-            needs = {"PGBOUNCER_UPSTREAM_URL"} if is_pooler(container) else production_requires()
+            # PgBouncer loads no Django settings: it needs only its upstream.
+            needs, who = (
+                ({"PGBOUNCER_UPSTREAM_URL"}, "the pgbouncer role needs")
+                if is_pooler(container)
+                else (production_requires(), "production settings require")
+            )
             if missing := sorted(needs - required):
-                problems.append(f"{where} lacks what production settings require: {', '.join(missing)}")
+                problems.append(f"{where} lacks what {who}: {', '.join(missing)}")
     return problems
 
 
@@ -268,6 +273,19 @@ def test_the_checks_catch_an_unread_and_a_missing_variable():
     assert problems == [
         "Deployment web, container web sets variables no code reads: WEB_WORKERS",
         "Deployment web, container web lacks what production settings require: REDIS_URL",
+    ]
+
+
+def test_the_checks_hold_pgbouncer_to_its_upstream_not_to_the_django_settings():
+    docs = [dict(doc) for doc in render("monolith")]
+    pooler = next(doc for doc in docs if doc["kind"] == "Deployment" and doc["metadata"]["name"] == "pgbouncer")
+    container = pooler["spec"]["template"]["spec"]["containers"][0]
+    broken = {**container, "env": [item for item in container["env"] if item["name"] != "PGBOUNCER_UPSTREAM_URL"]}
+    pod = {**pooler["spec"]["template"]["spec"], "containers": [broken]}
+    broken_pooler = {**pooler, "spec": {**pooler["spec"], "template": {**pooler["spec"]["template"], "spec": pod}}}
+    assert env_problems([pooler]) == []
+    assert env_problems([broken_pooler]) == [
+        "Deployment pgbouncer, container pgbouncer lacks what the pgbouncer role needs: PGBOUNCER_UPSTREAM_URL"
     ]
 
 
@@ -557,7 +575,7 @@ def test_web_and_workers_autoscale_with_a_disruption_budget_and_no_fixed_replica
     hpas = {d["spec"]["scaleTargetRef"]["name"]: d for d in docs if d["kind"] == "HorizontalPodAutoscaler"}
     budgets = {d["metadata"]["name"]: d for d in docs if d["kind"] == "PodDisruptionBudget"}
     assert set(hpas) == scaled
-    # The poolers have budgets too, and fixed replicas (test_pgbouncer_...).
+    # The poolers have budgets too, and fixed replicas (test_each_database_has_a_pgbouncer_...).
     assert set(budgets) - set(POOLERS[overlay]) == scaled
     for d in docs:
         if d["kind"] == "Deployment" and d["metadata"]["name"] in scaled:
