@@ -8,7 +8,8 @@ against the code: every environment variable they set is read somewhere (the set
 found with ast, the entrypoint, bin/probe), each has what production settings refuse to start
 without, and its settings module really starts with that environment. The rest pins what
 docs/kubernetes.md promises: probes, graceful shutdown, singletons, autoscaling, budgets,
-security context, secrets by reference only.
+security context, secrets by reference only, and the connection pooling: the pooled roles go
+through PgBouncer, migrate and the dispatcher straight to PostgreSQL.
 """
 
 import ast
@@ -34,6 +35,18 @@ KUBERNETES_VERSIONS = ("1.29.0", kubernetes_validate.latest_version())
 SECRETS = {"marketplace-ratings", "marketplace-ratings-notifications"}
 WORKER_ROLES = {"worker", "delivery-worker", "notifications-worker"}
 WEB_ROLES = {"web", "notifications-web", "stream", "notifications-stream"}
+# PgBouncer (the entrypoint's `pgbouncer` role): no Django, so neither production's variables nor
+# the migrations concern it.
+POOLER_ROLES = {"pgbouncer"}
+# Each pooler and the Secret its upstream comes from; the roles that go through them (by their
+# Deployment's name, without the notifications- prefix). Migrate and the dispatcher connect
+# directly (docs/kubernetes.md "Connection pooling").
+POOLERS = {
+    "monolith": {"pgbouncer": "marketplace-ratings"},
+    "split": {"pgbouncer": "marketplace-ratings", "notifications-pgbouncer": "marketplace-ratings-notifications"},
+}
+POOLED_ROLES = {"web", "stream", "worker", "delivery-worker", "beat"}
+PGBOUNCER_PORT = 6432
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -161,9 +174,18 @@ def variables_read_by_django() -> frozenset[str]:
     return frozenset(reads)
 
 
+def python_heredocs(shell_source: str) -> list[str]:
+    """The bodies of `python - <<'PY' ... PY` in a shell script (the pgbouncer role's config)."""
+    return re.findall(r"^\s*python3? - <<'PY'\n(.*?)^PY$", shell_source, flags=re.MULTILINE | re.DOTALL)
+
+
 @cache
 def variables_read() -> frozenset[str]:
-    return variables_read_by_django() | env_reads_in_shell((ROOT / "docker" / "entrypoint.sh").read_text())
+    entrypoint = (ROOT / "docker" / "entrypoint.sh").read_text()
+    reads = set(variables_read_by_django()) | env_reads_in_shell(entrypoint)
+    for body in python_heredocs(entrypoint):
+        reads |= env_reads_in_python(body)
+    return frozenset(reads)
 
 
 @cache
@@ -193,6 +215,10 @@ def configmaps(docs) -> dict[str, dict]:
     return {doc["metadata"]["name"]: doc.get("data", {}) for doc in docs if doc["kind"] == "ConfigMap"}
 
 
+def is_pooler(container: dict) -> bool:
+    return role(container) in POOLER_ROLES
+
+
 def container_env_names(container: dict, maps: dict[str, dict]) -> set[str]:
     names = {item["name"] for item in container.get("env", [])}
     for source in container.get("envFrom", []):
@@ -218,8 +244,14 @@ def env_problems(docs) -> list[str]:
             } | (names - {item["name"] for item in container.get("env", [])})
             if unread := sorted(names - variables_read()):
                 problems.append(f"{where} sets variables no code reads: {', '.join(unread)}")
-            if missing := sorted(production_requires() - required):
-                problems.append(f"{where} lacks what production settings require: {', '.join(missing)}")
+            # PgBouncer loads no Django settings: it needs only its upstream.
+            needs, who = (
+                ({"PGBOUNCER_UPSTREAM_URL"}, "the pgbouncer role needs")
+                if is_pooler(container)
+                else (production_requires(), "production settings require")
+            )
+            if missing := sorted(needs - required):
+                problems.append(f"{where} lacks what {who}: {', '.join(missing)}")
     return problems
 
 
@@ -241,6 +273,19 @@ def test_the_checks_catch_an_unread_and_a_missing_variable():
     assert problems == [
         "Deployment web, container web sets variables no code reads: WEB_WORKERS",
         "Deployment web, container web lacks what production settings require: REDIS_URL",
+    ]
+
+
+def test_the_checks_hold_pgbouncer_to_its_upstream_not_to_the_django_settings():
+    docs = [dict(doc) for doc in render("monolith")]
+    pooler = next(doc for doc in docs if doc["kind"] == "Deployment" and doc["metadata"]["name"] == "pgbouncer")
+    container = pooler["spec"]["template"]["spec"]["containers"][0]
+    broken = {**container, "env": [item for item in container["env"] if item["name"] != "PGBOUNCER_UPSTREAM_URL"]}
+    pod = {**pooler["spec"]["template"]["spec"], "containers": [broken]}
+    broken_pooler = {**pooler, "spec": {**pooler["spec"], "template": {**pooler["spec"]["template"], "spec": pod}}}
+    assert env_problems([pooler]) == []
+    assert env_problems([broken_pooler]) == [
+        "Deployment pgbouncer, container pgbouncer lacks what the pgbouncer role needs: PGBOUNCER_UPSTREAM_URL"
     ]
 
 
@@ -288,10 +333,22 @@ I = env(name_in_a_loop)
         "PORT",
         "LOG_LEVEL",
     }
-    # And on the real code: settings, an app's module, the entrypoint and the probe.
-    assert {"DATABASE_URL", "POD_IP", "OUTBOX_DISPATCHER_HEARTBEAT_FILE", "WORKER_QUEUES", "ALLOWED_HOSTS"} <= (
-        variables_read()
-    )
+    heredoc = "run() {\n  python - <<'PY'\nimport os\nos.environ[\"IN_A_HEREDOC\"]\nPY\n  exec x\n}\n"
+    assert [env_reads_in_python(body) for body in python_heredocs(heredoc)] == [{"IN_A_HEREDOC"}]
+    # And on the real code: settings, an app's module, the entrypoint (its shell and the
+    # pgbouncer role's Python) and the probe.
+    assert {
+        "DATABASE_URL",
+        "DATABASE_POOLER",
+        "POD_IP",
+        "OUTBOX_DISPATCHER_HEARTBEAT_FILE",
+        "WORKER_QUEUES",
+        "ALLOWED_HOSTS",
+        "PGBOUNCER_UPSTREAM_URL",
+        "PGBOUNCER_POOL_SIZE",
+        "PGBOUNCER_MAX_CLIENT_CONN",
+        "PGBOUNCER_PORT",
+    } <= variables_read()
     assert {"SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "METRICS_TOKEN"} <= production_requires()
 
 
@@ -318,6 +375,7 @@ def test_containers_set_only_variables_the_code_reads_and_all_that_production_re
 
 PLACEHOLDERS = {
     "DATABASE_URL": "postgres://ratings:placeholder@postgres.invalid:5432/ratings",
+    "DATABASE_POOLED_URL": "postgres://ratings:placeholder@pgbouncer.invalid:6432/ratings",
     "REDIS_URL": "redis://redis.invalid:6379/0",
     "CELERY_BROKER_URL": "redis://redis.invalid:6379/1",
     "SECRET_KEY": "placeholder-secret-key-for-a-settings-import-0123456789abcdefghij",
@@ -357,11 +415,14 @@ def settings_start(environment: tuple[tuple[str, str], ...]) -> subprocess.Compl
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_each_containers_settings_module_starts_with_its_environment(overlay):
     """What the entrypoint would load: notifications-* roles switch to the notifications settings.
-    Containers whose environments differ only in what the entrypoint reads share one start."""
+    Containers whose environments differ only in what the entrypoint reads share one start.
+    PgBouncer loads no settings (its environment is checked by the env and pooling tests)."""
     maps = configmaps(render(overlay))
     runs: dict[tuple, list[str]] = {}
     for doc, pod in pod_templates(render(overlay)):
         for container in containers(pod):
+            if is_pooler(container):
+                continue
             module = "config.settings.notifications" if role(container).startswith("notifications-") else None
             env = {k: v for k, v in resolved_env(container, maps).items() if k in variables_read_by_django()}
             env["DJANGO_SETTINGS_MODULE"] = module or env.get("DJANGO_SETTINGS_MODULE") or image_settings_module()
@@ -422,6 +483,11 @@ def test_every_deployment_waits_for_its_migrations(overlay):
     docs = render(overlay)
     for doc, pod in pod_templates(docs):
         if doc["kind"] != "Deployment":
+            continue
+        if is_pooler(pod["containers"][0]):
+            # PgBouncer runs no code against the schema, and the pooled roles' init containers
+            # reach the database through it: it starts at once.
+            assert "initContainers" not in pod, doc["metadata"]["name"]
             continue
         expected = "notifications-wait-migrations" if doc["metadata"]["name"].startswith("notifications-") else None
         assert [role(c) for c in pod["initContainers"]] == [expected or "wait-migrations"], doc["metadata"]["name"]
@@ -509,7 +575,8 @@ def test_web_and_workers_autoscale_with_a_disruption_budget_and_no_fixed_replica
     hpas = {d["spec"]["scaleTargetRef"]["name"]: d for d in docs if d["kind"] == "HorizontalPodAutoscaler"}
     budgets = {d["metadata"]["name"]: d for d in docs if d["kind"] == "PodDisruptionBudget"}
     assert set(hpas) == scaled
-    assert set(budgets) == scaled
+    # The poolers have budgets too, and fixed replicas (test_each_database_has_a_pgbouncer_...).
+    assert set(budgets) - set(POOLERS[overlay]) == scaled
     for d in docs:
         if d["kind"] == "Deployment" and d["metadata"]["name"] in scaled:
             assert "replicas" not in d["spec"], "an apply would undo the autoscaler's choice"
@@ -525,7 +592,8 @@ def test_the_split_overlay_moves_the_notifications_queues_and_paths_to_the_notif
         env = {item["name"]: item.get("value") for item in pod["containers"][0].get("env", [])}
         if role(pod["containers"][0]) in WORKER_ROLES:
             queues[doc["metadata"]["name"]] = env["WORKER_QUEUES"]
-        database = next(item for item in pod["containers"][0]["env"] if item["name"] == "DATABASE_URL")
+        name = "PGBOUNCER_UPSTREAM_URL" if is_pooler(pod["containers"][0]) else "DATABASE_URL"
+        database = next(item for item in pod["containers"][0]["env"] if item["name"] == name)
         expected = "marketplace-ratings-notifications" if doc["metadata"]["name"].startswith("notifications-") else None
         assert database["valueFrom"]["secretKeyRef"]["name"] == (expected or "marketplace-ratings")
     assert queues == {
@@ -555,3 +623,107 @@ def test_the_monolith_routes_only_the_live_inbox_stream_to_the_asgi_role():
     entrypoint = (ROOT / "docker" / "entrypoint.sh").read_text()
     assert "python -m config.server stream" in entrypoint
     assert server.ROLES["stream"][:2] == ("asginl", "config.asgi:application")
+
+
+# --- connection pooling ------------------------------------------------------------------------
+def _database_env(container: dict) -> tuple[dict | None, str | None]:
+    """(the secretKeyRef of DATABASE_URL, the value of DATABASE_POOLER) as the container sets them."""
+    env = {item["name"]: item for item in container.get("env", [])}
+    url = env.get("DATABASE_URL", {}).get("valueFrom", {}).get("secretKeyRef")
+    pooler = env.get("DATABASE_POOLER", {}).get("value")
+    return url, pooler
+
+
+def _secret_of(name: str) -> str:
+    return "marketplace-ratings-notifications" if name.startswith("notifications-") else "marketplace-ratings"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_pooled_roles_reach_the_database_through_pgbouncer_and_migrate_and_the_dispatcher_directly(overlay):
+    docs = render(overlay)
+    # Set per container, never in the ConfigMap that migrate and the dispatcher read too.
+    assert not [name for name, data in configmaps(docs).items() if "DATABASE_POOLER" in data]
+    pooled, direct = set(), set()
+    for doc, pod in pod_templates(docs):
+        name = doc["metadata"]["name"]
+        if is_pooler(pod["containers"][0]):
+            continue
+        for container in containers(pod):
+            url, pooler = _database_env(container)
+            where = (name, container["name"])
+            assert url["name"] == _secret_of(name), where
+            if name.removeprefix("notifications-") in POOLED_ROLES:
+                # The init container too: `migrate --check` only reads, and a pooled pod then
+                # needs no direct session at all.
+                assert url["key"] == "DATABASE_POOLED_URL", where
+                assert pooler == "pgbouncer", where
+                pooled.add(name)
+            else:
+                assert url["key"] == "DATABASE_URL", where
+                assert pooler is None, where
+                direct.add(name)
+    if overlay == "monolith":
+        assert pooled == {"web", "stream", "worker", "delivery-worker", "beat"}
+        assert direct == {"migrate", "dispatcher"}
+    else:
+        notifications = {"notifications-web", "notifications-stream", "notifications-worker"}
+        assert pooled == {"web", "worker", "beat", "notifications-delivery-worker"} | notifications
+        assert direct == {"migrate", "dispatcher", "notifications-migrate"}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_database_has_a_pgbouncer_that_reads_its_upstream_from_the_secret(overlay):
+    docs = render(overlay)
+    guide = (ROOT / "docs" / "kubernetes.md").read_text()
+    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    services = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Service"}
+    budgets = {d["metadata"]["name"]: d for d in docs if d["kind"] == "PodDisruptionBudget"}
+    hpas = {d["spec"]["scaleTargetRef"]["name"] for d in docs if d["kind"] == "HorizontalPodAutoscaler"}
+    poolers = {name for name, d in deployments.items() if is_pooler(d["spec"]["template"]["spec"]["containers"][0])}
+    assert poolers == set(POOLERS[overlay])
+    for name, secret in POOLERS[overlay].items():
+        deployment = deployments[name]
+        pod = deployment["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        env = {item["name"]: item for item in container["env"]}
+        # The direct URL, by reference: its user and password are the ones clients use too.
+        assert env["PGBOUNCER_UPSTREAM_URL"]["valueFrom"] == {"secretKeyRef": {"name": secret, "key": "DATABASE_URL"}}
+        assert int(env["PGBOUNCER_PORT"]["value"]) == PGBOUNCER_PORT
+        assert "envFrom" not in container, "PgBouncer runs no Django: it needs no settings"
+        # A Service named pgbouncer would otherwise set PGBOUNCER_PORT=tcp://... in the pod.
+        assert pod["enableServiceLinks"] is False
+        assert container["ports"] == [{"name": "pgbouncer", "containerPort": PGBOUNCER_PORT}]
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            assert container[probe]["tcpSocket"] == {"port": "pgbouncer"}, (name, probe)
+        # Fixed replicas, never an autoscaler: replicas x pool size is its share of the database's
+        # max_connections. Two, and a budget, so a drain or a rollout always leaves one.
+        assert deployment["spec"]["replicas"] >= 2
+        assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+        assert name not in hpas
+        assert budgets[name]["spec"]["maxUnavailable"] == 1
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert budgets[name]["spec"]["selector"]["matchLabels"].items() <= labels.items()
+        service = services[name]
+        assert service["spec"]["selector"].items() <= labels.items()
+        assert [(p["port"], p["targetPort"]) for p in service["spec"]["ports"]] == [(PGBOUNCER_PORT, "pgbouncer")]
+        # The pooled URL the guide tells operators to put in the Secret names this Service.
+        assert f"@{name}:{PGBOUNCER_PORT}/" in guide, name
+        # Safe shutdown: wait for the endpoints, SIGINT (1.18 takes SIGTERM as an immediate
+        # shutdown that fails every transaction in flight), wait for it to exit.
+        command = container["lifecycle"]["preStop"]["exec"]["command"]
+        assert command[:2] == ["sh", "-c"]
+        sleep, interrupt, wait = (step.strip() for step in command[2].split(";", 2))
+        assert sleep.startswith("sleep ") and interrupt == "kill -INT 1" and wait.startswith("while kill -0 1")
+        assert pod["terminationGracePeriodSeconds"] > int(sleep.split()[1])
+
+
+def test_the_entrypoints_pgbouncer_role_listens_where_the_manifests_probe():
+    """The manifests' port is the one the role writes into pgbouncer.ini, and the role execs
+    PgBouncer, so the preStop hook's `kill -INT 1` reaches PgBouncer itself."""
+    entrypoint = (ROOT / "docker" / "entrypoint.sh").read_text()
+    match = re.search(r"^pgbouncer_role\(\) {\n(.*?)^}", entrypoint, flags=re.MULTILINE | re.DOTALL)
+    assert match, "the entrypoint has no pgbouncer_role"
+    body = match.group(1)
+    assert 'listen_port = {os.environ.get("PGBOUNCER_PORT", "6432")}' in body
+    assert "pool_mode = transaction" in body
+    assert body.rstrip().splitlines()[-1].strip().startswith("exec pgbouncer ")

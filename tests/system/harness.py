@@ -319,7 +319,8 @@ class Stack:
             env,
         )
         base = f"http://127.0.0.1:{port}"
-        wait_until(lambda: http("GET", base + "/healthz")[0] == 200, timeout=30, what=f"{name} /healthz")
+        # A loaded machine (CI runs two suites at once) can take over 30 s to import and bind.
+        wait_until(lambda: http("GET", base + "/healthz")[0] == 200, timeout=90, what=f"{name} /healthz")
         return base
 
     def supervised(self, name: str, args: list[str], env: dict) -> subprocess.Popen:
