@@ -1,11 +1,15 @@
-"""Writes of the notifications app, one module per concern.
+"""The writes the notifications app's entry points call (API views, tasks, admin), gathered.
 
-- ``ingest``: events → inbox items and deliveries, in batches.
-- ``engine``: the delivery engine (claim, send through a channel, record, sweep, replay).
-- ``digests``: new-rating emails collected per recipient and period, closed by beat.
-- ``webhooks``, ``devices``, ``preferences``, ``schedule``, ``inbox``: what users manage through the API.
+The writes live in the wings; this facade only re-exports them, so the views need not know
+where each lives:
 
-The channels themselves (email, webhook, push) are ``apps.notifications.delivery.channels``.
+- ``intake``: events → inbox items and deliveries in batches (``ingest``, its handlers by type
+  and version), the inbox's own states (``inbox``), digests closed by beat (``digests``).
+- ``subscriptions``: what users manage through the API (``webhooks``, ``devices``,
+  ``preferences``, ``schedule``).
+- ``delivery``: the engine (claim, send through a channel, record, sweep, replay).
+
+``retention`` (the tables' purges) is the one module of its own here.
 """
 
 from apps.notifications.db import notifications_db
