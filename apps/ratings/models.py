@@ -1,6 +1,7 @@
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Cast, Coalesce, Length, NullIf
@@ -13,6 +14,24 @@ from apps.providers.models import Provider
 
 SCORE_MIN, SCORE_MAX = 1, 5
 COMMENT_MAX_LENGTH = 2000
+
+
+# The text search configuration of rating comments: the reviews are written in English (no
+# language is stored per review), so English stemming ("plumbers" finds "plumber"). The GIN
+# index of migration 0008 is built on exactly rating_search_vector(); a query must use the same
+# expression for PostgreSQL to use it, and changing the configuration needs a new index.
+SEARCH_CONFIG = "english"
+SEARCH_INDEX_NAME = "ratings_comment_search_idx"
+
+
+def rating_search_vector() -> SearchVector:
+    return SearchVector("comment", config=SEARCH_CONFIG)
+
+
+def rating_search_query(text: str) -> SearchQuery:
+    # websearch syntax: words are ANDed, "quoted phrases", "or", and -excluded words; never a
+    # syntax error whatever the user typed.
+    return SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
 
 
 class RatingStatus(models.TextChoices):
@@ -101,6 +120,10 @@ class Rating(TimeStampedModel):
     helpful_count = models.PositiveIntegerField(default=0, db_default=0)
     # The author's last change of score or comment (moderation does not count); null if never edited.
     edited_at = models.DateTimeField(null=True, blank=True)
+    # How long after the rating was first public the rated provider's reply first became public
+    # (set once, by the reply services in the reply's transaction): the provider's reply rate and
+    # median time to reply are read from it through ratings_reply_delay_idx.
+    first_reply_delay = models.DurationField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -126,6 +149,13 @@ class Rating(TimeStampedModel):
             models.Index(
                 fields=["provider", "status", "-helpful_count", "-created_at", "-id"],
                 name="ratings_provider_helpful_idx",
+            ),
+            # A provider's answered published ratings by reply delay: their count (the reply
+            # rate) and their median are index-only scans of this index alone.
+            models.Index(
+                fields=["provider", "first_reply_delay"],
+                condition=Q(status=RatingStatus.PUBLISHED, first_reply_delay__isnull=False),
+                name="ratings_reply_delay_idx",
             ),
         ]
 
@@ -204,6 +234,30 @@ class RatingSummary(models.Model):
     @property
     def stars(self) -> list[int]:
         return [self.stars_1, self.stars_2, self.stars_3, self.stars_4, self.stars_5]
+
+
+class RatingMonth(models.Model):
+    """One provider's published ratings given in one calendar month (UTC): count and sum of scores.
+
+    The rollup behind the monthly trend, moved with the summary by the same services in the
+    same transaction (an upsert per change), so a series of N months is N rows read by the
+    unique index whatever the number of ratings. A rating belongs to the month it was created.
+    """
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="rating_months")
+    # The first day of the month.
+    month = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+    sum = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["provider", "month"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "month"], name="ratings_month_provider_month_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider_id} {self.month:%Y-%m}: {self.count} ratings"
 
 
 class ModerationDecision(UUIDModel):

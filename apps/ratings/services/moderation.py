@@ -40,6 +40,7 @@ def _transition(*, rating: Rating, to_status: str, reason: str, moderator: User 
         summary = _summary_apply(
             provider_id=rating.provider_id,
             changes=[(rating.score, delta)],
+            rated_at=rating.created_at,
             verified_delta=delta * int(rating.verified),
         )
     ModerationDecision.objects.create(
