@@ -58,6 +58,9 @@ class RatingInvitation(UUIDModel):
     # this one must not become usable (or revocable) again.
     used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # When the one reminder went out (RATING_INVITATION_REMINDER_DELAY after creation, if the
+    # invitation was still open); set in the transaction that publishes it, so it goes once.
+    reminded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -76,6 +79,12 @@ class RatingInvitation(UUIDModel):
                 fields=["customer", "-created_at", "-id"],
                 condition=Q(used_at__isnull=True, revoked_at__isnull=True),
                 name="ratings_invitation_open_idx",
+            ),
+            # The reminder sweep: open invitations not reminded yet, oldest first.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(used_at__isnull=True, revoked_at__isnull=True, reminded_at__isnull=True),
+                name="ratings_invitation_remind_idx",
             ),
         ]
 
