@@ -71,8 +71,9 @@ def _searched(queryset: QuerySet[Rating], q: str) -> QuerySet[Rating]:
     # The same expression as the index, or PostgreSQL would not use it. The rank is cast to
     # double precision: ts_rank's real would reach Python rounded to its shortest text, and the
     # cursor, which compares the rank it kept with the database's, would then skip a rating.
+    # alias(), not annotate(): the vector serves the filter and the rank, not the response.
     return (
-        queryset.annotate(search_vector=rating_search_vector())
+        queryset.alias(search_vector=rating_search_vector())
         .filter(search_vector=query)
         .annotate(**{SEARCH_RANK: Cast(SearchRank(F("search_vector"), query), FloatField())})
     )
