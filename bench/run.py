@@ -327,8 +327,9 @@ def seed(database_url: str, *, big: int) -> dict:
             (
                 "summaries",
                 f"INSERT INTO {summary} (provider_id, count, sum, stars_1, stars_2, stars_3, stars_4, stars_5, "
-                f"verified_count, updated_at) SELECT p.id, count(r.id), coalesce(sum(r.score), 0), {stars}, "
-                f"count(r.id) FILTER (WHERE r.verified), now() FROM {provider} p "
+                f"verified_count, replied_count, updated_at) SELECT p.id, count(r.id), coalesce(sum(r.score), 0), "
+                f"{stars}, count(r.id) FILTER (WHERE r.verified), "
+                f"count(r.id) FILTER (WHERE r.first_reply_delay IS NOT NULL), now() FROM {provider} p "
                 f"LEFT JOIN {rating} r ON r.provider_id = p.id AND r.status = 'published' GROUP BY p.id",
             )
         )

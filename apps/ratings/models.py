@@ -201,6 +201,9 @@ class RatingSummary(models.Model):
     stars_4 = models.PositiveIntegerField(default=0)
     stars_5 = models.PositiveIntegerField(default=0)
     verified_count = models.PositiveIntegerField(default=0)
+    # Published ratings the provider answered publicly (``Rating.first_reply_delay`` set): the
+    # reply rate's numerator, moved with the rest of the row.
+    replied_count = models.PositiveIntegerField(default=0, db_default=0)
     # Exact mean kept by the database for filtering and ordering; the API rounds it.
     average = models.GeneratedField(
         expression=Cast(F("sum"), models.FloatField()) / NullIf(F("count"), 0),

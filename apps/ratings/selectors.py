@@ -171,10 +171,11 @@ def rating_metrics_get(*, provider_id, months: int = 12, today: datetime.date | 
     """One provider's response metrics and monthly trend, each read by a key or an index.
 
     - ``count``: the provider's published ratings, from its summary row (one key lookup);
-    - ``replied_count``: those the provider answered publicly, counted in the partial index
-      ``ratings_reply_delay_idx`` (an index-only scan of the answered ratings alone);
-    - ``median_reply_delay``: the middle of those delays, read at an offset of the same
-      index (null when none was answered; the mean of the two middle ones for an even count);
+    - ``replied_count``: those the provider answered publicly, from the same row (kept by the
+      rating and reply services with the rest of the summary);
+    - ``median_reply_delay``: the middle of those delays, read at an offset of the partial
+      index ``ratings_reply_delay_idx`` (an index-only scan of half the provider's answered
+      ratings; null when none was answered; the mean of the two middle ones for an even count);
     - ``months``: the last ``months`` calendar months (UTC) up to the current one, oldest
       first, each ``(month, count, sum)``; a month without ratings is ``(month, 0, 0)``. Read
       from the ``RatingMonth`` rollup by its unique index: at most ``months`` rows.
@@ -185,7 +186,7 @@ def rating_metrics_get(*, provider_id, months: int = 12, today: datetime.date | 
     answered = Rating.objects.filter(
         provider_id=provider_id, status=RatingStatus.PUBLISHED, first_reply_delay__isnull=False
     )
-    replied_count = answered.count()
+    replied_count = summary.replied_count
     median = None
     if replied_count:
         middle = list(
@@ -193,7 +194,8 @@ def rating_metrics_get(*, provider_id, months: int = 12, today: datetime.date | 
                 (replied_count - 1) // 2 : replied_count // 2 + 1
             ]
         )
-        median = sum(middle, timedelta(0)) / len(middle)
+        # Empty only if the count drifted from the rows (recompute_rating_summaries repairs it).
+        median = sum(middle, timedelta(0)) / len(middle) if middle else None
     today = today or timezone.now().astimezone(datetime.UTC).date()
     first = _month_start(today, months - 1)
     rows = {

@@ -207,6 +207,7 @@ def rating_delete(*, rating: Rating) -> None:
             changes=[(locked.score, -1)],
             rated_at=locked.created_at,
             verified_delta=-int(locked.verified),
+            replied_delta=-int(locked.first_reply_delay is not None),
         )
     locked.delete()
     events.publish(event)

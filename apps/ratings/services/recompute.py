@@ -82,5 +82,6 @@ def _expected_summary(provider_id) -> dict:
         count=Count("pk"),
         sum=Coalesce(Sum("score"), 0),
         verified_count=Count("pk", filter=Q(verified=True)),
+        replied_count=Count("pk", filter=Q(first_reply_delay__isnull=False)),
         **{f"stars_{n}": Count("pk", filter=Q(score=n)) for n in range(1, 6)},
     )

@@ -14,6 +14,7 @@ from apps.ratings.models import (
 )
 from apps.ratings.services.common import _hold_reason, _locked
 from apps.ratings.services.errors import ReasonRequired, StatusUnchanged
+from apps.ratings.services.summary import _counted, _summary_apply
 
 
 def _first_reply_record(*, rating: Rating, reply: RatingReply) -> None:
@@ -31,6 +32,8 @@ def _first_reply_record(*, rating: Rating, reply: RatingReply) -> None:
     Rating.objects.filter(pk=rating.pk, first_reply_delay__isnull=True).update(
         first_reply_delay=rating.first_reply_delay
     )
+    if _counted(rating):
+        _summary_apply(provider_id=rating.provider_id, changes=[], rated_at=rating.created_at, replied_delta=1)
 
 
 def _reply_transition(

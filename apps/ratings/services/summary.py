@@ -46,7 +46,12 @@ def _month_statement(*, provider_id, month: datetime.date, count: int, total: in
 
 
 def _summary_apply(
-    *, provider_id, changes: Iterable[tuple[int, int]], rated_at: datetime.datetime, verified_delta: int = 0
+    *,
+    provider_id,
+    changes: Iterable[tuple[int, int]],
+    rated_at: datetime.datetime,
+    verified_delta: int = 0,
+    replied_delta: int = 0,
 ) -> dict[str, int] | None:
     """Add ``(score, +1|-1)`` changes to a provider's summary in one ``UPDATE … SET x = x + n``.
 
@@ -70,6 +75,8 @@ def _summary_apply(
         deltas["sum"] = deltas.get("sum", 0) + score * delta
     if verified_delta:
         deltas["verified_count"] = verified_delta
+    if replied_delta:
+        deltas["replied_count"] = replied_delta
     if not deltas:
         return None
     table = RatingSummary._meta.db_table
