@@ -158,6 +158,7 @@ def rating_summary_get(*, provider_id) -> RatingSummary:
     return RatingSummary(provider_id=provider_id)
 
 
+# The longest trend the metrics serve (the API's ?months= bound).
 MONTHS_MAX = 60
 
 

@@ -15,6 +15,7 @@ from apps.ratings.models import (
     ReportReason,
     ReportStatus,
 )
+from apps.ratings.selectors import MONTHS_MAX
 
 
 class RatingCreateInput(JSONInput):
@@ -187,7 +188,11 @@ class CustomerInvitationOutput(serializers.Serializer):
 
 class RatingMetricsQuery(QueryInput):
     months = serializers.IntegerField(
-        required=False, default=12, min_value=1, max_value=60, help_text="How many months the trend covers (1 to 60)."
+        required=False,
+        default=12,
+        min_value=1,
+        max_value=MONTHS_MAX,
+        help_text=f"How many months the trend covers (1 to {MONTHS_MAX}).",
     )
 
 

@@ -58,9 +58,10 @@ def _summary_apply(
     The same changes move the provider's row for the month of ``rated_at`` (the rating's
     creation), which the monthly trend reads: on PostgreSQL in the same statement (the upsert
     as a ``WITH`` of the summary's ``UPDATE``, so a rating still costs one round trip for
-    both), on SQLite in a statement before it. The month's row is always locked after the
-    summary's (PostgreSQL runs a ``WITH`` the main query does not read after the main query),
-    so writers of one provider queue on the summary row and never deadlock on the two.
+    both), on SQLite in a statement before it. Every writer of a provider's figures takes the
+    two row locks in this one statement, so all of them take them in the same order and queue
+    rather than deadlock (PostgreSQL runs a ``WITH`` the main query does not read once the
+    main query is done, in practice after the summary's row lock).
 
     Returns the summary after the change (``{count, sum}``: the events carry it) from the same
     statement's ``RETURNING``, or None when there was nothing to change. SQL rather than
