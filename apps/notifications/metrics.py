@@ -76,7 +76,7 @@ def breaker_metrics() -> Iterable[Metric]:
     from apps.notifications.outbound import breakers
 
     counts = GaugeMetricFamily(
-        "outbound_breakers", "Circuit breakers by kind (host, provider) and state", labels=["kind", "state"]
+        "outbound_breakers", "Circuit breakers by kind (endpoint, origin, provider) and state", labels=["kind", "state"]
     )
     try:
         current = breakers.breaker_states()

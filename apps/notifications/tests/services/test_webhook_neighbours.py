@@ -4,6 +4,7 @@ Real receivers on 127.0.0.1 (one port is one origin, paths are endpoints), real 
 Redis when the run has them: the breakers, slots and quorum are the shared ones.
 """
 
+import socket
 import threading
 import time
 import uuid
@@ -263,3 +264,41 @@ def test_held_deliveries_are_found_by_their_endpoint_or_origin():
     assert found("origin:https://hooks.example:443") == ["https://hooks.example/x", "https://hooks.example:443/y"]
     assert found(breakers.endpoint_key(endpoint_id)) == ["https://other.example/q"]
     assert webhook.waiting_for(["provider:1"]) is None
+
+
+def test_transport_failures_blame_the_origin_and_the_rest_the_endpoint(settings, receiver_factory, closed_port):
+    from apps.notifications.outbound import http
+    from apps.notifications.outbound.errors import ConnectTimedOut
+
+    def outcome(url):
+        try:
+            return http.post(url, body=b"{}", headers={})
+        except Exception as exc:  # noqa: BLE001 - the result under test
+            return exc
+
+    stop = threading.Event()
+    answering = receiver_factory(_paths({"/ok": reply(204), "/500": reply(500), "/hang": _hang(stop)}))
+    # A listener whose accept queue is full drops new connection attempts: a connect timeout.
+    full = socket.socket()
+    full.bind(("127.0.0.1", 0))
+    full.listen(0)
+    fillers = []
+    try:
+        for _ in range(3):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(full.getsockname())
+            fillers.append(filler)
+        time.sleep(0.1)
+        timed_out = outcome(f"http://127.0.0.1:{full.getsockname()[1]}/x")
+        assert isinstance(timed_out, ConnectTimedOut)
+        assert health.blame(timed_out) == health.ORIGIN
+        assert health.blame(outcome(f"http://127.0.0.1:{closed_port}/x")) == health.ORIGIN
+        assert health.blame(outcome(answering.url("/hang"))) == health.ENDPOINT  # a deadline after connecting
+        assert health.blame(outcome(answering.url("/500"))) == health.ENDPOINT
+        assert health.blame(outcome(answering.url("/ok"))) is None
+    finally:
+        stop.set()
+        for filler in fillers:
+            filler.close()
+        full.close()
