@@ -70,8 +70,8 @@ _STATES = ("closed", "half-open", "open")
 def breaker_metrics() -> Iterable[Metric]:
     """How many shared circuit breakers are in each state, by kind, read at scrape time.
 
-    Counts, not one series per breaker: a breaker's key names a customer's webhook host (an
-    unbounded, private label set). The admin shows each breaker's own state.
+    Counts, not one series per breaker: a breaker's key names a customer's webhook origin or
+    endpoint (an unbounded, private label set). The admin shows each breaker's own state.
     """
     from apps.notifications.outbound import breakers
 

@@ -44,8 +44,8 @@ OUTBOUND_CA_BUNDLE = env("OUTBOUND_CA_BUNDLE", default="") or None
 # Sends in flight at once to one destination (a webhook origin: scheme, host, port), across all
 # workers (Redis when REDIS_URL).
 OUTBOUND_HOST_CONCURRENCY = env.int("OUTBOUND_HOST_CONCURRENCY", default=4)
-# Of those, at most this many to one webhook endpoint: a hanging endpoint holds its share and
-# the other endpoints on its origin keep the rest.
+# Of those, at most this many to one webhook endpoint (one while it is failing): a hanging
+# endpoint holds its share and the other endpoints on its origin keep the rest.
 OUTBOUND_ENDPOINT_CONCURRENCY = env.int("OUTBOUND_ENDPOINT_CONCURRENCY", default=2)
 # Keep-alive: an idle connection to a receiver is reused for this many seconds; 0 = never.
 OUTBOUND_KEEPALIVE_IDLE_SECONDS = env.float("OUTBOUND_KEEPALIVE_IDLE_SECONDS", default=30.0)

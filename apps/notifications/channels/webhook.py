@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
@@ -34,7 +35,7 @@ _RESULTS = {
     Outcome.GONE: Result.GONE,
     Outcome.DEAD: Result.DEAD,
 }
-# Failures that say nothing reached the host: the next delivery to it would wait as long.
+# Failures that say the endpoint did not answer: its next delivery would wait as long.
 _UNREACHABLE = (ConnectFailed, DeadlineExceeded, ResolutionFailed)
 
 
@@ -107,6 +108,17 @@ class WebhookChannel:
         # One group per endpoint, so a hanging endpoint's sends never sit in front of another's
         # in a group; the slots are the origin's, at most a fair share of them per endpoint.
         return limits.member_key(breakers.origin_key(delivery.address), breakers.endpoint_key(delivery.endpoint_id))
+
+    def slot_share(self, rows: list[Delivery]) -> int:
+        """How many of its origin's concurrency slots this endpoint's group may count on.
+
+        ``OUTBOUND_ENDPOINT_CONCURRENCY``; one while the endpoint is failing (``failing_since``
+        set by its first failed attempt): a hanging endpoint's sends each hold a slot for a
+        whole deadline, and the other endpoints on its origin need the rest.
+        """
+        share = min(settings.OUTBOUND_ENDPOINT_CONCURRENCY, settings.OUTBOUND_HOST_CONCURRENCY)
+        failing = any(row.endpoint is not None and row.endpoint.failing_since is not None for row in rows)
+        return 1 if failing else max(share, 1)
 
     @contextlib.contextmanager
     def session(self) -> Iterator[WebhookSession]:

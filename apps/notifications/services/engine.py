@@ -3,7 +3,7 @@
 The path of one delivery:
 
 1. ``deliveries_enqueue`` (after the ingest commits, or the sweeper) groups deliveries by
-   channel and destination (``ChannelSender.destination``: the webhook host, the SMTP relays,
+   channel and destination (``ChannelSender.destination``: the webhook endpoint, the SMTP relays,
    the push gateways) and sends one ``notifications.deliver_batch`` task per group chunk.
 2. ``deliveries_send`` claims the group's due rows (compare-and-set, ``SKIP LOCKED``, a lease),
    takes one of the destination's concurrency slots (``outbound.limits``; none free: the group
@@ -274,7 +274,7 @@ def _send_group(
         limit=settings.OUTBOUND_HOST_CONCURRENCY,
         ttl=slot_ttl,
         member=member,
-        share=min(settings.OUTBOUND_ENDPOINT_CONCURRENCY, settings.OUTBOUND_HOST_CONCURRENCY),
+        share=channel.slot_share(rows) if member else 0,
     )
     if token is None:
         busy = SendResult(

@@ -302,3 +302,40 @@ def test_transport_failures_blame_the_origin_and_the_rest_the_endpoint(settings,
         for filler in fillers:
             filler.close()
         full.close()
+
+
+def test_a_failing_endpoint_gets_one_of_its_origins_slots_a_healthy_one_its_share(
+    settings, receiver_factory, send_task
+):
+    from apps.notifications.models import WebhookEndpoint
+    from apps.notifications.outbound import limits
+
+    settings.OUTBOUND_HOST_CONCURRENCY = 4
+    settings.OUTBOUND_ENDPOINT_CONCURRENCY = 2
+    receiver = receiver_factory(reply(204))
+    failing = webhook_create(recipient_id=uuid.uuid4(), url=receiver.url("/failing"), event_types=[])
+    healthy = webhook_create(recipient_id=uuid.uuid4(), url=receiver.url("/healthy"), event_types=[])
+    WebhookEndpoint.objects.filter(pk=failing.pk).update(failing_since=timezone.now())
+    # The engine's slot key for a webhook group: the channel and the origin.
+    slots = f"webhook:{breakers.origin_key(receiver.url())}"
+
+    def hold(endpoint):
+        token = limits.acquire(slots, limit=4, ttl=30, member=breakers.endpoint_key(endpoint.pk), share=4)
+        assert token is not None
+        return token
+
+    held = [hold(failing)]  # one send of the failing endpoint in flight (hanging, say)
+    [stuck] = _ingest(failing.recipient_id)
+    assert deliveries_send(delivery_ids=[stuck.pk]) == {str(stuck.pk): DeliveryStatus.RETRY}
+    stuck.refresh_from_db()
+    assert (stuck.attempts, stuck.last_error) == (0, "destination busy: every concurrency slot is taken")
+
+    held.append(hold(healthy))  # the healthy endpoint has one in flight: its share is two
+    [fine] = _ingest(healthy.recipient_id)
+    assert deliveries_send(delivery_ids=[fine.pk]) == {str(fine.pk): DeliveryStatus.SENT}
+    held.append(hold(healthy))
+    [waits] = _ingest(healthy.recipient_id)
+    assert deliveries_send(delivery_ids=[waits.pk]) == {str(waits.pk): DeliveryStatus.RETRY}  # its share is full
+    assert [r.path for r in receiver.requests] == ["/healthy"]
+    for token in held:
+        limits.release(slots, token)
