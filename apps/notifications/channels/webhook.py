@@ -129,6 +129,7 @@ def waiting_for(breaker_keys: Iterable[str]) -> Q | None:
     """The webhook deliveries a healed breaker held: those to its endpoint, or to any endpoint
     at its origin (matched on the stored URL's scheme, host and port); None if none of
     ``breaker_keys`` is a webhook breaker."""
+    breaker_keys = list(breaker_keys)
     matches = Q()
     found = False
     endpoints = [key.removeprefix("endpoint:") for key in breaker_keys if key.startswith("endpoint:")]

@@ -378,8 +378,8 @@ def deliveries_send(*, delivery_ids: Iterable[UUID | str]) -> dict[str, str]:
 def deliveries_release(*, channel: str, breaker_keys: Iterable[str], limit: int = 5000) -> int:
     """A destination whose breaker trial just succeeded works again: the deliveries to it that
     wait out a retry backoff (or the open breaker) are due now and enqueued at once, instead of
-    each waiting for its own time. Webhooks: the deliveries to the healed hosts; email and push
-    (provider breakers): the channel's. Returns how many were released.
+    each waiting for its own time. Webhooks: those to the healed endpoints and origins; email
+    and push (provider breakers): the channel's. Returns how many were released.
     """
     now = timezone.now()
     db = notifications_db()
