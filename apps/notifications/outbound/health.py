@@ -166,6 +166,9 @@ class WebhookHealth:
     def __init__(self) -> None:
         self.gate = breakers.Gate()
         self._trials: set[str] = set()
+        # Endpoints whose answer this session already took off their origin's witnesses: one
+        # Redis round trip per endpoint and session, not per send.
+        self._cleared: set[str] = set()
 
     @property
     def healed(self) -> set[str]:
@@ -198,7 +201,9 @@ class WebhookHealth:
             if retry.destination_failed(result) is False:
                 self.gate.record_success(endpoint)
                 self.gate.record_success(origin)
-                forget_failure(origin, owner=owner, endpoint=endpoint.partition(":")[2])
+                if endpoint not in self._cleared:
+                    forget_failure(origin, owner=owner, endpoint=endpoint.partition(":")[2])
+                    self._cleared.add(endpoint)
             else:
                 # Nothing was sent: no evidence, and no trial should wait for it to lapse.
                 for key in trials:
@@ -210,6 +215,7 @@ class WebhookHealth:
                 breakers.release_trial(endpoint)  # the endpoint was never reached
             return ORIGIN
         self.gate.record_failure(endpoint)
+        self._cleared.discard(endpoint)
         spent_origin_trial = origin in trials
         if spent_origin_trial:
             # The fair share of trials: this endpoint's backlog waits its own reset timeout
