@@ -46,7 +46,7 @@ BACKGROUND_RATERS = range(5001, 5021)  # each general provider starts with 20 ra
 # Customers 6001.. are reserved for the notification scenarios (bench/notification_scenarios.py).
 NOTIFICATION_CUSTOMERS = range(6001, 9001)
 # The delivery scenarios (bench/delivery_scenarios.py) use customers 1.. on providers of their
-# own, which no customer has rated: 20 for "full", 10 per run of "hang".
+# own, which no customer has rated: 20 for "full", 10 per run of "hang" (four runs).
 N_FULL_PROVIDERS = 20
 N_HANG_PROVIDERS = 10
 SUMMARY_SIZES = (10, 10_000, 1_000_000)
@@ -280,7 +280,7 @@ def seed(database_url: str, *, big: int) -> dict:
     }
     first_delivery = max(extra.values()) + 1
     full = range(first_delivery, first_delivery + N_FULL_PROVIDERS)
-    hang = range(full.stop, full.stop + 2 * N_HANG_PROVIDERS)
+    hang = range(full.stop, full.stop + 4 * N_HANG_PROVIDERS)
     n_providers = hang.stop - 1
     started = time.monotonic()
     with psycopg.connect(database_url, autocommit=True) as conn:
@@ -354,8 +354,13 @@ def seed(database_url: str, *, big: int) -> dict:
         "latency_provider": (uuid_py("provider", extra["latency"]), uuid_py("user-p", extra["latency"])),
         "full_providers": [(uuid_py("provider", n), uuid_py("user-p", n)) for n in full],
         "hang_providers": (
-            [(uuid_py("provider", n), uuid_py("user-p", n)) for n in hang[:N_HANG_PROVIDERS]],
-            [(uuid_py("provider", n), uuid_py("user-p", n)) for n in hang[N_HANG_PROVIDERS:]],
+            *(
+                [
+                    (uuid_py("provider", n), uuid_py("user-p", n))
+                    for n in hang[i * N_HANG_PROVIDERS :][:N_HANG_PROVIDERS]
+                ]
+                for i in range(4)
+            ),
         ),
     }
 
@@ -442,6 +447,10 @@ TARGETS: dict[tuple[str, int | None], tuple[str, Callable[[dict], bool | None]]]
     ("latency-inbox", None): ("p99 <= 100 ms", lambda r: r.get("p99_ms", 1e9) <= 100 and not r["errors"]),
     ("latency-webhook", None): ("p99 <= 250 ms", lambda r: r.get("p99_ms", 1e9) <= 250 and not r["errors"]),
     ("hang-hanging", None): ("p99 <= 2 x all-healthy", lambda r: r["p99_ratio"] <= 2 if "p99_ratio" in r else None),
+    ("hang-same-host", None): (
+        "p99 <= 2 x all answering on that host",
+        lambda r: r["p99_ratio"] <= 2 if "p99_ratio" in r else None,
+    ),
 }
 RSS_TARGET_MB = 120
 
@@ -817,7 +826,8 @@ def main() -> int:
                 rows += delivery_bench.rate_sweep_rows(delivery_context)
             if wanted("hang"):
                 hang = delivery_bench.hang_rows(delivery_context)
-                rows += [r | {"scenario": s} for r, s in zip(hang, ("hang-healthy", "hang-hanging"), strict=True)]
+                scenarios = ("hang-healthy", "hang-hanging", "hang-same-host-healthy", "hang-same-host")
+                rows += [r | {"scenario": s} for r, s in zip(hang, scenarios, strict=True)]
 
         sizes = worker_rss(master.pid)
         meta["web_worker_rss_mb"] = [round(s / 2**20, 1) for s in sizes]
@@ -894,9 +904,10 @@ def main() -> int:
         if r.get("scenario", "").startswith("hang"):
             print(f"{r['endpoint']}: ratings posted at {r['posted_per_s']}/s (offered {r['connections']})")
         if "p99_ratio" in r:
+            which = "endpoint beside nine on one host" if r["scenario"] == "hang-same-host" else "host among ten"
             print(
-                f"One hanging host among ten: healthy hosts' p99 x{r['p99_ratio']} and deliveries/s "
-                f"x{r['rps_ratio']} of the all-healthy run"
+                f"One hanging {which}: healthy endpoints' p99 x{r['p99_ratio']} and deliveries/s "
+                f"x{r['rps_ratio']} of the all-answering run"
             )
     rss_met = "yes" if meta["web_worker_rss_mb"] and max(meta["web_worker_rss_mb"]) <= RSS_TARGET_MB else "NO"
     print(
