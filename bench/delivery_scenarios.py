@@ -14,9 +14,15 @@
   round-robin at a fixed rate (default 25/s for 20 s); run once with all ten answering and once with the tenth accepting
   connections and never answering. Reported per run: webhook deliveries per second reaching the
   nine healthy hosts and their p50/p99 latency (rating commit to arrival), and the p99 ratio.
-  The hosts are distinct IP literals 127.0.0.1 … 127.0.0.10 (all loopback on Linux): the
-  breakers and concurrency slots are keyed by host name, and ``*.localhost`` names do not
-  resolve on a machine without nss-myhostname.
+  The hosts are distinct IP literals 127.0.0.1 … 127.0.0.10 (all loopback on Linux): distinct
+  origins for the breakers and concurrency slots, and ``*.localhost`` names do not resolve on a
+  machine without nss-myhostname. Then the **same host** pair: the ten endpoints are paths of
+  one receiver (one host, one port: one origin, as a SaaS with a path per customer), run once
+  with all ten answering and once with the tenth path reading each request and never
+  answering; the hanging run's p99 is compared with the all-answering run on that same origin
+  (ten endpoints share its concurrency slots, which ten hosts do not). The endpoints share the
+  origin's breaker and slots, so what holds the hanging endpoint (its own breaker, its share of
+  the slots) must leave the nine others alone.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ FULL_ENDPOINT = "CPU per fully delivered rating (inbox+email+webhook)"
 HANG_ENDPOINTS = (
     "webhooks to 9 healthy hosts, all 10 answer",
     "webhooks to 9 healthy hosts, 1 of 10 hangs",
+    "webhooks to 9 endpoints on one host and port, all 10 answer",
+    "webhooks to 9 healthy endpoints, 1 of 10 on the same host and port hangs",
 )
 HANG_HOSTS = [f"127.0.0.{n}" for n in range(1, 11)]
 # Below what this 2-core machine's stack sustains (~30 ratings/s with every delivery), so the
@@ -59,7 +67,7 @@ class Context:
     # 31st rating within a minute.
     customer_tokens: list[str]
     full_providers: list[tuple[str, str]]  # (provider id, its user id)
-    hang_providers: tuple[list[tuple[str, str]], list[tuple[str, str]]]  # one list per run
+    hang_providers: tuple[list[tuple[str, str]], ...]  # one list per run (four runs)
     access_token: Callable[[str], str]
     log: Callable[[str], None]
     quiesce: Callable[[], None]
@@ -342,12 +350,21 @@ def rate_sweep_rows(ctx: Context) -> list[dict]:
     return rows
 
 
-def _hang_run(ctx: Context, providers: list[tuple[str, str]], customers: list[str], *, hanging: bool) -> dict:
-    healthy_hosts = HANG_HOSTS[:-1] if hanging else HANG_HOSTS
-    receivers = ArrivalReceivers(healthy_hosts)
-    hang = HangingHost(HANG_HOSTS[-1]) if hanging else None
-    try:
+def _hang_run(
+    ctx: Context, providers: list[tuple[str, str]], customers: list[str], *, hanging: bool, same_host: bool = False
+) -> dict:
+    hang = None
+    if same_host:
+        # One origin, ten endpoints (paths); the tenth never answers.
+        receivers = ArrivalReceivers(HANG_HOSTS[:1], hang_path=f"/hook/{len(providers) - 1}" if hanging else None)
+        [origin] = receivers.urls("")
+        urls = [f"{origin}/hook/{n}" for n in range(len(providers))]
+    else:
+        healthy_hosts = HANG_HOSTS[:-1] if hanging else HANG_HOSTS
+        receivers = ArrivalReceivers(healthy_hosts)
+        hang = HangingHost(HANG_HOSTS[-1]) if hanging else None
         urls = receivers.urls() + ([hang.url] if hang else [])
+    try:
         for (_, user_id), url in zip(providers, urls, strict=True):
             _register_webhook(ctx, user_id, url)
         total = int(ctx.hang_rate * HANG_SECONDS)
@@ -376,7 +393,7 @@ def _hang_run(ctx: Context, providers: list[tuple[str, str]], customers: list[st
     latencies = [(arrived - ratings[rid][0].timestamp()) * 1000 for rid, (_, arrived) in arrivals.items()]
     last = max((arrived for _, arrived in arrivals.values()), default=started)
     return {
-        "endpoint": HANG_ENDPOINTS[1 if hanging else 0],
+        "endpoint": HANG_ENDPOINTS[2 * same_host + hanging],
         "connections": f"{ctx.hang_rate:.0f}/s",
         "rps": len(arrivals) / max(last - started, 1e-9),
         **_percentiles(latencies),
@@ -394,7 +411,23 @@ def hang_rows(ctx: Context) -> list[dict]:
     first += per_run
     hanging = _hang_run(ctx, ctx.hang_providers[1], ctx.customer_tokens[first : first + per_run], hanging=True)
     ctx.log(f"1 hanging host: {hanging['rps']:.0f} deliveries/s to the 9 others, p99 {hanging.get('p99_ms', 0):.0f} ms")
-    if healthy.get("p99_ms") and hanging.get("p99_ms"):
-        hanging["p99_ratio"] = round(hanging["p99_ms"] / healthy["p99_ms"], 2)
-        hanging["rps_ratio"] = round(hanging["rps"] / healthy["rps"], 2)
-    return [healthy, hanging]
+    first += per_run
+    one_host = _hang_run(
+        ctx, ctx.hang_providers[2], ctx.customer_tokens[first : first + per_run], hanging=False, same_host=True
+    )
+    ctx.log(
+        f"10 endpoints on one host: {one_host['rps']:.0f} deliveries/s to 9, p99 {one_host.get('p99_ms', 0):.0f} ms"
+    )
+    first += per_run
+    same_host = _hang_run(
+        ctx, ctx.hang_providers[3], ctx.customer_tokens[first : first + per_run], hanging=True, same_host=True
+    )
+    ctx.log(
+        f"1 hanging endpoint beside 9 on one host: {same_host['rps']:.0f} deliveries/s to the 9 others, "
+        f"p99 {same_host.get('p99_ms', 0):.0f} ms"
+    )
+    for run, base in ((hanging, healthy), (same_host, one_host)):
+        if base.get("p99_ms") and run.get("p99_ms"):
+            run["p99_ratio"] = round(run["p99_ms"] / base["p99_ms"], 2)
+            run["rps_ratio"] = round(run["rps"] / base["rps"], 2)
+    return [healthy, hanging, one_host, same_host]

@@ -118,11 +118,19 @@ def find_rating_id(payload) -> str | None:
 
 
 class ArrivalReceivers:
-    """One HTTP server per (address, name): records when each rating's webhook arrived."""
+    """One HTTP server per (address, name): records when each rating's webhook arrived.
 
-    def __init__(self, addresses: list[str]) -> None:
+    With ``hang_path`` a request to that path is read and never answered (held until ``close``):
+    one hanging endpoint beside the healthy ones on the same origin.
+    """
+
+    HANG_SECONDS = 120  # a held request's bound, even if close is never called
+
+    def __init__(self, addresses: list[str], *, hang_path: str | None = None) -> None:
         self.arrivals: dict[str, tuple[str, float]] = {}  # rating id -> (host, arrival time)
         self.lock = threading.Lock()
+        self.hang_path = hang_path
+        self.closing = threading.Event()
         self.servers: list[ThreadingHTTPServer] = []
         for address in addresses:
             server = ThreadingHTTPServer((address, 0), self._handler(address))
@@ -130,8 +138,8 @@ class ArrivalReceivers:
             threading.Thread(target=server.serve_forever, daemon=True).start()
             self.servers.append(server)
 
-    def urls(self) -> list[str]:
-        return [f"http://{s.server_address[0]}:{s.server_address[1]}/hook" for s in self.servers]
+    def urls(self, path: str = "/hook") -> list[str]:
+        return [f"http://{s.server_address[0]}:{s.server_address[1]}{path}" for s in self.servers]
 
     def _handler(self, host: str):
         receivers = self
@@ -140,6 +148,10 @@ class ArrivalReceivers:
             def do_POST(self):
                 received = time.time()
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if receivers.hang_path is not None and self.path == receivers.hang_path:
+                    receivers.closing.wait(receivers.HANG_SECONDS)
+                    self.close_connection = True
+                    return
                 self.send_response(204)
                 self.end_headers()
                 with suppress(ValueError):
@@ -151,6 +163,7 @@ class ArrivalReceivers:
         return Handler
 
     def close(self) -> None:
+        self.closing.set()
         for server in self.servers:
             server.shutdown()
             server.server_close()

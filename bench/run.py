@@ -46,7 +46,7 @@ BACKGROUND_RATERS = range(5001, 5021)  # each general provider starts with 20 ra
 # Customers 6001.. are reserved for the notification scenarios (bench/notification_scenarios.py).
 NOTIFICATION_CUSTOMERS = range(6001, 9001)
 # The delivery scenarios (bench/delivery_scenarios.py) use customers 1.. on providers of their
-# own, which no customer has rated: 20 for "full", 10 per run of "hang".
+# own, which no customer has rated: 20 for "full", 10 per run of "hang" (four runs).
 N_FULL_PROVIDERS = 20
 N_HANG_PROVIDERS = 10
 SUMMARY_SIZES = (10, 10_000, 1_000_000)
@@ -239,6 +239,27 @@ class CpuMeter:
 # --- seeding -----------------------------------------------------------------------------
 
 
+# Seeded ratings: spread over ~23 months (10 minutes apart per customer number), each with one
+# of eight comments (so a common word such as "leak" is in an eighth of them) and, one in a
+# thousand, a rare word ("chandelier"); two in three answered by the provider within 48 hours
+# (only the delay the metrics read is seeded, not the reply rows).
+SEED_COMMENTS = (
+    "Quick and tidy job",
+    "Fixed the leak under the sink",
+    "Arrived late but friendly",
+    "Great value, would hire again",
+    "Too expensive for a small job",
+    "Careful work, cleaned up after",
+    "Answered every question patiently",
+    "The boiler works again",
+)
+SEED_COMMENT_SQL = (
+    "(ARRAY[" + ", ".join(f"'{c}'" for c in SEED_COMMENTS) + "])[1 + abs(hashtext(c || 'w' || p)) % 8]"
+    " || CASE WHEN c % 1000 = 0 THEN ' and hung the chandelier' ELSE '' END"
+)
+SEED_REPLY_DELAY_SQL = "CASE WHEN c % 3 <> 0 THEN (abs(hashtext(c || 'r' || p)) % 172800) * interval '1 second' END"
+
+
 def seed(database_url: str, *, big: int) -> dict:
     """Bulk-seed users, customers, providers, ratings and exact summaries with SQL."""
     import psycopg
@@ -249,6 +270,7 @@ def seed(database_url: str, *, big: int) -> dict:
     provider = apps.get_model("providers", "Provider")._meta.db_table
     rating = apps.get_model("ratings", "Rating")._meta.db_table
     summary = apps.get_model("ratings", "RatingSummary")._meta.db_table
+    month = apps.get_model("ratings", "RatingMonth")._meta.db_table
 
     n_customers = max(big, max(NOTIFICATION_CUSTOMERS), max(BACKGROUND_RATERS))
     specials = {size: N_GENERAL_PROVIDERS + i + 1 for i, size in enumerate(SUMMARY_SIZES)}
@@ -258,7 +280,7 @@ def seed(database_url: str, *, big: int) -> dict:
     }
     first_delivery = max(extra.values()) + 1
     full = range(first_delivery, first_delivery + N_FULL_PROVIDERS)
-    hang = range(full.stop, full.stop + 2 * N_HANG_PROVIDERS)
+    hang = range(full.stop, full.stop + 4 * N_HANG_PROVIDERS)
     n_providers = hang.stop - 1
     started = time.monotonic()
     with psycopg.connect(database_url, autocommit=True) as conn:
@@ -292,10 +314,11 @@ def seed(database_url: str, *, big: int) -> dict:
                 (
                     f"ratings c{first_c}..{last_c} x p{first_p}..{last_p}",
                     f"INSERT INTO {rating} (id, customer_id, provider_id, score, comment, status, verified, "
-                    f"moderation_reason, first_published_at, created_at, updated_at) SELECT gen_random_uuid(), "
+                    f"moderation_reason, first_published_at, created_at, updated_at, first_reply_delay) "
+                    f"SELECT gen_random_uuid(), "
                     f"{uuid_sql('customer', 'c')}, {uuid_sql('provider', 'p')}, 1 + abs(hashtext(c || '-' || p)) % 5, "
-                    f"'', 'published', false, '', now() - (c % 100000) * interval '1 second', "
-                    f"now() - (c % 100000) * interval '1 second', now() "
+                    f"{SEED_COMMENT_SQL}, 'published', false, '', now() - (c % 100000) * interval '10 minutes', "
+                    f"now() - (c % 100000) * interval '10 minutes', now(), {SEED_REPLY_DELAY_SQL} "
                     f"FROM generate_series({first_p}, {last_p}) p, generate_series({first_c}, {last_c}) c",
                 )
             )
@@ -304,9 +327,18 @@ def seed(database_url: str, *, big: int) -> dict:
             (
                 "summaries",
                 f"INSERT INTO {summary} (provider_id, count, sum, stars_1, stars_2, stars_3, stars_4, stars_5, "
-                f"verified_count, updated_at) SELECT p.id, count(r.id), coalesce(sum(r.score), 0), {stars}, "
-                f"count(r.id) FILTER (WHERE r.verified), now() FROM {provider} p "
+                f"verified_count, replied_count, updated_at) SELECT p.id, count(r.id), coalesce(sum(r.score), 0), "
+                f"{stars}, count(r.id) FILTER (WHERE r.verified), "
+                f"count(r.id) FILTER (WHERE r.first_reply_delay IS NOT NULL), now() FROM {provider} p "
                 f"LEFT JOIN {rating} r ON r.provider_id = p.id AND r.status = 'published' GROUP BY p.id",
+            )
+        )
+        steps.append(
+            (
+                "monthly rollups",
+                f"INSERT INTO {month} (provider_id, month, count, sum) "
+                f"SELECT provider_id, date_trunc('month', created_at AT TIME ZONE 'UTC')::date, count(*), sum(score) "
+                f"FROM {rating} WHERE status = 'published' GROUP BY 1, 2",
             )
         )
         steps.append(("analyze", "VACUUM ANALYZE"))
@@ -322,8 +354,13 @@ def seed(database_url: str, *, big: int) -> dict:
         "latency_provider": (uuid_py("provider", extra["latency"]), uuid_py("user-p", extra["latency"])),
         "full_providers": [(uuid_py("provider", n), uuid_py("user-p", n)) for n in full],
         "hang_providers": (
-            [(uuid_py("provider", n), uuid_py("user-p", n)) for n in hang[:N_HANG_PROVIDERS]],
-            [(uuid_py("provider", n), uuid_py("user-p", n)) for n in hang[N_HANG_PROVIDERS:]],
+            *(
+                [
+                    (uuid_py("provider", n), uuid_py("user-p", n))
+                    for n in hang[i * N_HANG_PROVIDERS :][:N_HANG_PROVIDERS]
+                ]
+                for i in range(4)
+            ),
         ),
     }
 
@@ -410,6 +447,10 @@ TARGETS: dict[tuple[str, int | None], tuple[str, Callable[[dict], bool | None]]]
     ("latency-inbox", None): ("p99 <= 100 ms", lambda r: r.get("p99_ms", 1e9) <= 100 and not r["errors"]),
     ("latency-webhook", None): ("p99 <= 250 ms", lambda r: r.get("p99_ms", 1e9) <= 250 and not r["errors"]),
     ("hang-hanging", None): ("p99 <= 2 x all-healthy", lambda r: r["p99_ratio"] <= 2 if "p99_ratio" in r else None),
+    ("hang-same-host", None): (
+        "p99 <= 2 x all answering on that host",
+        lambda r: r["p99_ratio"] <= 2 if "p99_ratio" in r else None,
+    ),
 }
 RSS_TARGET_MB = 120
 
@@ -510,7 +551,8 @@ def parse_args() -> argparse.Namespace:
         "--only",
         default="",
         help="comma-separated scenarios (default all): post, baseline, summary10, summary10000, summary1000000, "
-        "summary304, list, inbox, full (the rate sweep; also: latency), hang",
+        "summary304, list, search1000000, searchrare1000000, filter1000000, metrics1000000, metrics10, inbox, "
+        "full (the rate sweep; also: latency), hang",
     )
     parser.add_argument(
         "--rates",
@@ -662,6 +704,31 @@ def main() -> int:
         )
         list_path = "/api/v1/providers/?ordering=-average&page_size=20"
         scenarios.append(("GET providers/?ordering=-average (20)", "get.lua", {"BENCH_PATH": list_path}, "list"))
+        # Searching and filtering one provider's reviews, and its metrics, at the largest size.
+        for size, provider_id in seeded["summary_providers"].items():
+            if size != max(seeded["summary_providers"]):
+                continue
+            ratings = f"/api/v1/ratings/?provider={provider_id}&page_size=20"
+            reads = [
+                (f"GET ratings/?q=leak ({size:,}; 1 in 8 match)", f"{ratings}&q=leak", "search"),
+                (f"GET ratings/?q=chandelier ({size:,}; 1 in 1,000)", f"{ratings}&q=chandelier", "searchrare"),
+                (
+                    f"GET ratings/?stars=1,2&has_comment=true ({size:,})",
+                    f"{ratings}&stars=1,2&has_comment=true",
+                    "filter",
+                ),
+                (
+                    f"GET rating-metrics?months=24 ({size:,})",
+                    f"/api/v1/providers/{provider_id}/rating-metrics/?months=24",
+                    "metrics",
+                ),
+            ]
+            for endpoint, path, name in reads:
+                scenarios.append((endpoint, "get.lua", {"BENCH_PATH": path}, f"{name}{size}"))
+        smallest_metrics = f"/api/v1/providers/{seeded['summary_providers'][smallest]}/rating-metrics/?months=24"
+        scenarios.append(
+            (f"GET rating-metrics?months=24 ({smallest:,})", "get.lua", {"BENCH_PATH": smallest_metrics}, "metrics10")
+        )
 
         # Warm every worker (imports, DB connections, caches) without recording anything.
         warm = [s for s in scenarios if wanted(s[3])]
@@ -759,7 +826,8 @@ def main() -> int:
                 rows += delivery_bench.rate_sweep_rows(delivery_context)
             if wanted("hang"):
                 hang = delivery_bench.hang_rows(delivery_context)
-                rows += [r | {"scenario": s} for r, s in zip(hang, ("hang-healthy", "hang-hanging"), strict=True)]
+                scenarios = ("hang-healthy", "hang-hanging", "hang-same-host-healthy", "hang-same-host")
+                rows += [r | {"scenario": s} for r, s in zip(hang, scenarios, strict=True)]
 
         sizes = worker_rss(master.pid)
         meta["web_worker_rss_mb"] = [round(s / 2**20, 1) for s in sizes]
@@ -836,9 +904,10 @@ def main() -> int:
         if r.get("scenario", "").startswith("hang"):
             print(f"{r['endpoint']}: ratings posted at {r['posted_per_s']}/s (offered {r['connections']})")
         if "p99_ratio" in r:
+            which = "endpoint beside nine on one host" if r["scenario"] == "hang-same-host" else "host among ten"
             print(
-                f"One hanging host among ten: healthy hosts' p99 x{r['p99_ratio']} and deliveries/s "
-                f"x{r['rps_ratio']} of the all-healthy run"
+                f"One hanging {which}: healthy endpoints' p99 x{r['p99_ratio']} and deliveries/s "
+                f"x{r['rps_ratio']} of the all-answering run"
             )
     rss_met = "yes" if meta["web_worker_rss_mb"] and max(meta["web_worker_rss_mb"]) <= RSS_TARGET_MB else "NO"
     print(

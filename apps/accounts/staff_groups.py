@@ -11,7 +11,7 @@ from django.db.models import Q
 
 STAFF_GROUPS: dict[str, list[tuple[str, str]]] = {
     # Only what moderation needs: see and decide ratings and reports (decisions go through the
-    # ratings services, see apps/ratings/admin.py), read the history, replies, invitations and
+    # ratings services, see apps/ratings/admin/), read the history, replies, invitations and
     # summaries. Nothing on users, API keys or delivery providers.
     "moderators": [
         ("ratings", "view_rating"),

@@ -224,15 +224,28 @@ class DeliveryProviderAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
-    list_display = ("url", "recipient_id", "enabled", "disabled_reason", "failing_since", "host_breaker", "created_at")
+    list_display = (
+        "url",
+        "recipient_id",
+        "enabled",
+        "disabled_reason",
+        "failing_since",
+        "endpoint_breaker",
+        "origin_breaker",
+        "created_at",
+    )
     list_filter = ("enabled",)
     search_fields = ("=id", "=recipient_id", "url")
     exclude = ("secret", "previous_secret")
     readonly_fields = ("recipient_id", "previous_secret_expires_at", "failing_since", "created_at")
 
-    @admin.display(description="Host breaker")
-    def host_breaker(self, obj):
-        return _breaker_state(breakers.host_key(obj.url))
+    @admin.display(description="Endpoint breaker")
+    def endpoint_breaker(self, obj):
+        return _breaker_state(breakers.endpoint_key(obj.pk))
+
+    @admin.display(description="Origin breaker")
+    def origin_breaker(self, obj):
+        return _breaker_state(breakers.origin_key(obj.url))
 
 
 @admin.register(Device)

@@ -23,6 +23,7 @@ RATING_DELETED = "rating.deleted"
 RATING_INVITED = "rating.invited"
 # A marketplace (partner) reported a rating of its own system for one of its providers.
 PARTNER_NOTIFICATION = "partner.notification"
+RATING_INVITATION_REMINDER = "rating.invitation_reminder"
 WEBHOOK_DISABLED = "webhook.disabled"
 # Sent to one endpoint on its owner's request; never an inbox item.
 WEBHOOK_TEST = "webhook.test"
@@ -255,6 +256,22 @@ def _partner_notification(data: dict) -> list[Notice]:
     ]
 
 
+def _rating_invitation_reminder(data: dict) -> list[Notice]:
+    provider_name = data["provider_name"]
+    return [
+        Notice(
+            recipient_id=UUID(data["recipient_user_id"]),
+            title=f"Reminder: rate {provider_name}",
+            body=(
+                f"You have not rated the job {provider_name} did for you yet. Your invitation works until "
+                f"{data['expires_at'][:10]}; a rating made with it is shown as verified."
+            ),
+            data={key: str(data[key]) for key in INVITATION_KEYS},
+            email=data.get("recipient_email", ""),
+        )
+    ]
+
+
 def _webhook_disabled(data: dict) -> list[Notice]:
     return [
         Notice(
@@ -347,6 +364,12 @@ EVENT_TYPES: dict[str, EventType] = {
         label="Rating reported by a marketplace",
         build=_partner_notification,
         defaults={Channel.IN_APP: True, Channel.EMAIL: True, Channel.PUSH: True},
+    ),
+    # Published by the ratings app's reminder sweep straight to the outbox (one per invitation).
+    RATING_INVITATION_REMINDER: EventType(
+        label="Reminder of an invitation to a verified rating",
+        build=_rating_invitation_reminder,
+        defaults={Channel.IN_APP: True, Channel.EMAIL: True, Channel.PUSH: False},
     ),
     WEBHOOK_DISABLED: EventType(
         label="Webhook endpoint disabled",

@@ -68,11 +68,11 @@ _STATES = ("closed", "half-open", "open")
 def breaker_metrics() -> Iterable[Metric]:
     """How many shared circuit breakers are in each state, by kind, read at scrape time.
 
-    Counts, not one series per breaker: a breaker's key names a customer's webhook host (an
-    unbounded, private label set). The admin shows each breaker's own state.
+    Counts, not one series per breaker: a breaker's key names a customer's webhook origin or
+    endpoint (an unbounded, private label set). The admin shows each breaker's own state.
     """
     counts = GaugeMetricFamily(
-        "outbound_breakers", "Circuit breakers by kind (host, provider) and state", labels=["kind", "state"]
+        "outbound_breakers", "Circuit breakers by kind (endpoint, origin, provider) and state", labels=["kind", "state"]
     )
     try:
         current = breakers.breaker_states()

@@ -6,6 +6,7 @@ from apps.partners.api import invitation_views
 
 urlpatterns = [
     path("", invitation_views.RatingInvitationListView.as_view(), name="rating-invitation-list"),
+    path("bulk/", invitation_views.RatingInvitationBulkView.as_view(), name="rating-invitation-bulk"),
     path(
         "<uuid:invitation_id>/revoke/",
         invitation_views.RatingInvitationRevokeView.as_view(),

@@ -1,6 +1,7 @@
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Cast, Coalesce, Length, NullIf
@@ -13,6 +14,24 @@ from apps.providers.models import Provider
 
 SCORE_MIN, SCORE_MAX = 1, 5
 COMMENT_MAX_LENGTH = 2000
+
+
+# The text search configuration of rating comments: the reviews are written in English (no
+# language is stored per review), so English stemming ("plumbers" finds "plumber"). The GIN
+# index of migration 0008 is built on exactly rating_search_vector(); a query must use the same
+# expression for PostgreSQL to use it, and changing the configuration needs a new index.
+SEARCH_CONFIG = "english"
+SEARCH_INDEX_NAME = "ratings_comment_search_idx"
+
+
+def rating_search_vector() -> SearchVector:
+    return SearchVector("comment", config=SEARCH_CONFIG)
+
+
+def rating_search_query(text: str) -> SearchQuery:
+    # websearch syntax: words are ANDed, "quoted phrases", "or", and -excluded words; never a
+    # syntax error whatever the user typed.
+    return SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
 
 
 class RatingStatus(models.TextChoices):
@@ -39,6 +58,9 @@ class RatingInvitation(UUIDModel):
     # this one must not become usable (or revocable) again.
     used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # When the one reminder went out (RATING_INVITATION_REMINDER_DELAY after creation, if the
+    # invitation was still open); set in the transaction that publishes it, so it goes once.
+    reminded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -57,6 +79,12 @@ class RatingInvitation(UUIDModel):
                 fields=["customer", "-created_at", "-id"],
                 condition=Q(used_at__isnull=True, revoked_at__isnull=True),
                 name="ratings_invitation_open_idx",
+            ),
+            # The reminder sweep: open invitations not reminded yet, oldest first.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(used_at__isnull=True, revoked_at__isnull=True, reminded_at__isnull=True),
+                name="ratings_invitation_remind_idx",
             ),
         ]
 
@@ -101,6 +129,10 @@ class Rating(TimeStampedModel):
     helpful_count = models.PositiveIntegerField(default=0, db_default=0)
     # The author's last change of score or comment (moderation does not count); null if never edited.
     edited_at = models.DateTimeField(null=True, blank=True)
+    # How long after the rating was first public the rated provider's reply first became public
+    # (set once, by the reply services in the reply's transaction): the provider's reply rate and
+    # median time to reply are read from it through ratings_reply_delay_idx.
+    first_reply_delay = models.DurationField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -126,6 +158,13 @@ class Rating(TimeStampedModel):
             models.Index(
                 fields=["provider", "status", "-helpful_count", "-created_at", "-id"],
                 name="ratings_provider_helpful_idx",
+            ),
+            # A provider's answered published ratings by reply delay: their count (the reply
+            # rate) and their median are index-only scans of this index alone.
+            models.Index(
+                fields=["provider", "first_reply_delay"],
+                condition=Q(status=RatingStatus.PUBLISHED, first_reply_delay__isnull=False),
+                name="ratings_reply_delay_idx",
             ),
         ]
 
@@ -162,6 +201,9 @@ class RatingSummary(models.Model):
     stars_4 = models.PositiveIntegerField(default=0)
     stars_5 = models.PositiveIntegerField(default=0)
     verified_count = models.PositiveIntegerField(default=0)
+    # Published ratings the provider answered publicly (``Rating.first_reply_delay`` set): the
+    # reply rate's numerator, moved with the rest of the row.
+    replied_count = models.PositiveIntegerField(default=0, db_default=0)
     # Exact mean kept by the database for filtering and ordering; the API rounds it.
     average = models.GeneratedField(
         expression=Cast(F("sum"), models.FloatField()) / NullIf(F("count"), 0),
@@ -204,6 +246,30 @@ class RatingSummary(models.Model):
     @property
     def stars(self) -> list[int]:
         return [self.stars_1, self.stars_2, self.stars_3, self.stars_4, self.stars_5]
+
+
+class RatingMonth(models.Model):
+    """One provider's published ratings given in one calendar month (UTC): count and sum of scores.
+
+    The rollup behind the monthly trend, moved with the summary by the same services in the
+    same transaction (an upsert per change), so a series of N months is N rows read by the
+    unique index whatever the number of ratings. A rating belongs to the month it was created.
+    """
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="rating_months")
+    # The first day of the month.
+    month = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+    sum = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["provider", "month"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "month"], name="ratings_month_provider_month_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider_id} {self.month:%Y-%m}: {self.count} ratings"
 
 
 class ModerationDecision(UUIDModel):

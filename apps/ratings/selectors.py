@@ -1,29 +1,82 @@
+import datetime
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.contrib.postgres.search import SearchRank
+from django.db import connection
+from django.db.models import Count, F, FloatField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.exceptions import NotFound, PermissionDenied
 from apps.customers.models import Customer
 from apps.providers.models import Provider
-from apps.ratings.models import Rating, RatingHelpfulVote, RatingInvitation, RatingStatus, RatingSummary
+from apps.ratings.models import (
+    Rating,
+    RatingHelpfulVote,
+    RatingInvitation,
+    RatingMonth,
+    RatingStatus,
+    RatingSummary,
+    rating_search_query,
+    rating_search_vector,
+)
+
+# The annotation a searched list is ranked by (the rating list orders by it when ``q`` is given).
+SEARCH_RANK = "search_rank"
 
 
 def _ratings() -> QuerySet[Rating]:
     return Rating.objects.select_related("customer__user", "reply")
 
 
-def rating_list(*, provider_id=None, customer_id=None) -> QuerySet[Rating]:
-    """Ratings newest first: a customer's own (any status), else only published ones."""
+def rating_list(
+    *,
+    provider_id=None,
+    customer_id=None,
+    q: str | None = None,
+    stars: list[int] | None = None,
+    verified: bool | None = None,
+    has_comment: bool | None = None,
+) -> QuerySet[Rating]:
+    """Ratings: a customer's own (any status), else only published ones, narrowed by the filters.
+
+    ``q`` searches the comments: on PostgreSQL a full-text match (``websearch`` syntax, the
+    comment's stemmed words, served by the GIN index ``ratings_comment_search_idx``), with the
+    relevance annotated as ``search_rank`` for the caller to order by; on SQLite a
+    case-insensitive substring match and no rank. ``stars`` keeps the listed scores.
+    """
     if customer_id is not None:
         queryset = _ratings().filter(customer_id=customer_id)
     else:
         queryset = _ratings().filter(status=RatingStatus.PUBLISHED)
     if provider_id is not None:
         queryset = queryset.filter(provider_id=provider_id)
+    if stars:
+        queryset = queryset.filter(score__in=sorted(set(stars)))
+    if verified is not None:
+        queryset = queryset.filter(verified=verified)
+    if has_comment is not None:
+        queryset = queryset.exclude(comment="") if has_comment else queryset.filter(comment="")
+    if q:
+        queryset = _searched(queryset, q)
     return queryset
+
+
+def _searched(queryset: QuerySet[Rating], q: str) -> QuerySet[Rating]:
+    if connection.vendor != "postgresql":
+        return queryset.filter(comment__icontains=q)
+    query = rating_search_query(q)
+    # The same expression as the index, or PostgreSQL would not use it. The rank is cast to
+    # double precision: ts_rank's real would reach Python rounded to its shortest text, and the
+    # cursor, which compares the rank it kept with the database's, would then skip a rating.
+    # alias(), not annotate(): the vector serves the filter and the rank, not the response.
+    return (
+        queryset.alias(search_vector=rating_search_vector())
+        .filter(search_vector=query)
+        .annotate(**{SEARCH_RANK: Cast(SearchRank(F("search_vector"), query), FloatField())})
+    )
 
 
 def rating_get_visible(*, rating_id, viewer: User | None) -> Rating:
@@ -103,6 +156,65 @@ def rating_summary_get(*, provider_id) -> RatingSummary:
     if not Provider.objects.filter(pk=provider_id).exists():
         raise NotFound("Provider not found.")
     return RatingSummary(provider_id=provider_id)
+
+
+# The longest trend the metrics serve (the API's ?months= bound).
+MONTHS_MAX = 60
+
+
+def _month_start(day: datetime.date, back: int) -> datetime.date:
+    """The first day of the month ``back`` months before ``day``'s."""
+    index = day.year * 12 + day.month - 1 - back
+    return datetime.date(index // 12, index % 12 + 1, 1)
+
+
+def rating_metrics_get(*, provider_id, months: int = 12, today: datetime.date | None = None) -> dict:
+    """One provider's response metrics and monthly trend, each read by a key or an index.
+
+    - ``count``: the provider's published ratings, from its summary row (one key lookup);
+    - ``replied_count``: those the provider answered publicly, from the same row (kept by the
+      rating and reply services with the rest of the summary);
+    - ``median_reply_delay``: the middle of those delays, read at an offset of the partial
+      index ``ratings_reply_delay_idx`` (an index-only scan of half the provider's answered
+      ratings; null when none was answered; the mean of the two middle ones for an even count);
+    - ``months``: the last ``months`` calendar months (UTC) up to the current one, oldest
+      first, each ``(month, count, sum)``; a month without ratings is ``(month, 0, 0)``. Read
+      from the ``RatingMonth`` rollup by its unique index: at most ``months`` rows.
+
+    404 for an unknown provider.
+    """
+    summary = rating_summary_get(provider_id=provider_id)
+    answered = Rating.objects.filter(
+        provider_id=provider_id, status=RatingStatus.PUBLISHED, first_reply_delay__isnull=False
+    )
+    replied_count = summary.replied_count
+    median = None
+    if replied_count:
+        middle = list(
+            answered.order_by("first_reply_delay").values_list("first_reply_delay", flat=True)[
+                (replied_count - 1) // 2 : replied_count // 2 + 1
+            ]
+        )
+        # Empty only if the count drifted from the rows (recompute_rating_summaries repairs it).
+        median = sum(middle, timedelta(0)) / len(middle) if middle else None
+    today = today or timezone.now().astimezone(datetime.UTC).date()
+    first = _month_start(today, months - 1)
+    rows = {
+        row.month: row
+        for row in RatingMonth.objects.filter(provider_id=provider_id, month__gte=first).only("month", "count", "sum")
+    }
+    series = []
+    for back in range(months - 1, -1, -1):
+        month = _month_start(today, back)
+        row = rows.get(month)
+        series.append((month, row.count if row else 0, row.sum if row else 0))
+    return {
+        "provider_id": provider_id,
+        "count": summary.count,
+        "replied_count": replied_count,
+        "median_reply_delay": median,
+        "months": series,
+    }
 
 
 # Unusual voting, as the admin shows it: many helpful votes in a short time from accounts

@@ -7,7 +7,7 @@ from config.env import VAR_DIR, env
 from config.settings.delivery import NOTIFICATIONS_DIGEST_INTERVAL, NOTIFICATIONS_SWEEP_INTERVAL
 from config.settings.i18n import TIME_ZONE
 from config.settings.outbox import OUTBOX_RELAY_INTERVAL
-from config.settings.ratings import PARTNER_KEY_USAGE_FLUSH_INTERVAL
+from config.settings.ratings import PARTNER_KEY_USAGE_FLUSH_INTERVAL, RATING_INVITATION_REMINDER_INTERVAL
 from config.settings.retention import RETENTION_INTERVAL
 
 # The database is the source of truth (outbox, deliveries); the broker is the fast path. The
@@ -45,6 +45,7 @@ CELERY_TASK_ROUTES = {
     "notifications.*": {"queue": "notifications"},
     "core.*": {"queue": "default"},
     "partners.*": {"queue": "default"},
+    "ratings.*": {"queue": "default"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -90,5 +91,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "partners.key_usage_flush",
         "schedule": PARTNER_KEY_USAGE_FLUSH_INTERVAL,
         "options": {"expires": PARTNER_KEY_USAGE_FLUSH_INTERVAL * 2},
+    },
+    "ratings-invitation-reminders": {
+        "task": "ratings.invitation_reminders_send",
+        "schedule": RATING_INVITATION_REMINDER_INTERVAL,
+        "options": {"expires": RATING_INVITATION_REMINDER_INTERVAL * 2},
     },
 }

@@ -41,8 +41,12 @@ OUTBOUND_TOTAL_TIMEOUT = env.float("OUTBOUND_TOTAL_TIMEOUT", default=10.0)
 OUTBOUND_MAX_RESPONSE_BYTES = env.int("OUTBOUND_MAX_RESPONSE_BYTES", default=64 * 1024)
 # CA bundle for verifying receivers' certificates; empty = the system trust store.
 OUTBOUND_CA_BUNDLE = env("OUTBOUND_CA_BUNDLE", default="") or None
-# Sends in flight at once to one destination host, across all workers (Redis when REDIS_URL).
+# Sends in flight at once to one destination (a webhook origin: scheme, host, port), across all
+# workers (Redis when REDIS_URL).
 OUTBOUND_HOST_CONCURRENCY = env.int("OUTBOUND_HOST_CONCURRENCY", default=4)
+# Of those, at most this many to one webhook endpoint (one while it is failing): a hanging
+# endpoint holds its share and the other endpoints on its origin keep the rest.
+OUTBOUND_ENDPOINT_CONCURRENCY = env.int("OUTBOUND_ENDPOINT_CONCURRENCY", default=2)
 # Keep-alive: an idle connection to a receiver is reused for this many seconds; 0 = never.
 OUTBOUND_KEEPALIVE_IDLE_SECONDS = env.float("OUTBOUND_KEEPALIVE_IDLE_SECONDS", default=30.0)
 # Full-jitter backoff: the wait after attempt n is uniform(0, min(CAP, BASE * 2**(n-1))).
@@ -52,10 +56,23 @@ OUTBOUND_RETRY_BASE_SECONDS = env.float("OUTBOUND_RETRY_BASE_SECONDS", default=6
 OUTBOUND_RETRY_CAP_SECONDS = env.float("OUTBOUND_RETRY_CAP_SECONDS", default=4 * 3600.0)
 OUTBOUND_MAX_ATTEMPTS = env.int("OUTBOUND_MAX_ATTEMPTS", default=20)
 
-# Circuit breakers (one per destination host / delivery provider), state in REDIS_URL when set.
+# Circuit breakers (one per webhook endpoint, webhook origin and delivery provider), state in
+# REDIS_URL when set.
 BREAKER_FAIL_MAX = env.int("BREAKER_FAIL_MAX", default=5)
 BREAKER_RESET_TIMEOUT = env.float("BREAKER_RESET_TIMEOUT", default=60.0)
 BREAKER_KEY_PREFIX = env("BREAKER_KEY_PREFIX", default="mr-breaker")
+# A webhook endpoint's own breaker (its timeouts and HTTP errors) waits this long before its
+# trial: longer than an origin's, so an endpoint whose failure spent its origin's half-open
+# trial sits out the origin's next trials (at most BREAKER_RESET_TIMEOUT / this share of them)
+# and another endpoint there gets the chance to show the origin healthy.
+WEBHOOK_ENDPOINT_RESET_TIMEOUT = env.float("WEBHOOK_ENDPOINT_RESET_TIMEOUT", default=300.0)
+# Timeouts and HTTP errors count against their endpoint; they hold the whole origin only when
+# at least this many distinct endpoints of this many distinct owners failed there within the
+# window (seconds). Two owners: one tenant (who may register several endpoints) can never hold
+# the others; three endpoints: two coincidences are not an outage.
+WEBHOOK_ORIGIN_QUORUM_OWNERS = env.int("WEBHOOK_ORIGIN_QUORUM_OWNERS", default=2)
+WEBHOOK_ORIGIN_QUORUM_ENDPOINTS = env.int("WEBHOOK_ORIGIN_QUORUM_ENDPOINTS", default=3)
+WEBHOOK_ORIGIN_QUORUM_WINDOW = env.float("WEBHOOK_ORIGIN_QUORUM_WINDOW", default=60.0)
 
 # Webhook endpoints: an endpoint whose attempts have all failed for this long (seconds) is
 # disabled and its owner told in the inbox; after a secret rotation the previous secret still

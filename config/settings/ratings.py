@@ -23,6 +23,11 @@ if RATING_EDIT_WINDOW is None or timedelta(0) >= RATING_EDIT_WINDOW:
     raise ImproperlyConfigured("RATING_EDIT_WINDOW must be a positive duration, such as P30D.")
 # Partner invitations to a verified rating: usable for this many seconds after they are made.
 RATING_INVITATION_TTL = env.int("RATING_INVITATION_TTL", default=30 * 24 * 3600)
+# One reminder goes to the customer this many seconds after an invitation was made, if it was
+# neither used nor revoked (and has not expired); 0 sends none. The sweep runs every
+# RATING_INVITATION_REMINDER_INTERVAL seconds (ratings.invitation_reminders_send).
+RATING_INVITATION_REMINDER_DELAY = env.int("RATING_INVITATION_REMINDER_DELAY", default=3 * 24 * 3600)
+RATING_INVITATION_REMINDER_INTERVAL = env.float("RATING_INVITATION_REMINDER_INTERVAL", default=300.0)
 # Partner keys (apps/partners): a rotated key's old secret keeps working this many seconds; the
 # keys' use (last used, request count), counted in Redis, is written to their rows this often.
 PARTNER_KEY_ROTATION_GRACE = env.int("PARTNER_KEY_ROTATION_GRACE", default=24 * 3600)

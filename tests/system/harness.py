@@ -623,8 +623,8 @@ class PrivatePostgres:
 
 # --- Webhook receivers, one loopback address per "host" --------------------------------------
 class HookHost:
-    """An HTTP receiver on its own loopback address (127.0.0.N): breakers and per-destination
-    limits key on the host name, so each address is a separate destination.
+    """An HTTP receiver on its own loopback address (127.0.0.N): a separate origin (host and
+    port) to the breakers and per-destination limits, whatever its endpoints do.
 
     ``mode``: "ok" answers 200, "flaky" answers 500 to every other request (per webhook-id: the
     first try fails, the retry succeeds), "hang" accepts connections and never answers.

@@ -173,8 +173,10 @@ def test_isolation_1000_ratings(stack, make_db, smtp, cache_redis, request, brok
         OUTBOUND_RETRY_CAP_SECONDS="2",
         OUTBOUND_MAX_ATTEMPTS="50",
         # The flaky host fails every event's first try, so a burst of new events opens its
-        # breaker (as it should); a short reset keeps the test's wait for its retries short.
+        # endpoint's breaker (as it should); a short reset keeps the test's wait for its retries
+        # short.
         BREAKER_RESET_TIMEOUT="2",
+        WEBHOOK_ENDPOINT_RESET_TIMEOUT="2",
     )
     hosts = [HookHost("127.0.0.2", "hang"), HookHost("127.0.0.3", "flaky")]
     hosts += [HookHost(f"127.0.0.{n}") for n in range(4, 4 + providers - 2)]

@@ -2,8 +2,8 @@
 
 - A flapping receiver (about half the requests answer 500, some hang past the deadline) gets
   every event exactly once by ``webhook-id``, within the retry schedule.
-- A host's circuit breaker, kept in Redis, is shared by two worker processes: it opens after
-  the threshold, no request reaches the host while it is open (deliveries are rescheduled
+- An endpoint's circuit breaker, kept in Redis, is shared by two worker processes: it opens
+  after the threshold, no request reaches the host while it is open (deliveries are rescheduled
   without spending attempts), it half-opens after the reset time and closes on success.
 """
 
@@ -39,7 +39,7 @@ for i in range(int(os.environ["EVENTS"])):
                  "customer_name": "Alice", "score": 1 + i % 5, "status": "published"},
     }])
     ids.append(event_id)
-print(json.dumps({"secret": endpoint.secret, "events": ids}))
+print(json.dumps({"secret": endpoint.secret, "events": ids, "endpoint": str(endpoint.pk)}))
 """
 
 
@@ -129,7 +129,7 @@ def test_a_flapping_receiver_gets_every_event_exactly_once(stack, make_db, redis
         receiver.close()
 
 
-def test_the_host_breaker_is_shared_by_two_workers(stack, make_db, redis_broker):
+def test_the_endpoint_breaker_is_shared_by_two_workers(stack, make_db, redis_broker):
     fail_max, reset = 3, 5
     times: list[float] = []
     lock = threading.Lock()
@@ -143,19 +143,19 @@ def test_the_host_breaker_is_shared_by_two_workers(stack, make_db, redis_broker)
     receiver = Receiver(behaviour)
     try:
         db = make_db()
-        env = _env(stack, db, redis_broker, BREAKER_FAIL_MAX=str(fail_max), BREAKER_RESET_TIMEOUT=str(reset))
+        env = _env(stack, db, redis_broker, BREAKER_FAIL_MAX=str(fail_max), WEBHOOK_ENDPOINT_RESET_TIMEOUT=str(reset))
         stack.worker("worker-a", env, queues="notifications,deliveries")
         stack.worker("worker-b", env, queues="notifications,deliveries")
         stack.beat("beat", env)
         client = redis.Redis.from_url(redis_broker.url)
-        namespace = f"{env['BREAKER_KEY_PREFIX']}:host:127.0.0.1:pybreaker"
+        events = 8
+        setup = _setup(env, receiver.url(), events)
+        # One endpoint answering 500 is its own failure, not its host's (outbound.health).
+        namespace = f"{env['BREAKER_KEY_PREFIX']}:endpoint:{setup['endpoint']}:pybreaker"
 
         def breaker_state():
             value = client.get(f"{namespace}:state")
             return value.decode() if value else None
-
-        events = 8
-        _setup(env, receiver.url(), events)
 
         wait_until(lambda: breaker_state() == "open", timeout=30, what="the breaker to open")
         opened_at = float(client.get(f"{namespace}:opened_at"))

@@ -66,7 +66,7 @@ def test_metrics_show_how_long_the_oldest_delivery_has_waited_or_been_dead(api_c
 
 
 def _transitions(text: str) -> float:
-    prefix = 'outbound_breaker_transitions_total{from="closed",kind="host",to="open"} '
+    prefix = 'outbound_breaker_transitions_total{from="closed",kind="origin",to="open"} '
     return next((float(line[len(prefix) :]) for line in text.splitlines() if line.startswith(prefix)), 0.0)
 
 
@@ -77,15 +77,18 @@ def test_metrics_count_breakers_by_kind_and_state_never_naming_a_host(api_client
     settings.BREAKER_FAIL_MAX = 1
     transitions_before = _transitions(api_client.get("/metrics").content.decode())
 
-    assert breakers.allow("host:metrics.example")
-    breakers.record_failure("host:metrics.example")
-    breakers.breaker_for("host:fine.example")
+    assert breakers.allow("origin:https://metrics.example:443")
+    breakers.record_failure("origin:https://metrics.example:443")
+    breakers.breaker_for("origin:https://fine.example:443")
     breakers.breaker_for(breakers.provider_key(7))
     text = api_client.get("/metrics").content.decode()
     assert [line for line in text.splitlines() if line.startswith("outbound_breakers{")] == [
-        'outbound_breakers{kind="host",state="closed"} 1.0',
-        'outbound_breakers{kind="host",state="half-open"} 0.0',
-        'outbound_breakers{kind="host",state="open"} 1.0',
+        'outbound_breakers{kind="endpoint",state="closed"} 0.0',
+        'outbound_breakers{kind="endpoint",state="half-open"} 0.0',
+        'outbound_breakers{kind="endpoint",state="open"} 0.0',
+        'outbound_breakers{kind="origin",state="closed"} 1.0',
+        'outbound_breakers{kind="origin",state="half-open"} 0.0',
+        'outbound_breakers{kind="origin",state="open"} 1.0',
         'outbound_breakers{kind="provider",state="closed"} 1.0',
         'outbound_breakers{kind="provider",state="half-open"} 0.0',
         'outbound_breakers{kind="provider",state="open"} 0.0',
@@ -104,16 +107,16 @@ def test_thirty_open_webhook_hosts_add_no_series(api_client, settings, breaker_r
     def breaker_series(text):
         return sorted(line.rpartition(" ")[0] for line in text.splitlines() if line.startswith("outbound_breaker"))
 
-    breakers.record_failure("host:warm-up.example")  # every transition series exists from here on
+    breakers.record_failure("origin:https://warm-up.example:443")  # every transition series exists from here on
     series_before = breaker_series(api_client.get("/metrics").content.decode())
     for n in range(30):
-        key = breakers.host_key(f"https://customer-{n}.example/hook")
+        key = breakers.origin_key(f"https://customer-{n}.example/hook")
         assert breakers.allow(key)
         breakers.record_failure(key)
     text = api_client.get("/metrics").content.decode()
 
     assert breaker_series(text) == series_before
-    assert 'outbound_breakers{kind="host",state="open"} 31.0' in text
+    assert 'outbound_breakers{kind="origin",state="open"} 31.0' in text
     assert "customer-" not in text
 
 

@@ -3,7 +3,7 @@
 The path of one delivery:
 
 1. ``deliveries_enqueue`` (after the ingest commits, or the sweeper) groups deliveries by
-   channel and destination (``ChannelSender.destination``: the webhook host, the SMTP relays,
+   channel and destination (``ChannelSender.destination``: the webhook endpoint, the SMTP relays,
    the push gateways) and sends one ``notifications.deliver_batch`` task per group chunk.
 2. ``deliveries_send`` claims the group's due rows (compare-and-set, ``SKIP LOCKED``, a lease),
    takes one of the destination's concurrency slots (``outbound.limits``; none free: the group
@@ -27,7 +27,6 @@ is its child.
 """
 
 import logging
-import re
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -46,6 +45,7 @@ from apps.core.middleware import request_id_scope
 from apps.notifications.db import notifications_db
 from apps.notifications.delivery.channels import channel_for
 from apps.notifications.delivery.channels.base import Result, SendResult
+from apps.notifications.delivery.channels.webhook.channel import waiting_for
 from apps.notifications.delivery.claims import Lease, claim, still_held
 from apps.notifications.delivery.records import record
 from apps.notifications.events import EVENT_TYPES
@@ -99,11 +99,18 @@ def _send_group(
     holding one of the destination's slots. Adds to ``healed`` the breaker keys whose
     half-open trial this session's sends closed."""
     channel = channel_for(key[0])
-    slot_key = ":".join(key)
+    # A webhook endpoint takes its origin's slots, at most its fair share of them.
+    slot_key, member = limits.split_member(":".join(key))
     budget = settings.NOTIFICATIONS_BATCH_SECONDS
     # The slot lapses by itself if its holder dies; it must outlast the group's longest run.
     slot_ttl = max(settings.NOTIFICATIONS_DELIVERY_LEASE_SECONDS, budget + settings.OUTBOUND_TOTAL_TIMEOUT)
-    token = limits.acquire(slot_key, limit=settings.OUTBOUND_HOST_CONCURRENCY, ttl=slot_ttl)
+    token = limits.acquire(
+        slot_key,
+        limit=settings.OUTBOUND_HOST_CONCURRENCY,
+        ttl=slot_ttl,
+        member=member,
+        share=channel.slot_share(rows) if member else 0,
+    )
     if token is None:
         busy = SendResult(
             result=Result.SKIPPED,
@@ -206,23 +213,20 @@ def deliveries_send(*, delivery_ids: Iterable[UUID | str]) -> dict[str, str]:
 def deliveries_release(*, channel: str, breaker_keys: Iterable[str], limit: int = 5000) -> int:
     """A destination whose breaker trial just succeeded works again: the deliveries to it that
     wait out a retry backoff (or the open breaker) are due now and enqueued at once, instead of
-    each waiting for its own time. Webhooks: the deliveries to the healed hosts; email and push
-    (provider breakers): the channel's. Returns how many were released.
+    each waiting for its own time. Webhooks: those to the healed endpoints and origins; email
+    and push (provider breakers): the channel's. Returns how many were released.
     """
     now = timezone.now()
     db = notifications_db()
     # Those already due too: the sweeper would only find them at its next run.
     waiting = Delivery.objects.using(db).filter(status=DeliveryStatus.RETRY, channel=channel)
     if channel == Channel.WEBHOOK:
-        hosts = [key.removeprefix("host:") for key in breaker_keys if key.startswith("host:")]
-        if not hosts:
+        # The healed endpoints' deliveries, and every endpoint's at a healed origin.
+        matches = waiting_for(breaker_keys)
+        if matches is None:
             return 0
-        matches = Q()
-        for host in hosts:
-            # The host of the stored URL (scheme, optional user info, host, optional port).
-            matches |= Q(address__iregex=rf"^[a-z][a-z0-9+.-]*://([^/@]*@)?{re.escape(host)}(:[0-9]+)?([/?#]|$)")
         waiting = waiting.filter(matches)
-    rows = list(waiting.only("pk", "channel", "address")[:limit])
+    rows = list(waiting.only("pk", "channel", "address", "endpoint_id")[:limit])
     if not rows:
         return 0
     released = (
@@ -296,7 +300,7 @@ def deliveries_sweep(*, limit: int = 2000) -> int:
             .select_for_update(skip_locked=True)
             .filter(due)
             .order_by("next_attempt_at")
-            .only("pk", "channel", "address")[:limit]
+            .only("pk", "channel", "address", "endpoint_id")[:limit]
         )
     deliveries_enqueue(deliveries=rows)
     return len(rows)
@@ -309,7 +313,7 @@ def deliveries_replay(*, delivery_ids: Iterable[UUID]) -> int:
         rows = list(
             Delivery.objects.using(db)
             .filter(pk__in=list(delivery_ids), status=DeliveryStatus.DEAD)
-            .only("pk", "channel", "address")
+            .only("pk", "channel", "address", "endpoint_id")
         )
         Delivery.objects.using(db).filter(pk__in=[row.pk for row in rows], status=DeliveryStatus.DEAD).update(
             status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=timezone.now(), locked_until=None

@@ -29,6 +29,7 @@ from apps.notifications.events import (
     RATING_CREATED,
     RATING_DELETED,
     RATING_HELD,
+    RATING_INVITATION_REMINDER,
     RATING_INVITED,
     RATING_MODERATED,
     RATING_REPLIED,
@@ -248,6 +249,9 @@ _LEGACY: dict[tuple[str, int], Handler] = {
         notices=_as_published(REPLY_MODERATED), cancels=_cancels_replies_if_hidden, notice_types=(REPLY_MODERATED,)
     ),
     (RATING_INVITED, 1): Handler(notices=_as_published(RATING_INVITED), notice_types=(RATING_INVITED,)),
+    (RATING_INVITATION_REMINDER, 1): Handler(
+        notices=_as_published(RATING_INVITATION_REMINDER), notice_types=(RATING_INVITATION_REMINDER,)
+    ),
 }
 
 HANDLERS: dict[tuple[str, int], Handler] = {**_LEGACY, **_CURRENT}

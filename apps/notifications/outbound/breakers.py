@@ -14,8 +14,11 @@ outcome closes the breaker or re-opens it for another reset timeout. A trial tha
 reports (its worker died) gives up its claim after one reset timeout (at least one send's
 deadline, ``OUTBOUND_TOTAL_TIMEOUT``).
 
-A key names what fails together: ``host_key(url)`` for a webhook destination host,
-``provider_key(id)`` for a push/email delivery provider. With ``settings.REDIS_URL`` set, the
+A key names what fails together, and nothing more: ``origin_key(url)`` for a webhook
+destination's origin (scheme, host, port: what a refused connection, a TLS or DNS failure
+says is down), ``endpoint_key(id)`` for one webhook endpoint (what a timeout or an HTTP error
+says is failing; ``health`` decides when those hold the origin too), ``provider_key(id)`` for
+a push/email delivery provider. With ``settings.REDIS_URL`` set, the
 state lives in Redis (``pybreaker.CircuitRedisStorage``, namespace ``BREAKER_KEY_PREFIX:<key>``),
 so a breaker tripped by one worker is open for all of them. With ``REDIS_URL`` empty (the
 embedded default) the state is in ``pybreaker.CircuitMemoryStorage``: per process, which is
@@ -49,8 +52,8 @@ STATE_CLOSED = pybreaker.STATE_CLOSED
 STATE_OPEN = pybreaker.STATE_OPEN
 STATE_HALF_OPEN = pybreaker.STATE_HALF_OPEN
 
-# Labelled by kind ("host", "provider"), never by key: a key names a customer's webhook host,
-# an unbounded set that is not for the metrics scraper to see.
+# Labelled by kind ("origin", "endpoint", "provider"), never by key: a key names a customer's
+# webhook origin or endpoint, an unbounded set that is not for the metrics scraper to see.
 BREAKER_TRANSITIONS = Counter(
     "outbound_breaker_transitions_total",
     "Circuit breaker state transitions observed by this process, by breaker kind",
@@ -86,9 +89,31 @@ class _TransitionListener(pybreaker.CircuitBreakerListener):
         ).inc()
 
 
-def host_key(url: str) -> str:
-    """Breaker key of a webhook destination: its host name (all ports and paths share it)."""
-    return f"host:{(urlsplit(url).hostname or '').rstrip('.')}"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_key(url: str) -> str:
+    """Breaker key of a webhook destination's origin: ``origin:<scheme>://<host>:<port>``.
+
+    The port is always written (the scheme's default when the URL has none), so
+    ``https://h/`` and ``https://h:443/`` share it while ``https://h:8443/`` does not: another
+    port is another listener, which refuses or accepts connections on its own.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    port = port or _DEFAULT_PORTS.get(scheme, 0)
+    host = f"[{host}]" if ":" in host else host
+    return f"origin:{scheme}://{host}:{port}"
+
+
+def endpoint_key(endpoint_id: object) -> str:
+    """Breaker key of one webhook endpoint (its timeouts and HTTP errors are its own)."""
+    return f"endpoint:{endpoint_id}"
 
 
 def provider_key(provider_id: object) -> str:
@@ -96,11 +121,12 @@ def provider_key(provider_id: object) -> str:
     return f"provider:{provider_id}"
 
 
-KINDS = ("host", "provider")
+KINDS = ("endpoint", "origin", "provider")
 
 
 def key_kind(key: str) -> str:
-    """``"host"`` or ``"provider"`` (``"other"`` for a key made some other way): a bounded label."""
+    """``"endpoint"``, ``"origin"`` or ``"provider"`` (``"other"`` for a key made some other
+    way): a bounded label."""
     kind = key.partition(":")[0]
     return kind if kind in KINDS else "other"
 
@@ -121,7 +147,8 @@ def _namespace(key: str) -> str:
 
 
 def breaker_for(key: str) -> pybreaker.CircuitBreaker:
-    """The breaker for ``key``, with thresholds from BREAKER_FAIL_MAX / BREAKER_RESET_TIMEOUT.
+    """The breaker for ``key``, with thresholds from BREAKER_FAIL_MAX / BREAKER_RESET_TIMEOUT
+    (WEBHOOK_ENDPOINT_RESET_TIMEOUT for a webhook endpoint).
 
     One instance per key, Redis URL and prefix in this process; the state behind it is shared
     when Redis is configured.
@@ -163,7 +190,10 @@ def breaker_for(key: str) -> pybreaker.CircuitBreaker:
                 breaker = _breakers.setdefault(cache_key, breaker)
     # Read on every use so settings changes (and test overrides) apply to cached breakers.
     breaker.fail_max = settings.BREAKER_FAIL_MAX
-    breaker.reset_timeout = settings.BREAKER_RESET_TIMEOUT
+    # A webhook endpoint backs off on its own, longer schedule: one that failed its origin's
+    # trial sits out several of the origin's trials (``health``).
+    endpoint = key_kind(key) == "endpoint"
+    breaker.reset_timeout = settings.WEBHOOK_ENDPOINT_RESET_TIMEOUT if endpoint else settings.BREAKER_RESET_TIMEOUT
     return breaker
 
 
@@ -184,6 +214,25 @@ def is_open(key: str) -> bool:
     return until is not None and datetime.now(UTC) < until
 
 
+ADMIT_CLOSED = "closed"
+ADMIT_TRIAL = "trial"
+
+
+def admit(key: str) -> str | None:
+    """``allow`` saying how: ``ADMIT_CLOSED``, ``ADMIT_TRIAL`` (this caller holds the half-open
+    trial: its outcome decides the breaker), or None (no send now)."""
+    breaker = breaker_for(key)
+    state = breaker.current_state
+    if state == STATE_CLOSED:
+        return ADMIT_CLOSED
+    if state == STATE_OPEN and is_open(key):
+        return None
+    # The claim outlasts the trial send itself (its deadline), so a slow trial is not joined by a
+    # second one, and lapses by itself if the trial never reports.
+    ttl = max(breaker.reset_timeout, settings.OUTBOUND_TOTAL_TIMEOUT, 0.001)
+    return ADMIT_TRIAL if _claim_trial(key, ttl=ttl) else None
+
+
 def allow(key: str) -> bool:
     """May a send to ``key`` start now? Call before every send; no lock is held afterwards.
 
@@ -192,15 +241,21 @@ def allow(key: str) -> bool:
     trial, no for everyone else until the trial's outcome is recorded. Reads shared state only
     (and writes the trial claim); with Redis unreachable the breaker reads closed: yes.
     """
-    breaker = breaker_for(key)
-    state = breaker.current_state
-    if state == STATE_CLOSED:
-        return True
-    if state == STATE_OPEN and is_open(key):
-        return False
-    # The claim outlasts the trial send itself (its deadline), so a slow trial is not joined by a
-    # second one, and lapses by itself if the trial never reports.
-    return _claim_trial(key, ttl=max(breaker.reset_timeout, settings.OUTBOUND_TOTAL_TIMEOUT, 0.001))
+    return admit(key) is not None
+
+
+def trip(key: str) -> None:
+    """Open the breaker of ``key`` now, for one reset timeout, whatever its failure count (a
+    decision made from evidence pybreaker does not count, e.g. ``health``'s quorum), and give
+    up any trial claim on it."""
+    breaker_for(key).open()
+    _release_trial(key)
+
+
+def release_trial(key: str) -> None:
+    """Give up a trial claimed with ``admit`` whose send did not happen or proved nothing about
+    ``key``: the next caller may try at once instead of waiting for the claim to lapse."""
+    _release_trial(key)
 
 
 def record_success(key: str) -> None:
@@ -286,7 +341,14 @@ class Gate:
         self.healed: set[str] = set()
 
     def allow(self, key: str) -> bool:
-        return key in self._trusted or allow(key)
+        return self.admit(key) is not None
+
+    def admit(self, key: str) -> str | None:
+        return ADMIT_CLOSED if key in self._trusted else admit(key)
+
+    def forget(self, key: str) -> None:
+        """Read ``key`` from the shared state again before the next send (it was tripped)."""
+        self._trusted.discard(key)
 
     def record_success(self, key: str) -> None:
         if key in self._trusted:

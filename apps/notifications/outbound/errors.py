@@ -33,3 +33,11 @@ class ConnectFailed(OutboundError):
 
 class DeadlineExceeded(OutboundError):
     """The connect timeout or the total deadline ran out before the response was read."""
+
+
+class ConnectTimedOut(DeadlineExceeded):
+    """No connection was made before the connect timeout (or the deadline) ran out.
+
+    A failure of the origin (scheme, host, port), like ``ConnectFailed``: nothing reached any
+    endpoint there, whereas a deadline that runs out after connecting is the endpoint's.
+    """

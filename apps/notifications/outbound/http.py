@@ -44,7 +44,7 @@ from urllib3.util.ssl_match_hostname import CertificateError
 
 from apps.core import tracing
 
-from .errors import ConnectFailed, DeadlineExceeded, InvalidMessage
+from .errors import ConnectFailed, ConnectTimedOut, DeadlineExceeded, InvalidMessage
 from .ssrf import CheckedURL, check_url
 
 USER_AGENT = "MarketplaceRatings-Outbound/1"
@@ -382,7 +382,7 @@ def _connect(target: CheckedURL, *, connect_timeout: float, deadline: float) -> 
     for address in target.addresses:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise DeadlineExceeded("total deadline exceeded before a connection was made")
+            raise ConnectTimedOut("total deadline exceeded before a connection was made")
         timeout = min(connect_timeout, remaining)
         if target.scheme == "https":
             conn: HTTPConnection = HTTPSConnection(
@@ -410,5 +410,5 @@ def _connect(target: CheckedURL, *, connect_timeout: float, deadline: float) -> 
         return conn, address
     message = "; ".join(text for _, text in errors)
     if all(timed_out for timed_out, _ in errors):
-        raise DeadlineExceeded(f"connect timed out: {message}")
+        raise ConnectTimedOut(f"connect timed out: {message}")
     raise ConnectFailed(f"connection failed: {message}")

@@ -4,6 +4,10 @@
 the caller then reschedules the send without spending an attempt, and always ``release``s a
 token it got. A slot whose holder died lapses after ``ttl`` seconds.
 
+A fair share: ``acquire(key, ..., member=m, share=n)`` also refuses when ``m`` already holds
+``n`` of the key's slots. A webhook origin's slots are taken by member = endpoint, so one
+endpoint that hangs holds at most its share and the other endpoints there keep the rest.
+
 With ``settings.REDIS_URL`` the slots of a key are a Redis sorted set shared by every worker
 process (member: a random token, score: when it lapses, in Redis' own clock so workers' clocks
 do not matter); one Lua script drops lapsed members, checks the count and adds, atomically.
@@ -37,13 +41,29 @@ LIMIT_FAIL_OPEN = Counter(
     "Concurrency slots granted without a check because Redis was unavailable",
 )
 
-# KEYS[1]: the key's sorted set. ARGV: limit, ttl in ms, token. Returns 1 if the slot was taken.
+# KEYS[1]: the key's sorted set. ARGV: limit, ttl in ms, token, share (0: none), member prefix
+# of the token. Returns 1 if the slot was taken.
 _ACQUIRE = """
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now_ms)
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
     return 0
+end
+-- Without a share (ARGV[4] absent or 0) only the limit applies.
+local share = tonumber(ARGV[4]) or 0
+if share > 0 then
+    -- At most ``limit`` members to look at: the count above stopped any more.
+    local prefix = ARGV[5]
+    local held = 0
+    for _, token in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+        if string.sub(token, 1, #prefix) == prefix then
+            held = held + 1
+        end
+    end
+    if held >= share then
+        return 0
+    end
 end
 local ttl = tonumber(ARGV[2])
 redis.call('ZADD', KEYS[1], now_ms + ttl, ARGV[3])
@@ -92,24 +112,46 @@ def _client(url: str) -> tuple[redis.Redis, object]:
         return client, _scripts[url]
 
 
+# Separates a destination's slot key from the member whose fair share it takes.
+_MEMBER = "|"
+
+
+def member_key(key: str, member: str) -> str:
+    """A destination whose slots are ``key``'s, taken within ``member``'s fair share."""
+    return f"{key}{_MEMBER}{member}"
+
+
+def split_member(key: str) -> tuple[str, str | None]:
+    """``(slot key, member or None)`` of a destination made by ``member_key`` (or any other)."""
+    slot_key, _, member = key.partition(_MEMBER)
+    return slot_key, member or None
+
+
 def _name(key: str) -> str:
     return f"{settings.BREAKER_KEY_PREFIX}:{key}:slots"
 
 
-def acquire(key: str, *, limit: int, ttl: float) -> str | None:
+def acquire(key: str, *, limit: int, ttl: float, member: str | None = None, share: int = 0) -> str | None:
     """Take one of ``limit`` slots of ``key`` for at most ``ttl`` seconds; None if none is free.
 
     ``ttl`` must outlast the send (e.g. ``OUTBOUND_TOTAL_TIMEOUT`` plus a margin): it only frees
-    the slot of a holder that died without ``release``.
+    the slot of a holder that died without ``release``. With ``member`` and ``share`` (>= 1), None
+    also when ``member`` already holds ``share`` of the slots.
     """
     if limit < 1:
         raise ValueError("limit must be at least 1")
-    token = secrets.token_hex(16)
+    if member is not None and share < 1:
+        raise ValueError("a member's share must be at least 1")
+    prefix = f"{member}|" if member is not None else ""
+    token = prefix + secrets.token_hex(16)
+    share = share if member is not None else 0
     redis_url = settings.REDIS_URL
     if redis_url:
         try:
             client, script = _client(redis_url)
-            taken = script(keys=[_name(key)], args=[limit, max(int(ttl * 1000), 1), token], client=client)
+            taken = script(
+                keys=[_name(key)], args=[limit, max(int(ttl * 1000), 1), token, share, prefix], client=client
+            )
         except redis.RedisError:
             LIMIT_FAIL_OPEN.inc()
             logger.warning("Redis unavailable for the concurrency limit of %s; sending unbounded", key)
@@ -123,6 +165,8 @@ def acquire(key: str, *, limit: int, ttl: float) -> str | None:
             if lapses <= now:
                 del slots[held]
         if len(slots) >= limit:
+            return None
+        if share and sum(1 for held in slots if held.startswith(prefix)) >= share:
             return None
         slots[token] = now + ttl
     return token

@@ -16,9 +16,15 @@ from apps.core.api.base import APIView, GenericAPIView
 from apps.core.openapi import conflict_response
 from apps.customers.models import Customer
 from apps.partners.api.authentication import HasPartnerKey, PartnerKeyAuthentication, PartnerKeyThrottle
+from apps.partners.api.invitation_serializers import RatingInvitationBulkInput, RatingInvitationBulkOutput
 from apps.partners.models import Scope
 from apps.partners.selectors import partner_invitation_list
-from apps.partners.services import partner_invitation_create, partner_invitation_revoke
+from apps.partners.services import (
+    BULK_INVITATIONS_MAX,
+    partner_invitation_create,
+    partner_invitation_revoke,
+    partner_invitations_create_bulk,
+)
 from apps.providers.selectors import providers_active
 from apps.ratings.api.serializers import RatingInvitationCreateInput, RatingInvitationOutput
 from apps.ratings.models import RatingInvitation
@@ -94,6 +100,53 @@ class RatingInvitationListView(GenericAPIView):
             external_reference=data.validated_data["external_reference"],
         )
         return Response(RatingInvitationOutput(invitation).data, status=status.HTTP_201_CREATED)
+
+
+class RatingInvitationBulkView(APIView):
+    """Many invitations of a partner in one call."""
+
+    authentication_classes = [PartnerKeyAuthentication]
+    permission_classes = [HasPartnerKey]
+    throttle_classes = [PartnerKeyThrottle]
+    required_scopes = {"POST": Scope.INVITATIONS_WRITE}
+
+    @extend_schema(
+        operation_id="ratings_invitations_bulk_create",
+        summary="Invite many verified ratings",
+        description=(
+            f"Up to {BULK_INVITATIONS_MAX} invitations in one transaction, each as for one invitation, with one "
+            "result per item in the request's order (200, whatever the items' outcomes). Idempotent per "
+            "customer and provider: an item for which the partner already has an open invitation (made "
+            "earlier, or by an item before it), or already made this `external_reference` for the same "
+            "customer and provider, is `existing` and returns that invitation; nothing is created and "
+            "nobody is told twice, so a batch can be retried or re-run as it is. An unknown customer, a "
+            "provider that is not the partner's (`does_not_exist`) or a reference the provider already has "
+            "for someone else (`already_invited`) fails that item only. A body that is not a list of 1 to "
+            f"{BULK_INVITATIONS_MAX} well-formed items is 400 and creates nothing. Each open invitation gets "
+            "one reminder after `RATING_INVITATION_REMINDER_DELAY`. Needs the `invitations:write` scope."
+        ),
+        tags=["ratings"],
+        request=RatingInvitationBulkInput,
+        responses={200: RatingInvitationBulkOutput, 409: conflict_response("already_invited")},
+    )
+    def post(self, request):
+        data = RatingInvitationBulkInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        results = partner_invitations_create_bulk(
+            partner=request.auth.partner, items=data.validated_data["invitations"]
+        )
+        body = {
+            "results": [
+                {
+                    "status": r["status"],
+                    "invitation": RatingInvitationOutput(r["invitation"]).data if r["invitation"] else None,
+                    "error": r["error"],
+                }
+                for r in results
+            ],
+            **{outcome: sum(r["status"] == outcome for r in results) for outcome in ("created", "existing", "failed")},
+        }
+        return Response(body)
 
 
 class RatingInvitationRevokeView(APIView):

@@ -1,3 +1,4 @@
+from django.http import QueryDict
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -14,6 +15,7 @@ from apps.ratings.models import (
     ReportReason,
     ReportStatus,
 )
+from apps.ratings.selectors import MONTHS_MAX
 
 
 class RatingCreateInput(JSONInput):
@@ -34,9 +36,48 @@ class RatingUpdateInput(JSONInput):
     )
 
 
+SEARCH_MAX_LENGTH = 200
+
+
 class RatingListQuery(QueryInput):
     provider = serializers.UUIDField(required=False)
     mine = serializers.BooleanField(required=False, default=False)
+    q = serializers.CharField(
+        required=False,
+        max_length=SEARCH_MAX_LENGTH,
+        help_text=(
+            "Words to find in the comments (full-text: stemmed English words, all of them; "
+            '"a phrase", `or`, `-word`). The list is then most relevant first unless `ordering` is given.'
+        ),
+    )
+    stars = serializers.RegexField(
+        r"^[1-5](,[1-5])*$",
+        required=False,
+        help_text="Only these scores: one, or several comma-separated (`4,5`), or the parameter repeated.",
+        error_messages={"invalid": "Give scores from 1 to 5, comma-separated (e.g. 4,5)."},
+    )
+    verified = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Only verified (`true`) or unverified (`false`) ratings.",
+    )
+    has_comment = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Only ratings with (`true`) or without (`false`) a comment.",
+    )
+
+    def to_internal_value(self, data):
+        # A repeated ?stars= is one list, not "the last one wins" as for the other parameters.
+        if isinstance(data, QueryDict) and len(data.getlist("stars")) > 1:
+            data = data.copy()
+            data.setlist("stars", [",".join(data.getlist("stars"))])
+        return super().to_internal_value(data)
+
+    def validate_stars(self, value: str) -> list[int]:
+        return sorted({int(n) for n in value.split(",")})
 
 
 class RatingCustomerOutput(serializers.Serializer):
@@ -143,3 +184,36 @@ class CustomerInvitationOutput(serializers.Serializer):
             "and `invitation_id`; otherwise rate with `POST /api/v1/ratings/` and `invitation_id`."
         ),
     )
+
+
+class RatingMetricsQuery(QueryInput):
+    months = serializers.IntegerField(
+        required=False,
+        default=12,
+        min_value=1,
+        max_value=MONTHS_MAX,
+        help_text=f"How many months the trend covers (1 to {MONTHS_MAX}).",
+    )
+
+
+class RatingMonthOutput(serializers.Serializer):
+    month = serializers.CharField(help_text="The calendar month, UTC (YYYY-MM).")
+    count = serializers.IntegerField(help_text="Published ratings given that month.")
+    average = serializers.FloatField(allow_null=True, help_text="Their mean score to 2 places; null when none.")
+
+
+class RatingMetricsOutput(serializers.Serializer):
+    provider_id = serializers.UUIDField()
+    count = serializers.IntegerField(help_text="Published ratings (the summary's count).")
+    replied_count = serializers.IntegerField(help_text="Published ratings the provider answered publicly.")
+    reply_rate = serializers.FloatField(
+        allow_null=True, help_text="replied_count / count to 4 places; null when count is 0."
+    )
+    median_reply_seconds = serializers.IntegerField(
+        allow_null=True,
+        help_text=(
+            "Median time from a rating's publication to the provider's first public reply, in whole "
+            "seconds; null when no rating was answered."
+        ),
+    )
+    months = RatingMonthOutput(many=True, help_text="Oldest first, ending with the current month.")

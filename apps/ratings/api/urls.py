@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.ratings.api import views
+from apps.ratings.api import provider_views, views
 
 urlpatterns = [
     path("", views.RatingListView.as_view(), name="rating-list"),
@@ -12,7 +12,14 @@ urlpatterns = [
 
 provider_urlpatterns = [
     path(
-        "<uuid:provider_id>/rating-summary/", views.ProviderRatingSummaryView.as_view(), name="provider-rating-summary"
+        "<uuid:provider_id>/rating-summary/",
+        provider_views.ProviderRatingSummaryView.as_view(),
+        name="provider-rating-summary",
+    ),
+    path(
+        "<uuid:provider_id>/rating-metrics/",
+        provider_views.ProviderRatingMetricsView.as_view(),
+        name="provider-rating-metrics",
     ),
 ]
 

@@ -11,11 +11,9 @@ from rest_framework.settings import api_settings
 
 from apps.accounts.permissions import IsCustomer
 from apps.core.api.base import APIView, GenericAPIView
-from apps.core.api.caching import IF_NONE_MATCH_PARAMETER, NOT_MODIFIED_RESPONSE, PublicReadCacheMixin
 from apps.core.exceptions import PermissionDenied
 from apps.core.idempotency import InvalidIdempotencyKey, idempotent
 from apps.core.openapi import conflict_response, database_unavailable_response, raises, unprocessable_response
-from apps.providers.api.serializers import RatingSummaryOutput, rating_summary_data
 from apps.providers.selectors import providers_active
 from apps.ratings.api.serializers import (
     CustomerInvitationOutput,
@@ -40,7 +38,6 @@ from apps.ratings.selectors import (
     rating_get_visible,
     rating_invitation_get,
     rating_list,
-    rating_summary_get,
 )
 from apps.ratings.services import (
     CannotReportOwnRating,
@@ -74,6 +71,10 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
 @extend_validation_errors(["does_not_exist"], field_name="provider_id", methods=["post"])
 @extend_validation_errors(["does_not_exist"], field_name="invitation_id", methods=["post"])
 @extend_validation_errors(["invalid_choice"], field_name="ordering", methods=["get"])
+@extend_validation_errors(["blank", "max_length"], field_name="q", methods=["get"])
+@extend_validation_errors(["blank", "invalid"], field_name="stars", methods=["get"])
+@extend_validation_errors(["invalid"], field_name="verified", methods=["get"])
+@extend_validation_errors(["invalid"], field_name="has_comment", methods=["get"])
 class RatingListView(GenericAPIView):
     """Published ratings newest first, and rating submission (customers only)."""
 
@@ -91,6 +92,10 @@ class RatingListView(GenericAPIView):
         summary="List ratings",
         description=(
             "Published ratings, newest first, cursor-paginated; `provider` narrows to one provider. "
+            "`q` searches the comments (PostgreSQL full-text search over stemmed English words, served by a GIN "
+            "index, most relevant first; the embedded SQLite matches the text as a case-insensitive substring, "
+            "newest first); `stars` keeps one or several scores, `verified` and `has_comment` keep ratings with "
+            "or without a verification or a comment. A value that is not allowed is 400. "
             "`ordering=-helpful_count` lists the most helpful first (ties newest first). "
             "`mine=true` lists the signed-in customer's own ratings in every moderation state instead (401 "
             "when anonymous, 403 for a user who is not a customer)."
@@ -110,7 +115,14 @@ class RatingListView(GenericAPIView):
             if not request.user.is_customer:
                 raise PermissionDenied("Only customers have ratings of their own.")
             customer_id = request.user.customer.pk
-        queryset = rating_list(provider_id=query.validated_data.get("provider"), customer_id=customer_id)
+        queryset = rating_list(
+            provider_id=query.validated_data.get("provider"),
+            customer_id=customer_id,
+            q=query.validated_data.get("q"),
+            stars=query.validated_data.get("stars"),
+            verified=query.validated_data["verified"],
+            has_comment=query.validated_data["has_comment"],
+        )
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(RatingOutput(page, many=True).data)
 
@@ -362,34 +374,3 @@ class CustomerInvitationListView(GenericAPIView):
     def get(self, request):
         page = self.paginate_queryset(invitation_list_open(customer=request.user.customer))
         return self.get_paginated_response(CustomerInvitationOutput(page, many=True).data)
-
-
-class ProviderRatingSummaryView(PublicReadCacheMixin, APIView):
-    # Public and the same for everyone: no token to verify, no user to load.
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
-    @extend_schema(
-        operation_id="providers_rating_summary",
-        summary="A provider's rating summary",
-        description=(
-            "The exact rating summary of a provider: count, average, Bayesian average, the distribution of "
-            "stars and the number of verified ratings. Kept up to date in the same transaction as every "
-            "rating change, so it is never stale after a 201. Public, no authentication."
-        ),
-        tags=["providers"],
-        parameters=[IF_NONE_MATCH_PARAMETER],
-        responses={200: RatingSummaryOutput, 304: NOT_MODIFIED_RESPONSE},
-        auth=[{}],
-    )
-    def get(self, request, provider_id: UUID):
-        summary = rating_summary_get(provider_id=provider_id)
-        return Response(
-            rating_summary_data(
-                provider_id=summary.provider_id,
-                count=summary.count,
-                total=summary.sum,
-                stars=summary.stars,
-                verified_count=summary.verified_count,
-            )
-        )

@@ -25,7 +25,13 @@ from apps.ratings.services.errors import (
     VoteNeedsVerifiedEmail,
 )
 from apps.ratings.services.helpful_votes import helpful_vote_add, helpful_vote_remove, helpful_votes_withdraw_all
-from apps.ratings.services.invitations import invitation_create, invitation_revoke
+from apps.ratings.services.invitations import (
+    INVITATION_REMINDER_EVENT,
+    invitation_create,
+    invitation_reminders_send,
+    invitation_revoke,
+    invitations_create_many,
+)
 from apps.ratings.services.moderation import rating_moderate
 from apps.ratings.services.ratings import (
     rating_create,
@@ -42,6 +48,7 @@ from apps.ratings.services.summary import rating_summary_create
 __all__ = [
     "AUTOMATIC_HOLD_PREFIX",
     "COMMENT_EXCERPT_LENGTH",
+    "INVITATION_REMINDER_EVENT",
     "AlreadyInvited",
     "AlreadyRated",
     "AlreadyReported",
@@ -61,7 +68,9 @@ __all__ = [
     "helpful_vote_remove",
     "helpful_votes_withdraw_all",
     "invitation_create",
+    "invitation_reminders_send",
     "invitation_revoke",
+    "invitations_create_many",
     "rating_create",
     "rating_delete",
     "rating_edit_window_check",

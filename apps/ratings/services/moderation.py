@@ -40,7 +40,9 @@ def _transition(*, rating: Rating, to_status: str, reason: str, moderator: User 
         summary = _summary_apply(
             provider_id=rating.provider_id,
             changes=[(rating.score, delta)],
+            rated_at=rating.created_at,
             verified_delta=delta * int(rating.verified),
+            replied_delta=delta * int(rating.first_reply_delay is not None),
         )
     ModerationDecision.objects.create(
         rating=rating, moderator=moderator, from_status=previous_status, to_status=to_status, reason=reason

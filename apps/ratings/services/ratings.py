@@ -66,7 +66,12 @@ def rating_create(
         raise AlreadyRated() from exc
     summary = None
     if _counted(rating):
-        summary = _summary_apply(provider_id=provider.pk, changes=[(score, 1)], verified_delta=int(rating.verified))
+        summary = _summary_apply(
+            provider_id=provider.pk,
+            changes=[(score, 1)],
+            rated_at=rating.created_at,
+            verified_delta=int(rating.verified),
+        )
     else:
         ModerationDecision.objects.create(
             rating=rating, moderator=None, from_status="", to_status=rating.status, reason=hold_reason
@@ -127,7 +132,11 @@ def rating_update(
     locked.edited_at = timezone.now()
     locked.save(update_fields=[*fields, "edited_at", "updated_at"])
     if "score" in fields and _counted(locked):
-        _summary_apply(provider_id=locked.provider_id, changes=[(previous_score, -1), (locked.score, 1)])
+        _summary_apply(
+            provider_id=locked.provider_id,
+            changes=[(previous_score, -1), (locked.score, 1)],
+            rated_at=locked.created_at,
+        )
     events.publish(events.RatingUpdated.of(locked, previous_score=previous_score))
     if "comment" in fields and locked.status == RatingStatus.PUBLISHED:
         hold_reason = _hold_reason(locked.comment)
@@ -166,7 +175,12 @@ def rating_verify(*, rating: Rating, invitation: RatingInvitation, score=_UNSET,
     locked.save(update_fields=[*fields, "updated_at"])
     if _counted(locked):
         changes = [(previous_score, -1), (locked.score, 1)] if "score" in fields else []
-        _summary_apply(provider_id=locked.provider_id, changes=changes, verified_delta=int(not was_verified))
+        _summary_apply(
+            provider_id=locked.provider_id,
+            changes=changes,
+            rated_at=locked.created_at,
+            verified_delta=int(not was_verified),
+        )
     events.publish(events.RatingUpdated.of(locked, previous_score=previous_score, previous_verified=was_verified))
     if "comment" in fields and locked.status == RatingStatus.PUBLISHED:
         hold_reason = _hold_reason(locked.comment)
@@ -189,7 +203,11 @@ def rating_delete(*, rating: Rating) -> None:
     event = events.RatingDeleted.of(locked)
     if _counted(locked):
         _summary_apply(
-            provider_id=locked.provider_id, changes=[(locked.score, -1)], verified_delta=-int(locked.verified)
+            provider_id=locked.provider_id,
+            changes=[(locked.score, -1)],
+            rated_at=locked.created_at,
+            verified_delta=-int(locked.verified),
+            replied_delta=-int(locked.first_reply_delay is not None),
         )
     locked.delete()
     events.publish(event)

@@ -1,5 +1,7 @@
 """The provider's one reply to a rating, under the same content rules and moderation."""
 
+from datetime import timedelta
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,6 +14,26 @@ from apps.ratings.models import (
 )
 from apps.ratings.services.common import _hold_reason, _locked
 from apps.ratings.services.errors import ReasonRequired, StatusUnchanged
+from apps.ratings.services.summary import _counted, _summary_apply
+
+
+def _first_reply_record(*, rating: Rating, reply: RatingReply) -> None:
+    """Keep how long the provider took to answer ``rating`` publicly, the first time it did.
+
+    Counted from the rating's first publication (the provider can only answer a public rating),
+    to the reply's first publication: a reply held for review counts from when staff released
+    it. Kept once set, so a reply replaced or deleted later does not rewrite the history the
+    provider's reply rate and median time to reply are read from.
+    """
+    if rating.first_reply_delay is not None or reply.first_published_at is None:
+        return
+    since = rating.first_published_at or rating.created_at
+    rating.first_reply_delay = max(reply.first_published_at - since, timedelta(0))
+    Rating.objects.filter(pk=rating.pk, first_reply_delay__isnull=True).update(
+        first_reply_delay=rating.first_reply_delay
+    )
+    if _counted(rating):
+        _summary_apply(provider_id=rating.provider_id, changes=[], rated_at=rating.created_at, replied_delta=1)
 
 
 def _reply_transition(
@@ -34,6 +56,7 @@ def _reply_transition(
         reply.first_published_at = timezone.now()
         fields.append("first_published_at")
     reply.save(update_fields=fields)
+    _first_reply_record(rating=rating, reply=reply)
     events.publish(
         events.ReplyModerated.of_reply(
             rating,
@@ -72,6 +95,7 @@ def reply_set(*, rating: Rating, body: str) -> RatingReply:
         )
         reply.full_clean(exclude=["rating"], validate_unique=False, validate_constraints=False)
         reply.save(force_insert=True)
+        _first_reply_record(rating=locked, reply=reply)
         if hold_reason:
             event = events.ReplyModerated.of_reply(
                 locked,

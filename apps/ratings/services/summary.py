@@ -1,5 +1,6 @@
 """The provider's rating summary, moved in the rating's own transaction."""
 
+import datetime
 from collections.abc import Iterable
 
 from django.db import connection
@@ -7,15 +8,60 @@ from django.utils import timezone
 
 from apps.ratings.models import (
     Rating,
+    RatingMonth,
     RatingStatus,
     RatingSummary,
 )
 
 
+def rating_month(rated_at: datetime.datetime) -> datetime.date:
+    """The calendar month (UTC, as its first day) a rating created at ``rated_at`` counts in."""
+    return rated_at.astimezone(datetime.UTC).date().replace(day=1)
+
+
+def _month_statement(*, provider_id, month: datetime.date, count: int, total: int) -> tuple[str, list] | None:
+    """The statement adding ``count`` ratings and ``total`` stars to the provider's row for ``month``.
+
+    An upsert (``INSERT … ON CONFLICT DO UPDATE SET x = x + excluded.x``, PostgreSQL and
+    SQLite alike), so the first rating of a month needs no second round trip and concurrent
+    writers add up instead of losing an update. A removal never creates a row: a month without
+    one is drift the repair command fixes, not a negative count.
+    """
+    if not count and not total:
+        return None
+    table = RatingMonth._meta.db_table
+    key = [
+        RatingMonth._meta.get_field("provider").get_db_prep_value(provider_id, connection),
+        connection.ops.adapt_datefield_value(month),
+    ]
+    if count >= 0 and total >= 0:
+        sql = (
+            f"INSERT INTO {table} (provider_id, month, count, sum) VALUES (%s, %s, %s, %s) "
+            f"ON CONFLICT (provider_id, month) DO UPDATE "
+            f"SET count = {table}.count + excluded.count, sum = {table}.sum + excluded.sum"
+        )
+        return sql, [*key, count, total]
+    sql = f"UPDATE {table} SET count = count + %s, sum = sum + %s WHERE provider_id = %s AND month = %s"
+    return sql, [count, total, *key]
+
+
 def _summary_apply(
-    *, provider_id, changes: Iterable[tuple[int, int]], verified_delta: int = 0
+    *,
+    provider_id,
+    changes: Iterable[tuple[int, int]],
+    rated_at: datetime.datetime,
+    verified_delta: int = 0,
+    replied_delta: int = 0,
 ) -> dict[str, int] | None:
     """Add ``(score, +1|-1)`` changes to a provider's summary in one ``UPDATE … SET x = x + n``.
+
+    The same changes move the provider's row for the month of ``rated_at`` (the rating's
+    creation), which the monthly trend reads: on PostgreSQL in the same statement (the upsert
+    as a ``WITH`` of the summary's ``UPDATE``, so a rating still costs one round trip for
+    both), on SQLite in a statement before it. Every writer of a provider's figures takes the
+    two row locks in this one statement, so all of them take them in the same order and queue
+    rather than deadlock (PostgreSQL runs a ``WITH`` the main query does not read once the
+    main query is done, in practice after the summary's row lock).
 
     Returns the summary after the change (``{count, sum}``: the events carry it) from the same
     statement's ``RETURNING``, or None when there was nothing to change. SQL rather than
@@ -30,6 +76,8 @@ def _summary_apply(
         deltas["sum"] = deltas.get("sum", 0) + score * delta
     if verified_delta:
         deltas["verified_count"] = verified_delta
+    if replied_delta:
+        deltas["replied_count"] = replied_delta
     if not deltas:
         return None
     table = RatingSummary._meta.db_table
@@ -43,11 +91,24 @@ def _summary_apply(
         connection.ops.adapt_datetimefield_value(timezone.now()),
         RatingSummary._meta.pk.get_db_prep_value(provider_id, connection),
     ]
+    month = _month_statement(
+        provider_id=provider_id,
+        month=rating_month(rated_at),
+        count=deltas.get("count", 0),
+        total=deltas.get("sum", 0),
+    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        if month is None:
+            cursor.execute(sql, params)
+        elif connection.vendor == "postgresql":
+            cursor.execute(f"WITH month_row AS ({month[0]}) {sql}", [*month[1], *params])
+        else:
+            cursor.execute(*month)
+            cursor.execute(sql, params)
         row = cursor.fetchone()
         if row is None:
-            # First rating of this provider: create the row (racing creators are fine) and retry.
+            # First rating of this provider: create the row (racing creators are fine) and retry
+            # the summary alone (the month's change is made).
             RatingSummary.objects.bulk_create([RatingSummary(provider_id=provider_id)], ignore_conflicts=True)
             cursor.execute(sql, params)
             row = cursor.fetchone()

@@ -145,7 +145,7 @@ def test_406_in_the_error_shape(api_client):
 def test_500_in_the_error_shape_without_leaking_the_exception(provider):
     client = APIClient(raise_request_exception=False)
     with mock.patch(
-        "apps.ratings.api.views.rating_summary_get", side_effect=RuntimeError("secret internals")
+        "apps.ratings.api.provider_views.rating_summary_get", side_effect=RuntimeError("secret internals")
     ) as selector:
         response = client.get(f"/api/v1/providers/{provider.pk}/rating-summary/")
     assert selector.call_count == 1

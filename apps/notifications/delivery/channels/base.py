@@ -1,7 +1,7 @@
 """What every channel sender is: one interface, one vocabulary of results.
 
 A channel (email, webhook, push) groups its deliveries by *destination* (an SMTP relay, a
-webhook host, the push gateways) and sends a group through one ``Session``, which keeps its
+webhook endpoint, the push gateways) and sends a group through one ``Session``, which keeps its
 connections open across the group: one SMTP session for many emails, one keep-alive
 connection per webhook host. The engine (``delivery.engine``) claims deliveries, holds a
 concurrency slot for the destination, and records whatever the session reports.

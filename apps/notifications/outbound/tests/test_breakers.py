@@ -64,7 +64,7 @@ def _transitions(kind, old, new):
 
 @pytest.fixture
 def key():
-    return breakers.host_key(f"https://{uuid.uuid4().hex}.example.com/hook")
+    return breakers.origin_key(f"https://{uuid.uuid4().hex}.example.com/hook")
 
 
 def test_breaker_lifecycle_in_one_process_memory_storage(settings, key):
@@ -72,7 +72,7 @@ def test_breaker_lifecycle_in_one_process_memory_storage(settings, key):
     settings.BREAKER_FAIL_MAX = 3
     settings.BREAKER_RESET_TIMEOUT = 0.5
     moves = [("closed", "open"), ("open", "half-open"), ("half-open", "closed")]
-    before = {move: _transitions("host", *move) for move in moves}
+    before = {move: _transitions("origin", *move) for move in moves}
 
     _trip(key, 2)
     assert breakers.allow(key)  # two failures: still closed
@@ -90,7 +90,7 @@ def test_breaker_lifecycle_in_one_process_memory_storage(settings, key):
     assert breakers.breaker_states()[key] == "closed"
     assert breakers.allow(key)
     assert breakers.reopens_at(key) is None
-    assert {move: _transitions("host", *move) - before[move] for move in moves} == dict.fromkeys(moves, 1)
+    assert {move: _transitions("origin", *move) - before[move] for move in moves} == dict.fromkeys(moves, 1)
 
 
 def test_a_success_resets_the_failure_count(settings, key):
@@ -179,8 +179,8 @@ def test_no_lock_is_held_while_a_send_is_in_flight(settings, receiver_factory):
         handler.end_headers()
 
     slow.behaviour = stall
-    host_a = breakers.host_key(slow.url())
-    host_b = breakers.host_key(f"https://{uuid.uuid4().hex}.example.com/")
+    host_a = breakers.origin_key(slow.url())
+    host_b = breakers.origin_key(f"https://{uuid.uuid4().hex}.example.com/")
     assert breakers.allow(host_a)
 
     def send():
@@ -276,7 +276,7 @@ def test_an_infrastructure_error_repeated_by_every_call_is_logged_once_per_windo
     config = logging_config(log_format="text", level="INFO")
     assert config["loggers"]["pybreaker"]["filters"] == ["repeats"]
     assert config["loggers"]["apps.notifications.outbound.breakers"]["filters"] == ["repeats"]
-    breaker = breakers.breaker_for("host:down.example")  # made while Redis answered
+    breaker = breakers.breaker_for("origin:https://down.example:443")  # made while Redis answered
     # Now it is down (a client as the breakers make theirs: no retry backoff).
     breaker._state_storage._redis = redis.Redis(host="127.0.0.1", port=closed_port, retry=limits.FAST_FAIL)
     repeats = RepeatFilter(window=60)
@@ -288,7 +288,7 @@ def test_an_infrastructure_error_repeated_by_every_call_is_logged_once_per_windo
     try:
         with caplog.at_level(logging.ERROR, logger="pybreaker"):
             for _ in range(20):
-                assert breakers.allow("host:down.example") is True  # fails open, as before
+                assert breakers.allow("origin:https://down.example:443") is True  # fails open, as before
         lines = [r for r in caplog.records if r.name == "pybreaker"]
         assert len(lines) == 1, [r.getMessage() for r in lines]
         assert lines[0].exc_info is not None  # the one line keeps its traceback
@@ -297,7 +297,7 @@ def test_an_infrastructure_error_repeated_by_every_call_is_logged_once_per_windo
         repeats.window = 0
         caplog.clear()
         with caplog.at_level(logging.ERROR, logger="pybreaker"):
-            breakers.allow("host:down.example")
+            breakers.allow("origin:https://down.example:443")
         [line] = [r for r in caplog.records if r.name == "pybreaker"]
         assert "more like this" in line.getMessage()
     finally:

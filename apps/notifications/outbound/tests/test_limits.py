@@ -101,3 +101,29 @@ def test_redis_down_fails_open_and_counts_it(settings, closed_port, key, caplog)
 def test_limit_must_be_positive(key):
     with pytest.raises(ValueError):
         limits.acquire(key, limit=0, ttl=1)
+
+
+def test_a_member_holds_at_most_its_share_and_leaves_the_rest_to_others(backend, key):
+    hanging = [limits.acquire(key, limit=4, ttl=30, member="endpoint:a", share=2) for _ in range(3)]
+
+    assert hanging[0] and hanging[1] and hanging[2] is None  # its share is full, the key is not
+    healthy = [limits.acquire(key, limit=4, ttl=30, member="endpoint:b", share=2) for _ in range(2)]
+    assert all(healthy)
+    assert limits.acquire(key, limit=4, ttl=30, member="endpoint:c", share=2) is None  # the limit still holds
+    assert limits.acquire(key, limit=4, ttl=30) is None
+
+    limits.release(key, hanging[0])
+    assert limits.acquire(key, limit=4, ttl=30, member="endpoint:b", share=2) is None  # b's share is full
+    assert limits.acquire(key, limit=4, ttl=30, member="endpoint:a", share=2) is not None
+
+
+def test_a_destination_names_its_slots_and_its_member():
+    destination = limits.member_key("origin:https://h.example:443", "endpoint:1")
+
+    assert limits.split_member(destination) == ("origin:https://h.example:443", "endpoint:1")
+    assert limits.split_member("provider:7") == ("provider:7", None)
+
+
+def test_a_member_needs_a_share(key):
+    with pytest.raises(ValueError):
+        limits.acquire(key, limit=2, ttl=1, member="endpoint:a")

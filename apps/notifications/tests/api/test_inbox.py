@@ -164,6 +164,9 @@ def test_preferences_show_defaults_then_choices(provider, provider_client):
         ("partner.notification", "in_app"): True,
         ("partner.notification", "email"): True,
         ("partner.notification", "push"): True,
+        ("rating.invitation_reminder", "in_app"): True,
+        ("rating.invitation_reminder", "email"): True,
+        ("rating.invitation_reminder", "push"): False,
         # Critical: shown, always on.
         ("webhook.disabled", "in_app"): True,
         ("webhook.disabled", "push"): True,

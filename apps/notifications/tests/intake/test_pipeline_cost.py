@@ -125,13 +125,16 @@ def _deliver(count, *, stack, django_capture_on_commit_callbacks, monkeypatch, v
 # schedules, endpoints, devices, deliveries INSERT, cancellations); the confirmation (1); per (channel, destination)
 # batch the claim, its rows, the recipients' quiet hours (email), the relays (email), the
 # cancellation check and the outcome (5 for email, 4 for webhooks), and the endpoints' health
-# (webhooks, 1).
-STATEMENTS_PER_BATCH = 24
-# One ingest message, one email batch, one webhook batch (one host).
-MESSAGES_PER_BATCH = 3
+# (webhooks, 1). A webhook destination is one endpoint (a hanging endpoint must never sit in
+# front of another tenant's in one group), so the webhook part is per provider here: the
+# count grows with the endpoints a batch reaches, never with its ratings.
+STATEMENTS_PER_BATCH = 14 + 5 + 5 * PROVIDERS
+# One ingest message, one email batch, one webhook batch per endpoint.
+MESSAGES_PER_BATCH = 2 + PROVIDERS
 # Per (channel, destination) batch: the slot's acquire and release, the breaker read before
-# the first send and its reset after it. Not per send.
-REDIS_ROUND_TRIPS_PER_BATCH = 13
+# the first send and its reset after it (7 for email); for a webhook endpoint both its own and
+# its origin's breaker, and its answer taken off the origin's failure witnesses (11). Not per send.
+REDIS_ROUND_TRIPS_PER_BATCH = 7 + 11 * PROVIDERS
 
 
 # Version 2 is what the ratings app publishes (the intake decides the recipient); version 1,

@@ -188,17 +188,18 @@ def test_a_success_ends_the_failing_streak(receiver_factory, django_capture_on_c
     assert endpoint.failing_since is None
 
 
-def test_an_open_breaker_skips_the_host_without_spending_an_attempt_then_half_opens(
+def test_an_open_endpoint_breaker_skips_the_endpoint_without_spending_an_attempt_then_half_opens(
     settings, receiver_factory, django_capture_on_commit_callbacks, send_task
 ):
     settings.BREAKER_FAIL_MAX = 2
     # pybreaker's Redis storage keeps the opening time in whole seconds: a reset timeout of 1 s
     # could half-open the breaker right away; 3 s leaves at least 2 s of open state.
-    settings.BREAKER_RESET_TIMEOUT = 3
+    settings.WEBHOOK_ENDPOINT_RESET_TIMEOUT = 3
     receiver = receiver_factory(reply(500))
     endpoint = _endpoint(receiver)
     _, delivery = _deliver_event(endpoint, django_capture_on_commit_callbacks, send_task)
-    key = breakers.host_key(endpoint.url)
+    # One endpoint answering 500 is its own failure: its breaker opens, not its origin's.
+    key = breakers.endpoint_key(endpoint.pk)
 
     for _ in range(2):
         Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
@@ -208,10 +209,11 @@ def test_an_open_breaker_skips_the_host_without_spending_an_attempt_then_half_op
 
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
     assert delivery_attempt(delivery_id=delivery.pk) == DeliveryStatus.RETRY
-    assert len(receiver.requests) == 2  # nothing reached the host
+    assert breakers.breaker_states().get(breakers.origin_key(endpoint.url), "closed") == "closed"
+    assert len(receiver.requests) == 2  # nothing reached the endpoint
     delivery.refresh_from_db()
     assert delivery.attempts == 2
-    assert delivery.last_error == "circuit breaker open for 127.0.0.1"
+    assert delivery.last_error == "circuit breaker open for the endpoint"
     reopen = breakers.reopens_at(key)
     assert delivery.next_attempt_at == reopen
 
@@ -226,7 +228,7 @@ def test_an_open_breaker_skips_the_host_without_spending_an_attempt_then_half_op
     assert delivery.attempts == 3
 
 
-def test_a_host_whose_breaker_trial_succeeds_gets_its_held_deliveries_at_once(
+def test_an_endpoint_whose_breaker_trial_succeeds_gets_its_held_deliveries_at_once(
     settings, receiver_factory, django_capture_on_commit_callbacks, send_task, monkeypatch
 ):
     from apps.notifications.outbound import retry
@@ -236,7 +238,7 @@ def test_a_host_whose_breaker_trial_succeeds_gets_its_held_deliveries_at_once(
     # the longest wait keeps "the other host's delivery still waits" about the breaker.
     settings.OUTBOUND_RETRY_BASE_SECONDS = 60
     monkeypatch.setattr(retry.random, "uniform", lambda low, high: high)
-    settings.BREAKER_RESET_TIMEOUT = 0.3
+    settings.WEBHOOK_ENDPOINT_RESET_TIMEOUT = 0.3
     receiver = receiver_factory(reply(500))
     endpoint = _endpoint(receiver)
     other = Receiver(reply(500), host="127.0.0.2")  # another host: another breaker
@@ -244,7 +246,7 @@ def test_a_host_whose_breaker_trial_succeeds_gets_its_held_deliveries_at_once(
     _, failed = _deliver_event(endpoint, django_capture_on_commit_callbacks, send_task)
     _, skipped = _deliver_event(endpoint, django_capture_on_commit_callbacks, send_task)
     _, other_host = _deliver_event(elsewhere, django_capture_on_commit_callbacks, send_task)
-    assert delivery_attempt(delivery_id=failed.pk) == DeliveryStatus.RETRY  # opens the host's breaker
+    assert delivery_attempt(delivery_id=failed.pk) == DeliveryStatus.RETRY  # opens the endpoint's breaker
     assert delivery_attempt(delivery_id=skipped.pk) == DeliveryStatus.RETRY  # skipped: breaker open
     assert delivery_attempt(delivery_id=other_host.pk) == DeliveryStatus.RETRY
     # The failed ones wait out their backoff (the skipped one the breaker's reset timeout).
@@ -258,7 +260,7 @@ def test_a_host_whose_breaker_trial_succeeds_gets_its_held_deliveries_at_once(
     send_task.reset_mock()
     assert delivery_attempt(delivery_id=trial.pk) == DeliveryStatus.SENT
 
-    # Both deliveries held for the healed host are due now and enqueued; the other host's wait.
+    # Both deliveries held for the healed endpoint are due now and enqueued; the other host's wait.
     now = timezone.now()
     for delivery in (failed, skipped):
         delivery.refresh_from_db()

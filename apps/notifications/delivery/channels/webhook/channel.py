@@ -1,25 +1,32 @@
-"""The webhook channel: signed POSTs (Standard Webhooks), one breaker and one slot per host.
+"""The webhook channel: signed POSTs (Standard Webhooks), breakers per endpoint and per origin.
 
-Connections are kept alive per host by ``outbound.http``; the SSRF check still runs on every
-request. The breaker decides before a send and records after it, so a slow host never holds
-a lock that another host's deliveries need.
+Deliveries are grouped per endpoint (``destination``), and take their origin's concurrency
+slots within the endpoint's fair share (``outbound.limits``). ``outbound.health`` decides which
+breaker a failure counts against: the endpoint's (timeouts, HTTP errors) or the origin's
+(refused, reset, TLS, DNS), so one tenant's failing endpoint never holds another's on the
+same host. Connections are kept alive per host by ``outbound.http``; the SSRF check still runs
+on every request. The breakers decide before a send and record after it, so a slow endpoint
+never holds a lock that another's deliveries need.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.notifications.delivery.channels.base import AttemptLine, Result, SendResult, elapsed_ms
 from apps.notifications.delivery.channels.webhook import signing
 from apps.notifications.models import Channel, Delivery, WebhookEndpoint
-from apps.notifications.outbound import breakers, http, retry
+from apps.notifications.outbound import breakers, health, http, limits, retry
 from apps.notifications.outbound.errors import ConnectFailed, DeadlineExceeded, ResolutionFailed
 from apps.notifications.outbound.retry import Outcome
 
@@ -29,7 +36,7 @@ _RESULTS = {
     Outcome.GONE: Result.GONE,
     Outcome.DEAD: Result.DEAD,
 }
-# Failures that say nothing reached the host: the next delivery to it would wait as long.
+# Failures that say the endpoint did not answer: its next delivery would wait as long.
 _UNREACHABLE = (ConnectFailed, DeadlineExceeded, ResolutionFailed)
 
 
@@ -44,7 +51,9 @@ def endpoint_secrets(endpoint: WebhookEndpoint, *, now: datetime | None = None) 
 
 class WebhookSession:
     def __init__(self) -> None:
-        self.gate = breakers.Gate()
+        self.health = health.WebhookHealth()
+        # The engine reads ``gate.healed`` to release what waited for a healed breaker.
+        self.gate = self.health.gate
 
     def send(self, delivery: Delivery) -> SendResult:
         endpoint = delivery.endpoint
@@ -52,13 +61,16 @@ class WebhookSession:
             return SendResult(result=Result.DEAD, error="the webhook endpoint was deleted")
         if not endpoint.enabled:
             return SendResult(result=Result.DEAD, error=f"the webhook endpoint is disabled: {endpoint.disabled_reason}")
-        key = breakers.host_key(endpoint.url)
+        origin = breakers.origin_key(endpoint.url)
+        own = breakers.endpoint_key(endpoint.pk)
         target = (urlsplit(endpoint.url).hostname or endpoint.url)[:300]
-        if not self.gate.allow(key):
+        held = self.health.admit(origin=origin, endpoint=own)
+        if held is not None:
+            whose = "the endpoint" if held == own else origin.removeprefix("origin:")
             return SendResult(
                 result=Result.SKIPPED,
-                error=f"circuit breaker open for {target}",
-                reschedule_at=breakers.reopens_at(key),
+                error=f"circuit breaker open for {whose}",
+                reschedule_at=breakers.reopens_at(held),
                 lines=[AttemptLine(target=target, outcome="skipped_open", error="circuit breaker open")],
             )
         body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
@@ -73,9 +85,9 @@ class WebhookSession:
             result = exc
         duration = elapsed_ms(started)
         outcome = _RESULTS[retry.classify(result)]
-        # Any answer proves the host works; only transient failures count against it, and a
-        # message refused before sending says nothing about the host.
-        self.gate.record_result(key, result)
+        # Any answer proves the endpoint and its origin work; a transient failure counts against
+        # the one it says is failing; a message refused before sending says nothing.
+        self.health.record(origin=origin, endpoint=own, owner=endpoint.recipient_id, result=result)
         error = retry.describe(result)
         response = result if isinstance(result, http.OutboundResponse) else None
         status = response.status if response else None
@@ -94,8 +106,45 @@ class WebhookChannel:
     channel = Channel.WEBHOOK
 
     def destination(self, delivery: Delivery) -> str:
-        return breakers.host_key(delivery.address)
+        # One group per endpoint, so a hanging endpoint's sends never sit in front of another's
+        # in a group; the slots are the origin's, at most a fair share of them per endpoint.
+        return limits.member_key(breakers.origin_key(delivery.address), breakers.endpoint_key(delivery.endpoint_id))
+
+    def slot_share(self, rows: list[Delivery]) -> int:
+        """How many of its origin's concurrency slots this endpoint's group may count on.
+
+        ``OUTBOUND_ENDPOINT_CONCURRENCY``; one while the endpoint is failing (``failing_since``
+        set by its first failed attempt): a hanging endpoint's sends each hold a slot for a
+        whole deadline, and the other endpoints on its origin need the rest.
+        """
+        share = min(settings.OUTBOUND_ENDPOINT_CONCURRENCY, settings.OUTBOUND_HOST_CONCURRENCY)
+        failing = any(row.endpoint is not None and row.endpoint.failing_since is not None for row in rows)
+        return 1 if failing else max(share, 1)
 
     @contextlib.contextmanager
     def session(self) -> Iterator[WebhookSession]:
         yield WebhookSession()
+
+
+def waiting_for(breaker_keys: Iterable[str]) -> Q | None:
+    """The webhook deliveries a healed breaker held: those to its endpoint, or to any endpoint
+    at its origin (matched on the stored URL's scheme, host and port); None if none of
+    ``breaker_keys`` is a webhook breaker."""
+    breaker_keys = list(breaker_keys)
+    matches = Q()
+    found = False
+    endpoints = [key.removeprefix("endpoint:") for key in breaker_keys if key.startswith("endpoint:")]
+    if endpoints:
+        matches |= Q(endpoint_id__in=endpoints)
+        found = True
+    for key in breaker_keys:
+        if not key.startswith("origin:"):
+            continue
+        scheme, _, netloc = key.removeprefix("origin:").partition("://")
+        host, _, port = netloc.rpartition(":")
+        # The URL names the default port or leaves it out; any other port must be written.
+        port_part = rf"(:{port})?" if breakers.origin_key(f"{scheme}://{host}/") == key else rf":{port}"
+        pattern = rf"^{re.escape(scheme)}://([^/@]*@)?{re.escape(host)}{port_part}([/?#]|$)"
+        matches |= Q(address__iregex=pattern)
+        found = True
+    return matches if found else None
