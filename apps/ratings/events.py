@@ -243,6 +243,15 @@ class RatingInvited(Event):
         )
 
 
+@dataclass(frozen=True, kw_only=True)
+class RatingInvitationReminded(RatingInvited):
+    """The one reminder of an invitation still open after RATING_INVITATION_REMINDER_DELAY
+    (beat's sweep): the invitation as it is, its link and expiry unchanged."""
+
+    TYPE = "rating.invitation_reminder"
+    SIGNAL = signals.invitation_reminded
+
+
 EVENT_TYPES: tuple[type[Event], ...] = (
     RatingCreated,
     RatingUpdated,
@@ -251,4 +260,5 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     RatingReplied,
     ReplyModerated,
     RatingInvited,
+    RatingInvitationReminded,
 )

@@ -167,17 +167,22 @@ def _reply_moderated(data: dict) -> list[Notice]:
     return notices_of(REPLY_MODERATED, _for_provider(data, **extra))
 
 
-def _rating_invited(data: dict) -> list[Notice]:
-    if not _told(data, "customer"):
-        return []
-    recipient = {
-        **{key: data[key] for key in _INVITATION_FIELDS},
-        "recipient_role": "customer",
-        "recipient_user_id": data["customer_user_id"],
-        "recipient_email": data.get("customer_email", ""),
-        "recipient_name": data.get("customer_name", ""),
-    }
-    return notices_of(RATING_INVITED, recipient)
+def _invitation_notice(notice_type: str) -> Callable[[dict], list[Notice]]:
+    """An invitation, or its reminder, tells the invited customer."""
+
+    def notices(data: dict) -> list[Notice]:
+        if not _told(data, "customer"):
+            return []
+        recipient = {
+            **{key: data[key] for key in _INVITATION_FIELDS},
+            "recipient_role": "customer",
+            "recipient_user_id": data["customer_user_id"],
+            "recipient_email": data.get("customer_email", ""),
+            "recipient_name": data.get("customer_name", ""),
+        }
+        return notices_of(notice_type, recipient)
+
+    return notices
 
 
 def _partner_notification(data: dict) -> list[Notice]:
@@ -212,7 +217,10 @@ _CURRENT: dict[tuple[str, int], Handler] = {
     (REPLY_MODERATED, 2): Handler(
         notices=_reply_moderated, cancels=_cancels_replies_if_hidden, notice_types=(REPLY_MODERATED,)
     ),
-    (RATING_INVITED, 2): Handler(notices=_rating_invited, notice_types=(RATING_INVITED,)),
+    (RATING_INVITED, 2): Handler(notices=_invitation_notice(RATING_INVITED), notice_types=(RATING_INVITED,)),
+    (RATING_INVITATION_REMINDER, 2): Handler(
+        notices=_invitation_notice(RATING_INVITATION_REMINDER), notice_types=(RATING_INVITATION_REMINDER,)
+    ),
     # The accounts app's events name their one recipient: the notice is theirs as published.
     (ACCOUNT_PASSWORD_RESET, 1): Handler(
         notices=lambda data: notices_of(ACCOUNT_PASSWORD_RESET, data), notice_types=(ACCOUNT_PASSWORD_RESET,)
@@ -229,7 +237,7 @@ _CURRENT: dict[tuple[str, int], Handler] = {
 }
 
 
-# --- Version 1: one event per recipient, decided in web (before this registry) ------------------
+# --- Version 1: one event per recipient, decided by the publisher (before this registry) --------
 
 
 def _as_published(notice_type: str) -> Callable[[dict], list[Notice]]:

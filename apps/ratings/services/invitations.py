@@ -7,7 +7,6 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.core import outbox
 from apps.customers.models import Customer
 from apps.providers.models import Provider
 from apps.ratings import events
@@ -107,8 +106,9 @@ def invitations_create_many(*, items: list[tuple[Customer, Provider, str]]) -> l
     return invitations
 
 
-# The outbox event of a reminder (apps/notifications/events.py tells the customer).
-INVITATION_REMINDER_EVENT = "rating.invitation_reminder"
+# The event of a reminder (``events.RatingInvitationReminded``; the notifications intake tells
+# the customer).
+INVITATION_REMINDER_EVENT = events.RatingInvitationReminded.TYPE
 
 
 def invitation_reminders_due(*, now: datetime):
@@ -160,20 +160,6 @@ def invitation_reminders_send(*, now: datetime | None = None, batch_size: int = 
 
 
 def _reminder_publish(invitation: RatingInvitation) -> None:
-    # The keys of the rating.invited notice (the same link and expiry), to the same recipient.
-    invited = events.RatingInvited.of(invitation)
-    outbox.publish(
-        INVITATION_REMINDER_EVENT,
-        {
-            "invitation_id": invited.invitation_id,
-            "provider_id": invited.provider_id,
-            "provider_name": invited.provider_name,
-            "expires_at": invited.expires_at,
-            "url": invited.url,
-            "recipient_role": "customer",
-            "recipient_user_id": invited.customer_user_id,
-            "recipient_email": invited.customer_email,
-            "recipient_name": invited.customer_name,
-        },
-        occurred_at=invited.occurred_at,
-    )
+    # The invitation as published when it was made (the same link and expiry); who is told, and
+    # with which words, is the notifications intake's to say.
+    events.publish(events.RatingInvitationReminded.of(invitation))

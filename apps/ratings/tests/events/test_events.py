@@ -45,8 +45,9 @@ def test_the_catalogue_names_each_type_once_with_its_version_and_signal():
         ("rating.replied", 2, signals.rating_replied),
         ("reply.moderated", 2, signals.reply_moderated),
         ("rating.invited", 2, signals.rating_invited),
+        ("rating.invitation_reminder", 2, signals.invitation_reminded),
     ]
-    assert [t.SENDER for t in events.EVENT_TYPES] == [Rating] * 6 + [RatingInvitation]
+    assert [t.SENDER for t in events.EVENT_TYPES] == [Rating] * 6 + [RatingInvitation] * 2
 
 
 def test_each_type_declares_its_payload_keys():

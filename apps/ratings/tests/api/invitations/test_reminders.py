@@ -49,16 +49,20 @@ def test_an_open_invitation_is_reminded_once_after_the_delay(partner, customer, 
         assert invitation_reminders_send() == 0
 
     [event] = _reminders()
+    # The invitation as published (version 2); the notifications intake decides who is told.
+    assert event.version == 2
     assert event.data == {
         "invitation_id": str(invitation.pk),
         "provider_id": str(provider.pk),
         "provider_name": provider.name,
+        "provider_user_id": str(provider.user_id),
+        "customer_id": str(customer.pk),
+        "customer_user_id": str(customer.user_id),
+        "customer_name": customer.user.name,
+        "customer_email": customer.user.email,
         "expires_at": invitation.expires_at.isoformat(),
         "url": f"https://app.example.com/rate?invitation={invitation.pk}&provider={provider.pk}",
-        "recipient_role": "customer",
-        "recipient_user_id": str(customer.user_id),
-        "recipient_email": customer.user.email,
-        "recipient_name": customer.user.name,
+        "occurred_at": event.data["occurred_at"],
     }
     invitation.refresh_from_db()
     assert invitation.reminded_at is not None
