@@ -178,8 +178,6 @@ def test_bad_neighbours_on_one_host_never_hold_a_healthy_tenant(stack, make_db, 
         )
         assert [r.path for r in shared.requests].count("/c/good") == 2 * TICKS
         assert len(beside.requests) == 2 * TICKS
-        # Within its normal latency: p99 within twice the run without the neighbours.
-        assert _p99(noisy_latencies) <= 2 * _p99(baseline), (baseline, noisy_latencies)
         # Each failure was held where it belongs, in the state every worker shares.
         refusing, erroring = ids["a"]
         [hanging] = ids["b"]
@@ -190,7 +188,18 @@ def test_bad_neighbours_on_one_host_never_hold_a_healthy_tenant(stack, make_db, 
         assert state(breakers.endpoint_key(refusing)) == "closed"  # its origin holds it
         # The neighbours' sends stopped reaching the host once their endpoints were held.
         assert [r.path for r in shared.requests].count("/a/500") < 12 + TICKS
-        print(f"healthy p99: {_p99(baseline) * 1000:.0f} ms alone, {_p99(noisy_latencies) * 1000:.0f} ms beside")
+        # Within its normal latency: p99 within twice a run without the neighbours. The machine's
+        # own load moves over a minute (CI runs two suites at once), so a second run without them,
+        # on fresh endpoints once the neighbours are held, brackets the noisy one and
+        # the slower of the two is the normal latency.
+        after_ids = _stream(env, quiet)["c"]
+        wait_until(lambda: len(_latencies(db, after_ids)) == 2 * TICKS, timeout=60, what="the second quiet run")
+        normal = max(_p99(baseline), _p99(_latencies(db, after_ids)))
+        assert _p99(noisy_latencies) <= 2 * normal, (baseline, noisy_latencies)
+        print(
+            f"healthy p99: {_p99(baseline) * 1000:.0f} ms alone before, {normal * 1000:.0f} ms normal, "
+            f"{_p99(noisy_latencies) * 1000:.0f} ms beside"
+        )
     finally:
         stop.set()
         shared.close()

@@ -140,6 +140,7 @@ ENDPOINTS = {
     "providers_detail": ("get", "/api/v1/providers/{provider}/", None),
     "providers_patch": ("patch", "/api/v1/providers/{provider}/", lambda w, u: {"name": "Renamed"}),
     "rating_summary": ("get", "/api/v1/providers/{provider}/rating-summary/", None),
+    "rating_metrics": ("get", "/api/v1/providers/{provider}/rating-metrics/", None),
     "service_categories": ("get", "/api/v1/service-categories/", None),
     "ratings_list": ("get", "/api/v1/ratings/", None),
     "ratings_mine": ("get", "/api/v1/ratings/?mine=true", None),
@@ -205,6 +206,19 @@ ENDPOINTS = {
         "/api/v1/ratings/{rating}/",
         lambda w, u: {"invitation_id": str(w["invitation"].pk), "score": 5},
     ),
+    "invitations_bulk": (
+        "post",
+        "/api/v1/ratings/invitations/bulk/",
+        lambda w, u: {
+            "invitations": [
+                {
+                    "customer_id": str(w["customer"].pk),
+                    "provider_id": str(w["unrated_provider"].pk),
+                    "external_reference": "job-bulk",
+                }
+            ]
+        },
+    ),
     "invitations_create": (
         "post",
         "/api/v1/ratings/invitations/",
@@ -240,6 +254,7 @@ EXPECTED = {
     "providers_detail": (200, 200, 200, 200, 200, 200),
     "providers_patch": (401, 403, 403, 200, 200, 401),
     "rating_summary": (200, 200, 200, 200, 200, 200),
+    "rating_metrics": (200, 200, 200, 200, 200, 200),
     "service_categories": (200, 200, 200, 200, 200, 200),
     "ratings_list": (200, 200, 200, 200, 200, 200),
     "ratings_mine": (401, 200, 200, 403, 403, 401),
@@ -260,6 +275,8 @@ EXPECTED = {
     # Partner systems only: no user token opens them, whatever the role; a partner key opens
     # nothing else (it is no user: every user endpoint treats it as anonymous).
     "invitations_create": (401, 401, 401, 401, 401, 201),
+    # One answer for the whole batch, each item's outcome inside it.
+    "invitations_bulk": (401, 401, 401, 401, 401, 200),
     "invitations_list": (401, 401, 401, 401, 401, 200),
     "invitation_revoke": (401, 401, 401, 401, 401, 200),
     # The customer's own open invitations, and verifying their rating with one.
