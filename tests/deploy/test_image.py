@@ -70,6 +70,7 @@ EXPECTED_PROBES = {
     "notifications-worker": ["worker"],
     "beat": ["beat"],
     "dispatcher": ["heartbeat", "--max-age", "60"],
+    "pgbouncer": ["pgbouncer"],
 }
 
 

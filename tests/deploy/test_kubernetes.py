@@ -693,8 +693,10 @@ def test_each_database_has_a_pgbouncer_that_reads_its_upstream_from_the_secret(o
         # A Service named pgbouncer would otherwise set PGBOUNCER_PORT=tcp://... in the pod.
         assert pod["enableServiceLinks"] is False
         assert container["ports"] == [{"name": "pgbouncer", "containerPort": PGBOUNCER_PORT}]
+        # PgBouncer's own answer, not a TCP connect (which a frozen process still completes).
         for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
-            assert container[probe]["tcpSocket"] == {"port": "pgbouncer"}, (name, probe)
+            assert container[probe]["exec"]["command"] == ["python", "/app/bin/probe", "pgbouncer"], (name, probe)
+            assert container[probe]["timeoutSeconds"] >= 5, (name, probe)
         # Fixed replicas, never an autoscaler: replicas x pool size is its share of the database's
         # max_connections. Two, and a budget, so a drain or a rollout always leaves one.
         assert deployment["spec"]["replicas"] >= 2

@@ -2,10 +2,16 @@
 
 Web and worker reach PostgreSQL through PgBouncer with ``DATABASE_POOLER=pgbouncer`` (no
 server-side prepared statements or cursors); the dispatcher, whose LISTEN needs a session of
-its own, connects directly, as the shipped compose file and manifests do.
+its own, connects directly, as the shipped compose file and manifests do. And bin/probe's
+check of a pooler, which must tell a frozen PgBouncer from a live one.
 """
 
+import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -63,3 +69,41 @@ def test_ratings_through_pgbouncer_are_written_and_notified_once(stack, make_db,
     assert int(stats[database]["total_xact_count"]) > 40
     pools = {row["database"]: row for row in pgbouncer.show("SHOW POOLS")}
     assert int(pools[database]["sv_active"]) + int(pools[database]["sv_idle"]) <= 4
+
+
+def _probe(port: int) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(harness.ROOT / "bin" / "probe"), "pgbouncer", "--port", str(port), "--timeout", "2"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_the_probe_fails_a_frozen_pgbouncer_that_still_accepts_connections(pgbouncer):
+    healthy = _probe(pgbouncer.port)
+    assert (healthy.returncode, healthy.stdout.split(":")[0]) == (0, "healthy"), healthy.stdout
+    os.kill(pgbouncer.process.pid, signal.SIGSTOP)
+    try:
+        # The kernel still completes the TCP handshake: only PgBouncer's own answer tells.
+        with socket.create_connection(("127.0.0.1", pgbouncer.port), timeout=2):
+            pass
+        frozen = _probe(pgbouncer.port)
+        assert frozen.returncode == 1, frozen.stdout
+        assert frozen.stdout.startswith("unhealthy: pgbouncer on 127.0.0.1:"), frozen.stdout
+    finally:
+        os.kill(pgbouncer.process.pid, signal.SIGCONT)
+    assert _probe(pgbouncer.port).returncode == 0
+    # With no role given (the image's HEALTHCHECK), the probe finds it off the process's command line.
+    auto = subprocess.run(
+        [sys.executable, str(harness.ROOT / "bin" / "probe"), "--pid", str(pgbouncer.process.pid)],
+        env={**os.environ, "PGBOUNCER_PORT": str(pgbouncer.port)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert (auto.returncode, auto.stdout.split(":")[0]) == (0, "healthy"), auto.stdout
+    assert "SSLRequest" in auto.stdout
+    pgbouncer.stop()
+    gone = _probe(pgbouncer.port)
+    assert gone.returncode == 1 and "refused" in gone.stdout.lower(), gone.stdout
