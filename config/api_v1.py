@@ -16,5 +16,7 @@ urlpatterns = [
     path("ratings/invitations/", include("apps.partners.invitation_urls")),
     path("ratings/", include("apps.ratings.api.urls")),
     path("service-categories/", provider_views.ServiceCategoryListView.as_view(), name="service-category-list"),
+    # The trigger API (apps.partners: it resolves providers and a partner's own users).
+    path("notifications/triggers/", include("apps.partners.trigger_urls")),
     path("notifications/", include("apps.notifications.api.urls")),
 ]

@@ -10,6 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
 from apps.notifications.models import Channel
 
 RATING_CREATED = "rating.created"
@@ -33,6 +36,11 @@ ACCOUNT_EMAIL_VERIFY = "account.email_verify"
 # Not a notice: the account is erased, and so is everything kept here for it (ingest).
 ACCOUNT_DELETED = "account.deleted"
 PUBLISHED, PENDING_REVIEW, HIDDEN = "published", "pending_review", "hidden"
+# Not a notice: staff or a partner triggered a notice of a declared custom type (the payload's
+# ``type``, one of ``CUSTOM_TYPE_NAMES``), worded by the caller.
+NOTIFICATION_TRIGGERED = "notification.triggered"
+# Every custom type's name starts so: it can never shadow a built-in type, now or later.
+CUSTOM_PREFIX = "custom."
 
 
 @dataclass(frozen=True)
@@ -394,6 +402,59 @@ EVENT_TYPES: dict[str, EventType] = {
         email_only=True,
     ),
 }
+
+
+def _custom(data: dict) -> list[Notice]:
+    # The caller's own words, as given: the trigger API validated them and nothing here rewords them.
+    return [
+        Notice(
+            recipient_id=UUID(data["recipient_user_id"]),
+            title=data["title"],
+            body=data["body"],
+            data={"trigger_id": data["trigger_id"], "data": data.get("data") or {}},
+            email=data.get("recipient_email", ""),
+        )
+    ]
+
+
+def _custom_types(declared: dict) -> dict[str, EventType]:
+    """``NOTIFICATIONS_CUSTOM_TYPES`` as notice types: each a label and the channels it is on by default.
+
+    Declared in settings, not in the database, because a type is part of the API's contract (the
+    ``EventTypeEnum`` of preferences and webhooks in the OpenAPI document) and of the intake of both
+    deployments: it changes with a deploy, as the built-in types do.
+    """
+    # Webhooks are subscribed to by type, not switched per channel.
+    switchable = (Channel.IN_APP, Channel.EMAIL, Channel.PUSH)
+    types = {}
+    for name, spec in declared.items():
+        spec = spec if isinstance(spec, dict) else {}
+        channels = spec.get("channels")
+        if (
+            not isinstance(name, str)
+            or not name.startswith(CUSTOM_PREFIX)
+            or len(name) > 100
+            or not isinstance(spec.get("label"), str)
+            or not isinstance(channels, list)
+            or not set(channels) <= set(switchable)
+        ):
+            raise ImproperlyConfigured(
+                f"NOTIFICATIONS_CUSTOM_TYPES[{name!r}] must be named {CUSTOM_PREFIX}<key> (at most 100 characters) "
+                f"and be {{'label': str, 'channels': a list of {', '.join(switchable)}}}."
+            )
+        types[name] = EventType(
+            label=spec["label"],
+            build=_custom,
+            # Every channel is listed, so the recipient can switch on what the type leaves off.
+            defaults={channel: channel in channels for channel in switchable},
+        )
+    return types
+
+
+# Not digestible: a digest words new-rating entries, and a marketplace's notice is a one-off.
+CUSTOM_TYPES = _custom_types(settings.NOTIFICATIONS_CUSTOM_TYPES)
+CUSTOM_TYPE_NAMES = tuple(sorted(CUSTOM_TYPES))
+EVENT_TYPES.update(CUSTOM_TYPES)
 
 EXTERNAL_CHANNELS = (Channel.EMAIL,)
 # The event types users subscribe webhooks to and switch channels of (the API's EventTypeEnum).

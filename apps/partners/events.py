@@ -12,7 +12,7 @@ from typing import ClassVar
 from django.utils import timezone
 
 from apps.core import outbox
-from apps.partners.models import PartnerFeedItem
+from apps.partners.models import NotificationTrigger, PartnerFeedItem
 from apps.providers.models import Provider
 
 COMMENT_EXCERPT_LENGTH = 140
@@ -66,9 +66,50 @@ class PartnerNotificationPosted:
         return asdict(self)
 
 
-def publish(event: PartnerNotificationPosted) -> None:
+@dataclass(frozen=True, kw_only=True)
+class NotificationTriggered:
+    """Staff or a partner triggered a notice of a declared custom type (``type``) for one user.
+
+    ``title``, ``body`` and ``data`` are the caller's words; ``provider_id`` is set when the caller
+    named the recipient by its provider. The intake tells the recipient through the type's channels.
+    """
+
+    TYPE: ClassVar[str] = "notification.triggered"
+    VERSION: ClassVar[int] = 1
+
+    trigger_id: str
+    type: str
+    partner_id: str | None
+    recipient_user_id: str
+    recipient_email: str
+    provider_id: str | None
+    title: str
+    body: str
+    data: dict
+    occurred_at: str
+
+    @classmethod
+    def of(cls, trigger: NotificationTrigger):
+        return cls(
+            trigger_id=str(trigger.pk),
+            type=trigger.type,
+            partner_id=str(trigger.partner_id) if trigger.partner_id else None,
+            recipient_user_id=str(trigger.recipient_user_id),
+            recipient_email=trigger.recipient_user.email,
+            provider_id=str(trigger.provider_id) if trigger.provider_id else None,
+            title=trigger.title,
+            body=trigger.body,
+            data=trigger.data,
+            occurred_at=trigger.created_at.isoformat(),
+        )
+
+    def payload(self) -> dict:
+        return asdict(self)
+
+
+def publish(event: PartnerNotificationPosted | NotificationTriggered) -> None:
     """Record ``event`` in the outbox, in the caller's transaction."""
     outbox.publish(event.TYPE, event.payload(), occurred_at=event.occurred_at, version=event.VERSION)
 
 
-EVENT_TYPES = (PartnerNotificationPosted,)
+EVENT_TYPES = (PartnerNotificationPosted, NotificationTriggered)

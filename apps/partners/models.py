@@ -5,6 +5,7 @@ API, and the providers staff granted it; each link is a row here, so the domain 
 column for partners. Another partner's objects do not exist for a partner (404).
 """
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -27,6 +28,10 @@ class Scope(models.TextChoices):
     INVITATIONS_WRITE = "invitations:write", "invitations:write: create and revoke invitations"
     FEED_READ = "feed:read", "feed:read: read (and consume) the notification feed"
     NOTIFICATIONS_WRITE = "notifications:write", "notifications:write: POST /api/internal/notifications"
+    NOTIFICATIONS_TRIGGER = (
+        "notifications:trigger",
+        "notifications:trigger: send notices of a declared custom type to the partner's own users",
+    )
 
 
 ALL_SCOPES = [scope.value for scope in Scope]
@@ -162,3 +167,36 @@ class PartnerFeedItem(UUIDModel):
                 name="partners_feed_unconsumed_idx",
             ),
         ]
+
+
+class NotificationTrigger(UUIDModel):
+    """A notice of a declared custom type that staff or a partner sent, once per idempotency key.
+
+    The caller's key is unique per caller (``caller``: ``partner:<id>`` or ``staff:<user id>``): the
+    same key again returns this row instead of telling the recipient twice, and ``fingerprint`` (a
+    hash of the request) tells a retry from another request reusing the key.
+    """
+
+    caller = models.CharField(max_length=60)
+    idempotency_key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    partner = models.ForeignKey(
+        Partner, on_delete=models.CASCADE, null=True, blank=True, related_name="notification_triggers"
+    )
+    type = models.CharField(max_length=100)
+    recipient_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_triggers"
+    )
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["caller", "idempotency_key"], name="partners_trigger_key_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} to {self.recipient_user_id} ({self.idempotency_key})"

@@ -79,3 +79,10 @@ WEBHOOK_ORIGIN_QUORUM_WINDOW = env.float("WEBHOOK_ORIGIN_QUORUM_WINDOW", default
 # signs (a second signature) for WEBHOOK_SECRET_GRACE seconds.
 WEBHOOK_DISABLE_AFTER = env.float("WEBHOOK_DISABLE_AFTER", default=3 * 86400.0)
 WEBHOOK_SECRET_GRACE = env.float("WEBHOOK_SECRET_GRACE", default=86400.0)
+# The marketplace's own notice types, sent through POST /api/v1/notifications/triggers/ (JSON:
+# {"custom.<key>": {"label": "…", "channels": ["in_app", "email", "push"]}}); "channels" are
+# those on by default, each recipient can switch any of them. Both deployments must agree.
+NOTIFICATIONS_CUSTOM_TYPES = env.json(
+    "NOTIFICATIONS_CUSTOM_TYPES",
+    default={"custom.message": {"label": "Message from your marketplace", "channels": ["in_app", "email"]}},
+)

@@ -21,8 +21,10 @@ from apps.notifications.events import (
     ACCOUNT_DELETED,
     ACCOUNT_EMAIL_VERIFY,
     ACCOUNT_PASSWORD_RESET,
+    CUSTOM_TYPE_NAMES,
     EVENT_TYPES,
     HIDDEN,
+    NOTIFICATION_TRIGGERED,
     PARTNER_NOTIFICATION,
     PENDING_REVIEW,
     PUBLISHED,
@@ -191,6 +193,15 @@ def _partner_notification(data: dict) -> list[Notice]:
     return notices_of(PARTNER_NOTIFICATION, data) if _told(data, "provider") else []
 
 
+def _triggered(data: dict) -> list[Notice]:
+    # A type no longer declared when the event arrives (removed by a deploy since) tells nobody:
+    # its text and channels are gone with it. (An erased recipient's event never gets here: the
+    # intake's scrub drops an event whose ``recipient_user_id`` is erased.)
+    if data.get("type") not in CUSTOM_TYPE_NAMES:
+        return []
+    return notices_of(data["type"], data)
+
+
 def _cancels_all_if_hidden(data: dict) -> Cancels | None:
     # A hidden rating's notices stop reaching mailboxes, webhooks and phones.
     return Cancels() if data.get("status") == HIDDEN else None
@@ -230,6 +241,8 @@ _CURRENT: dict[tuple[str, int], Handler] = {
     ),
     (ACCOUNT_DELETED, 1): Handler(erases=True),
     (PARTNER_NOTIFICATION, 1): Handler(notices=_partner_notification, notice_types=(PARTNER_NOTIFICATION,)),
+    # Staff or a partner's trigger (apps.partners.triggers): the notice of its declared custom type.
+    (NOTIFICATION_TRIGGERED, 1): Handler(notices=_triggered, notice_types=CUSTOM_TYPE_NAMES),
     # Made by the intake itself from delivery outcomes (``intake.outcomes``).
     (WEBHOOK_DISABLED, 1): Handler(
         notices=lambda data: notices_of(WEBHOOK_DISABLED, data), notice_types=(WEBHOOK_DISABLED,)

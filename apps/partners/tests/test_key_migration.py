@@ -52,7 +52,9 @@ def test_an_old_key_still_authenticates_and_keeps_its_invitations():
         _migrate(latest)
 
     key = PartnerKey.objects.get_from_key(secret)
-    assert (key.name, key.scopes, key.partner.name) == ("Homerun", ALL_SCOPES, "Homerun")
+    # Every scope there was at the move; one added later (the trigger API's) is staff's to grant.
+    scopes_then = [scope for scope in ALL_SCOPES if scope != "notifications:trigger"]
+    assert (key.name, key.scopes, key.partner.name) == ("Homerun", scopes_then, "Homerun")
     # Two old keys, two partners (the second with a name of its own), the revoked one still revoked.
     revoked = PartnerKey.objects.get(prefix=revoked_prefix)
     assert revoked.revoked and revoked.partner.name == "Homerun (2)"

@@ -228,6 +228,18 @@ ENDPOINTS = {
             "external_reference": "job-1",
         },
     ),
+    # A notice of a declared custom type to the provider (the partner's: staff granted it); each
+    # caller's key is its own, so every role's first call is a new trigger.
+    "notification_trigger": (
+        "post",
+        "/api/v1/notifications/triggers/",
+        lambda w, u: {
+            "type": "custom.message",
+            "recipient": {"provider_id": str(w["provider"].pk)},
+            "title": "Your booking is tomorrow",
+            "idempotency_key": "matrix-1",
+        },
+    ),
 }
 
 #                            anonymous, customer, other_customer, provider, staff, partner
@@ -312,6 +324,8 @@ EXPECTED = {
     "devices_list": (401, 200, 200, 200, 200, 401),
     "devices_register": (401, 201, 201, 201, 201, 401),
     "device_delete": (401, 404, 404, 204, 404, 401),
+    # Staff, or a partner key with the notifications:trigger scope (for its own providers).
+    "notification_trigger": (401, 403, 403, 403, 202, 202),
 }
 
 CASES = [(endpoint, role, EXPECTED[endpoint][i]) for endpoint in ENDPOINTS for i, role in enumerate(ROLES)]

@@ -167,6 +167,10 @@ def test_preferences_show_defaults_then_choices(provider, provider_client):
         ("rating.invitation_reminder", "in_app"): True,
         ("rating.invitation_reminder", "email"): True,
         ("rating.invitation_reminder", "push"): False,
+        # The declared custom type (NOTIFICATIONS_CUSTOM_TYPES' default): inbox and email.
+        ("custom.message", "in_app"): True,
+        ("custom.message", "email"): True,
+        ("custom.message", "push"): False,
         # Critical: shown, always on.
         ("webhook.disabled", "in_app"): True,
         ("webhook.disabled", "push"): True,
