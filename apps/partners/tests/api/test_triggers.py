@@ -378,3 +378,17 @@ def test_an_event_whose_type_is_no_longer_declared_tells_nobody(staff_client):
 
     assert not Notification.objects.filter(recipient_id=user.pk).exists()
     assert not Delivery.objects.filter(recipient_id=user.pk).exists()
+
+
+def test_deleting_the_recipient_s_account_deletes_the_triggers_sent_to_it(staff_client):
+    from apps.accounts.services import user_erase
+    from tests.factories import DEFAULT_PASSWORD
+
+    customer = CustomerFactory()
+    staff_client.post(URL, _body({"user_id": str(customer.user_id)}))
+
+    user_erase(user=customer.user, password=DEFAULT_PASSWORD)
+
+    assert not NotificationTrigger.objects.exists()
+    # Inactive now: the same key again reaches nobody.
+    assert staff_client.post(URL, _body({"user_id": str(customer.user_id)})).status_code == 404
