@@ -8,6 +8,7 @@ app_name = "v1"
 
 urlpatterns = [
     path("auth/", include("apps.accounts.api.urls")),
+    path("accounts/", include("apps.accounts.api.account_urls")),
     path("customers/", include(customer_rating_urls)),
     path("customers/", include("apps.customers.api.urls")),
     path("providers/", include(provider_rating_urls)),

@@ -79,6 +79,16 @@ class EmailVerificationRequested(AccountEmail):
 
 
 @dataclass(frozen=True, kw_only=True)
+class DataExportReady(AccountEmail):
+    """The user's data export is built: the link downloads it until ``expires_at``
+    (``ACCOUNT_EXPORT_LINK_TTL``). ``uid`` is the export's id, ``token`` its signed token."""
+
+    TYPE = "account.export_ready"
+
+    expires_at: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class AccountErased(Event):
     """The account was deleted and its personal data erased: drop everything kept for it.
 
@@ -92,4 +102,9 @@ class AccountErased(Event):
     provider_id: str | None
 
 
-EVENT_TYPES: tuple[type[Event], ...] = (PasswordResetRequested, EmailVerificationRequested, AccountErased)
+EVENT_TYPES: tuple[type[Event], ...] = (
+    PasswordResetRequested,
+    EmailVerificationRequested,
+    DataExportReady,
+    AccountErased,
+)

@@ -95,3 +95,35 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_provider(self) -> bool:
         return hasattr(self, "provider")
+
+
+class DataExport(models.Model):
+    """A user's export of everything stored about them ("your data, yours"), built by a task.
+
+    ``archive`` holds the JSON once built; the emailed link (a signed token of the id) downloads
+    it until ``expires_at``. The row is the record of when the user last asked (one export per
+    ``ACCOUNT_EXPORT_INTERVAL``); the retention purge ``account_exports`` deletes it, archive and
+    all, once both that interval and the link's life are over. Deleting the user deletes them.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        READY = "ready", "Ready"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="data_exports")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    archive = models.JSONField(null=True, blank=True, editable=False)
+    requested_at = models.DateTimeField(default=timezone.now)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "-requested_at"], name="accounts_export_user_idx"),
+            # The retention purge walks (requested_at, id).
+            models.Index(fields=["requested_at", "id"], name="accounts_export_purge_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"export of {self.user_id} ({self.status})"

@@ -17,7 +17,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts import events
 from apps.accounts.emails import email_lookup_form, email_normalize
-from apps.accounts.models import User
+from apps.accounts.models import DataExport, User
 from apps.accounts.revocation import user_tokens_revoke
 from apps.accounts.signals import user_deactivated, user_erasing
 from apps.core import erasure
@@ -412,6 +412,8 @@ def _erase(user: User) -> User:
         provider_name=ERASED_PROVIDER_NAME,
     )
     erasure.idempotency_keys_delete(user_id=user.pk)
+    # The data exports are copies of everything the person was: they go with the rest.
+    DataExport.objects.filter(user=user).delete()
     erasure.admin_log_redact(object_ids=[user.pk], placeholder=ERASED_NAME)
     events.publish(
         events.AccountErased(

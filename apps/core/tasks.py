@@ -23,6 +23,7 @@ def outbox_confirm_task(event_ids: list[str] | str) -> int:
 
 @shared_task(name="core.retention_purge")
 def retention_purge_task() -> dict[str, int]:
-    """Core's retention purges (outbox, idempotency keys), within RETENTION_MAX_SECONDS."""
+    """The main database's retention purges (outbox, idempotency keys, the accounts' data
+    exports), within RETENTION_MAX_SECONDS."""
     results = purges_run(app_label="core", max_seconds=settings.RETENTION_MAX_SECONDS)
     return {result.name: result.deleted for result in results}

@@ -7,8 +7,10 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self):
+        from apps.core.exports import register_exporter
         from apps.core.metrics import register_db_collector
         from apps.core.retention import register_purge
+        from apps.notifications import exports
         from apps.notifications.delivery import outcomes
         from apps.notifications.intake.outcomes import delivery_outcomes_ingest
         from apps.notifications.metrics import notifications_metrics
@@ -19,3 +21,6 @@ class NotificationsConfig(AppConfig):
             register_purge(purge)
         # Delivery reports its outcomes; the intake acts on them (one arrow, wired here).
         outcomes.listen(delivery_outcomes_ingest)
+        # Its sections of a user's data export (POST /api/v1/accounts/me/export/).
+        for section, exporter in exports.EXPORTERS.items():
+            register_exporter(section, exporter)

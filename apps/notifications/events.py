@@ -33,6 +33,7 @@ WEBHOOK_TEST = "webhook.test"
 # Account emails (published by apps.accounts): critical, email only.
 ACCOUNT_PASSWORD_RESET = "account.password_reset"
 ACCOUNT_EMAIL_VERIFY = "account.email_verify"
+ACCOUNT_EXPORT_READY = "account.export_ready"
 # Not a notice: the account is erased, and so is everything kept here for it (ingest).
 ACCOUNT_DELETED = "account.deleted"
 PUBLISHED, PENDING_REVIEW, HIDDEN = "published", "pending_review", "hidden"
@@ -331,6 +332,19 @@ def _account_email_verify(data: dict) -> list[Notice]:
     ]
 
 
+def _account_export_ready(data: dict) -> list[Notice]:
+    return [
+        Notice(
+            recipient_id=UUID(data["recipient_user_id"]),
+            title="Your Marketplace Ratings data export is ready",
+            body=f"Download it before {data['expires_at'][:16].replace('T', ' ')} UTC; the link stops working then.",
+            data={},
+            email=data.get("recipient_email", ""),
+            secret=_account_link(data),
+        )
+    ]
+
+
 EVENT_TYPES: dict[str, EventType] = {
     RATING_CREATED: EventType(
         label="New rating",
@@ -397,6 +411,14 @@ EVENT_TYPES: dict[str, EventType] = {
     ACCOUNT_EMAIL_VERIFY: EventType(
         label="Email address confirmation",
         build=_account_email_verify,
+        defaults={Channel.EMAIL: True},
+        critical=True,
+        email_only=True,
+    ),
+    # The link to the archive the user asked for: they cannot have switched it off.
+    ACCOUNT_EXPORT_READY: EventType(
+        label="Data export ready",
+        build=_account_export_ready,
         defaults={Channel.EMAIL: True},
         critical=True,
         email_only=True,

@@ -31,3 +31,11 @@ ACCOUNT_ERASED_EMAIL_DOMAIN = "deleted.invalid"
 ACCOUNT_REVOCATION_RELOAD_SECONDS = env.int("ACCOUNT_REVOCATION_RELOAD_SECONDS", default=60)
 # Whether this deployment reads the users table for them (not the notifications deployment).
 ACCOUNT_REVOCATION_FROM_DATABASE = True
+# A user's data export (POST /api/v1/accounts/me/export/): one per this many seconds, and its
+# emailed download link works for ACCOUNT_EXPORT_LINK_TTL seconds.
+ACCOUNT_EXPORT_INTERVAL = env.int("ACCOUNT_EXPORT_INTERVAL", default=24 * 3600)
+ACCOUNT_EXPORT_LINK_TTL = env.int("ACCOUNT_EXPORT_LINK_TTL", default=7 * 24 * 3600)
+# The download link in the export email; {uid} (the export's id) and {token} are filled in.
+ACCOUNT_EXPORT_URL = env(
+    "ACCOUNT_EXPORT_URL", default=PUBLIC_BASE_URL + "/api/v1/accounts/exports/{uid}/?token={token}"
+)

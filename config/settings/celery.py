@@ -43,6 +43,7 @@ CELERY_TASK_ROUTES = {
     "notifications.deliver": {"queue": NOTIFICATIONS_DELIVERIES_QUEUE},
     "notifications.deliver_batch": {"queue": NOTIFICATIONS_DELIVERIES_QUEUE},
     "notifications.*": {"queue": "notifications"},
+    "accounts.*": {"queue": "default"},
     "core.*": {"queue": "default"},
     "partners.*": {"queue": "default"},
     "ratings.*": {"queue": "default"},

@@ -252,7 +252,12 @@ def test_the_beat_task_runs_cores_purges(settings):
     settings.RETENTION_OUTBOX_CONFIRMED_DAYS = 7
     _event(dispatched_at=_ago(9), confirmed_at=_ago(8))
     live = _event()
-    assert retention_purge_task() == {"outbox_confirmed": 1, "outbox_dead": 0, "idempotency_keys": 0}
+    assert retention_purge_task() == {
+        "outbox_confirmed": 1,
+        "outbox_dead": 0,
+        "idempotency_keys": 0,
+        "account_exports": 0,
+    }
     assert _ids(OutboxEvent.objects.all()) == {live.pk}
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from apps.notifications.events import (
     ACCOUNT_DELETED,
     ACCOUNT_EMAIL_VERIFY,
+    ACCOUNT_EXPORT_READY,
     ACCOUNT_PASSWORD_RESET,
     CUSTOM_TYPE_NAMES,
     EVENT_TYPES,
@@ -238,6 +239,9 @@ _CURRENT: dict[tuple[str, int], Handler] = {
     ),
     (ACCOUNT_EMAIL_VERIFY, 1): Handler(
         notices=lambda data: notices_of(ACCOUNT_EMAIL_VERIFY, data), notice_types=(ACCOUNT_EMAIL_VERIFY,)
+    ),
+    (ACCOUNT_EXPORT_READY, 1): Handler(
+        notices=lambda data: notices_of(ACCOUNT_EXPORT_READY, data), notice_types=(ACCOUNT_EXPORT_READY,)
     ),
     (ACCOUNT_DELETED, 1): Handler(erases=True),
     (PARTNER_NOTIFICATION, 1): Handler(notices=_partner_notification, notice_types=(PARTNER_NOTIFICATION,)),

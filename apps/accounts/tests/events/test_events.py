@@ -12,6 +12,7 @@ def test_the_catalogue_names_each_type_once_with_its_version():
     assert [(t.TYPE, t.VERSION) for t in events.EVENT_TYPES] == [
         ("account.password_reset", 1),
         ("account.email_verify", 1),
+        ("account.export_ready", 1),
         ("account.deleted", 1),
     ]
 

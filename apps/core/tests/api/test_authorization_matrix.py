@@ -13,7 +13,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from apps.accounts.models import User
+from apps.accounts.models import DataExport, User
 from apps.notifications.models import DeliveryStatus, Device, WebhookEndpoint
 from apps.partners.services import partner_invitation_create
 from conftest import auth_client
@@ -74,6 +74,7 @@ def world(db):
         "device": device,
         "delivery": delivery,
         "invitation": invitation,
+        "export": DataExport.objects.create(user=customer.user),
     }
 
 
@@ -230,6 +231,9 @@ ENDPOINTS = {
     ),
     # A notice of a declared custom type to the provider (the partner's: staff granted it); each
     # caller's key is its own, so every role's first call is a new trigger.
+    "account_export": ("post", "/api/v1/accounts/me/export/", None),
+    # The mailed link is its own credential: without its token, nobody gets the archive.
+    "account_export_download": ("get", "/api/v1/accounts/exports/{export}/?token=wrong", None),
     "notification_trigger": (
         "post",
         "/api/v1/notifications/triggers/",
@@ -324,6 +328,10 @@ EXPECTED = {
     "devices_list": (401, 200, 200, 200, 200, 401),
     "devices_register": (401, 201, 201, 201, 201, 401),
     "device_delete": (401, 404, 404, 204, 404, 401),
+    # Any signed-in user exports their own data; the customer asked already today (the world's
+    # export), so theirs is 429 until tomorrow.
+    "account_export": (401, 429, 202, 202, 202, 401),
+    "account_export_download": (404, 404, 404, 404, 404, 404),
     # Staff, or a partner key with the notifications:trigger scope (for its own providers).
     "notification_trigger": (401, 403, 403, 403, 202, 202),
 }
@@ -359,6 +367,7 @@ def test_authorization_matrix(world, endpoint, role, status):
         device=world["device"].pk,
         delivery=world["delivery"].pk,
         invitation=world["invitation"].pk,
+        export=world["export"].pk,
     )
     user = world["users"][role]
     kwargs = {"format": "json"}
@@ -373,6 +382,7 @@ def test_authorization_matrix(world, endpoint, role, status):
             401: {"not_authenticated", "no_active_account"},
             403: {"permission_denied", "cannot_report_own_rating", "cannot_vote_own_rating", "email_not_verified"},
             409: {"email_already_verified"},
+            429: {"export_too_soon"},
         }
         expected_code |= {400: {"wrong_password", "link_invalid"}, 404: {"not_found"}, 405: {"method_not_allowed"}}
         assert body_json["errors"][0]["code"] in expected_code[status]

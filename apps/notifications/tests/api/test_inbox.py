@@ -176,6 +176,7 @@ def test_preferences_show_defaults_then_choices(provider, provider_client):
         ("webhook.disabled", "push"): True,
         ("account.password_reset", "email"): True,
         ("account.email_verify", "email"): True,
+        ("account.export_ready", "email"): True,
     }
     response = provider_client.patch(
         URL + "preferences/",

@@ -1,0 +1,142 @@
+"""A user's data export ("your data, yours"): requested through the API, built by a task, mailed.
+
+The archive gathers the sections every app registers with ``apps.core.exports`` (in its
+``AppConfig.ready``): this app knows none of them, as the layers require (accounts may not
+import ratings or notifications). The link in the email is a signed token of the export's id,
+valid for ``ACCOUNT_EXPORT_LINK_TTL``; a user asks at most once per ``ACCOUNT_EXPORT_INTERVAL``.
+"""
+
+import logging
+from datetime import timedelta
+
+from celery import current_app
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.utils import timezone
+from rest_framework import status
+
+from apps.accounts import events
+from apps.accounts.models import DataExport, User
+from apps.core.exceptions import ApplicationError, NotFound
+from apps.core.exports import export_sections
+from apps.core.retention import Purge
+
+logger = logging.getLogger(__name__)
+
+ARCHIVE_FORMAT = "marketplace-ratings.export/1"
+_SALT = "accounts.data-export"
+BUILD_TASK = "accounts.data_export_build"
+
+
+class ExportTooSoon(ApplicationError):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "export_too_soon"
+    default_detail = "One data export per day."
+
+    def __init__(self, available_at):
+        self.available_at = available_at
+        super().__init__(f"One data export per day: the next can be asked for at {_z(available_at)}.")
+
+
+class ExportLinkExpired(ApplicationError):
+    status_code = status.HTTP_410_GONE
+    default_code = "export_link_expired"
+    default_detail = "This download link has expired: ask for a new export."
+
+
+def _z(value) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _token(export: DataExport) -> str:
+    return signing.dumps(str(export.pk), salt=_SALT)
+
+
+@transaction.atomic
+def data_export_request(*, user: User) -> DataExport:
+    """Record the request and queue the build after commit; 429 ``export_too_soon`` within the interval.
+
+    The user's row is locked first, so two requests at once make one export, not two.
+    """
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    last = DataExport.objects.filter(user=user).order_by("-requested_at").first()
+    now = timezone.now()
+    if last is not None:
+        available_at = last.requested_at + timedelta(seconds=settings.ACCOUNT_EXPORT_INTERVAL)
+        if available_at > now:
+            raise ExportTooSoon(available_at)
+    export = DataExport.objects.create(user=user, requested_at=now)
+    # After commit: the task must find the row (and none is queued for a rolled-back request).
+    # By name, as the outbox sends: the task module imports this one.
+    transaction.on_commit(lambda: current_app.send_task(BUILD_TASK, args=[str(export.pk)]))
+    return export
+
+
+def data_export_archive(user: User, *, at) -> dict:
+    return {
+        "format": ARCHIVE_FORMAT,
+        "generated_at": _z(at),
+        "account": {
+            "id": str(user.pk),
+            "email": user.email,
+            "name": user.name,
+            "date_joined": _z(user.date_joined),
+            "last_login": _z(user.last_login) if user.last_login else None,
+            "email_verified_at": _z(user.email_verified_at) if user.email_verified_at else None,
+            "is_staff": user.is_staff,
+        },
+        **export_sections(user),
+    }
+
+
+def data_export_build(*, export_id) -> bool:
+    """Build the archive and publish its email, in one transaction; ``False`` when there was nothing to do.
+
+    Idempotent: a delivered-twice task finds the export ready (or gone, with its user) and stops.
+    """
+    with transaction.atomic():
+        export = DataExport.objects.select_for_update().select_related("user").filter(pk=export_id).first()
+        if export is None or export.status == DataExport.Status.READY:
+            return False
+        user, now = export.user, timezone.now()
+        export.archive = data_export_archive(user, at=now)
+        export.status = DataExport.Status.READY
+        export.ready_at = now
+        export.expires_at = now + timedelta(seconds=settings.ACCOUNT_EXPORT_LINK_TTL)
+        export.save(update_fields=["archive", "status", "ready_at", "expires_at"])
+        token = _token(export)
+        url = settings.ACCOUNT_EXPORT_URL.format(uid=export.pk, token=token)
+        events.publish(
+            events.DataExportReady.of(user, url=url, uid=str(export.pk), token=token, expires_at=_z(export.expires_at))
+        )
+    logger.info("accounts: data export %s built (%d sections)", export.pk, len(export.archive) - 2)
+    return True
+
+
+def data_export_download(*, export_id, token: str) -> DataExport:
+    """The ready export the token names; 404 for a wrong token, 410 once the link has expired."""
+    try:
+        signed_id = signing.loads(token, salt=_SALT)
+    except signing.BadSignature:
+        raise NotFound("No such export.") from None
+    if signed_id != str(export_id):
+        raise NotFound("No such export.")
+    export = DataExport.objects.filter(pk=export_id, status=DataExport.Status.READY).first()
+    if export is None:
+        raise NotFound("No such export.")
+    if export.expires_at <= timezone.now():
+        raise ExportLinkExpired()
+    return export
+
+
+DATA_EXPORTS_PURGE = Purge(
+    name="account_exports",
+    # Run by core's beat task (core.retention_purge), which purges the main database.
+    app_label="core",
+    model=DataExport,
+    order_column="requested_at",
+    condition="t.requested_at < %s",
+    # Kept while it limits the next request or its link works, whichever is longer.
+    retention=lambda: timedelta(seconds=max(settings.ACCOUNT_EXPORT_INTERVAL, settings.ACCOUNT_EXPORT_LINK_TTL)),
+)
