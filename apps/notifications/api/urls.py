@@ -34,6 +34,11 @@ urlpatterns = [
         deliveries.DeliveryReplayView.as_view(),
         name="notification-delivery-replay",
     ),
+    path(
+        "deliveries/<uuid:delivery_id>/attempts/",
+        deliveries.DeliveryAttemptsView.as_view(),
+        name="notification-delivery-attempts",
+    ),
     path("devices/", devices.DeviceListView.as_view(), name="notification-device-list"),
     path("devices/<uuid:device_id>/", devices.DeviceDetailView.as_view(), name="notification-device-detail"),
 ]

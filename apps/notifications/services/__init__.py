@@ -44,6 +44,7 @@ from apps.notifications.subscriptions.preferences import (
 from apps.notifications.subscriptions.schedule import EmptyQuietHours, UnknownTimeZone, schedule_update
 from apps.notifications.subscriptions.webhooks import (
     MAX_ENDPOINTS,
+    InvalidHeaders,
     InvalidWebhookURL,
     TooManyEndpoints,
     UnknownEventType,
@@ -54,6 +55,7 @@ from apps.notifications.subscriptions.webhooks import (
     webhook_recover,
     webhook_rotate_secret,
     webhook_test,
+    webhook_update,
 )
 
 __all__ = [
@@ -61,6 +63,7 @@ __all__ = [
     "CriticalPreference",
     "DeliveryNotDead",
     "EmptyQuietHours",
+    "InvalidHeaders",
     "InvalidWebhookURL",
     "TooManyEndpoints",
     "UnknownEventType",
@@ -95,4 +98,5 @@ __all__ = [
     "webhook_recover",
     "webhook_rotate_secret",
     "webhook_test",
+    "webhook_update",
 ]
