@@ -220,6 +220,13 @@ class DeliveryAttemptOutput(serializers.Serializer):
     error = serializers.CharField()
 
 
+class EventTypeOutput(serializers.Serializer):
+    type = serializers.CharField()
+    version = serializers.IntegerField(help_text="The newest version of the published event this type is made from.")
+    description = serializers.CharField()
+    schema = serializers.JSONField(help_text="The JSON Schema (2020-12) of the webhook payload's `data`.")
+
+
 class DeviceRegisterInput(JSONInput):
     token = serializers.CharField(max_length=4096)
     platform = serializers.ChoiceField(choices=Device.Platform.choices)

@@ -23,6 +23,7 @@ from apps.notifications.delivery.engine import (
     delivery_attempt,
     delivery_replay,
 )
+from apps.notifications.intake.catalogue import event_type_catalogue
 from apps.notifications.intake.digests import digests_close
 from apps.notifications.intake.inbox import (
     notification_archive,
@@ -79,6 +80,7 @@ __all__ = [
     "device_register",
     "digests_close",
     "endpoints_health_record",
+    "event_type_catalogue",
     "events_ingest",
     "notification_archive",
     "notification_mark_read",

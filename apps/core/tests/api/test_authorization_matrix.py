@@ -179,6 +179,7 @@ ENDPOINTS = {
         "/api/v1/notifications/schedule/",
         lambda w, u: {"time_zone": "Europe/Paris", "rating_emails": "daily"},
     ),
+    "event_types": ("get", "/api/v1/notifications/event-types/", None),
     "webhooks_list": ("get", "/api/v1/notifications/webhooks/", None),
     "webhooks_create": (
         "post",
@@ -308,6 +309,8 @@ EXPECTED = {
     "notification_schedule_get": (401, 200, 200, 200, 200, 401),
     "notification_schedule_patch": (401, 200, 200, 200, 200, 401),
     # Webhooks, deliveries and devices are the user's own; anyone else's is 404, staff too.
+    # The catalogue of webhook event types: anyone signed in.
+    "event_types": (401, 200, 200, 200, 200, 401),
     "webhooks_list": (401, 200, 200, 200, 200, 401),
     "webhooks_create": (401, 201, 201, 201, 201, 401),
     "webhook_get": (401, 404, 404, 200, 404, 401),
