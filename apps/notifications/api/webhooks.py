@@ -51,7 +51,8 @@ class WebhookListView(GenericAPIView):
             "Registers a URL that receives the chosen event types (all when none are given) as signed POSTs "
             "(Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature`). The answer shows "
             "the signing secret, once. The URL must be http(s) to a public address (400 `invalid_url`); a "
-            "user has a bounded number of endpoints (400 `too_many_endpoints`)."
+            "user has a bounded number of endpoints (400 `too_many_endpoints`). `description`, "
+            "`rate_per_second` and `headers` may be set here too, as by PATCH (400 `invalid_headers`)."
         ),
         tags=["webhooks"],
         request=WebhookCreateInput,
