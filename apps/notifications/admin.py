@@ -3,6 +3,7 @@ from uuid import UUID
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -35,7 +36,17 @@ class DeliveryAttemptInline(admin.TabularInline):
     model = DeliveryAttempt
     extra = 0
     can_delete = False
-    fields = ("number", "target", "provider", "outcome", "status_code", "error", "duration_ms", "created_at")
+    fields = (
+        "number",
+        "target",
+        "provider",
+        "outcome",
+        "status_code",
+        "error",
+        "response_excerpt",
+        "duration_ms",
+        "created_at",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -236,8 +247,22 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     )
     list_filter = ("enabled",)
     search_fields = ("=id", "=recipient_id", "url")
-    exclude = ("secret", "previous_secret")
-    readonly_fields = ("recipient_id", "previous_secret_expires_at", "failing_since", "created_at")
+    # Custom header values are often the receiver's credentials (an API key): like the secret,
+    # never shown; their names are. They are changed by their owner, through the API's checks.
+    exclude = ("secret", "previous_secret", "headers")
+    # A URL typed without a scheme is https (webhooks are https only in production).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    readonly_fields = (
+        "recipient_id",
+        "custom_header_names",
+        "previous_secret_expires_at",
+        "failing_since",
+        "created_at",
+    )
+
+    @admin.display(description="Custom headers")
+    def custom_header_names(self, obj):
+        return ", ".join(sorted(obj.headers or {})) or "-"
 
     @admin.display(description="Endpoint breaker")
     def endpoint_breaker(self, obj):

@@ -9,8 +9,11 @@ from django.db.models import Count, Q, QuerySet
 from apps.core.exceptions import NotFound
 from apps.notifications.events import EVENT_TYPES
 from apps.notifications.models import (
+    NOTICE_KEY,
     Channel,
     Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
     Device,
     Notification,
     NotificationPreference,
@@ -132,14 +135,62 @@ def webhook_get(*, recipient_id: UUID, endpoint_id: UUID) -> WebhookEndpoint:
     return endpoint
 
 
-def delivery_list(*, recipient_id: UUID, status: str | None = None, channel: str | None = None) -> QuerySet:
-    """The recipient's delivery log, newest first."""
+def delivery_list(
+    *,
+    recipient_id: UUID,
+    status: str | None = None,
+    channel: str | None = None,
+    endpoint: UUID | None = None,
+    event_type: str | None = None,
+) -> QuerySet:
+    """The recipient's delivery log, newest first.
+
+    A delivery's event type is where its send keeps it: a webhook's in its body (``type``), an
+    email's or push's in its inbox item, or in the copy ingest kept when there is no item. The
+    owner's log index (recipient, created_at) narrows first, so the JSON matches stay cheap.
+    """
     queryset = Delivery.objects.filter(recipient_id=recipient_id).select_related("provider")
     if status:
         queryset = queryset.filter(status=status)
     if channel:
         queryset = queryset.filter(channel=channel)
+    if endpoint:
+        queryset = queryset.filter(endpoint_id=endpoint)
+    if event_type:
+        queryset = queryset.filter(
+            Q(payload__type=event_type)
+            | Q(**{f"payload__{NOTICE_KEY}__type": event_type})
+            | Q(notification__type=event_type)
+        )
     return queryset.order_by("-created_at", "-id")
+
+
+def delivery_attempts(*, recipient_id: UUID, delivery_id: UUID) -> list[dict]:
+    """Each attempt of one of the recipient's deliveries, oldest first.
+
+    A first send that succeeded writes no attempt row (the delivery pipeline saves that insert
+    on its commonest path, ``delivery.records``): the delivery row holds all of it (time,
+    status code, duration), so that attempt is answered from the row, without a response excerpt.
+    """
+    delivery = delivery_get(recipient_id=recipient_id, delivery_id=delivery_id)
+    rows = list(
+        DeliveryAttempt.objects.filter(delivery_id=delivery.pk)
+        .order_by("created_at", "number", "id")
+        .values("number", "created_at", "outcome", "status_code", "response_excerpt", "duration_ms", "error")
+    )
+    if not rows and delivery.status == DeliveryStatus.SENT and delivery.attempts == 1:
+        rows = [
+            {
+                "number": 1,
+                "created_at": delivery.last_attempt_at or delivery.sent_at,
+                "outcome": "sent",
+                "status_code": delivery.response_status,
+                "response_excerpt": "",
+                "duration_ms": delivery.last_duration_ms,
+                "error": "",
+            }
+        ]
+    return rows
 
 
 def delivery_get(*, recipient_id: UUID, delivery_id: UUID) -> Delivery:

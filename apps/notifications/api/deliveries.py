@@ -11,6 +11,7 @@ from apps.core.openapi import raises
 from apps.notifications import selectors, services
 from apps.notifications.api.recipient import recipient_id_of
 from apps.notifications.api.serializers import (
+    DeliveryAttemptOutput,
     DeliveryListQuery,
     DeliveryOutput,
 )
@@ -28,8 +29,8 @@ class DeliveryListView(GenericAPIView):
         summary="List deliveries",
         description=(
             "The signed-in user's own delivery log (email, push and webhook sends), newest first, "
-            "cursor-paginated; `status` and `channel` narrow it. Each entry shows its attempts, last error "
-            "and receiver status."
+            "cursor-paginated; `status`, `channel`, `endpoint` (a webhook endpoint's id) and `event_type` "
+            "narrow it (an unknown value is 400). Each entry shows its attempts, last error and receiver status."
         ),
         tags=["webhooks"],
         parameters=[DeliveryListQuery],
@@ -59,3 +60,21 @@ class DeliveryReplayView(APIView):
     def post(self, request, delivery_id: UUID):
         delivery = services.delivery_replay(recipient_id=recipient_id_of(request), delivery_id=delivery_id)
         return Response(DeliveryOutput(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+
+class DeliveryAttemptsView(APIView):
+    @extend_schema(
+        operation_id="notifications_deliveries_attempts",
+        summary="List a delivery's attempts",
+        description=(
+            "Each attempt of one of the caller's deliveries, oldest first: when it ended, its outcome, the "
+            "receiver's status code, the start of its answer (webhooks), duration and error. A first send "
+            "that succeeded is kept on the delivery itself, not as an attempt row: it is shown from there, "
+            "without a response excerpt. Another user's delivery is 404."
+        ),
+        tags=["webhooks"],
+        responses={200: DeliveryAttemptOutput(many=True)},
+    )
+    def get(self, request, delivery_id: UUID):
+        attempts = selectors.delivery_attempts(recipient_id=recipient_id_of(request), delivery_id=delivery_id)
+        return Response(DeliveryAttemptOutput(attempts, many=True).data)

@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.serializers import JSONInput, QueryInput, iso_datetime
-from apps.notifications.events import EVENT_TYPE_NAMES
+from apps.notifications.events import EVENT_TYPE_NAMES, WEBHOOK_TEST
 from apps.notifications.models import Channel, DeliveryStatus, Device, Notification, RatingEmails
 
 
@@ -114,16 +114,53 @@ class ScheduleOutput(serializers.Serializer):
     quiet_hours = QuietHoursOutput(allow_null=True)
 
 
+_HEADERS_HELP = (
+    "Extra request headers sent with each delivery, `{name: value}`; hop-by-hop, authorization, "
+    "cookie, Host, content and signature (`webhook-*`) headers are refused (400 `invalid_headers`)."
+)
+
+
 class WebhookCreateInput(JSONInput):
     url = serializers.CharField(max_length=2000)
     event_types = serializers.ListField(child=EventTypeField(max_length=100), max_length=50, default=list)
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    rate_per_second = serializers.IntegerField(
+        min_value=1, max_value=10000, required=False, allow_null=True, default=None
+    )
+    headers = serializers.DictField(
+        child=serializers.CharField(max_length=1000, allow_blank=True),
+        required=False,
+        default=dict,
+        help_text=_HEADERS_HELP,
+    )
+
+
+class WebhookUpdateInput(JSONInput):
+    # PATCH semantics: the fields sent are changed; `headers` replaces the whole set.
+    url = serializers.CharField(max_length=2000, required=False)
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    event_types = serializers.ListField(child=EventTypeField(max_length=100), max_length=50, required=False)
+    enabled = serializers.BooleanField(required=False)
+    rate_per_second = serializers.IntegerField(
+        min_value=1,
+        max_value=10000,
+        required=False,
+        allow_null=True,
+        help_text="Most sends per second to this endpoint, across all workers; null: unlimited.",
+    )
+    headers = serializers.DictField(
+        child=serializers.CharField(max_length=1000, allow_blank=True), required=False, help_text=_HEADERS_HELP
+    )
 
 
 class WebhookOutput(serializers.Serializer):
     id = serializers.UUIDField()
     url = serializers.CharField()
+    description = serializers.CharField()
     event_types = serializers.ListField(child=serializers.CharField())
     enabled = serializers.BooleanField()
+    rate_per_second = serializers.IntegerField(allow_null=True)
+    headers = serializers.DictField(child=serializers.CharField())
     disabled_reason = serializers.CharField()
     failing_since = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
@@ -150,6 +187,10 @@ class ReplayedOutput(serializers.Serializer):
 class DeliveryListQuery(QueryInput):
     status = serializers.ChoiceField(choices=DeliveryStatus.choices, required=False)
     channel = serializers.ChoiceField(choices=Channel.choices, required=False)
+    endpoint = serializers.UUIDField(required=False, help_text="Only the deliveries to this webhook endpoint.")
+    event_type = serializers.ChoiceField(
+        choices=[*EVENT_TYPE_NAMES, WEBHOOK_TEST], required=False, help_text="Only the deliveries of this event type."
+    )
 
 
 class DeliveryOutput(serializers.Serializer):
@@ -167,6 +208,23 @@ class DeliveryOutput(serializers.Serializer):
     last_attempt_at = serializers.DateTimeField(allow_null=True)
     next_attempt_at = serializers.DateTimeField()
     sent_at = serializers.DateTimeField(allow_null=True)
+
+
+class DeliveryAttemptOutput(serializers.Serializer):
+    number = serializers.IntegerField(help_text="Which attempt of the delivery (1 for the first send).")
+    created_at = serializers.DateTimeField(help_text="When the attempt ended.")
+    outcome = serializers.CharField(help_text="`sent`, `retry`, `gone`, `dead` or `skipped_open`.")
+    status_code = serializers.IntegerField(allow_null=True, help_text="The receiver's HTTP status; null if none.")
+    response_excerpt = serializers.CharField(help_text="The start of the receiver's answer (500 characters).")
+    duration_ms = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField()
+
+
+class EventTypeOutput(serializers.Serializer):
+    type = serializers.CharField()
+    version = serializers.IntegerField(help_text="The newest version of the published event this type is made from.")
+    description = serializers.CharField()
+    schema = serializers.JSONField(help_text="The JSON Schema (2020-12) of the webhook payload's `data`.")
 
 
 class DeviceRegisterInput(JSONInput):

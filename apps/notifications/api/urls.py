@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.notifications.api import deliveries, devices, inbox, preferences, stream, webhooks
+from apps.notifications.api import deliveries, devices, event_types, inbox, preferences, stream, webhooks
 
 urlpatterns = [
     path("", inbox.NotificationListView.as_view(), name="notification-list"),
@@ -15,6 +15,7 @@ urlpatterns = [
     path("<uuid:notification_id>/unread/", inbox.NotificationUnreadView.as_view(), name="notification-unread"),
     path("<uuid:notification_id>/archive/", inbox.NotificationArchiveView.as_view(), name="notification-archive"),
     path("<uuid:notification_id>/unarchive/", inbox.NotificationUnarchiveView.as_view(), name="notification-unarchive"),
+    path("event-types/", event_types.EventTypeListView.as_view(), name="notification-event-type-list"),
     path("webhooks/", webhooks.WebhookListView.as_view(), name="notification-webhook-list"),
     path("webhooks/<uuid:endpoint_id>/", webhooks.WebhookDetailView.as_view(), name="notification-webhook-detail"),
     path(
@@ -33,6 +34,11 @@ urlpatterns = [
         "deliveries/<uuid:delivery_id>/replay/",
         deliveries.DeliveryReplayView.as_view(),
         name="notification-delivery-replay",
+    ),
+    path(
+        "deliveries/<uuid:delivery_id>/attempts/",
+        deliveries.DeliveryAttemptsView.as_view(),
+        name="notification-delivery-attempts",
     ),
     path("devices/", devices.DeviceListView.as_view(), name="notification-device-list"),
     path("devices/<uuid:device_id>/", devices.DeviceDetailView.as_view(), name="notification-device-detail"),

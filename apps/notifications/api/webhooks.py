@@ -1,4 +1,4 @@
-"""The user's webhook endpoints: create, delete, rotate the secret, test, recover."""
+"""The user's webhook endpoints: create, read, change, delete, rotate the secret, test, recover."""
 
 from uuid import UUID
 
@@ -18,6 +18,7 @@ from apps.notifications.api.serializers import (
     WebhookRecoverInput,
     WebhookSecretOutput,
     WebhookTestOutput,
+    WebhookUpdateInput,
 )
 from apps.notifications.api.throttling import WebhookTestThrottle
 from apps.notifications.models import WebhookEndpoint
@@ -50,13 +51,14 @@ class WebhookListView(GenericAPIView):
             "Registers a URL that receives the chosen event types (all when none are given) as signed POSTs "
             "(Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature`). The answer shows "
             "the signing secret, once. The URL must be http(s) to a public address (400 `invalid_url`); a "
-            "user has a bounded number of endpoints (400 `too_many_endpoints`)."
+            "user has a bounded number of endpoints (400 `too_many_endpoints`). `description`, "
+            "`rate_per_second` and `headers` may be set here too, as by PATCH (400 `invalid_headers`)."
         ),
         tags=["webhooks"],
         request=WebhookCreateInput,
         responses={201: WebhookSecretOutput},
     )
-    @raises(services.InvalidWebhookURL, services.UnknownEventType, services.TooManyEndpoints)
+    @raises(services.InvalidWebhookURL, services.UnknownEventType, services.TooManyEndpoints, services.InvalidHeaders)
     def post(self, request):
         data = WebhookCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -65,6 +67,40 @@ class WebhookListView(GenericAPIView):
 
 
 class WebhookDetailView(APIView):
+    @extend_schema(
+        operation_id="notifications_webhooks_retrieve",
+        summary="Show a webhook endpoint",
+        description="One of the caller's endpoints, without its secret. Another user's endpoint is 404.",
+        tags=["webhooks"],
+        responses={200: WebhookOutput},
+    )
+    def get(self, request, endpoint_id: UUID):
+        endpoint = selectors.webhook_get(recipient_id=recipient_id_of(request), endpoint_id=endpoint_id)
+        return Response(WebhookOutput(endpoint).data)
+
+    @extend_schema(
+        operation_id="notifications_webhooks_update",
+        summary="Change a webhook endpoint",
+        description=(
+            "Changes the fields sent (url, description, event types, enabled, rate per second, custom "
+            "headers); `headers` replaces the whole set. A new URL passes the same checks as at creation "
+            "(400 `invalid_url`); a refused header is 400 `invalid_headers`. Enabling a disabled endpoint "
+            "clears its failure run; its dead deliveries are re-sent only by a recovery. Another user's "
+            "endpoint is 404."
+        ),
+        tags=["webhooks"],
+        request=WebhookUpdateInput,
+        responses={200: WebhookOutput},
+    )
+    @raises(services.InvalidWebhookURL, services.UnknownEventType, services.InvalidHeaders)
+    def patch(self, request, endpoint_id: UUID):
+        data = WebhookUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        endpoint = services.webhook_update(
+            recipient_id=recipient_id_of(request), endpoint_id=endpoint_id, **data.validated_data
+        )
+        return Response(WebhookOutput(endpoint).data)
+
     @extend_schema(
         operation_id="notifications_webhooks_delete",
         summary="Remove a webhook endpoint",
@@ -120,14 +156,15 @@ class WebhookTestView(APIView):
 
 
 class WebhookRecoverView(APIView):
-    """Re-enable the endpoint and re-send its dead deliveries since ``since``."""
+    """Re-enable the endpoint and re-send its failed deliveries since ``since``, in order."""
 
     @extend_schema(
         operation_id="notifications_webhooks_recover",
         summary="Recover a webhook endpoint",
         description=(
-            "Re-enables an endpoint that was disabled after repeated failures and re-sends its dead "
-            "deliveries created since `since`; returns how many were queued again."
+            "Re-enables the endpoint and re-sends, oldest first, its failed deliveries (dead, or waiting for "
+            "a retry) created since `since`, each with a fresh attempt budget; returns how many were queued. "
+            "Calling it again queues nothing twice: the deliveries it queued are no longer failed."
         ),
         tags=["webhooks"],
         request=WebhookRecoverInput,

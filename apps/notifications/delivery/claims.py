@@ -47,7 +47,14 @@ def claim(delivery_ids: list, *, now: datetime, lease: datetime) -> list[Deliver
             )
     if not ids:
         return []
-    return list(Delivery.objects.using(db).select_related("notification", "endpoint", "device").filter(pk__in=ids))
+    # In the order they became due, then were made: a destination's group is sent in this
+    # order, so a recovery's replays reach the receiver in event order.
+    return list(
+        Delivery.objects.using(db)
+        .select_related("notification", "endpoint", "device")
+        .filter(pk__in=ids)
+        .order_by("next_attempt_at", "created_at", "id")
+    )
 
 
 def _claim_ids_postgres(delivery_ids: list, *, now: datetime, lease: datetime, db: str) -> list:

@@ -68,9 +68,10 @@ def _group_key(delivery: Delivery) -> tuple[str, str]:
     return delivery.channel, channel_for(delivery.channel).destination(delivery)
 
 
-def deliveries_enqueue(*, deliveries: Iterable[Delivery]) -> int:
+def deliveries_enqueue(*, deliveries: Iterable[Delivery], countdown: float | None = None) -> int:
     """Send one batch task per (channel, destination) chunk; returns how many tasks were sent.
 
+    ``countdown``: the tasks run that many seconds from now (rows put back due shortly).
     A broker failure stops here: the rows stay due in the database and the sweeper sends them.
     """
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -81,7 +82,10 @@ def deliveries_enqueue(*, deliveries: Iterable[Delivery]) -> int:
     for ids in groups.values():
         for start in range(0, len(ids), size):
             try:
-                current_app.send_task(DELIVER_BATCH_TASK, args=[ids[start : start + size]])
+                if countdown is None:
+                    current_app.send_task(DELIVER_BATCH_TASK, args=[ids[start : start + size]])
+                else:
+                    current_app.send_task(DELIVER_BATCH_TASK, args=[ids[start : start + size]], countdown=countdown)
             except Exception as exc:  # noqa: BLE001 - the sweeper re-enqueues from the database
                 logger.warning("notifications: enqueueing %d deliveries failed: %s", len(ids), exc)
                 return sent
@@ -204,10 +208,28 @@ def deliveries_send(*, delivery_ids: Iterable[UUID | str]) -> dict[str, str]:
     finally:
         held_until = lease.release()
     record(outcomes, lease=held_until)
+    _requeue(outcomes)
     for channel, keys in healed.items():
         if keys:
             deliveries_release(channel=channel, breaker_keys=keys)
     return {str(row.pk): row.status for row, _, _ in outcomes}
+
+
+# A task due a moment after its rows are: one that came early would find them not yet due.
+_REQUEUE_MARGIN = 0.05
+
+
+def _requeue(outcomes: list[tuple[Delivery, SendResult, int]]) -> None:
+    """Enqueue again, for when they are due, the rows put back for a moment (an endpoint's rate):
+    left to the sweeper they would wait for its next pass instead."""
+    soon = [(row, sent) for row, sent, _ in outcomes if sent.requeue and row.status == DeliveryStatus.RETRY]
+    if not soon:
+        return
+    now = timezone.now()
+    due = max(row.next_attempt_at for row, _ in soon)
+    deliveries_enqueue(
+        deliveries=[row for row, _ in soon], countdown=max((due - now).total_seconds(), 0.0) + _REQUEUE_MARGIN
+    )
 
 
 def deliveries_release(*, channel: str, breaker_keys: Iterable[str], limit: int = 5000) -> int:

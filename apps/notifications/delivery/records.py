@@ -137,6 +137,7 @@ def _write_outcomes(outcomes: list[tuple[Delivery, SendResult, int]], *, lease: 
                 status_code=line.status_code,
                 error=line.error,
                 duration_ms=line.duration_ms,
+                response_excerpt=line.response_excerpt,
             )
             for row, sent, _ in outcomes
             if not _clean_first_send(row, sent)

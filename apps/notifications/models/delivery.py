@@ -174,6 +174,8 @@ class DeliveryAttempt(UUIDModel):
     status_code = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # The start of what the receiver answered (webhooks), so its owner can see why it failed.
+    response_excerpt = models.CharField(max_length=500, blank=True, default="", db_default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -1,7 +1,7 @@
 """What a recipient keeps: channel preferences, schedule, webhook endpoints, devices."""
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.utils import timezone
 
 from apps.core.models import UUIDModel
@@ -79,6 +79,13 @@ class WebhookEndpoint(UUIDModel):
     # Start of the current run of failed attempts; cleared by a success.
     failing_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # The owner's own note on what the endpoint is for; shown back, never sent.
+    description = models.CharField(max_length=500, blank=True, default="", db_default="")
+    # Sends per second across every worker (``outbound.limits.rate_take``); null: unlimited.
+    rate_per_second = models.PositiveIntegerField(null=True, blank=True)
+    # Extra request headers sent with each delivery ({name: value}); the names the transport
+    # or the signature own are refused when set (``subscriptions.webhooks.DENIED_HEADERS``).
+    headers = models.JSONField(default=dict, blank=True, db_default=Value({}, output_field=models.JSONField()))
 
     class Meta:
         indexes = [models.Index(fields=["recipient_id", "-created_at"], name="notif_webhook_owner_idx")]

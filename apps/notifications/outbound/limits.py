@@ -112,6 +112,11 @@ def _client(url: str) -> tuple[redis.Redis, object]:
         return client, _scripts[url]
 
 
+def redis_client(url: str) -> redis.Redis:
+    """The shared short-timeout client of ``url`` (``outbound.rates`` keeps its script on it too)."""
+    return _client(url)[0]
+
+
 # Separates a destination's slot key from the member whose fair share it takes.
 _MEMBER = "|"
 

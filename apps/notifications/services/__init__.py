@@ -23,6 +23,7 @@ from apps.notifications.delivery.engine import (
     delivery_attempt,
     delivery_replay,
 )
+from apps.notifications.intake.catalogue import event_type_catalogue
 from apps.notifications.intake.digests import digests_close
 from apps.notifications.intake.inbox import (
     notification_archive,
@@ -44,6 +45,7 @@ from apps.notifications.subscriptions.preferences import (
 from apps.notifications.subscriptions.schedule import EmptyQuietHours, UnknownTimeZone, schedule_update
 from apps.notifications.subscriptions.webhooks import (
     MAX_ENDPOINTS,
+    InvalidHeaders,
     InvalidWebhookURL,
     TooManyEndpoints,
     UnknownEventType,
@@ -54,6 +56,7 @@ from apps.notifications.subscriptions.webhooks import (
     webhook_recover,
     webhook_rotate_secret,
     webhook_test,
+    webhook_update,
 )
 
 __all__ = [
@@ -61,6 +64,7 @@ __all__ = [
     "CriticalPreference",
     "DeliveryNotDead",
     "EmptyQuietHours",
+    "InvalidHeaders",
     "InvalidWebhookURL",
     "TooManyEndpoints",
     "UnknownEventType",
@@ -76,6 +80,7 @@ __all__ = [
     "device_register",
     "digests_close",
     "endpoints_health_record",
+    "event_type_catalogue",
     "events_ingest",
     "notification_archive",
     "notification_mark_read",
@@ -95,4 +100,5 @@ __all__ = [
     "webhook_recover",
     "webhook_rotate_secret",
     "webhook_test",
+    "webhook_update",
 ]

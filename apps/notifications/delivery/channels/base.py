@@ -33,6 +33,10 @@ class Result(enum.StrEnum):
     SKIPPED = "skipped"
 
 
+# Characters of a receiver's answer kept per attempt (DeliveryAttempt.response_excerpt).
+RESPONSE_EXCERPT = 500
+
+
 @dataclass(frozen=True, kw_only=True)
 class AttemptLine:
     """One line of the delivery's attempt log: a request made (or a provider skipped)."""
@@ -43,6 +47,8 @@ class AttemptLine:
     status_code: int | None = None
     error: str = ""
     duration_ms: int | None = None
+    # The start of the receiver's answer (webhooks), for its owner's attempt log.
+    response_excerpt: str = ""
 
 
 @dataclass(kw_only=True)
@@ -54,6 +60,9 @@ class SendResult:
     reschedule_at: datetime | None = None
     provider_id: str | None = None
     lines: list[AttemptLine] = field(default_factory=list)
+    # Put back due shortly (a rate's next free moment): the engine enqueues it again for then
+    # rather than leave it to the sweeper's next pass.
+    requeue: bool = False
     # A failure that says the *destination* is unreachable (connect error, deadline): the rest
     # of the group would wait for the same deadline, so the engine stops the group here.
     destination_down: bool = False

@@ -113,8 +113,17 @@ def test_provider_credentials_are_write_only_in_admin(breaker_redis):
     )
     provider.refresh_from_db()
     assert (provider.name, provider.credentials) == ("gw2", {"token": "very-secret-token"})
-    WebhookEndpoint.objects.create(recipient_id=admin_user.pk, url="https://hooks.example.com/", secret="whsec_x")
+    endpoint = WebhookEndpoint.objects.create(
+        recipient_id=admin_user.pk,
+        url="https://hooks.example.com/",
+        secret="whsec_x",
+        headers={"x-api-key": "receiver-credential"},
+    )
     assert client.get("/admin/notifications/webhookendpoint/").status_code == 200
+    # A custom header's value is often the receiver's credential: its name is shown, never the value.
+    change = client.get(f"/admin/notifications/webhookendpoint/{endpoint.pk}/change/").content.decode()
+    assert "x-api-key" in change
+    assert "receiver-credential" not in change
     assert client.get("/admin/notifications/device/").status_code == 200
 
 

@@ -16,17 +16,17 @@ import json
 import re
 import time
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.notifications.delivery.channels.base import AttemptLine, Result, SendResult, elapsed_ms
+from apps.notifications.delivery.channels.base import RESPONSE_EXCERPT, AttemptLine, Result, SendResult, elapsed_ms
 from apps.notifications.delivery.channels.webhook import signing
 from apps.notifications.models import Channel, Delivery, WebhookEndpoint
-from apps.notifications.outbound import breakers, health, http, limits, retry
+from apps.notifications.outbound import breakers, health, http, limits, rates, retry
 from apps.notifications.outbound.errors import ConnectFailed, DeadlineExceeded, ResolutionFailed
 from apps.notifications.outbound.retry import Outcome
 
@@ -54,6 +54,27 @@ class WebhookSession:
         self.health = health.WebhookHealth()
         # The engine reads ``gate.healed`` to release what waited for a healed breaker.
         self.gate = self.health.gate
+        # Endpoint → when its rate lets the next send go, once one of this group was put back:
+        # the rest of the group follows it, in order, without asking Redis again.
+        self.paced: dict = {}
+
+    def _over_rate(self, endpoint: WebhookEndpoint) -> SendResult | None:
+        """A put-back (due when the endpoint's rate allows) if this send would exceed it; None
+        to send now. Never sleeps: the worker goes on with the other endpoints."""
+        if not endpoint.rate_per_second:
+            return None
+        due = self.paced.get(endpoint.pk)
+        if due is None:
+            wait = rates.take(breakers.endpoint_key(endpoint.pk), rate=endpoint.rate_per_second)
+            if not wait:
+                return None
+            due = self.paced[endpoint.pk] = timezone.now() + timedelta(seconds=wait)
+        return SendResult(
+            result=Result.SKIPPED,
+            error=f"held back by the endpoint's rate ({endpoint.rate_per_second}/s)",
+            reschedule_at=due,
+            requeue=True,
+        )
 
     def send(self, delivery: Delivery) -> SendResult:
         endpoint = delivery.endpoint
@@ -64,6 +85,10 @@ class WebhookSession:
         origin = breakers.origin_key(endpoint.url)
         own = breakers.endpoint_key(endpoint.pk)
         target = (urlsplit(endpoint.url).hostname or endpoint.url)[:300]
+        # Before the breakers: a put-back must not hold a half-open trial it never makes.
+        paced = self._over_rate(endpoint)
+        if paced is not None:
+            return paced
         held = self.health.admit(origin=origin, endpoint=own)
         if held is not None:
             whose = "the endpoint" if held == own else origin.removeprefix("origin:")
@@ -77,9 +102,17 @@ class WebhookSession:
         started = time.monotonic()
         result: http.OutboundResponse | BaseException
         try:
-            headers = signing.webhook_headers(
-                msg_id=str(delivery.event_id), timestamp=int(time.time()), body=body, secrets=endpoint_secrets(endpoint)
-            )
+            # The owner's custom headers first: the signature's own (and the transport's, which
+            # the update refuses anyway) always win.
+            headers = {
+                **(endpoint.headers or {}),
+                **signing.webhook_headers(
+                    msg_id=str(delivery.event_id),
+                    timestamp=int(time.time()),
+                    body=body,
+                    secrets=endpoint_secrets(endpoint),
+                ),
+            }
             result = http.post(endpoint.url, body=body, headers=headers)
         except Exception as exc:  # noqa: BLE001 - classified below; the database keeps the delivery
             result = exc
@@ -91,7 +124,14 @@ class WebhookSession:
         error = retry.describe(result)
         response = result if isinstance(result, http.OutboundResponse) else None
         status = response.status if response else None
-        line = AttemptLine(target=target, outcome=outcome.value, status_code=status, error=error, duration_ms=duration)
+        line = AttemptLine(
+            target=target,
+            outcome=outcome.value,
+            status_code=status,
+            error=error,
+            duration_ms=duration,
+            response_excerpt=response.body[:RESPONSE_EXCERPT] if response else "",
+        )
         return SendResult(
             result=outcome,
             error=error,
