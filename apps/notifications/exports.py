@@ -68,8 +68,13 @@ def webhook_endpoints_export(user) -> list[dict]:
         {
             "id": str(e.pk),
             "url": e.url,
+            "description": e.description,
             "event_types": e.event_types,
             "enabled": e.enabled,
+            "rate_per_second": e.rate_per_second,
+            # The names only: a custom header's value is often the receiver's credential, kept
+            # out of the archive as the signing secret is.
+            "header_names": sorted(e.headers),
             "disabled_reason": e.disabled_reason,
             "created_at": _iso(e.created_at),
         }
