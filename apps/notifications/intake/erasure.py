@@ -35,6 +35,7 @@ from apps.notifications.models import (
     Notification,
     NotificationPreference,
     NotificationSchedule,
+    RecipientLocale,
     WebhookEndpoint,
 )
 
@@ -60,6 +61,7 @@ _RECIPIENT_MODELS = (
     WebhookEndpoint,
     NotificationPreference,
     NotificationSchedule,
+    RecipientLocale,
 )
 
 
