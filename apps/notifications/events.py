@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.utils import dateformat
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_noop, pgettext
 
 from apps.notifications.models import Channel
 
@@ -68,6 +68,8 @@ class Notice:
 
 @dataclass(frozen=True)
 class EventType:
+    # Marked for translation (a redacted item's title shows it in its reader's language); the
+    # API lists it in English.
     label: str
     build: Callable[[dict], list[Notice]]
     # Channel → enabled when the recipient made no choice.
@@ -369,54 +371,54 @@ def _account_email_verify(data: dict) -> list[Notice]:
 
 EVENT_TYPES: dict[str, EventType] = {
     RATING_CREATED: EventType(
-        label="New rating",
+        label=gettext_noop("New rating"),
         build=_rating_created,
         defaults={Channel.IN_APP: True, Channel.EMAIL: True, Channel.PUSH: True},
         digestible=True,
     ),
     RATING_UPDATED: EventType(
-        label="Rating changed",
+        label=gettext_noop("Rating changed"),
         build=_rating_updated,
         defaults={Channel.IN_APP: True, Channel.EMAIL: False, Channel.PUSH: False},
     ),
     RATING_HELD: EventType(
-        label="Rating awaiting review",
+        label=gettext_noop("Rating awaiting review"),
         build=_rating_held,
         defaults={Channel.IN_APP: True, Channel.EMAIL: False, Channel.PUSH: False},
     ),
     RATING_MODERATED: EventType(
-        label="Moderation decision",
+        label=gettext_noop("Moderation decision"),
         build=_rating_moderated,
         defaults={Channel.IN_APP: True, Channel.EMAIL: True, Channel.PUSH: True},
     ),
     RATING_REPLIED: EventType(
-        label="Reply to your rating",
+        label=gettext_noop("Reply to your rating"),
         build=_rating_replied,
         defaults={Channel.IN_APP: True, Channel.EMAIL: True, Channel.PUSH: True},
     ),
     REPLY_MODERATED: EventType(
-        label="Moderation of your reply",
+        label=gettext_noop("Moderation of your reply"),
         build=_reply_moderated,
         defaults={Channel.IN_APP: True, Channel.EMAIL: True, Channel.PUSH: False},
     ),
     RATING_INVITED: EventType(
-        label="Invitation to a verified rating",
+        label=gettext_noop("Invitation to a verified rating"),
         build=_rating_invited,
         defaults={Channel.IN_APP: True, Channel.EMAIL: True, Channel.PUSH: True},
     ),
     PARTNER_NOTIFICATION: EventType(
-        label="Rating reported by a marketplace",
+        label=gettext_noop("Rating reported by a marketplace"),
         build=_partner_notification,
         defaults={Channel.IN_APP: True, Channel.EMAIL: True, Channel.PUSH: True},
     ),
     # Published by the ratings app's reminder sweep straight to the outbox (one per invitation).
     RATING_INVITATION_REMINDER: EventType(
-        label="Reminder of an invitation to a verified rating",
+        label=gettext_noop("Reminder of an invitation to a verified rating"),
         build=_rating_invitation_reminder,
         defaults={Channel.IN_APP: True, Channel.EMAIL: True, Channel.PUSH: False},
     ),
     WEBHOOK_DISABLED: EventType(
-        label="Webhook endpoint disabled",
+        label=gettext_noop("Webhook endpoint disabled"),
         build=_webhook_disabled,
         defaults={Channel.IN_APP: True, Channel.PUSH: True},
         critical=True,
@@ -424,14 +426,14 @@ EVENT_TYPES: dict[str, EventType] = {
     # Preferences cannot switch these off: an account must always be able to reset its
     # password and confirm its address.
     ACCOUNT_PASSWORD_RESET: EventType(
-        label="Password reset",
+        label=gettext_noop("Password reset"),
         build=_account_password_reset,
         defaults={Channel.EMAIL: True},
         critical=True,
         email_only=True,
     ),
     ACCOUNT_EMAIL_VERIFY: EventType(
-        label="Email address confirmation",
+        label=gettext_noop("Email address confirmation"),
         build=_account_email_verify,
         defaults={Channel.EMAIL: True},
         critical=True,

@@ -21,7 +21,13 @@ from apps.notifications.tests.intake.digest_support import close, ingest, rating
 
 ROOT = Path(settings.BASE_DIR)
 # Every file whose words reach a notice's reader.
-SOURCES = [ROOT / "apps/notifications/events.py", ROOT / "apps/notifications/delivery/channels/email/message.py"]
+SOURCES = [
+    ROOT / "apps/notifications/events.py",
+    ROOT / "apps/notifications/delivery/channels/email/message.py",
+    ROOT / "apps/notifications/intake/erasure.py",
+]
+# gettext_noop: texts translated later, from a variable (the notice types' labels).
+KEYWORDS = {**DEFAULT_KEYWORDS, "gettext_noop": None}
 TEMPLATES = sorted((ROOT / "templates/notifications/email").glob("*.*"))
 
 
@@ -32,7 +38,7 @@ def _messages(path: Path) -> set[tuple[str | None, str]]:
     if path.suffix != ".py":
         text = templatize(text, origin=str(path))
     found = set()
-    for _lineno, message, _comments, context in extract("python", io.BytesIO(text.encode()), DEFAULT_KEYWORDS):
+    for _lineno, message, _comments, context in extract("python", io.BytesIO(text.encode()), KEYWORDS):
         found.add((context, message[0] if isinstance(message, tuple) else message))
     return found
 
@@ -242,3 +248,25 @@ def test_an_unknown_language_is_skipped_and_an_erased_account_keeps_none():
         ]
     )
     assert not RecipientLocale.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_item_redacted_after_its_author_is_erased_stays_in_its_readers_language(
+    send_task, django_capture_on_commit_callbacks
+):
+    german, english, author = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    rating = str(uuid.uuid4())
+    with django_capture_on_commit_callbacks(execute=True):
+        events_ingest(
+            envelopes=[
+                _locale_set(german, "de"),
+                envelope(recipient_id=german, rating_id=rating, score=2),
+                envelope(recipient_id=english, rating_id=rating, score=2, type="rating.updated", previous_score=4),
+            ]
+        )
+    erased = {"recipient_user_id": str(author), "rating_ids": [rating]}
+    with django_capture_on_commit_callbacks(execute=True):
+        events_ingest(envelopes=[{"id": str(uuid.uuid4()), "type": "account.deleted", "version": 1, "data": erased}])
+
+    assert Notification.objects.get(recipient_id=german).title == "Neue 2-Sterne-Bewertung von Gelöschter Nutzer"
+    assert Notification.objects.get(recipient_id=english).title == "Rating changed (about an account since deleted)"
