@@ -10,7 +10,7 @@ HOST   ?= 127.0.0.1
 PUBLIC_BASE_URL ?= http://$(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST)):$(PORT)
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
-.PHONY: install run demo-reset test lint schema schema-check check-compose bench clean
+.PHONY: install messages run demo-reset test lint schema schema-check check-compose bench clean
 
 # uv installs the pinned requirements several times faster than pip (README "Two commands"
 # has the measurement); pip takes over where uv cannot run or reach its index.
@@ -23,7 +23,12 @@ $(BIN)/.installed: requirements/base.txt requirements/production.txt requirement
 	       $(BIN)/python -m pip install --progress-bar off -r requirements/dev.txt; }
 	@touch $@
 
-install: $(BIN)/.installed
+install: $(BIN)/.installed messages
+
+# The message files (locale/*/LC_MESSAGES/django.po) compiled in pure Python (Babel): notices in
+# the reader's language need them wherever the app runs; the .mo files are not committed.
+messages: $(BIN)/.installed
+	@$(BIN)/python bin/compile-messages
 
 run: install
 	@mkdir -p var

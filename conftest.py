@@ -2,6 +2,9 @@
 
 import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
@@ -13,6 +16,11 @@ def pytest_configure(config):
     # silently testing against SQLite.
     if os.environ.get("REQUIRE_POSTGRES") == "1" and not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         raise pytest.UsageError("REQUIRE_POSTGRES=1 but DATABASE_URL is not a PostgreSQL URL")
+    # Notices in German need the compiled message files; a bare `pytest` (not `make test`)
+    # compiles them too. Once, in the controller: xdist's workers find them ready.
+    if not hasattr(config, "workerinput"):
+        script = Path(__file__).resolve().parent / "bin" / "compile-messages"
+        subprocess.run([sys.executable, str(script)], check=True)
 
 
 def pytest_collection_modifyitems(config, items):

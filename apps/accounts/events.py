@@ -102,9 +102,24 @@ class AccountErased(Event):
     provider_id: str | None
 
 
+@dataclass(frozen=True, kw_only=True)
+class LocaleSet(Event):
+    """The language the account's notices are worded in (``User.locale``), at sign-up and on
+    every change: the notifications deployment has no users table and keeps its own copy."""
+
+    TYPE = "account.locale_set"
+
+    locale: str
+
+    @classmethod
+    def of(cls, user: User):
+        return cls(recipient_user_id=str(user.pk), locale=user.locale)
+
+
 EVENT_TYPES: tuple[type[Event], ...] = (
     PasswordResetRequested,
     EmailVerificationRequested,
     DataExportReady,
+    LocaleSet,
     AccountErased,
 )

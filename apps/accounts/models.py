@@ -1,5 +1,6 @@
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
@@ -8,6 +9,9 @@ from django.utils import timezone
 
 from apps.accounts.emails import email_normalize
 from apps.core.validators import single_line_text
+
+# The source language of every text: a user who never chose one reads English.
+DEFAULT_LOCALE = "en"
 
 
 class Role(models.TextChoices):
@@ -57,6 +61,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Every token issued up to this time is refused (the account was deleted or deactivated):
     # the source of truth of the revocation marks the token check reads (apps/accounts/revocation.py).
     tokens_revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The language the user's notices (emails, inbox, digests, webhook text) are worded in: set
+    # at sign-up from Accept-Language, changed on the profile; published to the notifications
+    # app as ``account.locale_set``, which keeps its own copy (it has no users table).
+    locale = models.CharField(max_length=8, choices=settings.LANGUAGES, default=DEFAULT_LOCALE)
 
     objects = UserManager()
 

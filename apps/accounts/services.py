@@ -6,10 +6,11 @@ from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.translation import trans_real
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -17,7 +18,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts import events
 from apps.accounts.emails import email_lookup_form, email_normalize
-from apps.accounts.models import DataExport, User
+from apps.accounts.models import DEFAULT_LOCALE, DataExport, User
 from apps.accounts.revocation import user_tokens_revoke
 from apps.accounts.signals import user_deactivated, user_erasing
 from apps.core import erasure
@@ -45,9 +46,26 @@ def _normalized(email: str) -> str:
         raise ValidationError({"email": [ErrorDetail(exc.messages[0], code=exc.code or "invalid")]}) from exc
 
 
+def locale_from_accept_language(header: str) -> str:
+    """The first of ``settings.LANGUAGES`` the header accepts, in its order of preference
+    (``de-AT,de;q=0.9`` → ``de``); English when it names none of them or is malformed."""
+    for code, _quality in trans_real.parse_accept_lang_header(header or ""):
+        if code == "*":
+            break
+        try:
+            return translation.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return DEFAULT_LOCALE
+
+
 @transaction.atomic
-def user_create(*, email: str, password: str | None, name: str, is_staff: bool = False) -> User:
+def user_create(
+    *, email: str, password: str | None, name: str, is_staff: bool = False, locale: str = DEFAULT_LOCALE
+) -> User:
     """Create an active user; 409 ``already_exists`` when the email is taken (any case).
+
+    ``locale`` is the language of the user's notices (``locale_from_accept_language`` at sign-up).
 
     ``password=None`` makes an account that cannot sign in (an unusable password): one a partner
     system created and acts for.
@@ -65,7 +83,7 @@ def user_create(*, email: str, password: str | None, name: str, is_staff: bool =
             raise ValidationError({"password": errors}) from exc
     try:
         with transaction.atomic():
-            user = User.objects.create_user(email=email, password=password, name=name, is_staff=is_staff)
+            user = User.objects.create_user(email=email, password=password, name=name, is_staff=is_staff, locale=locale)
     except IntegrityError as exc:
         # Two registrations raced past the exists() check; the unique index decided.
         raise _email_taken() from exc
@@ -77,6 +95,9 @@ def user_create(*, email: str, password: str | None, name: str, is_staff: bool =
                 for field, errors in exc.error_dict.items()
             }
         ) from exc
+    # Published before the verification email: the intake records a batch's locales before it
+    # words the batch's notices, so that first email is already in the user's language.
+    events.publish(events.LocaleSet.of(user))
     # Someone who registered confirms their address. An account a partner made cannot sign in;
     # its owner proves the address with the password reset that claims it.
     if password is not None:
@@ -334,11 +355,20 @@ ERASED_NAME = "Deleted user"
 
 
 @transaction.atomic
-def user_update(*, user: User, name=_UNSET, email=_UNSET, password: str | None = None) -> User:
+def user_update(*, user: User, name=_UNSET, email=_UNSET, password: str | None = None, locale=_UNSET) -> User:
     """Change the given fields; a new email needs the current password and is unverified
-    until its own verification link is followed (one is sent)."""
+    until its own verification link is followed (one is sent). A new locale is published to
+    the notifications app (``account.locale_set``) in the same transaction."""
     user = User.objects.select_for_update().get(pk=user.pk)
     fields = []
+    if locale is not _UNSET and locale != user.locale:
+        if locale not in dict(settings.LANGUAGES):
+            # The API's serializers refuse it first; a service caller gets the same 400.
+            raise ValidationError(
+                {"locale": [ErrorDetail(f'"{locale}" is not a valid choice.', code="invalid_choice")]}
+            )
+        user.locale = locale
+        fields.append("locale")
     if name is not _UNSET and name != user.name:
         user.name = name
         fields.append("name")
@@ -360,6 +390,8 @@ def user_update(*, user: User, name=_UNSET, email=_UNSET, password: str | None =
             user.save(update_fields=fields)
     except IntegrityError as exc:
         raise _email_taken() from exc
+    if "locale" in fields:
+        events.publish(events.LocaleSet.of(user))
     if "email" in fields:
         email_verification_send(user=user)
     return user

@@ -2,16 +2,24 @@
 
 The intake's handlers (``apps.notifications.intake.handlers``) decide which notices a published
 event makes; the builders here word one recipient's notice from plain data, never looking
-anything up in another app. These names are what users switch channels of and subscribe
-webhooks to (the API's ``EventTypeEnum``) and each inbox item's ``type``.
+anything up in another app. The intake calls a builder under ``translation.override`` of the
+recipient's language and passes their time zone (``recipient_time_zone``): every text here is a
+message of ``locale/<lang>/LC_MESSAGES/django.po``, English being the source. These names are
+what users switch channels of and subscribe webhooks to (the API's ``EventTypeEnum``) and each
+inbox item's ``type``.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import dateformat
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, pgettext
 
 from apps.notifications.models import Channel
 
@@ -36,6 +44,8 @@ ACCOUNT_EMAIL_VERIFY = "account.email_verify"
 ACCOUNT_EXPORT_READY = "account.export_ready"
 # Not a notice: the account is erased, and so is everything kept here for it (ingest).
 ACCOUNT_DELETED = "account.deleted"
+# Not a notice: the language the account's notices are worded in (``intake.locales`` keeps it).
+ACCOUNT_LOCALE_SET = "account.locale_set"
 PUBLISHED, PENDING_REVIEW, HIDDEN = "published", "pending_review", "hidden"
 # Not a notice: staff or a partner triggered a notice of a declared custom type (the payload's
 # ``type``, one of ``CUSTOM_TYPE_NAMES``), worded by the caller.
@@ -59,10 +69,15 @@ class Notice:
     summary: dict | None = None
     # Its notice type (a key of ``EVENT_TYPES``), set by the handler that made it.
     type: str = ""
+    # The language it was worded in (``settings.LANGUAGES``), set by the handler that made it:
+    # its email is rendered in it too.
+    locale: str = ""
 
 
 @dataclass(frozen=True)
 class EventType:
+    # Marked for translation (a redacted item's title shows it in its reader's language); the
+    # API lists it in English.
     label: str
     build: Callable[[dict], list[Notice]]
     # Channel → enabled when the recipient made no choice.
@@ -76,7 +91,24 @@ class EventType:
 
 
 def _stars(score: int) -> str:
-    return f"{score}-star"
+    return _("%(score)s-star") % {"score": score}
+
+
+def _day(iso: str, time_zone: str | None) -> str:
+    """The day of an ISO 8601 instant in the reader's zone and language's date format
+    (``2026-12-31`` in English); the text as published when it is not an instant."""
+    try:
+        moment = datetime.fromisoformat(iso)
+        zone = ZoneInfo(time_zone or "UTC")
+    except (TypeError, ValueError, ZoneInfoNotFoundError):
+        return str(iso)[:10]
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return dateformat.format(moment.astimezone(zone), pgettext("a day (Django date format)", "Y-m-d"))
+
+
+def _reason(reason: str) -> str:
+    return _("Reason: %(reason)s") % {"reason": reason} if reason else ""
 
 
 def _rating_data(data: dict) -> dict:
@@ -100,7 +132,8 @@ def _rating_created(data: dict) -> list[Notice]:
     return [
         Notice(
             recipient_id=UUID(data["recipient_user_id"]),
-            title=f"New {_stars(data['score'])} rating from {data['customer_name']}",
+            title=_("New %(stars)s rating from %(name)s")
+            % {"stars": _stars(data["score"]), "name": data["customer_name"]},
             body=data.get("comment_excerpt", ""),
             # The rater's name too: digests and webhook payloads word their entries from the item.
             data={**_rating_data(data), "customer_name": data["customer_name"]},
@@ -115,15 +148,19 @@ def _rating_updated(data: dict) -> list[Notice]:
     score_changed = data.get("previous_score") != data.get("score")
     if data.get("status") != PUBLISHED or not (score_changed or newly_verified):
         return []
-    if score_changed:
-        title = (
-            f"{data['customer_name']} changed their rating from "
-            f"{_stars(data['previous_score'])} to {_stars(data['score'])}"
-        )
-        if newly_verified:
-            title += " (now verified)"
+    words = {
+        "name": data["customer_name"],
+        "stars": _stars(data["score"]),
+        "score": data["score"],
+        "previous": _stars(data["previous_score"]) if score_changed else "",
+        "previous_score": data["previous_score"],
+    }
+    if score_changed and newly_verified:
+        title = _("%(name)s changed their rating from %(previous)s to %(stars)s (now verified)") % words
+    elif score_changed:
+        title = _("%(name)s changed their rating from %(previous)s to %(stars)s") % words
     else:
-        title = f"{data['customer_name']}'s {_stars(data['score'])} rating is now verified"
+        title = _("%(name)s's %(stars)s rating is now verified") % words
     extra = {"previous_score": data.get("previous_score")}
     if newly_verified:
         extra["verified"] = True
@@ -153,20 +190,22 @@ def _notice(data: dict, *, title: str, body: str, **extra) -> list[Notice]:
 def _rating_held(data: dict) -> list[Notice]:
     return _notice(
         data,
-        title=f"A new {_stars(data['score'])} rating from {data['customer_name']} is awaiting review",
-        body="Staff review it before it is shown; you will be told when it is published.",
+        title=_("A new %(stars)s rating from %(name)s is awaiting review")
+        % {"stars": _stars(data["score"]), "name": data["customer_name"]},
+        body=_("Staff review it before it is shown; you will be told when it is published."),
     )
 
 
+# Functions, not strings: each title is translated when a notice is built, in its reader's language.
 _AUTHOR_TITLES = {
-    PUBLISHED: "Your rating of {provider_name} is published",
-    HIDDEN: "Your rating of {provider_name} was hidden",
-    PENDING_REVIEW: "Your rating of {provider_name} is being reviewed",
+    PUBLISHED: lambda: _("Your rating of %(provider_name)s is published"),
+    HIDDEN: lambda: _("Your rating of %(provider_name)s was hidden"),
+    PENDING_REVIEW: lambda: _("Your rating of %(provider_name)s is being reviewed"),
 }
 _PROVIDER_TITLES = {
-    PUBLISHED: "A {stars} rating from {customer_name} is published",
-    HIDDEN: "A {stars} rating from {customer_name} was hidden",
-    PENDING_REVIEW: "A {stars} rating from {customer_name} is being reviewed",
+    PUBLISHED: lambda: _("A %(stars)s rating from %(customer_name)s is published"),
+    HIDDEN: lambda: _("A %(stars)s rating from %(customer_name)s was hidden"),
+    PENDING_REVIEW: lambda: _("A %(stars)s rating from %(customer_name)s is being reviewed"),
 }
 
 
@@ -175,16 +214,16 @@ def _rating_moderated(data: dict) -> list[Notice]:
     template = titles.get(data.get("status", ""))
     if template is None:
         return []
-    title = template.format(
-        provider_name=data.get("provider_name", "the provider"),
-        customer_name=data.get("customer_name", "a customer"),
-        stars=_stars(data["score"]),
-    )
+    title = template() % {
+        "provider_name": data.get("provider_name") if "provider_name" in data else _("the provider"),
+        "customer_name": data.get("customer_name") if "customer_name" in data else _("a customer"),
+        "stars": _stars(data["score"]),
+    }
     reason = data.get("reason", "")
     return _notice(
         data,
         title=title,
-        body=f"Reason: {reason}" if reason else "",
+        body=_reason(reason),
         status=data.get("status"),
         previous_status=data.get("previous_status"),
         reason=reason,
@@ -194,15 +233,16 @@ def _rating_moderated(data: dict) -> list[Notice]:
 def _rating_replied(data: dict) -> list[Notice]:
     return _notice(
         data,
-        title=f"{data.get('provider_name', 'The provider')} replied to your rating",
+        title=_("%(name)s replied to your rating")
+        % {"name": data["provider_name"] if "provider_name" in data else _("The provider")},
         body=data.get("reply_excerpt", ""),
     )
 
 
 _REPLY_TITLES = {
-    PUBLISHED: "Your reply to {customer_name}'s rating is published",
-    HIDDEN: "Your reply to {customer_name}'s rating was hidden",
-    PENDING_REVIEW: "Your reply to {customer_name}'s rating is being reviewed",
+    PUBLISHED: lambda: _("Your reply to %(customer_name)s's rating is published"),
+    HIDDEN: lambda: _("Your reply to %(customer_name)s's rating was hidden"),
+    PENDING_REVIEW: lambda: _("Your reply to %(customer_name)s's rating is being reviewed"),
 }
 
 
@@ -213,8 +253,8 @@ def _reply_moderated(data: dict) -> list[Notice]:
     reason = data.get("reason", "")
     return _notice(
         data,
-        title=template.format(customer_name=data.get("customer_name", "a customer")),
-        body=f"Reason: {reason}" if reason else "",
+        title=template() % {"customer_name": data["customer_name"] if "customer_name" in data else _("a customer")},
+        body=_reason(reason),
         reply_id=data.get("reply_id"),
         reply_status=data.get("reply_status"),
         previous_reply_status=data.get("previous_reply_status"),
@@ -230,11 +270,12 @@ def _rating_invited(data: dict) -> list[Notice]:
     return [
         Notice(
             recipient_id=UUID(data["recipient_user_id"]),
-            title=f"Rate {provider_name}: your rating will be verified",
-            body=(
-                f"{provider_name} did a job for you. Rate it (or update your rating) with this invitation "
-                f"before {data['expires_at'][:10]} and it is shown as verified."
-            ),
+            title=_("Rate %(name)s: your rating will be verified") % {"name": provider_name},
+            body=_(
+                "%(name)s did a job for you. Rate it (or update your rating) with this invitation "
+                "before %(day)s and it is shown as verified."
+            )
+            % {"name": provider_name, "day": _day(data["expires_at"], data.get("recipient_time_zone"))},
             # What the client's rating form needs; the link is not a credential (the invitation
             # works only with the customer's own sign-in).
             data={key: str(data[key]) for key in INVITATION_KEYS},
@@ -251,13 +292,15 @@ def _partner_notification(data: dict) -> list[Notice]:
     if type(score) is not int:
         raise TypeError("score must be an integer")
     customer_name = data.get("customer_name", "")
-    title = f"New {_stars(score)} rating received"
+    words = {"stars": _stars(score), "name": customer_name, "partner": data["partner_name"]}
     if customer_name:
-        title += f" from {customer_name}"
+        title = _("New %(stars)s rating received from %(name)s (via %(partner)s)") % words
+    else:
+        title = _("New %(stars)s rating received (via %(partner)s)") % words
     return [
         Notice(
             recipient_id=UUID(data["provider_user_id"]),
-            title=f"{title} (via {data['partner_name']})",
+            title=title,
             body=data.get("comment_excerpt", ""),
             data={key: data[key] for key in PARTNER_NOTIFICATION_KEYS if key in data},
             email=data.get("provider_email", ""),
@@ -270,11 +313,12 @@ def _rating_invitation_reminder(data: dict) -> list[Notice]:
     return [
         Notice(
             recipient_id=UUID(data["recipient_user_id"]),
-            title=f"Reminder: rate {provider_name}",
-            body=(
-                f"You have not rated the job {provider_name} did for you yet. Your invitation works until "
-                f"{data['expires_at'][:10]}; a rating made with it is shown as verified."
-            ),
+            title=_("Reminder: rate %(name)s") % {"name": provider_name},
+            body=_(
+                "You have not rated the job %(name)s did for you yet. Your invitation works until "
+                "%(day)s; a rating made with it is shown as verified."
+            )
+            % {"name": provider_name, "day": _day(data["expires_at"], data.get("recipient_time_zone"))},
             data={key: str(data[key]) for key in INVITATION_KEYS},
             email=data.get("recipient_email", ""),
         )
@@ -285,8 +329,9 @@ def _webhook_disabled(data: dict) -> list[Notice]:
     return [
         Notice(
             recipient_id=UUID(data["recipient_user_id"]),
-            title=f"Webhook endpoint {data['url']} was disabled",
-            body=f"Reason: {data['reason']}. Fix the endpoint, then recover its deliveries through the API.",
+            title=_("Webhook endpoint %(url)s was disabled") % {"url": data["url"]},
+            body=_("Reason: %(reason)s. Fix the endpoint, then recover its deliveries through the API.")
+            % {"reason": data["reason"]},
             data={key: data[key] for key in ("endpoint_id", "url", "reason")},
         )
     ]
@@ -299,14 +344,14 @@ def _account_link(data: dict) -> dict:
 
 def _account_password_reset(data: dict) -> list[Notice]:
     if data.get("purpose") == "claim":
-        title = "Claim your Marketplace Ratings account"
-        body = (
+        title = _("Claim your Marketplace Ratings account")
+        body = _(
             "An account was created for this address by a marketplace you use. Set a password to claim it; "
             "if it was not you who asked, ignore the email."
         )
     else:
-        title = "Reset your Marketplace Ratings password"
-        body = "A password reset was requested for your account. If it was not you, ignore the email."
+        title = _("Reset your Marketplace Ratings password")
+        body = _("A password reset was requested for your account. If it was not you, ignore the email.")
     return [
         Notice(
             recipient_id=UUID(data["recipient_user_id"]),
@@ -323,8 +368,8 @@ def _account_email_verify(data: dict) -> list[Notice]:
     return [
         Notice(
             recipient_id=UUID(data["recipient_user_id"]),
-            title="Confirm your email address",
-            body="Confirm that this address belongs to your Marketplace Ratings account.",
+            title=_("Confirm your email address"),
+            body=_("Confirm that this address belongs to your Marketplace Ratings account."),
             data={},
             email=data.get("recipient_email", ""),
             secret=_account_link(data),
@@ -347,54 +392,54 @@ def _account_export_ready(data: dict) -> list[Notice]:
 
 EVENT_TYPES: dict[str, EventType] = {
     RATING_CREATED: EventType(
-        label="New rating",
+        label=gettext_noop("New rating"),
         build=_rating_created,
         defaults={Channel.IN_APP: True, Channel.EMAIL: True, Channel.PUSH: True},
         digestible=True,
     ),
     RATING_UPDATED: EventType(
-        label="Rating changed",
+        label=gettext_noop("Rating changed"),
         build=_rating_updated,
         defaults={Channel.IN_APP: True, Channel.EMAIL: False, Channel.PUSH: False},
     ),
     RATING_HELD: EventType(
-        label="Rating awaiting review",
+        label=gettext_noop("Rating awaiting review"),
         build=_rating_held,
         defaults={Channel.IN_APP: True, Channel.EMAIL: False, Channel.PUSH: False},
     ),
     RATING_MODERATED: EventType(
-        label="Moderation decision",
+        label=gettext_noop("Moderation decision"),
         build=_rating_moderated,
         defaults={Channel.IN_APP: True, Channel.EMAIL: True, Channel.PUSH: True},
     ),
     RATING_REPLIED: EventType(
-        label="Reply to your rating",
+        label=gettext_noop("Reply to your rating"),
         build=_rating_replied,
         defaults={Channel.IN_APP: True, Channel.EMAIL: True, Channel.PUSH: True},
     ),
     REPLY_MODERATED: EventType(
-        label="Moderation of your reply",
+        label=gettext_noop("Moderation of your reply"),
         build=_reply_moderated,
         defaults={Channel.IN_APP: True, Channel.EMAIL: True, Channel.PUSH: False},
     ),
     RATING_INVITED: EventType(
-        label="Invitation to a verified rating",
+        label=gettext_noop("Invitation to a verified rating"),
         build=_rating_invited,
         defaults={Channel.IN_APP: True, Channel.EMAIL: True, Channel.PUSH: True},
     ),
     PARTNER_NOTIFICATION: EventType(
-        label="Rating reported by a marketplace",
+        label=gettext_noop("Rating reported by a marketplace"),
         build=_partner_notification,
         defaults={Channel.IN_APP: True, Channel.EMAIL: True, Channel.PUSH: True},
     ),
     # Published by the ratings app's reminder sweep straight to the outbox (one per invitation).
     RATING_INVITATION_REMINDER: EventType(
-        label="Reminder of an invitation to a verified rating",
+        label=gettext_noop("Reminder of an invitation to a verified rating"),
         build=_rating_invitation_reminder,
         defaults={Channel.IN_APP: True, Channel.EMAIL: True, Channel.PUSH: False},
     ),
     WEBHOOK_DISABLED: EventType(
-        label="Webhook endpoint disabled",
+        label=gettext_noop("Webhook endpoint disabled"),
         build=_webhook_disabled,
         defaults={Channel.IN_APP: True, Channel.PUSH: True},
         critical=True,
@@ -402,14 +447,14 @@ EVENT_TYPES: dict[str, EventType] = {
     # Preferences cannot switch these off: an account must always be able to reset its
     # password and confirm its address.
     ACCOUNT_PASSWORD_RESET: EventType(
-        label="Password reset",
+        label=gettext_noop("Password reset"),
         build=_account_password_reset,
         defaults={Channel.EMAIL: True},
         critical=True,
         email_only=True,
     ),
     ACCOUNT_EMAIL_VERIFY: EventType(
-        label="Email address confirmation",
+        label=gettext_noop("Email address confirmation"),
         build=_account_email_verify,
         defaults={Channel.EMAIL: True},
         critical=True,

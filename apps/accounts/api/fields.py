@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
@@ -20,3 +21,12 @@ class EmailAddressField(serializers.EmailField):
             return email_normalize(value)
         except DjangoValidationError as exc:
             self.fail(exc.code if exc.code in self.error_messages else INVALID_CODE)
+
+
+def locale_field(**kwargs) -> serializers.ChoiceField:
+    """The language of the user's notices: one of ``settings.LANGUAGES`` (400 ``invalid_choice``)."""
+    return serializers.ChoiceField(
+        choices=[code for code, _name in settings.LANGUAGES],
+        help_text="The language of the user's emails, inbox items, digests and webhook texts.",
+        **kwargs,
+    )

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from apps.accounts.api.fields import EmailAddressField
+from apps.accounts.api.fields import EmailAddressField, locale_field
 from apps.core.serializers import JSONInput
 from apps.core.validators import single_line_text
 
@@ -19,12 +19,14 @@ class CustomerOutput(serializers.Serializer):
         source="user.email_verified_at", allow_null=True, help_text="When the address was confirmed; null until then."
     )
     name = serializers.CharField()
+    locale = locale_field(source="user.locale")
     created_at = serializers.DateTimeField()
 
 
 class CustomerUpdateInput(JSONInput):
     name = serializers.CharField(max_length=150, required=False, validators=[single_line_text])
     email = EmailAddressField(required=False, help_text="A new address is unverified until its link is followed.")
+    locale = locale_field(required=False)
     password = serializers.CharField(
         write_only=True,
         max_length=128,

@@ -10,7 +10,7 @@ from rest_framework.settings import api_settings
 from apps.accounts.api.serializers import CLAIM_LINK_SENT, AcceptedOutput
 from apps.accounts.api.throttling import SignUpEmailThrottle
 from apps.accounts.permissions import IsCustomer
-from apps.accounts.services import PASSWORD_ERROR_CODES, WrongPassword, user_update
+from apps.accounts.services import PASSWORD_ERROR_CODES, WrongPassword, locale_from_accept_language, user_update
 from apps.core.api.base import APIView
 from apps.core.openapi import conflict_response, raises
 from apps.customers.api.serializers import (
@@ -37,7 +37,9 @@ class CustomerListView(APIView):
             "is unique in any letter case (409 `already_exists`); the password must pass the password rules "
             "(the 400 codes `password_too_*`); the name is one line without control characters. An address "
             "that belongs to an account a partner made (it has no password yet) is not a 409: a link to claim "
-            "that account is emailed to the address and the answer is 202."
+            "that account is emailed to the address and the answer is 202. `locale`, the language of the "
+            "account's notices, is the first of `en`, `de` that the `Accept-Language` header accepts "
+            "(`en` without one)."
         ),
         tags=["customers"],
         request=CustomerRegisterInput,
@@ -47,7 +49,9 @@ class CustomerListView(APIView):
     def post(self, request):
         data = CustomerRegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
-        customer = customer_sign_up(**data.validated_data)
+        # The notices' language: the browser's or app's preference, changeable later (PATCH me/).
+        locale = locale_from_accept_language(request.headers.get("Accept-Language", ""))
+        customer = customer_sign_up(**data.validated_data, locale=locale)
         if customer is None:
             return Response(AcceptedOutput({"detail": CLAIM_LINK_SENT}).data, status=status.HTTP_202_ACCEPTED)
         return Response(CustomerOutput(customer).data, status=status.HTTP_201_CREATED)
@@ -72,7 +76,8 @@ class CustomerMeView(APIView):
         operation_id="customers_me_update",
         summary="Update the signed-in customer",
         description=(
-            "Changes the display name and/or the email address of the signed-in customer; fields left out "
+            "Changes the display name, the email address and/or the notices' language (`locale`: `en` or "
+            "`de`, 400 `invalid_choice` otherwise) of the signed-in customer; fields left out "
             "stay as they are. A new email needs the current `password` (400 `wrong_password` without it or "
             "with a wrong one), must be free in any letter case (409 `already_exists`), turns "
             "`email_verified` false and sends a verification email to the new address."

@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from apps.notifications.db import notifications_db
 from apps.notifications.delivery.engine import deliveries_enqueue
+from apps.notifications.intake.locales import readers_of
 from apps.notifications.models import Channel, Delivery, Digest, DigestItem
 from apps.notifications.periods import digest_period, quiet_until
 from apps.notifications.selectors import schedules_of
@@ -164,6 +165,8 @@ def _close_batch(*, now: datetime, batch: int) -> int:
         for item in DigestItem.objects.using(db).filter(digest__in=digests).order_by("occurred_at", "pk"):
             items[item.digest_id].append(item)
         schedules = schedules_of(recipient_ids={d.recipient_id for d in digests})
+        # The digest is written in the recipient's language as it is at closing.
+        readers = readers_of({d.recipient_id for d in digests}, db=db)
         deliveries = []
         for digest in digests:
             if not items[digest.pk]:
@@ -183,6 +186,7 @@ def _close_batch(*, now: datetime, batch: int) -> int:
                     next_attempt_at=held or now,
                     event_at=digest.period_end,
                     created_at=now,
+                    locale=readers[digest.recipient_id].locale,
                 )
             )
         Delivery.objects.using(db).bulk_create(deliveries, ignore_conflicts=True)

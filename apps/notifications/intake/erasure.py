@@ -21,10 +21,14 @@ from uuid import UUID
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from apps.notifications.db import notifications_db
 from apps.notifications.events import ACCOUNT_DELETED, EVENT_TYPES, RATING_CREATED
 from apps.notifications.intake.handlers import handler_for
+from apps.notifications.intake.locales import DEFAULT_LOCALE, readers_of
 from apps.notifications.models import (
     NOTICE_KEY,
     Delivery,
@@ -35,13 +39,15 @@ from apps.notifications.models import (
     Notification,
     NotificationPreference,
     NotificationSchedule,
+    RecipientLocale,
     WebhookEndpoint,
 )
 
 logger = logging.getLogger(__name__)
 
 # What stands in for an erased person (the same words the accounts app shows for them).
-ERASED_CUSTOMER_NAME = "Deleted user"
+# The data keeps the English words (machine-read); a redacted title shows them translated.
+ERASED_CUSTOMER_NAME = gettext_noop("Deleted user")
 ERASED_PROVIDER_NAME = "Deleted provider"
 # Envelope keys that hold each party's data, and what replaces it.
 _CUSTOMER_VALUES = {"customer_name": ERASED_CUSTOMER_NAME, "customer_email": "", "comment_excerpt": ""}
@@ -60,6 +66,7 @@ _RECIPIENT_MODELS = (
     WebhookEndpoint,
     NotificationPreference,
     NotificationSchedule,
+    RecipientLocale,
 )
 
 
@@ -78,19 +85,24 @@ def _data(envelope) -> dict:
 # --- Existing rows -----------------------------------------------------------------------------
 
 
-def _redacted_item(*, type_: str, data: dict, customer: bool, provider: bool) -> tuple[str, str, dict]:
-    """The title, body and data an item about an erased party keeps."""
+def _redacted_item(*, type_: str, data: dict, customer: bool, provider: bool, locale: str) -> tuple[str, str, dict]:
+    """The title, body and data an item about an erased party keeps; the title in the language
+    the item was written in (its reader's)."""
     data = dict(data)
     if customer and "customer_name" in data:
         data["customer_name"] = ERASED_CUSTOMER_NAME
     if provider and "provider_name" in data:
         data["provider_name"] = ERASED_PROVIDER_NAME
-    if type_ == RATING_CREATED and customer and isinstance(data.get("score"), int):
-        title = f"New {data['score']}-star rating from {ERASED_CUSTOMER_NAME}"
-    else:
-        spec = EVENT_TYPES.get(type_)
-        label = spec.label if spec else "Notification"
-        title = f"{label} (about an account since deleted)"
+    with translation.override(locale or DEFAULT_LOCALE):
+        if type_ == RATING_CREATED and customer and isinstance(data.get("score"), int):
+            title = _("New %(stars)s rating from %(name)s") % {
+                "stars": _("%(score)s-star") % {"score": data["score"]},
+                "name": _(ERASED_CUSTOMER_NAME),
+            }
+        else:
+            spec = EVENT_TYPES.get(type_)
+            label = _(spec.label) if spec else _("Notification")
+            title = _("%(label)s (about an account since deleted)") % {"label": label}
     # The body is the person's words (a comment, a reply) or names them (an invitation).
     return title, "", data
 
@@ -101,11 +113,16 @@ def _redact_existing(*, user_id: UUID, rating_ids: list[str], provider_id: str |
     items = list(Notification.objects.using(db).filter(by_rating | by_provider).exclude(recipient_id=user_id))
     rating_set = set(rating_ids)
     redacted: dict = {}
+    readers = readers_of({item.recipient_id for item in items}, db=db)
     for item in items:
         customer = str(item.data.get("rating_id")) in rating_set
         provider = provider_id is not None and str(item.data.get("provider_id")) == provider_id
         item.title, item.body, item.data = _redacted_item(
-            type_=item.type, data=item.data, customer=customer, provider=provider
+            type_=item.type,
+            data=item.data,
+            customer=customer,
+            provider=provider,
+            locale=readers[item.recipient_id].locale,
         )
         redacted[item.pk] = item
     Notification.objects.using(db).bulk_update(items, ["title", "body", "data"], batch_size=500)
@@ -133,6 +150,7 @@ def _redact_existing(*, user_id: UUID, rating_ids: list[str], provider_id: str |
                 data=data,
                 customer=str(data.get("rating_id")) in rating_set,
                 provider=provider_id is not None and str(data.get("provider_id")) == provider_id,
+                locale=delivery.locale,
             )
             payload[NOTICE_KEY] = {**notice, "title": title, "body": body, "data": data}
         hook = payload.get("data")
@@ -145,6 +163,7 @@ def _redact_existing(*, user_id: UUID, rating_ids: list[str], provider_id: str |
                     data=hook,
                     customer=str(hook.get("rating_id")) in rating_set,
                     provider=provider_id is not None and str(hook.get("provider_id")) == provider_id,
+                    locale=delivery.locale,
                 )
             payload["data"] = {**data, "title": title, "body": body}
         delivery.payload = payload

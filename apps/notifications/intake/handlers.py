@@ -17,10 +17,13 @@ notes' removal date.
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from django.utils import translation
+
 from apps.notifications.events import (
     ACCOUNT_DELETED,
     ACCOUNT_EMAIL_VERIFY,
     ACCOUNT_EXPORT_READY,
+    ACCOUNT_LOCALE_SET,
     ACCOUNT_PASSWORD_RESET,
     CUSTOM_TYPE_NAMES,
     EVENT_TYPES,
@@ -41,6 +44,7 @@ from apps.notifications.events import (
     WEBHOOK_DISABLED,
     Notice,
 )
+from apps.notifications.intake.locales import reader_of
 
 # The rating keys a recipient's notice is built from; the provider also sees the summary (a
 # digest shows how it moved).
@@ -83,8 +87,14 @@ class Handler:
 
 
 def notices_of(notice_type: str, data: dict) -> list[Notice]:
-    """The notices of ``notice_type`` that one recipient's ``data`` (``recipient_user_id``, …) makes."""
-    return [replace(notice, type=notice_type) for notice in EVENT_TYPES[notice_type].build(data)]
+    """The notices of ``notice_type`` that one recipient's ``data`` (``recipient_user_id``, …) makes,
+    worded in the recipient's language, with dates in their time zone (``intake.locales``)."""
+    reader = reader_of(data.get("recipient_user_id") or data.get("provider_user_id"))
+    data = {**data, "recipient_time_zone": reader.time_zone}
+    with translation.override(reader.locale):
+        return [
+            replace(notice, type=notice_type, locale=reader.locale) for notice in EVENT_TYPES[notice_type].build(data)
+        ]
 
 
 # --- Version 2: the publisher's event, the decision made here -----------------------------------
@@ -244,6 +254,8 @@ _CURRENT: dict[tuple[str, int], Handler] = {
         notices=lambda data: notices_of(ACCOUNT_EXPORT_READY, data), notice_types=(ACCOUNT_EXPORT_READY,)
     ),
     (ACCOUNT_DELETED, 1): Handler(erases=True),
+    # Tells no one: ``intake.locales`` records it before the batch's notices are worded.
+    (ACCOUNT_LOCALE_SET, 1): Handler(),
     (PARTNER_NOTIFICATION, 1): Handler(notices=_partner_notification, notice_types=(PARTNER_NOTIFICATION,)),
     # Staff or a partner's trigger (apps.partners.triggers): the notice of its declared custom type.
     (NOTIFICATION_TRIGGERED, 1): Handler(notices=_triggered, notice_types=CUSTOM_TYPE_NAMES),

@@ -36,6 +36,7 @@ from apps.notifications.intake.cancellation import Cancellation, cancellation_of
 from apps.notifications.intake.digests import DigestEntry, digest_entries_add
 from apps.notifications.intake.erasure import events_erase
 from apps.notifications.intake.handlers import handler_for
+from apps.notifications.intake.locales import batch_readers, candidates, locales_record, readers_of
 from apps.notifications.metrics import NOTIFICATIONS_CREATED
 from apps.notifications.models import (
     NOTICE_KEY,
@@ -121,8 +122,12 @@ def events_ingest(*, envelopes: list[dict]) -> list[Notification]:
     # it cancels and who is told what. Erasure first: an account deleted in this batch is not
     # notified by the rest of it.
     envelopes = events_erase(envelopes=envelopes)
+    # Languages next: an account's first email may come in the batch that publishes its language.
+    locales_record(envelopes=envelopes, db=notifications_db())
     cancellations = [c for c in map(cancellation_of, envelopes) if c is not None]
-    planned = _plan(envelopes)
+    # Each notice is worded for its recipient: everyone the batch may tell is looked up at once.
+    with batch_readers(readers_of(candidates(envelopes), db=notifications_db())):
+        planned = _plan(envelopes)
     if planned:
         return _traced_ingest(planned, batch_size=len(envelopes), cancellations=cancellations)
     if cancellations:
@@ -300,6 +305,7 @@ def _deliveries(
             "request_id": p.request_id,
             "event_at": parse_datetime(p.occurred_at),
             "trace": traces.get(p.event_id, {}),
+            "locale": p.notice.locale,
         }
         held = {**common, "next_attempt_at": held_until} if held_until else common
         enabled = {

@@ -12,6 +12,7 @@ from apps.notifications.models.subscriptions import (
     Device,
     NotificationPreference,
     NotificationSchedule,
+    RecipientLocale,
     WebhookEndpoint,
 )
 
@@ -31,5 +32,6 @@ __all__ = [
     "NotificationPreference",
     "NotificationSchedule",
     "RatingEmails",
+    "RecipientLocale",
     "WebhookEndpoint",
 ]

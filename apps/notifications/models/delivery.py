@@ -88,6 +88,10 @@ class Delivery(UUIDModel):
     # of its event, or the request that made it (webhook test sends). Empty when tracing is off.
     # db_default: rows written by a release that predates the column still get {}.
     trace = models.JSONField(default=dict, blank=True, db_default=Value({}, output_field=models.JSONField()))
+    # The language an email is written in: its recipient's when the delivery was made (the
+    # notice's text was worded in it then). Empty (rows older than the column, other channels):
+    # English.
+    locale = models.CharField(max_length=8, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name_plural = "deliveries"

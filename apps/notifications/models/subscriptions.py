@@ -115,3 +115,17 @@ class Device(UUIDModel):
 
 
 # Where an email or push delivery without an inbox item keeps what it shows (Delivery.content).
+
+
+class RecipientLocale(UUIDModel):
+    """The language a recipient's notices are worded in, as the accounts app last published it
+    (``account.locale_set``): this deployment has no users table. Without a row: English."""
+
+    recipient_id = models.UUIDField(unique=True)
+    locale = models.CharField(max_length=8)
+    # The event's time: an older event arriving late does not undo a newer choice.
+    set_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.recipient_id}: {self.locale}"

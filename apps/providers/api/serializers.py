@@ -2,7 +2,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.accounts.api.fields import EmailAddressField
+from apps.accounts.api.fields import EmailAddressField, locale_field
 from apps.core.serializers import JSONInput, iso_datetime
 from apps.core.statistics import bayesian_mean_2dp, mean_2dp
 from apps.core.validators import single_line_text
@@ -94,6 +94,7 @@ class ProviderMeOutput(ProviderOutput):
     email_verified_at = serializers.DateTimeField(
         source="user.email_verified_at", allow_null=True, help_text="When the address was confirmed; null until then."
     )
+    locale = locale_field(source="user.locale")
 
     def to_representation(self, provider) -> dict:
         user = provider.user
@@ -101,6 +102,7 @@ class ProviderMeOutput(ProviderOutput):
             "email": user.email,
             "email_verified": user.email_verified,
             "email_verified_at": iso_datetime(user.email_verified_at),
+            "locale": user.locale,
         }
 
 
@@ -118,6 +120,10 @@ class ProviderUpdateInput(JSONInput):
     name = serializers.CharField(max_length=150, required=False, validators=[single_line_text])
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
     services = serializers.ListField(child=serializers.SlugField(max_length=64), required=False, max_length=50)
+
+
+class ProviderMeUpdateInput(ProviderUpdateInput):
+    locale = locale_field(required=False)
 
 
 class ProviderDeleteInput(JSONInput):

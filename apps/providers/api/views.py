@@ -10,7 +10,7 @@ from rest_framework.settings import api_settings
 from apps.accounts.api.serializers import CLAIM_LINK_SENT, AcceptedOutput
 from apps.accounts.api.throttling import SignUpEmailThrottle
 from apps.accounts.permissions import IsProvider
-from apps.accounts.services import PASSWORD_ERROR_CODES, WrongPassword
+from apps.accounts.services import PASSWORD_ERROR_CODES, WrongPassword, locale_from_accept_language
 from apps.core.api.base import APIView, GenericAPIView
 from apps.core.api.caching import IF_NONE_MATCH_PARAMETER, NOT_MODIFIED_RESPONSE, PublicReadCacheMixin
 from apps.core.exceptions import PermissionDenied
@@ -19,6 +19,7 @@ from apps.core.pagination import CursorPagination
 from apps.providers.api.serializers import (
     ProviderDeleteInput,
     ProviderMeOutput,
+    ProviderMeUpdateInput,
     ProviderOutput,
     ProviderRegisterInput,
     ProviderUpdateInput,
@@ -75,7 +76,9 @@ class ProviderListView(PublicReadCacheMixin, GenericAPIView):
             "Creates a provider account and its public profile (name, description, service category slugs). "
             "The email is unique in any letter case (409 `already_exists`); unknown service slugs are a 400 "
             "on `services`. An address that belongs to an account a partner made (it has no password yet) is "
-            "not a 409: a link to claim that account is emailed to the address and the answer is 202."
+            "not a 409: a link to claim that account is emailed to the address and the answer is 202. "
+            "`locale`, the language of the account's notices, is the first of `en`, `de` that the "
+            "`Accept-Language` header accepts (`en` without one)."
         ),
         tags=["providers"],
         request=ProviderRegisterInput,
@@ -85,12 +88,15 @@ class ProviderListView(PublicReadCacheMixin, GenericAPIView):
     def post(self, request):
         data = ProviderRegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
-        provider = provider_sign_up(**data.validated_data)
+        # The notices' language: the browser's or app's preference, changeable later (PATCH me/).
+        locale = locale_from_accept_language(request.headers.get("Accept-Language", ""))
+        provider = provider_sign_up(**data.validated_data, locale=locale)
         if provider is None:
             return Response(AcceptedOutput({"detail": CLAIM_LINK_SENT}).data, status=status.HTTP_202_ACCEPTED)
         return Response(ProviderMeOutput(provider_get(provider_id=provider.pk)).data, status=status.HTTP_201_CREATED)
 
 
+@extend_validation_errors(["invalid"], field_name="services", methods=["patch"])
 class ProviderMeView(APIView):
     permission_classes = [IsProvider]
     # DELETE takes the password in its body (apps.core.openapi documents it).
@@ -107,6 +113,24 @@ class ProviderMeView(APIView):
         responses={200: ProviderMeOutput},
     )
     def get(self, request):
+        return Response(ProviderMeOutput(provider_get(provider_id=request.user.provider.pk)).data)
+
+    @extend_schema(
+        operation_id="providers_me_update",
+        summary="Update the signed-in provider",
+        description=(
+            "Changes the name, description, service categories and/or the notices' language (`locale`: `en` "
+            "or `de`, 400 `invalid_choice` otherwise) of the signed-in provider; fields left out stay as "
+            "they are."
+        ),
+        tags=["providers"],
+        request=ProviderMeUpdateInput,
+        responses={200: ProviderMeOutput},
+    )
+    def patch(self, request):
+        data = ProviderMeUpdateInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        provider_update(provider=request.user.provider, **data.validated_data)
         return Response(ProviderMeOutput(provider_get(provider_id=request.user.provider.pk)).data)
 
     @extend_schema(

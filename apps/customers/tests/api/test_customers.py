@@ -21,6 +21,7 @@ def test_register_creates_a_customer(api_client):
         "email_verified": False,
         "email_verified_at": None,
         "name": "Ann",
+        "locale": "en",
         "created_at": customer.created_at.isoformat().replace("+00:00", "Z"),
     }
     assert customer.user.check_password(STRONG)
@@ -63,6 +64,7 @@ def test_me_returns_the_own_profile(customer, customer_client):
         "email_verified": False,
         "email_verified_at": None,
         "name": customer.user.name,
+        "locale": "en",
         "created_at": customer.created_at.isoformat().replace("+00:00", "Z"),
     }
 

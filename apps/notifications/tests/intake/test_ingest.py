@@ -110,9 +110,10 @@ def test_a_batch_costs_the_same_queries_whatever_its_size(
     small = [envelope(recipient_id=_hooked_recipient(n)) for n in range(2)]
     large = [envelope(recipient_id=_hooked_recipient(n)) for n in range(60)]
     for batch in (small, large):
-        # 11: the cancellations kept for the batch's ratings are one query (services/cancellation.py),
-        # the erased ids among the batch's another (services/erasure.py).
-        with django_assert_max_num_queries(11), django_capture_on_commit_callbacks(execute=True):
+        # 13: the cancellations kept for the batch's ratings are one query (services/cancellation.py),
+        # the erased ids among the batch's another (services/erasure.py), the languages and time
+        # zones of everyone the batch may tell two more (intake/locales.py).
+        with django_assert_max_num_queries(13), django_capture_on_commit_callbacks(execute=True):
             assert len(events_ingest(envelopes=batch)) == len(batch)
     assert Notification.objects.count() == 62
     assert Delivery.objects.filter(channel="email").count() == 62

@@ -121,14 +121,15 @@ def _deliver(count, *, stack, django_capture_on_commit_callbacks, monkeypatch, v
 
 
 # A batch of ratings, whatever its size: the outbox claim and its mark (2); the consumer's take
-# of the batch (1); ingest (9: erased subjects, existing items, preferences, inbox INSERT,
-# schedules, endpoints, devices, deliveries INSERT, cancellations); the confirmation (1); per (channel, destination)
+# of the batch (1); ingest (11: erased subjects, the readers' languages and time zones (2),
+# existing items, preferences, inbox INSERT, schedules, endpoints, devices, deliveries INSERT,
+# cancellations); the confirmation (1); per (channel, destination)
 # batch the claim, its rows, the recipients' quiet hours (email), the relays (email), the
 # cancellation check and the outcome (5 for email, 4 for webhooks), and the endpoints' health
 # (webhooks, 1). A webhook destination is one endpoint (a hanging endpoint must never sit in
 # front of another tenant's in one group), so the webhook part is per provider here: the
 # count grows with the endpoints a batch reaches, never with its ratings.
-STATEMENTS_PER_BATCH = 14 + 5 + 5 * PROVIDERS
+STATEMENTS_PER_BATCH = 16 + 5 + 5 * PROVIDERS
 # One ingest message, one email batch, one webhook batch per endpoint.
 MESSAGES_PER_BATCH = 2 + PROVIDERS
 # Per (channel, destination) batch: the slot's acquire and release, the breaker read before

@@ -53,6 +53,7 @@ def test_register_creates_a_provider_with_services(api_client):
         "email": "pro@example.com",
         "email_verified": False,
         "email_verified_at": None,
+        "locale": "en",
         "services": [{"slug": "plumbing", "name": "Plumbing"}, {"slug": "tiling", "name": "Tiling"}],
         "rating": {
             "provider_id": str(provider.pk),

@@ -4,12 +4,15 @@ The transport (SMTP sessions, relays, failure classes) is ``channels.email``.
 """
 
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import select_template
 from django.urls import reverse
+from django.utils import dateformat, formats, translation
+from django.utils.translation import gettext, ngettext, pgettext
 
 from apps.notifications.events import EVENT_TYPES, RATING_CREATED
 from apps.notifications.models import NOTICE_KEY, Channel, Delivery, RatingEmails
@@ -40,8 +43,16 @@ def _render(event_type: str, suffix: str, context: dict) -> str:
 
 
 def email_message(delivery: Delivery) -> EmailMultiAlternatives:
-    if delivery.notification_id is None and "digest" in (delivery.payload or {}):
-        return _digest_message(delivery)
+    # In the language the delivery was made for (its notice's subject and text were worded in
+    # it at ingest, a digest's at closing): no lookup per email.
+    locale = delivery.locale if delivery.locale in dict(settings.LANGUAGES) else "en"
+    with translation.override(locale):
+        if delivery.notification_id is None and "digest" in (delivery.payload or {}):
+            return _digest_message(delivery)
+        return _notice_message(delivery)
+
+
+def _notice_message(delivery: Delivery) -> EmailMultiAlternatives:
     # The inbox item's content, or its copy on the delivery when the inbox is switched off.
     content = delivery.content
     event_type = content["type"]
@@ -69,19 +80,47 @@ def email_message(delivery: Delivery) -> EmailMultiAlternatives:
     return message
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+def _day(moment: datetime) -> str:
+    # The date format is itself a message: each language writes a day its own way.
+    return dateformat.format(moment, pgettext("digest day (Django date format)", "D d M Y"))
 
 
 def digest_subject(content: dict) -> str:
-    """``3 new ratings today, Mon 30 Nov 2026`` / ``… 14:00-15:00 CET, Mon 30 Nov 2026``, local times."""
+    """``Your daily digest: 3 new ratings on Mon 30 Nov 2026`` / ``Your hourly digest: 1 new
+    rating, 14:00-15:00 CET on Mon 30 Nov 2026``: local times, in the active language."""
     zone = zone_of(content["time_zone"])
     start = datetime.fromisoformat(content["period_start"]).astimezone(zone)
     end = datetime.fromisoformat(content["period_end"]).astimezone(zone)
-    ratings = _plural(len(content["ratings"]), "new rating")
+    count = len(content["ratings"])
+    ratings = ngettext("%(count)d new rating", "%(count)d new ratings", count) % {"count": count}
     if content["frequency"] == RatingEmails.DAILY:
-        return f"Your daily digest: {ratings} on {start:%a %d %b %Y}"
-    return f"Your hourly digest: {ratings}, {start:%H:%M}-{end:%H:%M} {end:%Z} on {start:%a %d %b %Y}"
+        return gettext("Your daily digest: %(ratings)s on %(day)s") % {"ratings": ratings, "day": _day(start)}
+    return gettext("Your hourly digest: %(ratings)s, %(start)s-%(end)s %(zone)s on %(day)s") % {
+        "ratings": ratings,
+        "start": f"{start:%H:%M}",
+        "end": f"{end:%H:%M}",
+        "zone": f"{end:%Z}",
+        "day": _day(start),
+    }
+
+
+def _number(value):
+    """An average as the reader's language writes it (``4.5`` / ``4,5``); None stays None."""
+    if value is None:
+        return None
+    try:
+        return formats.number_format(Decimal(str(value)), use_l10n=True)
+    except (InvalidOperation, ValueError):
+        return value
+
+
+def _summary(summary: dict | None) -> dict | None:
+    if not summary:
+        return summary
+    return {
+        side: {**values, "average": _number(values.get("average"))} if isinstance(values, dict) else values
+        for side, values in summary.items()
+    }
 
 
 def _digest_message(delivery: Delivery) -> EmailMultiAlternatives:
@@ -96,7 +135,7 @@ def _digest_message(delivery: Delivery) -> EmailMultiAlternatives:
             {**rating, "local_time": f"{datetime.fromisoformat(rating['occurred_at']).astimezone(zone):%H:%M}"}
             for rating in content["ratings"]
         ],
-        "summary": content["summary"],
+        "summary": _summary(content["summary"]),
         "time_zone": content["time_zone"],
         "unsubscribe_url": link,
     }
