@@ -381,8 +381,9 @@ def _account_export_ready(data: dict) -> list[Notice]:
     return [
         Notice(
             recipient_id=UUID(data["recipient_user_id"]),
-            title="Your Marketplace Ratings data export is ready",
-            body=f"Download it before {data['expires_at'][:16].replace('T', ' ')} UTC; the link stops working then.",
+            title=_("Your Marketplace Ratings data export is ready"),
+            body=_("Download it before %(when)s UTC; the link stops working then.")
+            % {"when": data["expires_at"][:16].replace("T", " ")},
             data={},
             email=data.get("recipient_email", ""),
             secret=_account_link(data),
@@ -462,7 +463,7 @@ EVENT_TYPES: dict[str, EventType] = {
     ),
     # The link to the archive the user asked for: they cannot have switched it off.
     ACCOUNT_EXPORT_READY: EventType(
-        label="Data export ready",
+        label=gettext_noop("Data export ready"),
         build=_account_export_ready,
         defaults={Channel.EMAIL: True},
         critical=True,

@@ -72,6 +72,8 @@ KEYS: dict[str, Key] = {
     "partner_id": Key(_UUID, _SAMPLE_ID, "The marketplace (partner) that reported it."),
     "rating_ref": Key({"type": "string"}, "job-1", "The marketplace's own reference of the rating."),
     "endpoint_id": Key(_UUID, _SAMPLE_ID, "The webhook endpoint concerned."),
+    "trigger_id": Key(_UUID, _SAMPLE_ID, "The trigger API call that sent this custom notice."),
+    "data": Key({"type": "object"}, {}, "The caller's own data, as given to the trigger API."),
 }
 
 # What the builders read that never reaches a payload (addressing, wording, conditions): set so
@@ -90,7 +92,8 @@ _CONTEXT = {
 
 
 def _full_input() -> dict:
-    return {**_CONTEXT, **{name: key.sample for name, key in KEYS.items() if name not in ("title", "body")}}
+    # Title and body too: a custom type's builder takes them as given (the trigger API's words).
+    return {**_CONTEXT, **{name: key.sample for name, key in KEYS.items()}}
 
 
 def _data_of(event_type: str, data: dict) -> dict | None:

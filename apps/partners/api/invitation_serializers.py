@@ -1,15 +1,32 @@
 """Bodies of the partners' bulk invitation path (the one-invitation bodies are the ratings app's)."""
 
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
+from rest_framework.settings import api_settings
 
 from apps.core.serializers import JSONInput
 from apps.partners.services import BULK_INVITATIONS_MAX
 from apps.ratings.api.serializers import RatingInvitationCreateInput, RatingInvitationOutput
 
 
+class RatingInvitationBulkItemInput(RatingInvitationCreateInput):
+    def validate_empty_values(self, data):
+        # A null item is reported where any other item that is no object is (the item's
+        # non_field_errors), which the error schema documents; DRF would name the item itself.
+        if data is None:
+            raise serializers.ValidationError(
+                {
+                    api_settings.NON_FIELD_ERRORS_KEY: [
+                        ErrorDetail("Invalid data. Expected a dictionary, but got null.", code="null")
+                    ]
+                }
+            )
+        return super().validate_empty_values(data)
+
+
 class RatingInvitationBulkInput(JSONInput):
     invitations = serializers.ListField(
-        child=RatingInvitationCreateInput(),
+        child=RatingInvitationBulkItemInput(),
         min_length=1,
         max_length=BULK_INVITATIONS_MAX,
         help_text=f"1 to {BULK_INVITATIONS_MAX} invitations, each as for one.",

@@ -13,6 +13,7 @@ def test_the_catalogue_names_each_type_once_with_its_version():
         ("account.password_reset", 1),
         ("account.email_verify", 1),
         ("account.export_ready", 1),
+        ("account.locale_set", 1),
         ("account.deleted", 1),
     ]
 

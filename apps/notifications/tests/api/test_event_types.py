@@ -24,6 +24,7 @@ def test_the_catalogue_lists_every_type_a_webhook_gets_with_version_description_
     assert response.status_code == 200
     body = response.json()
     assert [(e["type"], e["version"], e["description"]) for e in body] == [
+        ("custom.message", 1, "Message from your marketplace"),
         ("partner.notification", 1, "Rating reported by a marketplace"),
         ("rating.created", 2, "New rating"),
         ("rating.held", 2, "Rating awaiting review"),
@@ -123,6 +124,23 @@ def _every_kind_of_event() -> list[dict]:
         _rating("reply.moderated", reply_status="hidden", **reply),
         _invitation("rating.invited", 2),
         _invitation("rating.invitation_reminder", 2),
+        {
+            "id": str(uuid.uuid4()),
+            "type": "notification.triggered",
+            "version": 1,
+            "occurred_at": "2026-01-02T03:04:05+00:00",
+            "data": {
+                "trigger_id": str(uuid.uuid4()),
+                "type": "custom.message",
+                "partner_id": None,
+                "recipient_user_id": str(PROVIDER_USER),
+                "recipient_email": "pipes@example.com",
+                "provider_id": None,
+                "title": "Your payout is on its way",
+                "body": "It reaches your account in two days.",
+                "data": {"payout_id": "P-1"},
+            },
+        },
         {
             "id": str(uuid.uuid4()),
             "type": "partner.notification",

@@ -150,6 +150,20 @@ def test_a_thousand_invitations_cost_a_fixed_number_of_queries(partner, provider
             "invalid",
             "Must be a valid UUID.",
         ),
+        # An item that is no object, null included, is reported under its non_field_errors (the
+        # documented error components; schema fuzzing found null reported under the item itself).
+        (
+            {"invitations": [None]},
+            "invitations.0.non_field_errors",
+            "null",
+            "Invalid data. Expected a dictionary, but got null.",
+        ),
+        (
+            {"invitations": ["AAA"]},
+            "invitations.0.non_field_errors",
+            "invalid",
+            "Invalid data. Expected a dictionary, but got str.",
+        ),
     ],
 )
 def test_a_malformed_batch_is_400_and_creates_nothing(partner, body, attr, code, detail):
