@@ -6,11 +6,10 @@ from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base64_encode
-from django.utils.translation import trans_real
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -44,19 +43,6 @@ def _normalized(email: str) -> str:
         return email_normalize(email)
     except DjangoValidationError as exc:
         raise ValidationError({"email": [ErrorDetail(exc.messages[0], code=exc.code or "invalid")]}) from exc
-
-
-def locale_from_accept_language(header: str) -> str:
-    """The first of ``settings.LANGUAGES`` the header accepts, in its order of preference
-    (``de-AT,de;q=0.9`` → ``de``); English when it names none of them or is malformed."""
-    for code, _quality in trans_real.parse_accept_lang_header(header or ""):
-        if code == "*":
-            break
-        try:
-            return translation.get_supported_language_variant(code)
-        except LookupError:
-            continue
-    return DEFAULT_LOCALE
 
 
 @transaction.atomic

@@ -9,19 +9,18 @@ what users switch channels of and subscribe webhooks to (the API's ``EventTypeEn
 inbox item's ``type``.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.utils import dateformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, pgettext
 
+from apps.notifications import account_notices
+from apps.notifications.custom_notices import CUSTOM_TYPES
 from apps.notifications.models import Channel
+from apps.notifications.notice import EventType, Notice
 
 RATING_CREATED = "rating.created"
 RATING_UPDATED = "rating.updated"
@@ -50,44 +49,6 @@ PUBLISHED, PENDING_REVIEW, HIDDEN = "published", "pending_review", "hidden"
 # Not a notice: staff or a partner triggered a notice of a declared custom type (the payload's
 # ``type``, one of ``CUSTOM_TYPE_NAMES``), worded by the caller.
 NOTIFICATION_TRIGGERED = "notification.triggered"
-# Every custom type's name starts so: it can never shadow a built-in type, now or later.
-CUSTOM_PREFIX = "custom."
-
-
-@dataclass(frozen=True)
-class Notice:
-    recipient_id: UUID
-    title: str
-    body: str
-    data: dict
-    email: str = ""
-    # What only the email may carry (a sign-in link): kept on the email delivery, never in
-    # the inbox item, a webhook body or a push.
-    secret: dict = field(default_factory=dict)
-    # The provider's rating summary after the change (``{count, sum}``), when the event carries
-    # it: a digest shows how the period moved it.
-    summary: dict | None = None
-    # Its notice type (a key of ``EVENT_TYPES``), set by the handler that made it.
-    type: str = ""
-    # The language it was worded in (``settings.LANGUAGES``), set by the handler that made it:
-    # its email is rendered in it too.
-    locale: str = ""
-
-
-@dataclass(frozen=True)
-class EventType:
-    # Marked for translation (a redacted item's title shows it in its reader's language); the
-    # API lists it in English.
-    label: str
-    build: Callable[[dict], list[Notice]]
-    # Channel → enabled when the recipient made no choice.
-    defaults: dict[str, bool] = field(default_factory=dict)
-    # A critical type cannot be switched off on any channel, and quiet hours do not hold it.
-    critical: bool = False
-    # Sent by email only: no webhook, no push (an account email is for its owner's mailbox).
-    email_only: bool = False
-    # Its emails can be collected into the recipient's hourly or daily digest.
-    digestible: bool = False
 
 
 def _stars(score: int) -> str:
@@ -337,60 +298,6 @@ def _webhook_disabled(data: dict) -> list[Notice]:
     ]
 
 
-def _account_link(data: dict) -> dict:
-    link = data["link"]
-    return {"url": str(link["url"]), "uid": str(link["uid"]), "token": str(link["token"])}
-
-
-def _account_password_reset(data: dict) -> list[Notice]:
-    if data.get("purpose") == "claim":
-        title = _("Claim your Marketplace Ratings account")
-        body = _(
-            "An account was created for this address by a marketplace you use. Set a password to claim it; "
-            "if it was not you who asked, ignore the email."
-        )
-    else:
-        title = _("Reset your Marketplace Ratings password")
-        body = _("A password reset was requested for your account. If it was not you, ignore the email.")
-    return [
-        Notice(
-            recipient_id=UUID(data["recipient_user_id"]),
-            title=title,
-            body=body,
-            data={},
-            email=data.get("recipient_email", ""),
-            secret=_account_link(data),
-        )
-    ]
-
-
-def _account_email_verify(data: dict) -> list[Notice]:
-    return [
-        Notice(
-            recipient_id=UUID(data["recipient_user_id"]),
-            title=_("Confirm your email address"),
-            body=_("Confirm that this address belongs to your Marketplace Ratings account."),
-            data={},
-            email=data.get("recipient_email", ""),
-            secret=_account_link(data),
-        )
-    ]
-
-
-def _account_export_ready(data: dict) -> list[Notice]:
-    return [
-        Notice(
-            recipient_id=UUID(data["recipient_user_id"]),
-            title=_("Your Marketplace Ratings data export is ready"),
-            body=_("Download it before %(when)s UTC; the link stops working then.")
-            % {"when": data["expires_at"][:16].replace("T", " ")},
-            data={},
-            email=data.get("recipient_email", ""),
-            secret=_account_link(data),
-        )
-    ]
-
-
 EVENT_TYPES: dict[str, EventType] = {
     RATING_CREATED: EventType(
         label=gettext_noop("New rating"),
@@ -449,14 +356,14 @@ EVENT_TYPES: dict[str, EventType] = {
     # password and confirm its address.
     ACCOUNT_PASSWORD_RESET: EventType(
         label=gettext_noop("Password reset"),
-        build=_account_password_reset,
+        build=account_notices.password_reset,
         defaults={Channel.EMAIL: True},
         critical=True,
         email_only=True,
     ),
     ACCOUNT_EMAIL_VERIFY: EventType(
         label=gettext_noop("Email address confirmation"),
-        build=_account_email_verify,
+        build=account_notices.email_verify,
         defaults={Channel.EMAIL: True},
         critical=True,
         email_only=True,
@@ -464,7 +371,7 @@ EVENT_TYPES: dict[str, EventType] = {
     # The link to the archive the user asked for: they cannot have switched it off.
     ACCOUNT_EXPORT_READY: EventType(
         label=gettext_noop("Data export ready"),
-        build=_account_export_ready,
+        build=account_notices.export_ready,
         defaults={Channel.EMAIL: True},
         critical=True,
         email_only=True,
@@ -472,56 +379,6 @@ EVENT_TYPES: dict[str, EventType] = {
 }
 
 
-def _custom(data: dict) -> list[Notice]:
-    # The caller's own words, as given: the trigger API validated them and nothing here rewords them.
-    return [
-        Notice(
-            recipient_id=UUID(data["recipient_user_id"]),
-            title=data["title"],
-            body=data["body"],
-            data={"trigger_id": data["trigger_id"], "data": data.get("data") or {}},
-            email=data.get("recipient_email", ""),
-        )
-    ]
-
-
-def _custom_types(declared: dict) -> dict[str, EventType]:
-    """``NOTIFICATIONS_CUSTOM_TYPES`` as notice types: each a label and the channels it is on by default.
-
-    Declared in settings, not in the database, because a type is part of the API's contract (the
-    ``EventTypeEnum`` of preferences and webhooks in the OpenAPI document) and of the intake of both
-    deployments: it changes with a deploy, as the built-in types do.
-    """
-    # Webhooks are subscribed to by type, not switched per channel.
-    switchable = (Channel.IN_APP, Channel.EMAIL, Channel.PUSH)
-    types = {}
-    for name, spec in declared.items():
-        spec = spec if isinstance(spec, dict) else {}
-        channels = spec.get("channels")
-        if (
-            not isinstance(name, str)
-            or not name.startswith(CUSTOM_PREFIX)
-            or len(name) > 100
-            or not isinstance(spec.get("label"), str)
-            or not isinstance(channels, list)
-            or not set(channels) <= set(switchable)
-        ):
-            raise ImproperlyConfigured(
-                f"NOTIFICATIONS_CUSTOM_TYPES[{name!r}] must be named {CUSTOM_PREFIX}<key> (at most 100 characters) "
-                f"and be {{'label': str, 'channels': a list of {', '.join(switchable)}}}."
-            )
-        types[name] = EventType(
-            label=spec["label"],
-            build=_custom,
-            # Every channel is listed, so the recipient can switch on what the type leaves off.
-            defaults={channel: channel in channels for channel in switchable},
-        )
-    return types
-
-
-# Not digestible: a digest words new-rating entries, and a marketplace's notice is a one-off.
-CUSTOM_TYPES = _custom_types(settings.NOTIFICATIONS_CUSTOM_TYPES)
-CUSTOM_TYPE_NAMES = tuple(sorted(CUSTOM_TYPES))
 EVENT_TYPES.update(CUSTOM_TYPES)
 
 EXTERNAL_CHANNELS = (Channel.EMAIL,)

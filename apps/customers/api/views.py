@@ -9,8 +9,9 @@ from rest_framework.settings import api_settings
 
 from apps.accounts.api.serializers import CLAIM_LINK_SENT, AcceptedOutput
 from apps.accounts.api.throttling import SignUpEmailThrottle
+from apps.accounts.locales import locale_from_accept_language
 from apps.accounts.permissions import IsCustomer
-from apps.accounts.services import PASSWORD_ERROR_CODES, WrongPassword, locale_from_accept_language, user_update
+from apps.accounts.services import PASSWORD_ERROR_CODES, WrongPassword, user_update
 from apps.core.api.base import APIView
 from apps.core.openapi import conflict_response, raises
 from apps.customers.api.serializers import (

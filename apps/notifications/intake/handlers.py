@@ -19,13 +19,13 @@ from dataclasses import dataclass, field, replace
 
 from django.utils import translation
 
+from apps.notifications.custom_notices import CUSTOM_TYPE_NAMES
 from apps.notifications.events import (
     ACCOUNT_DELETED,
     ACCOUNT_EMAIL_VERIFY,
     ACCOUNT_EXPORT_READY,
     ACCOUNT_LOCALE_SET,
     ACCOUNT_PASSWORD_RESET,
-    CUSTOM_TYPE_NAMES,
     EVENT_TYPES,
     HIDDEN,
     NOTIFICATION_TRIGGERED,

@@ -3,12 +3,13 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from apps.notifications.events import EVENT_TYPE_NAMES, EVENT_TYPES, _custom_types
+from apps.notifications.custom_notices import custom_types
+from apps.notifications.events import EVENT_TYPE_NAMES, EVENT_TYPES
 from apps.notifications.models import Channel
 
 
 def test_a_declared_type_is_a_notice_type_with_every_switchable_channel():
-    [(name, spec)] = _custom_types({"custom.booking": {"label": "Booking", "channels": ["push"]}}).items()
+    [(name, spec)] = custom_types({"custom.booking": {"label": "Booking", "channels": ["push"]}}).items()
     assert name == "custom.booking"
     assert (spec.label, spec.defaults, spec.critical, spec.digestible, spec.email_only) == (
         "Booking",
@@ -37,4 +38,4 @@ def test_the_default_declaration_is_registered_and_in_the_api_enum():
 )
 def test_a_malformed_declaration_stops_the_start(declared):
     with pytest.raises(ImproperlyConfigured, match="NOTIFICATIONS_CUSTOM_TYPES"):
-        _custom_types(declared)
+        custom_types(declared)

@@ -17,7 +17,7 @@ from apps.core.api.base import APIView
 from apps.core.exceptions import PermissionDenied
 from apps.core.openapi import unprocessable_response
 from apps.core.serializers import JSONInput
-from apps.notifications.events import CUSTOM_TYPE_NAMES
+from apps.notifications.custom_notices import CUSTOM_TYPE_NAMES
 from apps.partners.api.authentication import PartnerKeyAuthentication, PartnerKeyThrottle
 from apps.partners.models import NotificationTrigger, PartnerKey, Scope
 from apps.partners.triggers import notification_trigger

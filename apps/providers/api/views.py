@@ -9,8 +9,9 @@ from rest_framework.settings import api_settings
 
 from apps.accounts.api.serializers import CLAIM_LINK_SENT, AcceptedOutput
 from apps.accounts.api.throttling import SignUpEmailThrottle
+from apps.accounts.locales import locale_from_accept_language
 from apps.accounts.permissions import IsProvider
-from apps.accounts.services import PASSWORD_ERROR_CODES, WrongPassword, locale_from_accept_language
+from apps.accounts.services import PASSWORD_ERROR_CODES, WrongPassword
 from apps.core.api.base import APIView, GenericAPIView
 from apps.core.api.caching import IF_NONE_MATCH_PARAMETER, NOT_MODIFIED_RESPONSE, PublicReadCacheMixin
 from apps.core.exceptions import PermissionDenied

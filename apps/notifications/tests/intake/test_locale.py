@@ -25,6 +25,7 @@ SOURCES = [
     ROOT / "apps/notifications/events.py",
     ROOT / "apps/notifications/delivery/channels/email/message.py",
     ROOT / "apps/notifications/intake/erasure.py",
+    ROOT / "apps/notifications/account_notices.py",
 ]
 # gettext_noop: texts translated later, from a variable (the notice types' labels).
 KEYWORDS = {**DEFAULT_KEYWORDS, "gettext_noop": None}
