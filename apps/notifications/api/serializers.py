@@ -120,6 +120,23 @@ _HEADERS_HELP = (
 )
 
 
+class HeadersField(serializers.DictField):
+    """``{name: value}``; a bad value is reported on the field itself (``headers``), since the
+    error schema documents the field, not each name a client may choose."""
+
+    default_error_messages = {"invalid_header_value": "Each header value must be a string of at most 1000 characters."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("child", serializers.CharField(max_length=1000, allow_blank=True))
+        super().__init__(**kwargs)
+
+    def run_child_validation(self, data):
+        try:
+            return super().run_child_validation(data)
+        except serializers.ValidationError:
+            self.fail("invalid_header_value")
+
+
 class WebhookCreateInput(JSONInput):
     url = serializers.CharField(max_length=2000)
     event_types = serializers.ListField(child=EventTypeField(max_length=100), max_length=50, default=list)
@@ -127,12 +144,7 @@ class WebhookCreateInput(JSONInput):
     rate_per_second = serializers.IntegerField(
         min_value=1, max_value=10000, required=False, allow_null=True, default=None
     )
-    headers = serializers.DictField(
-        child=serializers.CharField(max_length=1000, allow_blank=True),
-        required=False,
-        default=dict,
-        help_text=_HEADERS_HELP,
-    )
+    headers = HeadersField(required=False, default=dict, help_text=_HEADERS_HELP)
 
 
 class WebhookUpdateInput(JSONInput):
@@ -148,9 +160,7 @@ class WebhookUpdateInput(JSONInput):
         allow_null=True,
         help_text="Most sends per second to this endpoint, across all workers; null: unlimited.",
     )
-    headers = serializers.DictField(
-        child=serializers.CharField(max_length=1000, allow_blank=True), required=False, help_text=_HEADERS_HELP
-    )
+    headers = HeadersField(required=False, help_text=_HEADERS_HELP)
 
 
 class WebhookOutput(serializers.Serializer):
