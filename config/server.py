@@ -61,6 +61,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=int, default=30, help="seconds before a stuck web request ends its worker")
     p.add_argument("--header-timeout", type=float, default=10, help="seconds a client has to send a request head")
     p.add_argument("--max-header-bytes", type=int, default=32768, help="largest request head accepted (bytes)")
+    p.add_argument(
+        "--max-connections",
+        type=int,
+        default=256,
+        help="open connections per worker, idle keep-alive ones included; more wait in the listen backlog",
+    )
     return p
 
 
@@ -99,9 +105,12 @@ def build(args: argparse.Namespace):
         interface=Interfaces(interface),
         workers=args.workers,
         blocking_threads=threads,
-        # As many requests in a worker as it has threads; the rest wait in the listen backlog,
-        # where another worker may take them, instead of queueing behind a busy worker.
-        backpressure=threads if interface == "wsgi" else None,
+        # Granian's backpressure caps the connections a worker has accepted, not its requests in
+        # flight: an idle keep-alive connection holds its place. Capped at the thread count, a
+        # client pool (a proxy, a load balancer) with more keep-alive connections than the
+        # server has threads had the rest wait unaccepted until an idle one timed out (10 s and
+        # more per request). Requests beyond the threads wait in the worker's queue instead.
+        backpressure=args.max_connections,
         http=HTTPModes.http1,
         websockets=False,
         http1_settings=HTTP1Settings(

@@ -149,6 +149,43 @@ def test_a_stuck_request_ends_its_worker_which_is_replaced(stack, web_env):
     assert harness.scalar(web_env["DATABASE_URL"], "SELECT count(*) FROM ratings_rating") == 0
 
 
+def _keep_alive_get(sock: socket.socket, *, timeout: float) -> bytes:
+    """One GET /healthz on an open keep-alive connection: the response head and body."""
+    sock.settimeout(timeout)
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(
+        next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    )
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head
+
+
+def test_keep_alive_connections_beyond_the_threads_are_each_served_at_once(stack, web_env):
+    # 2 workers x 4 threads: twenty idle keep-alive connections (a proxy's pool) must not keep
+    # a twenty-first client, or their own next requests, waiting for an idle one to time out.
+    base = stack.web("web", web_env)
+    port = _port(base)
+    pool = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(20)]
+    try:
+        for _round in range(2):
+            for sock in pool:
+                started = time.monotonic()
+                assert _keep_alive_get(sock, timeout=5).startswith(b"HTTP/1.1 200 ")
+                assert time.monotonic() - started < 3
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as late:
+            started = time.monotonic()
+            assert _keep_alive_get(late, timeout=5).startswith(b"HTTP/1.1 200 ")
+            assert time.monotonic() - started < 3
+    finally:
+        for sock in pool:
+            sock.close()
+
+
 @pytest.fixture(params=["web", "stream"])
 def edge(request, stack, web_env):
     start = stack.web if request.param == "web" else stack.stream
