@@ -142,6 +142,30 @@ def wait_http(url: str, timeout: float = 30) -> None:
         time.sleep(0.2)
 
 
+def wait_web_idle(base_url: str, timeout: float = 180) -> None:
+    """Wait until the web workers have worked off what wrk left queued when it stopped.
+
+    wrk closes its connections at the deadline, but requests already read keep running: after
+    a row of multi-second searches at 64 connections the workers are busy for many seconds
+    more, and the next row (or a setup step with a client timeout) would pay for them. Three
+    fast ``/healthz`` answers in a row mean no backlog is left in front of a request.
+    """
+    deadline = time.monotonic() + timeout
+    fast = 0
+    while fast < 3:
+        started = time.monotonic()
+        try:
+            with urllib.request.urlopen(f"{base_url}/healthz", timeout=10) as response:
+                ok = response.status == 200
+        except OSError:
+            ok = False
+        fast = fast + 1 if ok and time.monotonic() - started < 0.1 else 0
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the web workers were still busy {timeout}s after the last row")
+        if not fast:
+            time.sleep(0.5)
+
+
 def wait_notifications_idle(database_url: str, timeout: float = 300) -> None:
     """Wait until every outbox event is confirmed and no delivery is pending or being sent.
 
@@ -287,11 +311,11 @@ def seed(database_url: str, *, big: int) -> dict:
         steps = [
             (
                 "users",
-                f"INSERT INTO {user} (id, password, is_superuser, email, name, is_active, is_staff, date_joined) "
-                f"SELECT {uuid_sql('user-c', 'g')}, '!', false, 'c' || g || '@bench.example', 'Customer ' || g, "
-                f"true, false, now() FROM generate_series(1, {n_customers}) g "
+                f"INSERT INTO {user} (id, password, is_superuser, email, name, is_active, is_staff, date_joined, "
+                f"locale) SELECT {uuid_sql('user-c', 'g')}, '!', false, 'c' || g || '@bench.example', "
+                f"'Customer ' || g, true, false, now(), 'en' FROM generate_series(1, {n_customers}) g "
                 f"UNION ALL SELECT {uuid_sql('user-p', 'g')}, '!', false, 'p' || g || '@bench.example', "
-                f"'Provider ' || g, true, false, now() FROM generate_series(1, {n_providers}) g",
+                f"'Provider ' || g, true, false, now(), 'en' FROM generate_series(1, {n_providers}) g",
             ),
             (
                 "customers",
@@ -753,6 +777,7 @@ def main() -> int:
                 measured = run_wrk(base_url, script, connections=connections, duration=args.duration, env=extra)
                 measured |= meter.per_request_ms(before, measured["requests"])
                 log(f"{endpoint} c={connections}: {measured['rps']:.0f} req/s, p99 {measured['p99_ms']:.1f} ms")
+                wait_web_idle(base_url)
                 if name == "post" and notifications:
                     # The notifications of those ratings (inbox rows, emails) are still being
                     # worked through: let them finish inside the POST row's CPU window, so their
