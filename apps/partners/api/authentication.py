@@ -50,6 +50,16 @@ class PartnerKeyThrottle(RedisWindowMixin, SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
 
 
+class PartnerKeyAccess:
+    """A view for partner keys only (a user's JWT is a 401), throttled per key.
+    ``required_scopes`` maps each HTTP method to the key scope it needs."""
+
+    authentication_classes = [PartnerKeyAuthentication]
+    permission_classes = [HasPartnerKey]
+    throttle_classes = [PartnerKeyThrottle]
+    required_scopes: dict[str, str] = {}
+
+
 class PartnerKeyScheme(OpenApiAuthenticationExtension):
     target_class = PartnerKeyAuthentication
     name = "PartnerApiKey"

@@ -11,7 +11,7 @@ from apps.core.api.base import APIView
 from apps.core.fields import StrictIntegerField
 from apps.core.renderers import ORJSONRenderer
 from apps.core.serializers import JSONInput, QueryInput
-from apps.partners.api.authentication import HasPartnerKey, PartnerKeyAuthentication, PartnerKeyThrottle
+from apps.partners.api.authentication import PartnerKeyAccess
 from apps.partners.api.errors import partner_exception_handler
 from apps.partners.api.schema import PartnerAutoSchema, error, partner_operation
 from apps.partners.feed import CREATED_MESSAGE, FEED_PAGE_SIZE, feed_consume, feed_item_create
@@ -19,17 +19,12 @@ from apps.partners.ids import parse_id
 from apps.partners.models import Scope
 
 
-class PartnerAPIView(APIView):
-    """A partner API view: a partner key only (a user's JWT is a 401), throttled per key,
-    errors in the partner shape. ``required_scopes`` maps each method to the key scope it needs."""
+class PartnerAPIView(PartnerKeyAccess, APIView):
+    """A partner API view (``PartnerKeyAccess``) with errors in the partner shape."""
 
-    authentication_classes = [PartnerKeyAuthentication]
-    permission_classes = [HasPartnerKey]
-    throttle_classes = [PartnerKeyThrottle]
     # JSON only: a machine client, and no browsable page that would answer HTML to a browser's Accept.
     renderer_classes = [ORJSONRenderer]
     schema = PartnerAutoSchema()
-    required_scopes: dict[str, str] = {}
 
     def get_exception_handler(self):
         return partner_exception_handler

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from apps.core.api.base import APIView, GenericAPIView
 from apps.core.openapi import conflict_response
 from apps.customers.models import Customer
-from apps.partners.api.authentication import HasPartnerKey, PartnerKeyAuthentication, PartnerKeyThrottle
+from apps.partners.api.authentication import PartnerKeyAccess
 from apps.partners.api.invitation_serializers import RatingInvitationBulkInput, RatingInvitationBulkOutput
 from apps.partners.models import Scope
 from apps.partners.selectors import partner_invitation_list
@@ -32,12 +32,9 @@ from apps.ratings.models import RatingInvitation
 
 @extend_validation_errors(["does_not_exist"], field_name="customer_id", methods=["post"])
 @extend_validation_errors(["does_not_exist"], field_name="provider_id", methods=["post"])
-class RatingInvitationListView(GenericAPIView):
+class RatingInvitationListView(PartnerKeyAccess, GenericAPIView):
     """Invitations to a verified rating, created and listed by partners with a key."""
 
-    authentication_classes = [PartnerKeyAuthentication]
-    permission_classes = [HasPartnerKey]
-    throttle_classes = [PartnerKeyThrottle]
     required_scopes = {"GET": Scope.READ, "POST": Scope.INVITATIONS_WRITE}
     queryset = RatingInvitation.objects.none()
     serializer_class = RatingInvitationOutput
@@ -102,12 +99,9 @@ class RatingInvitationListView(GenericAPIView):
         return Response(RatingInvitationOutput(invitation).data, status=status.HTTP_201_CREATED)
 
 
-class RatingInvitationBulkView(APIView):
+class RatingInvitationBulkView(PartnerKeyAccess, APIView):
     """Many invitations of a partner in one call."""
 
-    authentication_classes = [PartnerKeyAuthentication]
-    permission_classes = [HasPartnerKey]
-    throttle_classes = [PartnerKeyThrottle]
     required_scopes = {"POST": Scope.INVITATIONS_WRITE}
 
     @extend_schema(
@@ -149,12 +143,9 @@ class RatingInvitationBulkView(APIView):
         return Response(body)
 
 
-class RatingInvitationRevokeView(APIView):
+class RatingInvitationRevokeView(PartnerKeyAccess, APIView):
     """A partner withdraws one of its invitations."""
 
-    authentication_classes = [PartnerKeyAuthentication]
-    permission_classes = [HasPartnerKey]
-    throttle_classes = [PartnerKeyThrottle]
     required_scopes = {"POST": Scope.INVITATIONS_WRITE}
 
     @extend_schema(
