@@ -1,13 +1,14 @@
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.contrib.postgres.search import SearchConfig, SearchQuery, SearchVector
 from django.db import models
-from django.db.models import F, Q, Value
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Cast, Coalesce, Length, NullIf
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
+from apps.accounts.models import DEFAULT_LOCALE
 from apps.core.models import TimeStampedModel, UUIDModel
 from apps.customers.models import Customer
 from apps.providers.models import Provider
@@ -16,22 +17,43 @@ SCORE_MIN, SCORE_MAX = 1, 5
 COMMENT_MAX_LENGTH = 2000
 
 
-# The text search configuration of rating comments: the reviews are written in English (no
-# language is stored per review), so English stemming ("plumbers" finds "plumber"). The GIN
-# index of migration 0008 is built on exactly rating_search_vector(); a query must use the same
-# expression for PostgreSQL to use it, and changing the configuration needs a new index.
-SEARCH_CONFIG = "english"
-SEARCH_INDEX_NAME = "ratings_comment_search_idx"
+# Each review is searched in its own language: ``Rating.language`` (its author's language when
+# it was written) picks PostgreSQL's text search configuration, so "plumbers" finds "plumber" in
+# an English review and "Handwerker" finds "Handwerkern" in a German one. A query is parsed in
+# every configuration and matches a review in any of them: the reader need not know which
+# language a review is in. The GIN index of migration 0011 is built on exactly
+# rating_search_vector(); a query must use the same expression for PostgreSQL to use it, and
+# changing the mapping needs a new index (a language without an entry is searched as English).
+SEARCH_CONFIGS = {"en": "english", "de": "german"}
+SEARCH_CONFIG_DEFAULT = "english"
+SEARCH_INDEX_NAME = "ratings_comment_language_search_idx"
+
+
+def rating_search_config() -> Case:
+    """The text search configuration of a rating's own language, as a column expression."""
+    return Case(
+        *(
+            When(language=language, then=SearchConfig(config))
+            for language, config in SEARCH_CONFIGS.items()
+            if config != SEARCH_CONFIG_DEFAULT
+        ),
+        default=SearchConfig(SEARCH_CONFIG_DEFAULT),
+    )
 
 
 def rating_search_vector() -> SearchVector:
-    return SearchVector("comment", config=SEARCH_CONFIG)
+    return SearchVector("comment", config=rating_search_config())
 
 
 def rating_search_query(text: str) -> SearchQuery:
     # websearch syntax: words are ANDed, "quoted phrases", "or", and -excluded words; never a
-    # syntax error whatever the user typed.
-    return SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
+    # syntax error whatever the user typed. One query per configuration, ORed: each stems the
+    # words its own way, and a review matches the one of its language.
+    configs = sorted(set(SEARCH_CONFIGS.values()) | {SEARCH_CONFIG_DEFAULT})
+    query = SearchQuery(text, config=configs[0], search_type="websearch")
+    for config in configs[1:]:
+        query |= SearchQuery(text, config=config, search_type="websearch")
+    return query
 
 
 class RatingStatus(models.TextChoices):
@@ -133,6 +155,12 @@ class Rating(TimeStampedModel):
     # (set once, by the reply services in the reply's transaction): the provider's reply rate and
     # median time to reply are read from it through ratings_reply_delay_idx.
     first_reply_delay = models.DurationField(null=True, blank=True)
+    # The language the review is written in (its author's at the time, ``User.locale``): what
+    # its comment is searched in (``rating_search_vector``). A database default too, so a row
+    # written without it (an older release, a bulk load) is English.
+    language = models.CharField(
+        max_length=8, choices=settings.LANGUAGES, default=DEFAULT_LOCALE, db_default=DEFAULT_LOCALE
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -43,7 +43,7 @@ def rating_list(
     """Ratings: a customer's own (any status), else only published ones, narrowed by the filters.
 
     ``q`` searches the comments: on PostgreSQL a full-text match (``websearch`` syntax, the
-    comment's stemmed words, served by the GIN index ``ratings_comment_search_idx``), with the
+    comment's words stemmed in its language, served by the GIN index ``SEARCH_INDEX_NAME``), with the
     relevance annotated as ``search_rank`` for the caller to order by; on SQLite a
     case-insensitive substring match and no rank. ``stars`` keeps the listed scores.
     """

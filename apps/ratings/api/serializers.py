@@ -46,7 +46,7 @@ class RatingListQuery(QueryInput):
         required=False,
         max_length=SEARCH_MAX_LENGTH,
         help_text=(
-            "Words to find in the comments (full-text: stemmed English words, all of them; "
+            "Words to find in the comments (full-text: stemmed in each review's language, all of them; "
             '"a phrase", `or`, `-word`). The list is then most relevant first unless `ordering` is given.'
         ),
     )

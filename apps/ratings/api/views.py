@@ -92,8 +92,8 @@ class RatingListView(GenericAPIView):
         summary="List ratings",
         description=(
             "Published ratings, newest first, cursor-paginated; `provider` narrows to one provider. "
-            "`q` searches the comments (PostgreSQL full-text search over stemmed English words, served by a GIN "
-            "index, most relevant first; the embedded SQLite matches the text as a case-insensitive substring, "
+            "`q` searches the comments (PostgreSQL full-text search, stemmed in each review's language, served by "
+            "a GIN index, most relevant first; the embedded SQLite matches the text as a case-insensitive substring, "
             "newest first); `stars` keeps one or several scores, `verified` and `has_comment` keep ratings with "
             "or without a verification or a comment. A value that is not allowed is 400. "
             "`ordering=-helpful_count` lists the most helpful first (ties newest first). "

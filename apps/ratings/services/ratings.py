@@ -49,6 +49,8 @@ def rating_create(
         provider=provider,
         score=score,
         comment=comment,
+        # The author's language (loaded with the signed-in user): what the comment is searched in.
+        language=customer.user.locale,
         invitation=invitation,
         verified=invitation is not None,
         status=RatingStatus.PENDING_REVIEW if hold_reason else RatingStatus.PUBLISHED,

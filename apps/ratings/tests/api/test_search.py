@@ -113,6 +113,32 @@ def test_on_postgresql_a_search_is_stemmed_and_most_relevant_first(api_client, p
     ]
 
 
+def test_a_rating_is_in_its_authors_language(provider):
+    german = _rate_as(provider, "de", "Sehr gute Arbeit")
+
+    assert german.language == "de"
+    assert _rate(provider, 4, "Good work").language == "en"
+
+
+def _rate_as(provider, locale, comment):
+    customer = CustomerFactory(user__locale=locale)
+    return rating_create(customer=customer, provider=provider, score=5, comment=comment)
+
+
+@pytest.mark.postgres
+def test_on_postgresql_each_review_is_searched_in_its_own_language(api_client, provider, reviews):
+    # German stemming joins "Handwerker" and "Handwerkern", "Rohr" and "Rohre"; English stemming
+    # would not. The reader does not say which language: the query is stemmed both ways.
+    plumbers = _rate_as(provider, "de", "Die Handwerkern haben die Rohre schnell repariert")
+    english = _rate_as(provider, "en", "The Handwerkern came")  # a German word in an English review
+    search = {"provider": str(provider.pk)}
+
+    assert _ids(api_client.get(LIST, {**search, "q": "Handwerker Rohr"})) == [str(plumbers.pk)]
+    assert _ids(api_client.get(LIST, {**search, "q": "Handwerkern"})) == [str(english.pk), str(plumbers.pk)]
+    # English reviews keep English stemming beside them.
+    assert _ids(api_client.get(LIST, {**search, "q": "leaks -sink"})) == _expected(reviews, "late")
+
+
 @pytest.mark.postgres
 def test_a_ranked_search_pages_without_skipping_or_repeating(api_client, provider):
     # Many equal ranks and a few higher ones: the cursor keeps the rank, the time and the id.
