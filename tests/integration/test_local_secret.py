@@ -33,10 +33,12 @@ def test_roles_starting_together_share_one_key(tmp_path):
     assert keys == {path.read_text().strip()}
 
 
-def test_the_local_settings_use_the_generated_key():
+def test_the_local_settings_use_the_generated_key(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "JWT_SIGNING_KEY")}
     env["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
     env["DJANGO_READ_DOT_ENV_FILE"] = "0"
+    # Its own state directory: the key is made there, whatever VAR_DIR the suite runs with.
+    env["VAR_DIR"] = str(tmp_path)
     out = subprocess.run(
         [
             sys.executable,
@@ -52,7 +54,7 @@ def test_the_local_settings_use_the_generated_key():
         timeout=60,
         check=True,
     ).stdout.split()
-    stored = (ROOT / "var" / "secret_key").read_text().strip()
+    stored = (tmp_path / "secret_key").read_text().strip()
     assert out == [stored, stored]
     # Not a key anyone can read in the repository.
     committed = subprocess.run(["git", "grep", "-c", stored], cwd=ROOT, capture_output=True, text=True, timeout=30)
