@@ -42,6 +42,7 @@ from apps.notifications.models import (
     RecipientLocale,
     WebhookEndpoint,
 )
+from apps.notifications.subscriptions.webhooks import endpoint_breakers_forget
 
 logger = logging.getLogger(__name__)
 
@@ -205,8 +206,10 @@ def _account_deleted(envelope: dict, *, db: str) -> None:
     rating_ids = [str(r) for r in (_uuid(v) for v in raw_ratings) if r is not None]
     provider = _uuid(data.get("provider_id"))
     provider_id = str(provider) if provider is not None else None
+    endpoints = list(WebhookEndpoint.objects.using(db).filter(recipient_id=user_id).values_list("pk", flat=True))
     for model in _RECIPIENT_MODELS:
         model.objects.using(db).filter(recipient_id=user_id).delete()
+    endpoint_breakers_forget(endpoints, using=db)
     _redact_existing(user_id=user_id, rating_ids=rating_ids, provider_id=provider_id, db=db)
     subjects = [ErasedSubject(subject_id=user_id, kind=ErasedSubject.Kind.USER)]
     subjects += [ErasedSubject(subject_id=UUID(r), kind=ErasedSubject.Kind.RATING) for r in rating_ids]

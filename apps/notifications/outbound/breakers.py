@@ -405,6 +405,25 @@ def _release_trial(key: str) -> None:
         _local_trials.pop((settings.BREAKER_KEY_PREFIX, key), None)
 
 
+def forget(key: str) -> None:
+    """Drop ``key``'s breaker, in Redis and in this process: what it guarded is gone (a deleted
+    webhook endpoint), and its keys would otherwise stay in Redis for good. Best effort: with
+    Redis down the keys stay, as harmless as before."""
+    prefix = settings.BREAKER_KEY_PREFIX
+    with _lock:
+        for cache_key in [cached for cached in _breakers if cached[1:] == (prefix, key)]:
+            del _breakers[cache_key]
+        _local_trials.pop((prefix, key), None)
+    if not settings.REDIS_URL:
+        return
+    storage = f"{_namespace(key)}:{pybreaker.CircuitRedisStorage.BASE_NAMESPACE}"
+    names = [f"{storage}:{part}" for part in ("state", "fail_counter", "success_counter", "opened_at")]
+    try:
+        _redis_client(settings.REDIS_URL).delete(*names, _trial_name(key))
+    except redis.RedisError:
+        logger.warning("Redis unavailable forgetting breaker %s; its keys stay", key)
+
+
 def reopens_at(key: str) -> datetime | None:
     """When an open breaker lets its half-open trial through; None unless it is open."""
     return _open_until(breaker_for(key))

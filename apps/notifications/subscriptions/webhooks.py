@@ -21,7 +21,7 @@ from apps.notifications.delivery.channels.webhook import signing
 from apps.notifications.delivery.engine import deliveries_enqueue
 from apps.notifications.events import EVENT_TYPES, WEBHOOK_TEST
 from apps.notifications.models import Channel, Delivery, DeliveryStatus, WebhookEndpoint
-from apps.notifications.outbound import ssrf
+from apps.notifications.outbound import breakers, ssrf
 from apps.notifications.outbound.errors import UnsafeURL
 from apps.notifications.selectors import webhook_get
 
@@ -202,8 +202,19 @@ def webhook_update(*, recipient_id: UUID, endpoint_id: UUID, **changes) -> Webho
 
 
 def webhook_delete(*, recipient_id: UUID, endpoint_id: UUID) -> None:
-    """Delete an endpoint; its deliveries stay in the owner's log and are not sent any more."""
-    webhook_get(recipient_id=recipient_id, endpoint_id=endpoint_id).delete()
+    """Delete an endpoint; its deliveries stay in the owner's log and are not sent any more.
+    Its breaker's keys in Redis go once the deletion is committed."""
+    db = notifications_db()
+    with transaction.atomic(using=db):
+        webhook_get(recipient_id=recipient_id, endpoint_id=endpoint_id).delete()
+        endpoint_breakers_forget([endpoint_id], using=db)
+
+
+def endpoint_breakers_forget(endpoint_ids: Iterable[UUID], *, using: str) -> None:
+    """After the current transaction commits, drop the breakers of deleted endpoints."""
+    keys = [breakers.endpoint_key(endpoint_id) for endpoint_id in endpoint_ids]
+    if keys:
+        transaction.on_commit(lambda: [breakers.forget(key) for key in keys], using=using)
 
 
 def webhook_rotate_secret(*, recipient_id: UUID, endpoint_id: UUID) -> WebhookEndpoint:

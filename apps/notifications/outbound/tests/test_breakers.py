@@ -304,3 +304,50 @@ def test_an_infrastructure_error_repeated_by_every_call_is_logged_once_per_windo
         pybreaker_logger.removeFilter(repeats)
         for existing in configured:
             pybreaker_logger.addFilter(existing)
+
+
+def _breaker_keys(url: str, prefix: str, key: str) -> list[bytes]:
+    import redis
+
+    return sorted(redis.Redis.from_url(url).scan_iter(match=f"{prefix}:{key}:*"))
+
+
+@pytest.mark.django_db
+def test_a_deleted_endpoints_breaker_leaves_redis(settings, breaker_redis, django_capture_on_commit_callbacks):
+    from apps.notifications.subscriptions.webhooks import webhook_create, webhook_delete
+
+    owner = uuid.uuid4()
+    endpoint = webhook_create(recipient_id=owner, url="https://hooks.example.com/a", event_types=[])
+    kept = webhook_create(recipient_id=owner, url="https://hooks.example.com/b", event_types=[])
+    gone_key, kept_key = breakers.endpoint_key(endpoint.pk), breakers.endpoint_key(kept.pk)
+    for key in (gone_key, kept_key):
+        breakers.record_failure(key)
+        breakers.trip(key)
+    assert _breaker_keys(breaker_redis, settings.BREAKER_KEY_PREFIX, gone_key)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        webhook_delete(recipient_id=owner, endpoint_id=endpoint.pk)
+
+    assert _breaker_keys(breaker_redis, settings.BREAKER_KEY_PREFIX, gone_key) == []
+    assert gone_key not in breakers.breaker_states()
+    # The other endpoint's breaker is untouched, and a new breaker for the old key starts closed.
+    assert breakers.breaker_states()[kept_key] == "open"
+    assert breakers.breaker_for(gone_key).current_state == "closed"
+
+
+@pytest.mark.django_db
+def test_an_erased_accounts_endpoint_breakers_leave_redis(settings, breaker_redis, django_capture_on_commit_callbacks):
+    from apps.notifications.services import events_ingest
+    from apps.notifications.subscriptions.webhooks import webhook_create
+
+    owner = uuid.uuid4()
+    endpoint = webhook_create(recipient_id=owner, url="https://hooks.example.com/a", event_types=[])
+    key = breakers.endpoint_key(endpoint.pk)
+    breakers.record_failure(key)
+    assert _breaker_keys(breaker_redis, settings.BREAKER_KEY_PREFIX, key)
+
+    erased = {"recipient_user_id": str(owner), "rating_ids": []}
+    with django_capture_on_commit_callbacks(execute=True):
+        events_ingest(envelopes=[{"id": str(uuid.uuid4()), "type": "account.deleted", "version": 1, "data": erased}])
+
+    assert _breaker_keys(breaker_redis, settings.BREAKER_KEY_PREFIX, key) == []
