@@ -24,6 +24,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(
     hard_time_limit=CELERY_TASK_TIME_LIMIT,
 )
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The remote-control queue (``<node>.celery.pidbox``, what `celery inspect ping` and so the probes
+# reach) is exclusive to its connection by default. When the network to RabbitMQ drops, the
+# broker keeps the old connection, and the queue with it, until it notices the loss (heartbeat);
+# a worker that reconnects sooner is refused the queue (405 RESOURCE_LOCKED) and exits, which
+# the broker-outage system test saw. Not exclusive, the queue is redeclared by the new
+# connection and still deleted 10 s after its last consumer leaves (control_queue_expires).
+CELERY_CONTROL_QUEUE_EXCLUSIVE = False
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu's filesystem transport with atomic writes and claims (its own loses messages), whose
     # worker drops a malformed message as poison instead of dying on it.
