@@ -228,6 +228,31 @@ def test_the_dispatcher_lingers_after_a_notify_until_enough_commits_have_notifie
 
 @postgres_only
 @pytest.mark.django_db(transaction=True)
+def test_notifies_that_arrive_together_all_count_toward_the_linger(settings):
+    # Two commits notify before the dispatcher waits: both NOTIFYs reach it in one read, and
+    # both count, so the third commit ends the linger (a busy dispatcher counted one of them).
+    settings.OUTBOX_DISPATCH_LINGER_SECONDS = 60
+    settings.OUTBOX_DISPATCH_LINGER_EVENTS = 3
+    dispatcher = _waiting_dispatcher(settings, poll=60)
+    try:
+        for n in range(2):
+            with transaction.atomic():
+                outbox.publish("rating.created", {"n": n})
+        time.sleep(0.5)  # both NOTIFYs are in the listener's socket before it reads
+        thread = _wait_in_thread(dispatcher)
+        thread.join(timeout=1)
+        assert thread.is_alive()  # two commits: still gathering
+        with transaction.atomic():
+            outbox.publish("rating.created", {"n": 2})
+        thread.join(timeout=10)
+        assert not thread.is_alive()
+    finally:
+        dispatcher.stopping = True
+        dispatcher._close_listener()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
 def test_a_lone_commit_waits_only_the_linger_not_the_poll_interval(settings):
     settings.OUTBOX_DISPATCH_LINGER_SECONDS = 0.05
     settings.OUTBOX_DISPATCH_LINGER_EVENTS = 100

@@ -103,11 +103,13 @@ class Dispatcher:
             if self.listener is None:
                 time.sleep(min(remaining, WAIT_SLICE_SECONDS))
                 continue
-            if list(self.listener.notifies(timeout=min(remaining, WAIT_SLICE_SECONDS), stop_after=1)):
-                self._linger()
+            # Asked for one, but every NOTIFY of the packet that brought it comes: all count.
+            received = list(self.listener.notifies(timeout=min(remaining, WAIT_SLICE_SECONDS), stop_after=1))
+            if received:
+                self._linger(seen=len(received))
                 return
 
-    def _linger(self) -> None:
+    def _linger(self, *, seen: int = 1) -> None:
         """After the first NOTIFY, gather more commits into the same round (Kafka's ``linger.ms``).
 
         Up to ``OUTBOX_DISPATCH_LINGER_SECONDS``, or until ``OUTBOX_DISPATCH_LINGER_EVENTS``
@@ -116,7 +118,6 @@ class Dispatcher:
         event it carries. Under load the batch grows with the rate; a lone rating waits only the
         linger. One round serves every commit so far, however many NOTIFYs they sent.
         """
-        seen = 1
         wanted = settings.OUTBOX_DISPATCH_LINGER_EVENTS
         deadline = time.monotonic() + settings.OUTBOX_DISPATCH_LINGER_SECONDS
         while not self.stopping and seen < wanted and (remaining := deadline - time.monotonic()) > 0:
