@@ -15,20 +15,16 @@ from django.core.cache.backends.redis import RedisCacheClient
 class PooledRedisCacheClient(RedisCacheClient):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._clients: dict[int, object] = {}
+        self._clients: dict[object, object] = {}
 
     def get_client(self, key=None, *, write=False):
-        index = self._get_connection_pool_index(write)
-        client = self._clients.get(index)
+        # Django's own pool choice (a replica for a read when there are several), then that
+        # pool's one client.
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(pool)
         if client is None:
-            client = self._clients.setdefault(index, self._client(connection_pool=self._pool_at(index)))
+            client = self._clients.setdefault(pool, self._client(connection_pool=pool))
         return client
-
-    def _pool_at(self, index: int):
-        # Django's _get_connection_pool draws its own index for a read; this takes the one drawn.
-        if index not in self._pools:
-            self._pools[index] = self._pool_class.from_url(self._servers[index], **self._pool_options)
-        return self._pools[index]
 
 
 class RedisCache(DjangoRedisCache):
