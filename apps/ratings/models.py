@@ -41,8 +41,25 @@ def rating_search_config() -> Case:
     )
 
 
+class _SearchVector(SearchVector):
+    """Django's ``SearchVector``, whose configuration also follows its table into a subquery.
+
+    Django keeps the configuration beside the source expressions, so ``relabeled_clone`` (what
+    a subquery does to rename its tables) leaves a column in it naming the outer query's table:
+    ``Case(When(language=...))`` would read the outer row's language, a correlated subquery
+    that PostgreSQL runs once per row of the outer table. The SQL is otherwise the same as the
+    parent's, so the GIN index still serves it.
+    """
+
+    def relabeled_clone(self, change_map):
+        clone = super().relabeled_clone(change_map)
+        if clone.config is not None:
+            clone.config = clone.config.relabeled_clone(change_map)
+        return clone
+
+
 def rating_search_vector() -> SearchVector:
-    return SearchVector("comment", config=rating_search_config())
+    return _SearchVector("comment", config=rating_search_config())
 
 
 def rating_search_query(text: str) -> SearchQuery:

@@ -4,7 +4,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.postgres.search import SearchRank
 from django.db import connection
-from django.db.models import Count, F, FloatField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, FloatField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -39,13 +39,15 @@ def rating_list(
     stars: list[int] | None = None,
     verified: bool | None = None,
     has_comment: bool | None = None,
+    ranked: bool = True,
 ) -> QuerySet[Rating]:
     """Ratings: a customer's own (any status), else only published ones, narrowed by the filters.
 
     ``q`` searches the comments: on PostgreSQL a full-text match (``websearch`` syntax, the
-    comment's words stemmed in its language, served by the GIN index ``SEARCH_INDEX_NAME``), with the
-    relevance annotated as ``search_rank`` for the caller to order by; on SQLite a
-    case-insensitive substring match and no rank. ``stars`` keeps the listed scores.
+    comment's words stemmed in its language, served by the GIN index ``SEARCH_INDEX_NAME``); with
+    ``ranked`` only the newest ``RATING_SEARCH_RANKED_MATCHES`` matches, each with its relevance
+    annotated as ``search_rank`` for the caller to order by. On SQLite a case-insensitive
+    substring match and no rank. ``stars`` keeps the listed scores.
     """
     if customer_id is not None:
         queryset = _ratings().filter(customer_id=customer_id)
@@ -60,22 +62,35 @@ def rating_list(
     if has_comment is not None:
         queryset = queryset.exclude(comment="") if has_comment else queryset.filter(comment="")
     if q:
-        queryset = _searched(queryset, q)
+        queryset = _searched(queryset, q, ranked=ranked)
     return queryset
 
 
-def _searched(queryset: QuerySet[Rating], q: str) -> QuerySet[Rating]:
+def _searched(queryset: QuerySet[Rating], q: str, *, ranked: bool) -> QuerySet[Rating]:
     if connection.vendor != "postgresql":
         return queryset.filter(comment__icontains=q)
     query = rating_search_query(q)
-    # The same expression as the index, or PostgreSQL would not use it. The rank is cast to
-    # double precision: ts_rank's real would reach Python rounded to its shortest text, and the
-    # cursor, which compares the rank it kept with the database's, would then skip a rating.
-    # alias(), not annotate(): the vector serves the filter and the rank, not the response.
+    # The same expression as the index, or PostgreSQL would not use it. alias(), not annotate():
+    # the vector serves the filter and the rank, not the response.
+    matches = queryset.alias(search_vector=rating_search_vector()).filter(search_vector=query)
+    if not ranked:
+        return matches
+    # ts_rank re-parses every comment it ranks (the index holds no positions to rank from), so
+    # ranking all the matches of a common word costs time linear in them: half a second for
+    # 125,000. Only the newest matches are ranked: the feed index walked newest first meets them
+    # after a few thousand rows, and a rare word's few matches come from the GIN index; either
+    # way the cost is bounded by the window, not by the provider's size.
+    window = matches.order_by("-created_at", "-id").values("pk")[: settings.RATING_SEARCH_RANKED_MATCHES]
+    # The rank is cast to double precision: ts_rank's real would reach Python rounded to its
+    # shortest text, and the cursor, which compares the rank it kept with the database's, would
+    # then skip a rating.
+    # The authors and replies come in queries of their own for the page: joined here, they would
+    # be joined to every ranked match before the sort that keeps a page of them.
     return (
-        queryset.alias(search_vector=rating_search_vector())
-        .filter(search_vector=query)
-        .annotate(**{SEARCH_RANK: Cast(SearchRank(F("search_vector"), query), FloatField())})
+        queryset.filter(pk__in=window)
+        .select_related(None)
+        .prefetch_related(Prefetch("customer", Customer.objects.select_related("user")), "reply")
+        .annotate(**{SEARCH_RANK: Cast(SearchRank(rating_search_vector(), query), FloatField())})
     )
 
 

@@ -21,6 +21,12 @@ RATING_HOLD_WORDS = env.list("RATING_HOLD_WORDS", default=[])
 RATING_EDIT_WINDOW = parse_duration(env("RATING_EDIT_WINDOW", default="P30D"))
 if RATING_EDIT_WINDOW is None or timedelta(0) >= RATING_EDIT_WINDOW:
     raise ImproperlyConfigured("RATING_EDIT_WINDOW must be a positive duration, such as P30D.")
+# A search (`q`) listed most relevant first ranks this many of its matches, the newest: ranking
+# costs time linear in the matches it ranks, and a common word matches a large share of a big
+# provider's ratings. Other orderings list every match.
+RATING_SEARCH_RANKED_MATCHES = env.int("RATING_SEARCH_RANKED_MATCHES", default=1000)
+if RATING_SEARCH_RANKED_MATCHES < 1:
+    raise ImproperlyConfigured("RATING_SEARCH_RANKED_MATCHES must be at least 1.")
 # Partner invitations to a verified rating: usable for this many seconds after they are made.
 RATING_INVITATION_TTL = env.int("RATING_INVITATION_TTL", default=30 * 24 * 3600)
 # One reminder goes to the customer this many seconds after an invitation was made, if it was

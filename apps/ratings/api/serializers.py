@@ -47,7 +47,8 @@ class RatingListQuery(QueryInput):
         max_length=SEARCH_MAX_LENGTH,
         help_text=(
             "Words to find in the comments (full-text: stemmed in each review's language, all of them; "
-            '"a phrase", `or`, `-word`). The list is then most relevant first unless `ordering` is given.'
+            '"a phrase", `or`, `-word`). The list is then the newest 1,000 matches by default, most relevant first; '
+            "with `ordering`, every match in that order."
         ),
     )
     stars = serializers.RegexField(

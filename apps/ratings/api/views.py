@@ -93,7 +93,8 @@ class RatingListView(GenericAPIView):
         description=(
             "Published ratings, newest first, cursor-paginated; `provider` narrows to one provider. "
             "`q` searches the comments (PostgreSQL full-text search, stemmed in each review's language, served by "
-            "a GIN index, most relevant first; the embedded SQLite matches the text as a case-insensitive substring, "
+            "a GIN index, most relevant first among the newest 1,000 matches by default, or every match in "
+            "the `ordering` asked for; the embedded SQLite matches the text as a case-insensitive substring, "
             "newest first); `stars` keeps one or several scores, `verified` and `has_comment` keep ratings with "
             "or without a verification or a comment. A value that is not allowed is 400. "
             "`ordering=-helpful_count` lists the most helpful first (ties newest first). "
@@ -122,6 +123,8 @@ class RatingListView(GenericAPIView):
             stars=query.validated_data.get("stars"),
             verified=query.validated_data["verified"],
             has_comment=query.validated_data["has_comment"],
+            # Relevance is the order only when no other is asked for (RatingOrdering).
+            ranked=RatingOrdering.ordering_param not in request.query_params,
         )
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(RatingOutput(page, many=True).data)

@@ -156,6 +156,37 @@ def test_a_ranked_search_pages_without_skipping_or_repeating(api_client, provide
     assert seen[:3] == [str(r.pk) for r in reversed(rated[::3])]
 
 
+@pytest.mark.postgres
+def test_relevance_ranks_the_newest_matches_and_an_ordering_lists_them_all(api_client, provider, settings):
+    # Ranking costs time linear in the matches, so only the newest RATING_SEARCH_RANKED_MATCHES
+    # are ranked: the oldest match, the most relevant of all, is left out of the ranked list.
+    settings.RATING_SEARCH_RANKED_MATCHES = 3
+    oldest_best = _rate(provider, 5, "leak leak leak, every leak fixed")
+    once = _rate(provider, 4, "a leak fixed")
+    twice = _rate(provider, 4, "leak found, leak fixed")
+    _rate(provider, 3, "nothing to say about pipes")
+    newest = _rate(provider, 4, "the leak again")
+    params = {"provider": str(provider.pk), "q": "leak"}
+
+    assert _ids(api_client.get(LIST, params)) == [str(twice.pk), str(newest.pk), str(once.pk)]
+    assert _ids(api_client.get(LIST, {**params, "ordering": "-created_at"})) == [
+        str(r.pk) for r in (newest, twice, once, oldest_best)
+    ]
+
+
+@pytest.mark.postgres
+def test_the_ranked_window_is_not_a_subquery_per_row():
+    # Django's SearchVector keeps its configuration out of the expressions a subquery renames,
+    # so the window's CASE on the language named the outer table: a correlated subquery run
+    # once per rating (minutes at a million). The window must read its own rows' language.
+    from apps.ratings.selectors import rating_list
+
+    sql = str(rating_list(q="leak").query)
+
+    assert 'U0."language"' in sql
+    assert 'WHEN ("ratings_rating"."language"' not in sql.split("IN (SELECT", 1)[1]
+
+
 @pytest.mark.skipif(connection.vendor == "postgresql", reason="the SQLite fallback")
 def test_on_sqlite_a_search_is_a_case_insensitive_substring_newest_first(api_client, provider, reviews):
     found = api_client.get(LIST, {"provider": str(provider.pk), "q": "LEAK"})
@@ -206,3 +237,4 @@ def test_a_search_is_served_by_the_gin_index(provider, reviews):
 
     assert f"Bitmap Index Scan on {SEARCH_INDEX_NAME}" in plan
     assert f"Bitmap Index Scan on {SEARCH_INDEX_NAME}" in provider_plan
+    assert "SubPlan" not in plan and "SubPlan" not in provider_plan
