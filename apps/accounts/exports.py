@@ -169,9 +169,10 @@ def data_export_attach(*, export_id, part: str, sections: dict, request_id: str 
     its user), ready, or not awaiting this part (a delivered-twice answer).
     """
     with transaction.atomic():
+        # The export's row first, as the build takes it, then the outbox's.
+        export = DataExport.objects.select_for_update().select_related("user").filter(pk=export_id).first()
         if request_id:
             outbox_confirm(event_ids=[request_id])
-        export = DataExport.objects.select_for_update().select_related("user").filter(pk=export_id).first()
         if export is None or export.status == DataExport.Status.READY or part not in export.parts_awaited:
             return False
         registered = export_part(part)

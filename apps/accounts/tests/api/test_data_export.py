@@ -46,24 +46,24 @@ class Broker:
     tests' broker (memory://) has no worker: this is the one, in the test's transaction."""
 
     def __init__(self):
-        self.sent: list[tuple[str, list, dict, str]] = []
+        self.messages: list[tuple[str, list, dict, str]] = []
 
     def send_task(self, name, args=None, kwargs=None, queue=None, **options):
         wire = json.loads(json.dumps({"args": args or [], "kwargs": kwargs or {}}))
-        self.sent.append((name, wire["args"], wire["kwargs"], queue))
+        self.messages.append((name, wire["args"], wire["kwargs"], queue))
 
     def run(self) -> list[tuple[str, str]]:
         """Deliver until nothing is left; returns (task, queue) of each message delivered."""
         delivered = []
-        while self.sent:
-            name, args, kwargs, queue = self.sent.pop(0)
+        while self.messages:
+            name, args, kwargs, queue = self.messages.pop(0)
             current_app.tasks[name].apply(args=args, kwargs=kwargs, throw=True)
             delivered.append((name, queue))
         return delivered
 
 
 @pytest.fixture
-def sent(monkeypatch):
+def broker(monkeypatch):
     # What a worker does when it starts: the apps' task modules registered.
     current_app.loader.import_default_modules()
     broker = Broker()
@@ -73,7 +73,7 @@ def sent(monkeypatch):
 
 def _build(broker: Broker, export_id) -> list[tuple[str, str]]:
     """The build task, then the outbox dispatcher's round and every message it leads to."""
-    broker.sent.clear()
+    broker.messages.clear()
     assert data_export_build(export_id=export_id) is True
     outbox_dispatch()
     return broker.run()
@@ -86,23 +86,23 @@ def _ask(client, capture) -> dict:
     return response.json()
 
 
-def test_asking_answers_202_and_queues_the_build_after_commit(sent, django_capture_on_commit_callbacks):
+def test_asking_answers_202_and_queues_the_build_after_commit(broker, django_capture_on_commit_callbacks):
     customer = CustomerFactory()
 
     body = _ask(auth_client(customer.user), django_capture_on_commit_callbacks)
 
     export = DataExport.objects.get()
     assert body == {"id": str(export.pk), "status": "pending", "requested_at": _z(export.requested_at)}
-    assert sent.sent == [(BUILD_TASK, [str(export.pk)], {}, None)]
+    assert broker.messages == [(BUILD_TASK, [str(export.pk)], {}, None)]
 
 
-def test_the_archive_of_a_new_account_has_every_section(sent, django_capture_on_commit_callbacks):
+def test_the_archive_of_a_new_account_has_every_section(broker, django_capture_on_commit_callbacks):
     customer = CustomerFactory()
     _ask(auth_client(customer.user), django_capture_on_commit_callbacks)
     export = DataExport.objects.get()
 
     # The notifications part: asked on its queue, answered on the default one.
-    assert _build(sent, export.pk) == [
+    assert _build(broker, export.pk) == [
         ("notifications.data_export_sections", "notifications"),
         (ATTACH_TASK, "default"),
     ]
@@ -138,7 +138,7 @@ def test_the_archive_of_a_new_account_has_every_section(sent, django_capture_on_
     assert export.expires_at == export.ready_at + timedelta(days=7)
 
 
-def test_the_archive_holds_the_users_rows_but_no_secret(sent, django_capture_on_commit_callbacks):
+def test_the_archive_holds_the_users_rows_but_no_secret(broker, django_capture_on_commit_callbacks):
     customer, provider = CustomerFactory(), ProviderFactory()
     rating = rating_make(customer=customer, provider=provider, score=4, comment="Tidy work")
     other = rating_make(customer=CustomerFactory(), provider=ProviderFactory(), score=3)
@@ -152,7 +152,7 @@ def test_the_archive_holds_the_users_rows_but_no_secret(sent, django_capture_on_
     )
     _ask(auth_client(user), django_capture_on_commit_callbacks)
 
-    _build(sent, DataExport.objects.get().pk)
+    _build(broker, DataExport.objects.get().pk)
 
     archive = DataExport.objects.get().archive
     assert [(r["id"], r["score"], r["comment"]) for r in archive["ratings"]] == [(str(rating.pk), 4, "Tidy work")]
@@ -171,13 +171,13 @@ def test_the_archive_holds_the_users_rows_but_no_secret(sent, django_capture_on_
     assert "password" not in text
 
 
-def test_replies_are_the_provider_s_own(sent, django_capture_on_commit_callbacks):
+def test_replies_are_the_provider_s_own(broker, django_capture_on_commit_callbacks):
     provider = ProviderFactory()
     rating = rating_make(customer=CustomerFactory(), provider=provider, score=5)
     reply = RatingReply.objects.create(rating=rating, body="Thank you")
     _ask(auth_client(provider.user), django_capture_on_commit_callbacks)
 
-    _build(sent, DataExport.objects.get().pk)
+    _build(broker, DataExport.objects.get().pk)
 
     archive = DataExport.objects.get().archive
     assert archive["replies"] == [
@@ -195,12 +195,12 @@ def test_replies_are_the_provider_s_own(sent, django_capture_on_commit_callbacks
 
 
 def test_the_email_links_to_the_archive_which_downloads_until_the_link_expires(
-    sent, django_capture_on_commit_callbacks
+    broker, django_capture_on_commit_callbacks
 ):
     customer = CustomerFactory()
     _ask(auth_client(customer.user), django_capture_on_commit_callbacks)
     export = DataExport.objects.get()
-    _build(sent, export.pk)
+    _build(broker, export.pk)
     export.refresh_from_db()
 
     [event] = OutboxEvent.objects.filter(type="account.export_ready")
@@ -240,12 +240,12 @@ def test_the_email_links_to_the_archive_which_downloads_until_the_link_expires(
     }
 
 
-def test_a_wrong_token_or_another_export_s_token_is_404(sent, django_capture_on_commit_callbacks):
+def test_a_wrong_token_or_another_export_s_token_is_404(broker, django_capture_on_commit_callbacks):
     first, second = CustomerFactory(), CustomerFactory()
     _ask(auth_client(first.user), django_capture_on_commit_callbacks)
     _ask(auth_client(second.user), django_capture_on_commit_callbacks)
     for export in DataExport.objects.all():
-        _build(sent, export.pk)
+        _build(broker, export.pk)
     links = {
         e.data["recipient_user_id"]: e.data["link"] for e in OutboxEvent.objects.filter(type="account.export_ready")
     }
@@ -258,7 +258,7 @@ def test_a_wrong_token_or_another_export_s_token_is_404(sent, django_capture_on_
     assert swapped.json()["errors"] == [{"code": "not_found", "detail": "No such export.", "attr": None}]
 
 
-def test_one_export_per_day_then_429_with_when(sent, django_capture_on_commit_callbacks):
+def test_one_export_per_day_then_429_with_when(broker, django_capture_on_commit_callbacks):
     customer = CustomerFactory()
     # Each call signs in at its time (an access token lives minutes, not hours).
     with time_machine.travel(datetime(2026, 12, 7, 10, 0, tzinfo=UTC), tick=False):
@@ -283,7 +283,7 @@ def test_one_export_per_day_then_429_with_when(sent, django_capture_on_commit_ca
     assert DataExport.objects.count() == 2
 
 
-def test_the_build_is_idempotent_and_asks_the_notifications_part_once(sent, django_capture_on_commit_callbacks):
+def test_the_build_is_idempotent_and_asks_the_notifications_part_once(broker, django_capture_on_commit_callbacks):
     customer = CustomerFactory()
     _ask(auth_client(customer.user), django_capture_on_commit_callbacks)
     export = DataExport.objects.get()
@@ -313,7 +313,7 @@ def test_the_build_is_idempotent_and_asks_the_notifications_part_once(sent, djan
 
 
 def test_the_archive_holds_the_notification_sections_read_by_the_notifications_worker(
-    sent, django_capture_on_commit_callbacks
+    broker, django_capture_on_commit_callbacks
 ):
     user = CustomerFactory().user
     item = NotificationFactory(recipient_id=user.pk, title="Hello", body="A new rating", data={"score": 5})
@@ -326,7 +326,7 @@ def test_the_archive_holds_the_notification_sections_read_by_the_notifications_w
     NotificationFactory(title="Someone else's")
     _ask(auth_client(user), django_capture_on_commit_callbacks)
 
-    _build(sent, DataExport.objects.get().pk)
+    _build(broker, DataExport.objects.get().pk)
 
     export = DataExport.objects.get()
     assert (export.status, export.parts_awaited) == ("ready", [])
@@ -392,22 +392,22 @@ def test_the_archive_holds_the_notification_sections_read_by_the_notifications_w
 def _answer(broker: Broker) -> dict:
     """The outbox's round and the notifications worker's answer, taken off the broker undelivered."""
     outbox_dispatch()
-    [(name, args, kwargs, queue)] = [m for m in broker.sent if m[0] == "notifications.data_export_sections"]
-    broker.sent.clear()
+    [(name, args, kwargs, queue)] = [m for m in broker.messages if m[0] == "notifications.data_export_sections"]
+    broker.messages.clear()
     current_app.tasks[name].apply(args=args, kwargs=kwargs, throw=True)
-    [(name, args, kwargs, queue)] = broker.sent
+    [(name, args, kwargs, queue)] = broker.messages
     assert (name, args, queue) == (ATTACH_TASK, [], "default")
-    broker.sent.clear()
+    broker.messages.clear()
     return kwargs
 
 
-def test_an_answer_attached_twice_changes_nothing_and_the_email_goes_once(sent, django_capture_on_commit_callbacks):
+def test_an_answer_attached_twice_changes_nothing_and_the_email_goes_once(broker, django_capture_on_commit_callbacks):
     user = CustomerFactory().user
     NotificationFactory(recipient_id=user.pk, title="Hello")
     _ask(auth_client(user), django_capture_on_commit_callbacks)
     export = DataExport.objects.get()
     data_export_build(export_id=export.pk)
-    answer = _answer(sent)
+    answer = _answer(broker)
     assert set(answer) == {"export_id", "part", "sections", "request_id"}
     assert (answer["export_id"], answer["part"]) == (str(export.pk), "notifications")
 
@@ -424,13 +424,13 @@ def test_an_answer_attached_twice_changes_nothing_and_the_email_goes_once(sent, 
 
 
 def test_an_answer_for_an_unknown_or_deleted_export_changes_nothing_but_is_confirmed(
-    sent, django_capture_on_commit_callbacks
+    broker, django_capture_on_commit_callbacks
 ):
     customer = CustomerFactory()
     _ask(auth_client(customer.user), django_capture_on_commit_callbacks)
     export = DataExport.objects.get()
     data_export_build(export_id=export.pk)
-    answer = _answer(sent)
+    answer = _answer(broker)
     # The user deleted the export (or the account) while the answer was on its way.
     DataExport.objects.all().delete()
     before = set(OutboxEvent.objects.values_list("pk", flat=True))
@@ -440,10 +440,10 @@ def test_an_answer_for_an_unknown_or_deleted_export_changes_nothing_but_is_confi
     assert not DataExport.objects.exists()
     assert set(OutboxEvent.objects.values_list("pk", flat=True)) == before
     assert OutboxEvent.objects.get(pk=answer["request_id"]).confirmed_at is not None
-    assert sent.sent == []
+    assert broker.messages == []
 
 
-def test_an_answer_for_a_part_not_awaited_changes_nothing(sent, django_capture_on_commit_callbacks):
+def test_an_answer_for_a_part_not_awaited_changes_nothing(broker, django_capture_on_commit_callbacks):
     _ask(auth_client(CustomerFactory().user), django_capture_on_commit_callbacks)
     export = DataExport.objects.get()
     data_export_build(export_id=export.pk)
@@ -457,7 +457,7 @@ def test_an_answer_for_a_part_not_awaited_changes_nothing(sent, django_capture_o
     assert not OutboxEvent.objects.filter(type="account.export_ready").exists()
 
 
-def test_the_email_is_published_once_every_part_is_in(sent, django_capture_on_commit_callbacks, monkeypatch):
+def test_the_email_is_published_once_every_part_is_in(broker, django_capture_on_commit_callbacks, monkeypatch):
     # A second remote part, answered by hand below (no app has one yet).
     monkeypatch.setattr(core_exports, "_PARTS", dict(core_exports._PARTS))
     core_exports.register_export_part("elsewhere", task="elsewhere.export", queue="default", sections=["zeta"])
@@ -470,7 +470,7 @@ def test_the_email_is_published_once_every_part_is_in(sent, django_capture_on_co
         ("notifications.data_export_sections", "notifications"),
     ]
 
-    answer = _answer(sent)
+    answer = _answer(broker)
     assert data_export_attach(**answer) is True
 
     export.refresh_from_db()
@@ -485,18 +485,18 @@ def test_the_email_is_published_once_every_part_is_in(sent, django_capture_on_co
     assert OutboxEvent.objects.filter(type="account.export_ready").count() == 1
 
 
-def test_a_request_whose_answer_was_lost_is_asked_again(sent, django_capture_on_commit_callbacks, settings):
+def test_a_request_whose_answer_was_lost_is_asked_again(broker, django_capture_on_commit_callbacks, settings):
     _ask(auth_client(CustomerFactory().user), django_capture_on_commit_callbacks)
     export = DataExport.objects.get()
     data_export_build(export_id=export.pk)
     outbox_dispatch()
     # The worker died with the request (or the broker lost the answer).
-    sent.sent.clear()
+    broker.messages.clear()
     assert outbox_dispatch() == 0
 
     with time_machine.travel(timezone.now() + timedelta(seconds=settings.OUTBOX_CONFIRM_TIMEOUT_SECONDS + 1)):
         assert outbox_dispatch() == 1
-        assert sent.run() == [("notifications.data_export_sections", "notifications"), (ATTACH_TASK, "default")]
+        assert broker.run() == [("notifications.data_export_sections", "notifications"), (ATTACH_TASK, "default")]
 
     export.refresh_from_db()
     assert export.status == "ready"
@@ -526,13 +526,13 @@ def test_the_purge_keeps_an_export_while_it_limits_or_its_link_works():
     assert not DataExport.objects.filter(pk=old.pk).exists()
 
 
-def test_deleting_the_account_deletes_its_exports(sent, django_capture_on_commit_callbacks):
+def test_deleting_the_account_deletes_its_exports(broker, django_capture_on_commit_callbacks):
     from apps.accounts.services import user_erase
     from tests.factories import DEFAULT_PASSWORD
 
     customer = CustomerFactory()
     _ask(auth_client(customer.user), django_capture_on_commit_callbacks)
-    _build(sent, DataExport.objects.get().pk)
+    _build(broker, DataExport.objects.get().pk)
 
     user_erase(user=customer.user, password=DEFAULT_PASSWORD)
 
