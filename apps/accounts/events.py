@@ -2,7 +2,8 @@
 
 The services publish each one to the outbox (``apps.core.outbox``) inside the transaction of
 the change; the notifications app consumes them (the account emails; an erased account's
-inbox, devices, webhooks and deliveries dropped). A change to a payload that a consumer could
+inbox, devices, webhooks and deliveries dropped); a request for a data export's remote part
+goes to the task that part registered. A change to a payload that a consumer could
 notice (a key removed, renamed or changing meaning) is a new ``VERSION``; adding a key is not.
 docs/architecture.md is the catalogue.
 """
@@ -33,9 +34,12 @@ class Event:
         return asdict(self)
 
 
-def publish(event: Event) -> None:
-    """Record ``event`` in the outbox, in the caller's transaction."""
-    outbox.publish(event.TYPE, event.payload(), version=event.VERSION)
+def publish(
+    event: Event, *, task_name: str = outbox.NOTIFICATIONS_INGEST_TASK, queue: str = outbox.NOTIFICATIONS_QUEUE
+) -> None:
+    """Record ``event`` in the outbox, in the caller's transaction, for ``task_name`` on ``queue``
+    (the notifications intake unless told)."""
+    outbox.publish(event.TYPE, event.payload(), version=event.VERSION, task_name=task_name, queue=queue)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,6 +93,24 @@ class DataExportReady(AccountEmail):
 
 
 @dataclass(frozen=True, kw_only=True)
+class DataExportPartRequested(Event):
+    """A request for one remote part of a user's data export (``apps.core.exports``), sent to
+    the task the part registered, on its queue, not to the intake.
+
+    The answering task sends the part's sections, by name, to ``reply_task`` on ``reply_queue``
+    with ``export_id``, ``part``, ``sections`` and ``request_id`` (this event's id): the reply
+    confirms the event, so a request whose answer never arrived is sent again.
+    """
+
+    TYPE = "account.export_part_requested"
+
+    export_id: str
+    part: str
+    reply_task: str
+    reply_queue: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class AccountErased(Event):
     """The account was deleted and its personal data erased: drop everything kept for it.
 
@@ -123,3 +145,5 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     LocaleSet,
     AccountErased,
 )
+# Published to a task other than the notifications intake (each names its consumer).
+REQUEST_TYPES: tuple[type[Event], ...] = (DataExportPartRequested,)

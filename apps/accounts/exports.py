@@ -2,7 +2,10 @@
 
 The archive gathers the sections every app registers with ``apps.core.exports`` (in its
 ``AppConfig.ready``): this app knows none of them, as the layers require (accounts may not
-import ratings or notifications). The link in the email is a signed token of the export's id,
+import ratings or notifications). Local sections are read by the build task; a remote part
+(the notifications app's, whose database may be another deployment's) is asked for through
+the outbox and answered by ``accounts.data_export_attach``, the same round trip in the
+monolith as in the split deployment. The link in the email is a signed token of the export's id,
 valid for ``ACCOUNT_EXPORT_LINK_TTL``; a user asks at most once per ``ACCOUNT_EXPORT_INTERVAL``.
 """
 
@@ -19,7 +22,8 @@ from rest_framework import status
 from apps.accounts import events
 from apps.accounts.models import DataExport, User
 from apps.core.exceptions import ApplicationError, NotFound
-from apps.core.exports import export_sections
+from apps.core.exports import export_part, export_parts, export_sections
+from apps.core.outbox import DEFAULT_QUEUE, outbox_confirm
 from apps.core.retention import Purge
 
 logger = logging.getLogger(__name__)
@@ -27,6 +31,7 @@ logger = logging.getLogger(__name__)
 ARCHIVE_FORMAT = "marketplace-ratings.export/1"
 _SALT = "accounts.data-export"
 BUILD_TASK = "accounts.data_export_build"
+ATTACH_TASK = "accounts.data_export_attach"
 
 
 class ExportTooSoon(ApplicationError):
@@ -74,6 +79,7 @@ def data_export_request(*, user: User) -> DataExport:
 
 
 def data_export_archive(user: User, *, at) -> dict:
+    """The archive's head and its local sections (the remote parts' are attached later)."""
     return {
         "format": ARCHIVE_FORMAT,
         "generated_at": _z(at),
@@ -90,27 +96,94 @@ def data_export_archive(user: User, *, at) -> dict:
     }
 
 
-def data_export_build(*, export_id) -> bool:
-    """Build the archive and publish its email, in one transaction; ``False`` when there was nothing to do.
+_HEAD = ("format", "generated_at", "account")
 
-    Idempotent: a delivered-twice task finds the export ready (or gone, with its user) and stops.
+
+def _in_order(archive: dict) -> dict:
+    """The archive's documented order: its head, then every section by name, wherever it came from.
+
+    Applied again when it is served: PostgreSQL's jsonb keeps its own key order, not ours.
+    """
+    return {
+        **{name: archive[name] for name in _HEAD},
+        **{name: archive[name] for name in sorted(archive) if name not in _HEAD},
+    }
+
+
+def _ready(export: DataExport, *, now) -> None:
+    """Complete ``export`` (its row locked) and publish its email, in the caller's transaction."""
+    export.archive = _in_order({**export.archive, "generated_at": _z(now)})
+    export.parts_awaited = []
+    export.status = DataExport.Status.READY
+    export.ready_at = now
+    export.expires_at = now + timedelta(seconds=settings.ACCOUNT_EXPORT_LINK_TTL)
+    export.save(update_fields=["archive", "parts_awaited", "status", "ready_at", "expires_at"])
+    token = _token(export)
+    url = settings.ACCOUNT_EXPORT_URL.format(uid=export.pk, token=token)
+    ready = events.DataExportReady.of(
+        export.user, url=url, uid=str(export.pk), token=token, expires_at=_z(export.expires_at)
+    )
+    events.publish(ready)
+    logger.info("accounts: data export %s ready (%d sections)", export.pk, len(export.archive) - 2)
+
+
+def data_export_build(*, export_id) -> bool:
+    """Build the local sections and ask each remote part for its own; ``False`` when there was nothing to do.
+
+    With no remote part registered the export is ready at once: archive stored and email
+    published in one transaction. Otherwise the requests go to the outbox in that transaction
+    (nothing is asked for a build that rolled back, nothing is lost when the worker dies after
+    the commit) and ``data_export_attach`` completes the export when the last answer arrives.
+    Idempotent: a delivered-twice task finds the export built (or gone, with its user) and stops.
     """
     with transaction.atomic():
         export = DataExport.objects.select_for_update().select_related("user").filter(pk=export_id).first()
-        if export is None or export.status == DataExport.Status.READY:
+        if export is None or export.archive is not None:
             return False
-        user, now = export.user, timezone.now()
-        export.archive = data_export_archive(user, at=now)
-        export.status = DataExport.Status.READY
-        export.ready_at = now
-        export.expires_at = now + timedelta(seconds=settings.ACCOUNT_EXPORT_LINK_TTL)
-        export.save(update_fields=["archive", "status", "ready_at", "expires_at"])
-        token = _token(export)
-        url = settings.ACCOUNT_EXPORT_URL.format(uid=export.pk, token=token)
-        events.publish(
-            events.DataExportReady.of(user, url=url, uid=str(export.pk), token=token, expires_at=_z(export.expires_at))
-        )
-    logger.info("accounts: data export %s built (%d sections)", export.pk, len(export.archive) - 2)
+        now, parts = timezone.now(), export_parts()
+        export.archive = data_export_archive(export.user, at=now)
+        if not parts:
+            _ready(export, now=now)
+            return True
+        export.parts_awaited = [part.name for part in parts]
+        export.save(update_fields=["archive", "parts_awaited"])
+        for part in parts:
+            request = events.DataExportPartRequested(
+                recipient_user_id=str(export.user_id),
+                export_id=str(export.pk),
+                part=part.name,
+                reply_task=ATTACH_TASK,
+                reply_queue=DEFAULT_QUEUE,
+            )
+            events.publish(request, task_name=part.task, queue=part.queue)
+    logger.info("accounts: data export %s built locally, awaiting %s", export.pk, ", ".join(export.parts_awaited))
+    return True
+
+
+def data_export_attach(*, export_id, part: str, sections: dict, request_id: str | None = None) -> bool:
+    """Attach a remote part's ``sections``; the last one makes the export ready and publishes its email.
+
+    ``request_id`` (the outbox event that asked) is confirmed in the same transaction, whatever
+    the outcome: the question is answered and must not be sent again. Only the sections the
+    part registered are kept. ``False`` when there was nothing to do: the export is gone (with
+    its user), ready, or not awaiting this part (a delivered-twice answer).
+    """
+    with transaction.atomic():
+        # The export's row first, as the build takes it, then the outbox's.
+        export = DataExport.objects.select_for_update().select_related("user").filter(pk=export_id).first()
+        if request_id:
+            outbox_confirm(event_ids=[request_id])
+        if export is None or export.status == DataExport.Status.READY or part not in export.parts_awaited:
+            return False
+        registered = export_part(part)
+        names = registered.sections if registered is not None else sorted(sections)
+        export.archive.update({name: sections.get(name) for name in names})
+        export.parts_awaited = [name for name in export.parts_awaited if name != part]
+        if export.parts_awaited:
+            export.save(update_fields=["archive", "parts_awaited"])
+        else:
+            _ready(export, now=timezone.now())
+    logger.info("accounts: data export %s got its part %s", export_id, part)
     return True
 
 
@@ -127,6 +200,7 @@ def data_export_download(*, export_id, token: str) -> DataExport:
         raise NotFound("No such export.")
     if export.expires_at <= timezone.now():
         raise ExportLinkExpired()
+    export.archive = _in_order(export.archive)
     return export
 
 

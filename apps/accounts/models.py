@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
+from django.db.models import Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -108,7 +109,9 @@ class User(AbstractBaseUser, PermissionsMixin):
 class DataExport(models.Model):
     """A user's export of everything stored about them ("your data, yours"), built by a task.
 
-    ``archive`` holds the JSON once built; the emailed link (a signed token of the id) downloads
+    ``archive`` holds the JSON once built; while remote parts (``apps.core.exports``) are still
+    awaited (``parts_awaited``) it holds the local sections, the export is pending and nothing
+    serves it. The emailed link (a signed token of the id) downloads
     it until ``expires_at``. The row is the record of when the user last asked (one export per
     ``ACCOUNT_EXPORT_INTERVAL``); the retention purge ``account_exports`` deletes it, archive and
     all, once both that interval and the link's life are over. Deleting the user deletes them.
@@ -125,6 +128,11 @@ class DataExport(models.Model):
     requested_at = models.DateTimeField(default=timezone.now)
     ready_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # The names of the remote parts asked for and not attached yet; the export is ready when
+    # none is left. db_default: rows written by a release that predates the column await none.
+    parts_awaited = models.JSONField(
+        default=list, blank=True, editable=False, db_default=Value([], output_field=models.JSONField())
+    )
 
     class Meta:
         indexes = [

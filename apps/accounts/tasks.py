@@ -1,10 +1,17 @@
 from celery import shared_task
 
-from apps.accounts.exports import BUILD_TASK
+from apps.accounts.exports import ATTACH_TASK, BUILD_TASK
+from apps.accounts.exports import data_export_attach as attach
 from apps.accounts.exports import data_export_build as build
 
 
 @shared_task(name=BUILD_TASK)
 def data_export_build(export_id: str) -> bool:
-    """Build one user's data export and mail its link (idempotent: a ready export is left alone)."""
+    """Build one user's data export and ask the remote parts for theirs (idempotent: a built export is left alone)."""
     return build(export_id=export_id)
+
+
+@shared_task(name=ATTACH_TASK)
+def data_export_attach(export_id: str, part: str, sections: dict, request_id: str | None = None) -> bool:
+    """A remote part's answer: attach it, and mail the link once the last is in (idempotent)."""
+    return attach(export_id=export_id, part=part, sections=sections, request_id=request_id)

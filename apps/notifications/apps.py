@@ -7,8 +7,9 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self):
-        from apps.core.exports import register_exporter
+        from apps.core.exports import register_export_part
         from apps.core.metrics import register_db_collector
+        from apps.core.outbox import NOTIFICATIONS_QUEUE
         from apps.core.retention import register_purge
         from apps.notifications import exports
         from apps.notifications.delivery import outcomes
@@ -21,6 +22,8 @@ class NotificationsConfig(AppConfig):
             register_purge(purge)
         # Delivery reports its outcomes; the intake acts on them (one arrow, wired here).
         outcomes.listen(delivery_outcomes_ingest)
-        # Its sections of a user's data export (POST /api/v1/accounts/me/export/).
-        for section, exporter in exports.EXPORTERS.items():
-            register_exporter(section, exporter)
+        # Its part of a user's data export (POST /api/v1/accounts/me/export/): answered by its
+        # own worker, which reads its database in either topology.
+        register_export_part(
+            exports.PART, task=exports.SECTIONS_TASK, queue=NOTIFICATIONS_QUEUE, sections=list(exports.EXPORTERS)
+        )

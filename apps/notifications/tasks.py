@@ -11,7 +11,7 @@ from django.db import InterfaceError, OperationalError, connections
 
 from apps.core.outbox import outbox_confirm_send, outbox_take
 from apps.core.retention import purges_run
-from apps.notifications import services
+from apps.notifications import exports, services
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +70,12 @@ def ingest_event_task(envelope: dict) -> int:
     "Compatibility shims and when they go").
     """
     return ingest_events_task(envelopes=[envelope])
+
+
+@shared_task(name=exports.SECTIONS_TASK)
+def data_export_sections_task(envelopes: list[dict]) -> int:
+    """Requests for this app's part of users' data exports (outbox batch): read, answer by name."""
+    return _through_database_blips(lambda: exports.export_requests_answer(envelopes=envelopes), what="export part")
 
 
 @shared_task(name="notifications.deliver_batch")

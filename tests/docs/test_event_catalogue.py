@@ -17,6 +17,7 @@ PUBLISHED = [
     *rating_events.EVENT_TYPES,
     *provider_events.EVENT_TYPES,
     *account_events.EVENT_TYPES,
+    *account_events.REQUEST_TYPES,
     *partner_events.EVENT_TYPES,
 ]
 
@@ -56,3 +57,12 @@ def test_each_outbox_event_has_a_handler_at_its_version_in_the_notifications_int
     assert (event_class.TYPE, event_class.VERSION) in HANDLERS
     row = _catalogue_row(event_class.TYPE)
     assert "intake" in row
+
+
+@pytest.mark.parametrize("event_class", account_events.REQUEST_TYPES, ids=lambda c: c.TYPE)
+def test_each_request_names_its_keys_and_is_no_intake_event(event_class):
+    # Sent to the task of the part it asks, not to the intake: no handler may answer it there.
+    assert not any(event_type == event_class.TYPE for event_type, _ in HANDLERS)
+    row = _catalogue_row(event_class.TYPE)
+    own = {f.name for f in dataclasses.fields(event_class)}
+    assert own <= set(re.findall(r"`(\w+)`", row))

@@ -26,13 +26,18 @@ def test_external_sends_have_their_own_queue(task_name):
         "notifications.digests_close",
         # The notifications deployment's workers consume this queue: its purge runs there.
         "notifications.retention_purge",
+        # A data export's notifications part: answered where the notifications database is.
+        "notifications.data_export_sections",
     ],
 )
 def test_ingest_and_the_sweeper_stay_on_the_notifications_queue(task_name):
     assert _queue(task_name) == "notifications"
 
 
-@pytest.mark.parametrize("task_name", ["core.outbox_relay", "core.outbox_confirm", "core.retention_purge"])
+@pytest.mark.parametrize(
+    "task_name",
+    ["core.outbox_relay", "core.outbox_confirm", "core.retention_purge", "accounts.data_export_attach"],
+)
 def test_core_tasks_stay_on_default(task_name):
     assert _queue(task_name) == "default"
 

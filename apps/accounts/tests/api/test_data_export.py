@@ -1,26 +1,35 @@
-"""A user's data export: asked for through the API, built by the task from every app's sections,
-mailed as an expiring link, once a day."""
+"""A user's data export: asked for through the API, built by the task from every app's sections
+(the notifications app's part through the outbox and back), mailed as an expiring link, once a day."""
 
 import json
 from datetime import UTC, datetime, timedelta
-from unittest import mock
 from urllib.parse import urlsplit
 
 import pytest
 import time_machine
+from celery import current_app
 from django.core import mail
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from apps.accounts.exports import BUILD_TASK, DATA_EXPORTS_PURGE, data_export_build
+from apps.accounts.exports import (
+    ATTACH_TASK,
+    BUILD_TASK,
+    DATA_EXPORTS_PURGE,
+    data_export_attach,
+    data_export_build,
+)
 from apps.accounts.models import DataExport
+from apps.core import exports as core_exports
 from apps.core.exports import export_section_names
 from apps.core.models import OutboxEvent
+from apps.core.outbox import outbox_dispatch
 from apps.core.retention import registered_purges
 from apps.notifications.models import Channel, Delivery, DeliveryStatus, Device, NotificationPreference
 from apps.notifications.services import deliveries_send, events_ingest, webhook_create
 from apps.ratings.models import RatingHelpfulVote, RatingReply
 from conftest import auth_client
-from tests.factories import CustomerFactory, NotificationFactory, ProviderFactory, rating_make
+from tests.factories import CustomerFactory, DeliveryFactory, NotificationFactory, ProviderFactory, rating_make
 
 pytestmark = pytest.mark.django_db
 
@@ -31,11 +40,43 @@ def _z(value) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
+class Broker:
+    """Celery's ``send_task`` kept in order; ``run()`` delivers each message to the task of that
+    name, as a worker consuming every queue would (JSON in between, as on the wire). The unit
+    tests' broker (memory://) has no worker: this is the one, in the test's transaction."""
+
+    def __init__(self):
+        self.messages: list[tuple[str, list, dict, str]] = []
+
+    def send_task(self, name, args=None, kwargs=None, queue=None, **options):
+        wire = json.loads(json.dumps({"args": args or [], "kwargs": kwargs or {}}))
+        self.messages.append((name, wire["args"], wire["kwargs"], queue))
+
+    def run(self) -> list[tuple[str, str]]:
+        """Deliver until nothing is left; returns (task, queue) of each message delivered."""
+        delivered = []
+        while self.messages:
+            name, args, kwargs, queue = self.messages.pop(0)
+            current_app.tasks[name].apply(args=args, kwargs=kwargs, throw=True)
+            delivered.append((name, queue))
+        return delivered
+
+
 @pytest.fixture
-def sent(monkeypatch):
-    recorder = mock.Mock()
-    monkeypatch.setattr("apps.accounts.exports.current_app.send_task", recorder)
-    return recorder
+def broker(monkeypatch):
+    # What a worker does when it starts: the apps' task modules registered.
+    current_app.loader.import_default_modules()
+    broker = Broker()
+    monkeypatch.setattr(current_app, "send_task", broker.send_task)
+    return broker
+
+
+def _build(broker: Broker, export_id) -> list[tuple[str, str]]:
+    """The build task, then the outbox dispatcher's round and every message it leads to."""
+    broker.messages.clear()
+    assert data_export_build(export_id=export_id) is True
+    outbox_dispatch()
+    return broker.run()
 
 
 def _ask(client, capture) -> dict:
@@ -45,22 +86,26 @@ def _ask(client, capture) -> dict:
     return response.json()
 
 
-def test_asking_answers_202_and_queues_the_build_after_commit(sent, django_capture_on_commit_callbacks):
+def test_asking_answers_202_and_queues_the_build_after_commit(broker, django_capture_on_commit_callbacks):
     customer = CustomerFactory()
 
     body = _ask(auth_client(customer.user), django_capture_on_commit_callbacks)
 
     export = DataExport.objects.get()
     assert body == {"id": str(export.pk), "status": "pending", "requested_at": _z(export.requested_at)}
-    sent.assert_called_once_with(BUILD_TASK, args=[str(export.pk)])
+    assert broker.messages == [(BUILD_TASK, [str(export.pk)], {}, None)]
 
 
-def test_the_archive_of_a_new_account_has_every_section(sent, django_capture_on_commit_callbacks):
+def test_the_archive_of_a_new_account_has_every_section(broker, django_capture_on_commit_callbacks):
     customer = CustomerFactory()
     _ask(auth_client(customer.user), django_capture_on_commit_callbacks)
     export = DataExport.objects.get()
 
-    assert data_export_build(export_id=export.pk) is True
+    # The notifications part: asked on its queue, answered on the default one.
+    assert _build(broker, export.pk) == [
+        ("notifications.data_export_sections", "notifications"),
+        (ATTACH_TASK, "default"),
+    ]
 
     export.refresh_from_db()
     user = customer.user
@@ -93,7 +138,7 @@ def test_the_archive_of_a_new_account_has_every_section(sent, django_capture_on_
     assert export.expires_at == export.ready_at + timedelta(days=7)
 
 
-def test_the_archive_holds_the_users_rows_but_no_secret(sent, django_capture_on_commit_callbacks):
+def test_the_archive_holds_the_users_rows_but_no_secret(broker, django_capture_on_commit_callbacks):
     customer, provider = CustomerFactory(), ProviderFactory()
     rating = rating_make(customer=customer, provider=provider, score=4, comment="Tidy work")
     other = rating_make(customer=CustomerFactory(), provider=ProviderFactory(), score=3)
@@ -107,7 +152,7 @@ def test_the_archive_holds_the_users_rows_but_no_secret(sent, django_capture_on_
     )
     _ask(auth_client(user), django_capture_on_commit_callbacks)
 
-    data_export_build(export_id=DataExport.objects.get().pk)
+    _build(broker, DataExport.objects.get().pk)
 
     archive = DataExport.objects.get().archive
     assert [(r["id"], r["score"], r["comment"]) for r in archive["ratings"]] == [(str(rating.pk), 4, "Tidy work")]
@@ -126,13 +171,13 @@ def test_the_archive_holds_the_users_rows_but_no_secret(sent, django_capture_on_
     assert "password" not in text
 
 
-def test_replies_are_the_provider_s_own(sent, django_capture_on_commit_callbacks):
+def test_replies_are_the_provider_s_own(broker, django_capture_on_commit_callbacks):
     provider = ProviderFactory()
     rating = rating_make(customer=CustomerFactory(), provider=provider, score=5)
     reply = RatingReply.objects.create(rating=rating, body="Thank you")
     _ask(auth_client(provider.user), django_capture_on_commit_callbacks)
 
-    data_export_build(export_id=DataExport.objects.get().pk)
+    _build(broker, DataExport.objects.get().pk)
 
     archive = DataExport.objects.get().archive
     assert archive["replies"] == [
@@ -150,12 +195,12 @@ def test_replies_are_the_provider_s_own(sent, django_capture_on_commit_callbacks
 
 
 def test_the_email_links_to_the_archive_which_downloads_until_the_link_expires(
-    sent, django_capture_on_commit_callbacks
+    broker, django_capture_on_commit_callbacks
 ):
     customer = CustomerFactory()
     _ask(auth_client(customer.user), django_capture_on_commit_callbacks)
     export = DataExport.objects.get()
-    data_export_build(export_id=export.pk)
+    _build(broker, export.pk)
     export.refresh_from_db()
 
     [event] = OutboxEvent.objects.filter(type="account.export_ready")
@@ -195,12 +240,12 @@ def test_the_email_links_to_the_archive_which_downloads_until_the_link_expires(
     }
 
 
-def test_a_wrong_token_or_another_export_s_token_is_404(sent, django_capture_on_commit_callbacks):
+def test_a_wrong_token_or_another_export_s_token_is_404(broker, django_capture_on_commit_callbacks):
     first, second = CustomerFactory(), CustomerFactory()
     _ask(auth_client(first.user), django_capture_on_commit_callbacks)
     _ask(auth_client(second.user), django_capture_on_commit_callbacks)
     for export in DataExport.objects.all():
-        data_export_build(export_id=export.pk)
+        _build(broker, export.pk)
     links = {
         e.data["recipient_user_id"]: e.data["link"] for e in OutboxEvent.objects.filter(type="account.export_ready")
     }
@@ -213,7 +258,7 @@ def test_a_wrong_token_or_another_export_s_token_is_404(sent, django_capture_on_
     assert swapped.json()["errors"] == [{"code": "not_found", "detail": "No such export.", "attr": None}]
 
 
-def test_one_export_per_day_then_429_with_when(sent, django_capture_on_commit_callbacks):
+def test_one_export_per_day_then_429_with_when(broker, django_capture_on_commit_callbacks):
     customer = CustomerFactory()
     # Each call signs in at its time (an access token lives minutes, not hours).
     with time_machine.travel(datetime(2026, 12, 7, 10, 0, tzinfo=UTC), tick=False):
@@ -238,14 +283,223 @@ def test_one_export_per_day_then_429_with_when(sent, django_capture_on_commit_ca
     assert DataExport.objects.count() == 2
 
 
-def test_the_build_is_idempotent(sent, django_capture_on_commit_callbacks):
-    _ask(auth_client(CustomerFactory().user), django_capture_on_commit_callbacks)
+def test_the_build_is_idempotent_and_asks_the_notifications_part_once(broker, django_capture_on_commit_callbacks):
+    customer = CustomerFactory()
+    _ask(auth_client(customer.user), django_capture_on_commit_callbacks)
     export = DataExport.objects.get()
 
     assert data_export_build(export_id=export.pk) is True
     assert data_export_build(export_id=export.pk) is False
     assert data_export_build(export_id="00000000-0000-0000-0000-000000000000") is False
 
+    [request] = OutboxEvent.objects.filter(type="account.export_part_requested")
+    assert (request.task_name, request.queue, request.version) == (
+        "notifications.data_export_sections",
+        "notifications",
+        1,
+    )
+    assert request.data == {
+        "recipient_user_id": str(customer.user_id),
+        "export_id": str(export.pk),
+        "part": "notifications",
+        "reply_task": ATTACH_TASK,
+        "reply_queue": "default",
+    }
+    export.refresh_from_db()
+    assert (export.status, export.parts_awaited, export.ready_at) == ("pending", ["notifications"], None)
+    # Built locally, the notifications sections not in yet: nothing is mailed.
+    assert "inbox" not in export.archive
+    assert not OutboxEvent.objects.filter(type="account.export_ready").exists()
+
+
+def test_the_archive_holds_the_notification_sections_read_by_the_notifications_worker(
+    broker, django_capture_on_commit_callbacks
+):
+    user = CustomerFactory().user
+    item = NotificationFactory(recipient_id=user.pk, title="Hello", body="A new rating", data={"score": 5})
+    delivery = DeliveryFactory(notification=item, address=user.email, status=DeliveryStatus.SENT, attempts=1)
+    device = Device.objects.create(recipient_id=user.pk, token="push-token-secret", platform="android")
+    endpoint = webhook_create(recipient_id=user.pk, url="https://hooks.example.com/me", event_types=["rating.created"])
+    NotificationPreference.objects.create(
+        recipient_id=user.pk, event_type="rating.created", channel=Channel.EMAIL, enabled=False
+    )
+    NotificationFactory(title="Someone else's")
+    _ask(auth_client(user), django_capture_on_commit_callbacks)
+
+    _build(broker, DataExport.objects.get().pk)
+
+    export = DataExport.objects.get()
+    assert (export.status, export.parts_awaited) == ("ready", [])
+    archive = export.archive
+    item.refresh_from_db()
+    delivery.refresh_from_db()
+    assert archive["inbox"] == [
+        {
+            "id": str(item.pk),
+            "type": "rating.created",
+            "title": "Hello",
+            "body": "A new rating",
+            "data": {"score": 5},
+            "created_at": item.created_at.isoformat(),
+            "read_at": None,
+            "seen_at": None,
+            "archived_at": None,
+        }
+    ]
+    assert archive["deliveries"] == [
+        {
+            "id": str(delivery.pk),
+            "notification_id": str(item.pk),
+            "channel": "email",
+            "address": user.email,
+            "endpoint_id": None,
+            "status": "sent",
+            "attempts": 1,
+            "created_at": delivery.created_at.isoformat(),
+            "sent_at": None,
+        }
+    ]
+    assert archive["devices"] == [
+        {"id": str(device.pk), "platform": "android", "created_at": device.created_at.isoformat()}
+    ]
+    assert archive["webhook_endpoints"] == [
+        {
+            "id": str(endpoint.pk),
+            "url": "https://hooks.example.com/me",
+            "description": "",
+            "event_types": ["rating.created"],
+            "enabled": True,
+            "rate_per_second": endpoint.rate_per_second,
+            "header_names": [],
+            "disabled_reason": "",
+            "created_at": endpoint.created_at.isoformat(),
+        }
+    ]
+    assert archive["notification_preferences"] == {
+        "switches": [{"event_type": "rating.created", "channel": "email", "enabled": False}],
+        "schedule": None,
+    }
+    # Downloaded in the documented order: the head, then every section by name (local or from a part).
+    link = OutboxEvent.objects.get(type="account.export_ready").data["link"]
+    download = APIClient().get(f"/api/v1/accounts/exports/{link['uid']}/", {"token": link["token"]})
+    assert list(download.json()) == ["format", "generated_at", "account", *export_section_names()]
+    assert download.json() == archive
+    # The request is answered: the outbox never sends it again.
+    [request] = OutboxEvent.objects.filter(type="account.export_part_requested")
+    assert request.confirmed_at is not None
+
+
+def _answer(broker: Broker) -> dict:
+    """The outbox's round and the notifications worker's answer, taken off the broker undelivered."""
+    outbox_dispatch()
+    [(name, args, kwargs, queue)] = [m for m in broker.messages if m[0] == "notifications.data_export_sections"]
+    broker.messages.clear()
+    current_app.tasks[name].apply(args=args, kwargs=kwargs, throw=True)
+    [(name, args, kwargs, queue)] = broker.messages
+    assert (name, args, queue) == (ATTACH_TASK, [], "default")
+    broker.messages.clear()
+    return kwargs
+
+
+def test_an_answer_attached_twice_changes_nothing_and_the_email_goes_once(broker, django_capture_on_commit_callbacks):
+    user = CustomerFactory().user
+    NotificationFactory(recipient_id=user.pk, title="Hello")
+    _ask(auth_client(user), django_capture_on_commit_callbacks)
+    export = DataExport.objects.get()
+    data_export_build(export_id=export.pk)
+    answer = _answer(broker)
+    assert set(answer) == {"export_id", "part", "sections", "request_id"}
+    assert (answer["export_id"], answer["part"]) == (str(export.pk), "notifications")
+
+    assert data_export_attach(**answer) is True
+    export.refresh_from_db()
+    archive, ready_at = export.archive, export.ready_at
+    assert data_export_attach(**answer) is False
+    assert data_export_attach(**{**answer, "sections": {"inbox": ["changed"]}}) is False
+
+    export.refresh_from_db()
+    assert (export.archive, export.ready_at, export.status) == (archive, ready_at, "ready")
+    assert [n["title"] for n in export.archive["inbox"]] == ["Hello"]
+    assert OutboxEvent.objects.filter(type="account.export_ready").count() == 1
+
+
+def test_an_answer_for_an_unknown_or_deleted_export_changes_nothing_but_is_confirmed(
+    broker, django_capture_on_commit_callbacks
+):
+    customer = CustomerFactory()
+    _ask(auth_client(customer.user), django_capture_on_commit_callbacks)
+    export = DataExport.objects.get()
+    data_export_build(export_id=export.pk)
+    answer = _answer(broker)
+    # The user deleted the export (or the account) while the answer was on its way.
+    DataExport.objects.all().delete()
+    before = set(OutboxEvent.objects.values_list("pk", flat=True))
+
+    assert data_export_attach(**answer) is False
+
+    assert not DataExport.objects.exists()
+    assert set(OutboxEvent.objects.values_list("pk", flat=True)) == before
+    assert OutboxEvent.objects.get(pk=answer["request_id"]).confirmed_at is not None
+    assert broker.messages == []
+
+
+def test_an_answer_for_a_part_not_awaited_changes_nothing(broker, django_capture_on_commit_callbacks):
+    _ask(auth_client(CustomerFactory().user), django_capture_on_commit_callbacks)
+    export = DataExport.objects.get()
+    data_export_build(export_id=export.pk)
+    export.refresh_from_db()
+    archive = export.archive
+
+    assert data_export_attach(export_id=export.pk, part="elsewhere", sections={"inbox": ["forged"]}) is False
+
+    export.refresh_from_db()
+    assert (export.archive, export.parts_awaited, export.status) == (archive, ["notifications"], "pending")
+    assert not OutboxEvent.objects.filter(type="account.export_ready").exists()
+
+
+def test_the_email_is_published_once_every_part_is_in(broker, django_capture_on_commit_callbacks, monkeypatch):
+    # A second remote part, answered by hand below (no app has one yet).
+    monkeypatch.setattr(core_exports, "_PARTS", dict(core_exports._PARTS))
+    core_exports.register_export_part("elsewhere", task="elsewhere.export", queue="default", sections=["zeta"])
+    _ask(auth_client(CustomerFactory().user), django_capture_on_commit_callbacks)
+    export = DataExport.objects.get()
+    data_export_build(export_id=export.pk)
+    asked = OutboxEvent.objects.filter(type="account.export_part_requested").order_by("task_name")
+    assert [(e.task_name, e.data["part"]) for e in asked] == [
+        ("elsewhere.export", "elsewhere"),
+        ("notifications.data_export_sections", "notifications"),
+    ]
+
+    answer = _answer(broker)
+    assert data_export_attach(**answer) is True
+
+    export.refresh_from_db()
+    assert (export.status, export.parts_awaited) == ("pending", ["elsewhere"])
+    assert not OutboxEvent.objects.filter(type="account.export_ready").exists()
+
+    # Only the sections the part registered are kept.
+    assert data_export_attach(export_id=export.pk, part="elsewhere", sections={"zeta": [1], "inbox": ["forged"]})
+
+    export.refresh_from_db()
+    assert (export.status, export.archive["zeta"], export.archive["inbox"]) == ("ready", [1], [])
+    assert OutboxEvent.objects.filter(type="account.export_ready").count() == 1
+
+
+def test_a_request_whose_answer_was_lost_is_asked_again(broker, django_capture_on_commit_callbacks, settings):
+    _ask(auth_client(CustomerFactory().user), django_capture_on_commit_callbacks)
+    export = DataExport.objects.get()
+    data_export_build(export_id=export.pk)
+    outbox_dispatch()
+    # The worker died with the request (or the broker lost the answer).
+    broker.messages.clear()
+    assert outbox_dispatch() == 0
+
+    with time_machine.travel(timezone.now() + timedelta(seconds=settings.OUTBOX_CONFIRM_TIMEOUT_SECONDS + 1)):
+        assert outbox_dispatch() == 1
+        assert broker.run() == [("notifications.data_export_sections", "notifications"), (ATTACH_TASK, "default")]
+
+    export.refresh_from_db()
+    assert export.status == "ready"
     assert OutboxEvent.objects.filter(type="account.export_ready").count() == 1
 
 
@@ -257,8 +511,6 @@ def test_anonymous_is_401(api_client):
 
 
 def test_the_purge_keeps_an_export_while_it_limits_or_its_link_works():
-    from django.utils import timezone
-
     from apps.core.tasks import retention_purge_task
 
     assert DATA_EXPORTS_PURGE in registered_purges(app_label="core")
@@ -274,13 +526,13 @@ def test_the_purge_keeps_an_export_while_it_limits_or_its_link_works():
     assert not DataExport.objects.filter(pk=old.pk).exists()
 
 
-def test_deleting_the_account_deletes_its_exports(sent, django_capture_on_commit_callbacks):
+def test_deleting_the_account_deletes_its_exports(broker, django_capture_on_commit_callbacks):
     from apps.accounts.services import user_erase
     from tests.factories import DEFAULT_PASSWORD
 
     customer = CustomerFactory()
     _ask(auth_client(customer.user), django_capture_on_commit_callbacks)
-    data_export_build(export_id=DataExport.objects.get().pk)
+    _build(broker, DataExport.objects.get().pk)
 
     user_erase(user=customer.user, password=DEFAULT_PASSWORD)
 
