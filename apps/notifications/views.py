@@ -83,9 +83,10 @@ class InboxLoginView(LoginView):
     next_page = reverse_lazy("inbox")
 
 
-def _signed_in_locale(request) -> str | None:
-    # The session's user row is loaded already: its language costs no query.
-    return getattr(request.user, "locale", None)
+def _signed_in_locale(request) -> str:
+    # The session's user row is loaded already: its language costs no query. (login_required
+    # has sent an anonymous visitor to the sign-in page before this is asked.)
+    return request.user.locale
 
 
 @login_required(login_url=reverse_lazy("inbox-login"))

@@ -105,3 +105,16 @@ def test_a_critical_type_cannot_be_unsubscribed_and_says_so_in_the_readers_langu
     assert answer.status_code == 400
     assert answer.content.decode() == "Diese E-Mails lassen sich nicht abbestellen."
     assert NotificationPreference.objects.count() == 0
+
+
+def test_the_notifications_deployment_serves_the_page_in_the_same_language(client, settings):
+    # It has no users table: the recipient's language is its own copy, as in the monolith.
+    settings.ROOT_URLCONF = "config.urls_notifications"
+    recipient = uuid.uuid4()
+    _german(recipient)
+
+    page = client.get(_path(recipient))
+
+    assert page.status_code == 200
+    assert page["Content-Language"] == "de"
+    assert "<h1>E-Mails zu „Neue Bewertung“ abbestellen?</h1>" in page.content.decode()
