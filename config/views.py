@@ -1,7 +1,9 @@
 """The landing page at ``/``: what this service is and where to go next.
 
 It lives in config, beside the URLs it points at, because it spans the apps: the API docs, the
-admin, the inbox and, in a demo, the demo accounts of the ratings app.
+admin, the inbox and, in a demo, the demo accounts of the ratings app. In the browser's language
+(``apps.core.pages.page_language``): it is the page the inbox's and the account pages' links
+back lead to.
 """
 
 from django.conf import settings
@@ -11,10 +13,12 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from apps.accounts.models import User
+from apps.core.pages import page_language
 from apps.ratings.demo import CUSTOMERS, DEMO_PASSWORD, STAFF_EMAIL, demo_accounts
 
 
 @require_safe
+@page_language()
 def landing(request):
     # Demo sign-ins are shown only by a development server (DEBUG) whose database holds the demo.
     demo = settings.DEBUG and User.objects.filter(email=STAFF_EMAIL).exists()

@@ -1,5 +1,3 @@
-import uuid
-
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
@@ -8,8 +6,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
-from django.utils.encoding import force_bytes, force_str
-from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.encoding import force_bytes
+from django.utils.http import base36_to_int, urlsafe_base64_encode
+from django.utils.translation import gettext_lazy
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -19,6 +18,7 @@ from apps.accounts import events
 from apps.accounts.emails import email_lookup_form, email_normalize
 from apps.accounts.models import DEFAULT_LOCALE, DataExport, User
 from apps.accounts.revocation import user_tokens_revoke
+from apps.accounts.selectors import user_by_link_uid
 from apps.accounts.signals import user_deactivated, user_erasing
 from apps.core import erasure
 from apps.core.exceptions import AlreadyExists, ApplicationError, Conflict
@@ -167,13 +167,15 @@ _VERIFY_SALT = "accounts.email_verify"
 class InvalidLink(ApplicationError):
     status_code = 400
     default_code = "link_invalid"
-    default_detail = "This link is not valid: it was already used, or it is not one we sent."
+    # Lazy: the pages the links land on show it in their reader's language; the JSON API
+    # activates no language and stays English.
+    default_detail = gettext_lazy("This link is not valid: it was already used, or it is not one we sent.")
 
 
 class ExpiredLink(ApplicationError):
     status_code = 400
     default_code = "link_expired"
-    default_detail = "This link has expired; ask for a new one."
+    default_detail = gettext_lazy("This link has expired; ask for a new one.")
 
 
 class _ResetTokens(PasswordResetTokenGenerator):
@@ -204,14 +206,6 @@ _reset_tokens = _ResetTokens()
 
 def _uid(user: User) -> str:
     return urlsafe_base64_encode(force_bytes(user.pk))
-
-
-def _user_from_uid(uid: str) -> User | None:
-    try:
-        pk = uuid.UUID(force_str(urlsafe_base64_decode(uid)))
-    except (ValueError, TypeError, UnicodeDecodeError):
-        return None
-    return User.objects.filter(pk=pk, is_active=True).first()
 
 
 def _link(template: str, *, uid: str, token: str) -> str:
@@ -259,7 +253,7 @@ def account_claim_request(*, email: str) -> bool:
 @transaction.atomic
 def password_reset_confirm(*, uid: str, token: str, new_password: str) -> None:
     """Set the password from a reset link; every refresh token of the user is revoked."""
-    user = _user_from_uid(uid)
+    user = user_by_link_uid(uid=uid)
     if user is None:
         raise InvalidLink()
     user = User.objects.select_for_update().get(pk=user.pk)
@@ -304,7 +298,7 @@ def email_verification_resend(*, user: User) -> None:
 @transaction.atomic
 def email_verify_confirm(*, uid: str, token: str) -> User:
     """Mark the address verified; confirming again (same link or another) changes nothing."""
-    user = _user_from_uid(uid)
+    user = user_by_link_uid(uid=uid)
     if user is None:
         raise InvalidLink()
     user = User.objects.select_for_update().get(pk=user.pk)
@@ -315,7 +309,7 @@ def email_verify_confirm(*, uid: str, token: str) -> User:
     except signing.BadSignature as exc:
         raise InvalidLink() from exc
     if email != user.email:
-        raise InvalidLink("This link was sent to an address the account no longer has.")
+        raise InvalidLink(gettext_lazy("This link was sent to an address the account no longer has."))
     if user.email_verified_at is None:
         user.email_verified_at = timezone.now()
         user.save(update_fields=["email_verified_at"])

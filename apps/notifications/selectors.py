@@ -18,6 +18,7 @@ from apps.notifications.models import (
     Notification,
     NotificationPreference,
     NotificationSchedule,
+    RecipientLocale,
     WebhookEndpoint,
 )
 
@@ -40,6 +41,12 @@ def notification_unread_count(*, recipient_id: UUID) -> int:
     """Unread items of the inbox (archived ones do not count)."""
     inbox = Notification.objects.filter(recipient_id=recipient_id, archived_at__isnull=True)
     return inbox.filter(read_at__isnull=True).count()
+
+
+def recipient_locale(*, recipient_id: UUID) -> str | None:
+    """The language the recipient's notices are worded in, as the accounts app last published
+    it; ``None`` if it never did (their notices are in English)."""
+    return RecipientLocale.objects.filter(recipient_id=recipient_id).values_list("locale", flat=True).first()
 
 
 def notification_counts(*, recipient_id: UUID) -> dict[str, int]:

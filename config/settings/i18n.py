@@ -1,7 +1,9 @@
 """Language and time: UTC everywhere; times are shown in the recipient's zone by the code that needs it.
 
 Notices are worded in their recipient's language (``User.locale``, one of ``LANGUAGES``): the
-notifications intake builds their text under ``translation.override``. The message files are
+notifications intake builds their text under ``translation.override``. The pages users reach are
+in their reader's language too, else the browser's (``apps.core.pages.page_language``, per view:
+no LocaleMiddleware, so the JSON API and the admin stay English). The message files are
 ``locale/<lang>/LC_MESSAGES/django.po``, compiled by ``make install`` (``pybabel compile``).
 """
 

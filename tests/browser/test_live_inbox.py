@@ -2,6 +2,7 @@
 appears without a reload, from the Server-Sent Events stream, with the unread count."""
 
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -140,4 +141,30 @@ def test_the_inbox_page_marks_read_one_item_then_all_and_signs_out(asgi_server, 
         "rgb(38, 75, 93)"
     )
     assert page.get_by_role("link", name="← Marketplace Ratings").get_attribute("href") == "/"
+    assert csp_violations == []
+
+
+def test_a_german_readers_inbox_is_german_in_an_english_browser(asgi_server, page, screenshot, csp_violations):
+    provider = _provider()
+    provider.user.locale = "de"
+    provider.user.save(update_fields=["locale"])
+    NotificationFactory(recipient_id=provider.user.pk, title="Eine ältere Bewertung", body="Gut")
+
+    # The sign-in page is the browser's language (Chromium asks for en-US here).
+    _sign_in(page, asgi_server, provider.user.email)
+    assert page.locator("html").get_attribute("lang") == "de"
+    # The script's words come from the page: the connection state ...
+    page.locator("#status", has_text="live").wait_for()
+    # ... and the label of an item it adds (once the stream has sent its first count, it hears
+    # new items).
+    page.locator("#unread[data-live]").wait_for()
+    events_ingest(envelopes=[envelope(recipient_id=provider.user.pk, customer_name="Grace", score=4)])
+    newest = page.locator("#items li").first
+    newest.locator("strong", has_text="New 4-star rating").wait_for(timeout=10_000)
+    assert newest.get_by_role("button").inner_text() == "Als gelesen markieren"
+    # Every time in the page's language (German digits and order), not the browser's.
+    times = page.locator("#items time").all_inner_texts()
+    assert len(times) == 2
+    assert all(re.fullmatch(r"\d{2}\.\d{2}\.\d{4}, \d{2}:\d{2}", text) for text in times), times
+    screenshot("live-inbox-de")
     assert csp_violations == []

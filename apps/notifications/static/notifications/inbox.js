@@ -2,6 +2,8 @@
 // the server rendered, the unread count follows, and what is shown is marked seen. Items can be
 // marked read one by one or all at once (the JSON API, with the session and its CSRF token).
 // A static file rather than an inline script: the Content-Security-Policy allows 'self' scripts.
+// Its words come translated from the page (data-* attributes of #status and #items), and times
+// are written in the page's language, so it needs no message catalogue of its own.
 (function () {
   "use strict";
   const list = document.getElementById("items");
@@ -13,8 +15,11 @@
   const NIL = "00000000-0000-0000-0000-000000000000";
   // The stream sends items at least once (a reconnect may repeat some): drop repeats by id.
   const known = new Set(Array.from(list.children, (li) => li.dataset.id));
-  // One format for every time on the page, in the browser's time zone.
-  const format = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+  // One format for every time on the page: the page's language, the browser's time zone.
+  const format = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
+    dateStyle: "medium",
+    timeStyle: "short",
+  });
 
   function post(url, body) {
     return fetch(url, {
@@ -47,7 +52,7 @@
           unread.textContent = Math.max(0, Number(unread.textContent) - 1);
         }
       })
-      .catch(() => { status.textContent = "could not mark it read; try again"; })
+      .catch(() => { status.textContent = status.dataset.readFailed; })
       .finally(() => { button.disabled = false; });
   }
 
@@ -71,7 +76,7 @@
     const button = document.createElement("button");
     button.type = "button";
     button.className = "mark-read secondary";
-    button.textContent = "Mark read";
+    button.textContent = list.dataset.markRead;
     li.append(text, button);
     list.prepend(li);
     empty.hidden = true;
@@ -89,15 +94,15 @@
         list.querySelectorAll("li.unread").forEach((li) => li.classList.remove("unread"));
         unread.textContent = "0";
       })
-      .catch(() => { status.textContent = "could not mark all read; try again"; })
+      .catch(() => { status.textContent = status.dataset.readAllFailed; })
       .finally(() => { readAll.disabled = false; });
   });
 
   list.querySelectorAll("time").forEach(showTime);
 
   const source = new EventSource(list.dataset.streamUrl);
-  source.addEventListener("open", () => { status.textContent = "live"; });
-  source.addEventListener("error", () => { status.textContent = "reconnecting…"; });
+  source.addEventListener("open", () => { status.textContent = status.dataset.live; });
+  source.addEventListener("error", () => { status.textContent = status.dataset.reconnecting; });
   source.addEventListener("notification", (event) => {
     const item = JSON.parse(event.data);
     if (known.has(item.id) || item.archived_at) return;

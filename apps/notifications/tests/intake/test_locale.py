@@ -2,24 +2,19 @@
 a German reader gets German inbox items, emails and digests (dates and numbers their way, in
 their time zone) while English stays exactly as it was."""
 
-import io
 import uuid
-from pathlib import Path
 
 import pytest
 import time_machine
-from babel.messages.extract import DEFAULT_KEYWORDS, extract
-from babel.messages.pofile import read_po
 from django.conf import settings
 from django.core import mail
-from django.utils.translation.template import templatize
 
 from apps.notifications.models import Delivery, ErasedSubject, Notification, NotificationSchedule, RecipientLocale
 from apps.notifications.services import deliveries_send, delivery_attempt, events_ingest
 from apps.notifications.tests.conftest import envelope, rating_event
 from apps.notifications.tests.intake.digest_support import close, ingest, rating_at, utc
+from tests.translations import ROOT, catalog, messages_of, untranslated
 
-ROOT = Path(settings.BASE_DIR)
 # Every file whose words reach a notice's reader.
 SOURCES = [
     ROOT / "apps/notifications/events.py",
@@ -27,49 +22,22 @@ SOURCES = [
     ROOT / "apps/notifications/intake/erasure.py",
     ROOT / "apps/notifications/account_notices.py",
 ]
-# gettext_noop: texts translated later, from a variable (the notice types' labels).
-KEYWORDS = {**DEFAULT_KEYWORDS, "gettext_noop": None}
 TEMPLATES = sorted((ROOT / "templates/notifications/email").glob("*.*"))
-
-
-def _messages(path: Path) -> set[tuple[str | None, str]]:
-    """(context, msgid) of every translatable text of a module or template, extracted as
-    makemessages does (a template is first turned into gettext calls by Django's templatize)."""
-    text = path.read_text()
-    if path.suffix != ".py":
-        text = templatize(text, origin=str(path))
-    found = set()
-    for _lineno, message, _comments, context in extract("python", io.BytesIO(text.encode()), KEYWORDS):
-        found.add((context, message[0] if isinstance(message, tuple) else message))
-    return found
-
-
-def _catalog(language: str):
-    with (ROOT / "locale" / language / "LC_MESSAGES" / "django.po").open("rb") as f:
-        return read_po(f, locale=language)
 
 
 def test_the_notices_have_texts_to_translate():
     # The extraction itself works: a template or module without messages would pass vacuously.
     for path in [*SOURCES, *TEMPLATES]:
-        assert _messages(path), path
-    assert (None, "New %(stars)s rating from %(name)s") in _messages(SOURCES[0])
-    assert ("digest day (Django date format)", "D d M Y") in _messages(SOURCES[1])
+        assert messages_of(path), path
+    assert (None, "New %(stars)s rating from %(name)s") in messages_of(SOURCES[0])
+    assert ("digest day (Django date format)", "D d M Y") in messages_of(SOURCES[1])
 
 
 @pytest.mark.parametrize("language", [code for code, _name in settings.LANGUAGES if code != "en"])
 def test_every_text_of_the_notices_is_translated(language):
-    catalog = _catalog(language)
-    missing = []
-    for path in [*SOURCES, *TEMPLATES]:
-        for context, msgid in sorted(_messages(path), key=str):
-            message = catalog.get(msgid, context=context)
-            strings = message.string if message is not None and isinstance(message.string, tuple) else None
-            if message is None or message.fuzzy or not all(strings or [message.string]):
-                missing.append(f"{path.relative_to(ROOT)}: {msgid!r}")
-    assert missing == []
+    assert untranslated(language, [*SOURCES, *TEMPLATES]) == []
     # Nor anything else in the file left fuzzy or empty.
-    assert [m.id for m in catalog if m.id and (m.fuzzy or not m.string)] == []
+    assert [m.id for m in catalog(language) if m.id and (m.fuzzy or not m.string)] == []
 
 
 def _locale_set(recipient, locale: str, *, at: str = "2026-01-01T00:00:00+00:00") -> dict:
