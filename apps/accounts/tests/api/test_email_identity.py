@@ -150,12 +150,22 @@ def test_normalisation_is_idempotent_and_its_result_passes_the_validator(raw):
     assert email_normalize(normal) == normal
 
 
+def _normal_or_none(raw):
+    try:
+        return email_normalize(raw)
+    except Exception:  # noqa: BLE001 (not an address: it names no account)
+        return None
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(emails=st.lists(EMAILS, min_size=2, max_size=4))
 @example(emails=["alice@example.com", f"{CYRILLIC_A}lice@example.com", f"ALICE@{FULLWIDTH_E}xample.com"])
 @example(emails=["bob@example.com", f"bob@{FULLWIDTH_E}xample.com", f"AL{TURKISH_DOTTED_I}CE@example.com"])
+# A partner makes the account, then its owner signs up with the same address (Hypothesis's find).
+@example(emails=["x", "y", "0@example.com", "0@EXAMPLE.com"])
 def test_no_input_is_a_500_or_a_second_account_for_one_address(emails):
     partner = _partner()
+    made_by_partner = set()
     for n, email in enumerate(emails):
         kind = n % 3
         if kind == 0:
@@ -164,7 +174,13 @@ def test_no_input_is_a_500_or_a_second_account_for_one_address(emails):
             response = _signup("/api/v1/providers/", email)
         else:
             response = partner.post("/v1/customers", {"name": "Someone", "email": email})
-        assert response.status_code in (201, 400, 409), (email, response.status_code, response.content[:300])
+            if response.status_code == 201:
+                made_by_partner.add(response.json()["email"])
+        allowed = {201, 400, 409}
+        if kind != 2 and _normal_or_none(email) in made_by_partner:
+            # A sign-up with the address of an account a partner made claims it (a link is mailed).
+            allowed.add(202)
+        assert response.status_code in allowed, (email, response.status_code, response.content[:300])
     # A profile change to each address as well.
     someone = CustomerFactory(user__email="someone-else@example.org")
     for email in emails:
