@@ -93,6 +93,17 @@ class DataExportReady(AccountEmail):
 
 
 @dataclass(frozen=True, kw_only=True)
+class DataExportRequested(Event):
+    """A user asked for their data export: the build's own request, sent to the accounts
+    build task on the default queue, not to the intake. Through the outbox, so a broker that is
+    down when the user asks delays the build instead of losing it; the build confirms it."""
+
+    TYPE = "account.export_requested"
+
+    export_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class DataExportPartRequested(Event):
     """A request for one remote part of a user's data export (``apps.core.exports``), sent to
     the task the part registered, on its queue, not to the intake.
@@ -146,4 +157,4 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     AccountErased,
 )
 # Published to a task other than the notifications intake (each names its consumer).
-REQUEST_TYPES: tuple[type[Event], ...] = (DataExportPartRequested,)
+REQUEST_TYPES: tuple[type[Event], ...] = (DataExportRequested, DataExportPartRequested)

@@ -12,7 +12,6 @@ valid for ``ACCOUNT_EXPORT_LINK_TTL``; a user asks at most once per ``ACCOUNT_EX
 import logging
 from datetime import timedelta
 
-from celery import current_app
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
@@ -31,6 +30,9 @@ logger = logging.getLogger(__name__)
 ARCHIVE_FORMAT = "marketplace-ratings.export/1"
 _SALT = "accounts.data-export"
 BUILD_TASK = "accounts.data_export_build"
+# The outbox's batch of build requests (``events.DataExportRequested``); BUILD_TASK, one
+# export id, is what requests made before the outbox carried them are still queued as.
+BUILD_REQUESTS_TASK = "accounts.data_export_build_requests"
 ATTACH_TASK = "accounts.data_export_attach"
 
 
@@ -72,10 +74,37 @@ def data_export_request(*, user: User) -> DataExport:
         if available_at > now:
             raise ExportTooSoon(available_at)
     export = DataExport.objects.create(user=user, requested_at=now)
-    # After commit: the task must find the row (and none is queued for a rolled-back request).
-    # By name, as the outbox sends: the task module imports this one.
-    transaction.on_commit(lambda: current_app.send_task(BUILD_TASK, args=[str(export.pk)]))
+    # Through the outbox, in this transaction: a broker down at this moment delays the build
+    # rather than losing it (the user could not ask again for a day).
+    events.publish(
+        events.DataExportRequested(recipient_user_id=str(user.pk), export_id=str(export.pk)),
+        task_name=BUILD_REQUESTS_TASK,
+        queue=DEFAULT_QUEUE,
+    )
     return export
+
+
+def data_export_build_requests(*, envelopes: list[dict]) -> int:
+    """Build the export each outbox request names (``events.DataExportRequested``), each in its
+    own transaction, which confirms the request. Returns how many were built.
+
+    Idempotent as the build is: a request delivered twice finds its export built. A message
+    that is not such a request is logged and left unconfirmed, for staff to see once it is dead.
+    """
+    built = 0
+    for envelope in envelopes:
+        data = envelope.get("data") if isinstance(envelope, dict) else None
+        if (
+            not isinstance(data, dict)
+            or (envelope.get("type"), envelope.get("version"))
+            != (events.DataExportRequested.TYPE, events.DataExportRequested.VERSION)
+            or not isinstance(envelope.get("id"), str)
+            or not isinstance(data.get("export_id"), str)
+        ):
+            logger.warning("accounts: not a data export request, skipped: %r", envelope)
+            continue
+        built += data_export_build(export_id=data["export_id"], request_id=envelope["id"])
+    return built
 
 
 def data_export_archive(user: User, *, at) -> dict:
@@ -127,7 +156,7 @@ def _ready(export: DataExport, *, now) -> None:
     logger.info("accounts: data export %s ready (%d sections)", export.pk, len(export.archive) - 2)
 
 
-def data_export_build(*, export_id) -> bool:
+def data_export_build(*, export_id, request_id: str | None = None) -> bool:
     """Build the local sections and ask each remote part for its own; ``False`` when there was nothing to do.
 
     With no remote part registered the export is ready at once: archive stored and email
@@ -135,9 +164,13 @@ def data_export_build(*, export_id) -> bool:
     (nothing is asked for a build that rolled back, nothing is lost when the worker dies after
     the commit) and ``data_export_attach`` completes the export when the last answer arrives.
     Idempotent: a delivered-twice task finds the export built (or gone, with its user) and stops.
+    ``request_id``, the outbox request that asked, is confirmed in the same transaction.
     """
     with transaction.atomic():
+        # The export's row first, then the outbox's, as the attach takes them.
         export = DataExport.objects.select_for_update().select_related("user").filter(pk=export_id).first()
+        if request_id:
+            outbox_confirm(event_ids=[request_id])
         if export is None or export.archive is not None:
             return False
         now, parts = timezone.now(), export_parts()

@@ -14,10 +14,11 @@ from rest_framework.test import APIClient
 
 from apps.accounts.exports import (
     ATTACH_TASK,
-    BUILD_TASK,
+    BUILD_REQUESTS_TASK,
     DATA_EXPORTS_PURGE,
     data_export_attach,
     data_export_build,
+    data_export_build_requests,
 )
 from apps.accounts.models import DataExport
 from apps.core import exports as core_exports
@@ -72,11 +73,15 @@ def broker(monkeypatch):
 
 
 def _build(broker: Broker, export_id) -> list[tuple[str, str]]:
-    """The build task, then the outbox dispatcher's round and every message it leads to."""
+    """Two rounds of the outbox dispatcher and every message they lead to: the build request,
+    then the remote parts' requests and their answers (the email's event stays in the outbox)."""
     broker.messages.clear()
-    assert data_export_build(export_id=export_id) is True
-    outbox_dispatch()
-    return broker.run()
+    delivered = []
+    for _ in range(2):
+        outbox_dispatch()
+        delivered += broker.run()
+    assert DataExport.objects.get(pk=export_id).archive is not None
+    return delivered
 
 
 def _ask(client, capture) -> dict:
@@ -86,14 +91,73 @@ def _ask(client, capture) -> dict:
     return response.json()
 
 
-def test_asking_answers_202_and_queues_the_build_after_commit(broker, django_capture_on_commit_callbacks):
+def test_asking_answers_202_and_publishes_the_build_request_to_the_outbox(broker, django_capture_on_commit_callbacks):
     customer = CustomerFactory()
 
     body = _ask(auth_client(customer.user), django_capture_on_commit_callbacks)
 
     export = DataExport.objects.get()
     assert body == {"id": str(export.pk), "status": "pending", "requested_at": _z(export.requested_at)}
-    assert broker.messages == [(BUILD_TASK, [str(export.pk)], {}, None)]
+    # Nothing goes to the broker from the request: the outbox carries the build request.
+    assert broker.messages == []
+    [request] = OutboxEvent.objects.filter(type="account.export_requested")
+    assert (request.task_name, request.queue, request.version, request.data) == (
+        BUILD_REQUESTS_TASK,
+        "default",
+        1,
+        {"recipient_user_id": str(customer.user.pk), "export_id": str(export.pk)},
+    )
+    assert outbox_dispatch() == 1
+    assert [(name, queue) for name, _, _, queue in broker.messages] == [(BUILD_REQUESTS_TASK, "default")]
+
+
+def test_a_broker_down_when_asked_delays_the_build_and_loses_nothing(
+    broker, django_capture_on_commit_callbacks, monkeypatch
+):
+    customer = CustomerFactory()
+    _ask(auth_client(customer.user), django_capture_on_commit_callbacks)
+    export = DataExport.objects.get()
+
+    def refused(*args, **kwargs):
+        raise ConnectionRefusedError("broker down")
+
+    with monkeypatch.context() as down:
+        down.setattr(current_app, "send_task", refused)
+        assert outbox_dispatch() == 0
+    export.refresh_from_db()
+    assert (export.status, export.archive) == ("pending", None)
+
+    # The broker is back: the next round sends the request, and the export is built and mailed.
+    _build(broker, export.pk)
+
+    export.refresh_from_db()
+    assert export.status == "ready"
+    assert OutboxEvent.objects.get(type="account.export_requested").confirmed_at is not None
+    assert OutboxEvent.objects.filter(type="account.export_ready").count() == 1
+
+
+def test_a_build_request_delivered_twice_builds_once_and_a_stranger_is_skipped(
+    broker, django_capture_on_commit_callbacks
+):
+    _ask(auth_client(CustomerFactory().user), django_capture_on_commit_callbacks)
+    export = DataExport.objects.get()
+    [request] = OutboxEvent.objects.filter(type="account.export_requested")
+    envelope = json.loads(json.dumps(request.envelope))
+    strangers = [
+        {**envelope, "type": "account.deleted"},
+        {**envelope, "version": 2},
+        {**envelope, "data": {"export_id": 7}},
+        {**envelope, "id": None},
+        "not an envelope",
+    ]
+
+    assert data_export_build_requests(envelopes=[envelope, envelope, *strangers]) == 1
+
+    export.refresh_from_db()
+    request.refresh_from_db()
+    assert export.archive is not None and export.parts_awaited == ["notifications"]
+    assert request.confirmed_at is not None
+    assert OutboxEvent.objects.filter(type="account.export_part_requested").count() == 1
 
 
 def test_the_archive_of_a_new_account_has_every_section(broker, django_capture_on_commit_callbacks):
@@ -101,8 +165,9 @@ def test_the_archive_of_a_new_account_has_every_section(broker, django_capture_o
     _ask(auth_client(customer.user), django_capture_on_commit_callbacks)
     export = DataExport.objects.get()
 
-    # The notifications part: asked on its queue, answered on the default one.
+    # The build request, then the notifications part: asked on its queue, answered on the default one.
     assert _build(broker, export.pk) == [
+        (BUILD_REQUESTS_TASK, "default"),
         ("notifications.data_export_sections", "notifications"),
         (ATTACH_TASK, "default"),
     ]
@@ -488,8 +553,9 @@ def test_the_email_is_published_once_every_part_is_in(broker, django_capture_on_
 def test_a_request_whose_answer_was_lost_is_asked_again(broker, django_capture_on_commit_callbacks, settings):
     _ask(auth_client(CustomerFactory().user), django_capture_on_commit_callbacks)
     export = DataExport.objects.get()
-    data_export_build(export_id=export.pk)
     outbox_dispatch()
+    assert broker.run() == [(BUILD_REQUESTS_TASK, "default")]
+    assert outbox_dispatch() == 1
     # The worker died with the request (or the broker lost the answer).
     broker.messages.clear()
     assert outbox_dispatch() == 0
