@@ -82,6 +82,9 @@ def test_the_inbox_page_shows_a_new_item_live(asgi_server, page, screenshot, csp
     page.locator("#status", has_text="live").wait_for()
     assert page.locator("#items li").count() == 1
     assert page.locator("#unread").inner_text() == "1"
+    # "live" is the stream's open; it hears new items once it has sent its first count (an item
+    # committed in between would only be in the count, not added to the list).
+    page.locator("#unread[data-live]").wait_for()
 
     # The worker's ingest, committed in this process: Redis pub/sub rings the page's stream.
     events_ingest(envelopes=[envelope(recipient_id=provider.user.pk, customer_name="Grace", score=4)])
