@@ -325,20 +325,26 @@ class Run:
         healed = self.inject()
         at_heal = self.poster.snapshot()
         log(f"{self.fault}: healed; {len(at_heal)} ratings accepted so far")
-        time.sleep(max(0.0, healed + args.after_seconds - time.monotonic()))
-        self.poster.finish()
-        accepted = self.poster.snapshot()
-
+        # Polled from the heal on, while the stream still runs: the ratings of the backlog may be
+        # through before the stream ends.
         converged = None
+        streaming = True
         deadline = healed + args.lost_after
         while True:
+            if streaming and time.monotonic() >= healed + args.after_seconds:
+                self.poster.finish()
+                streaming = False
+            accepted = self.poster.snapshot()
             done, states = self.complete(accepted)
             now = time.monotonic()
             if converged is None and at_heal.keys() <= done:
                 converged = now - healed
-            if len(done) == len(accepted) or now > deadline:
+            if (not streaming and len(done) == len(accepted)) or now > deadline:
                 break
             time.sleep(0.5)
+        if streaming:
+            self.poster.finish()
+            accepted = self.poster.snapshot()
         all_done = time.monotonic() - healed if len(done) == len(accepted) else None
         time.sleep(3)  # a late duplicate would show up now
         done, states = self.complete(accepted)
@@ -470,13 +476,14 @@ def main() -> int:
         if template:
             with suppress(Exception):
                 harness.pg_execute(f"DROP DATABASE IF EXISTS {template} WITH (FORCE)")
-    meta["machine"]["load_avg_after"] = os.getloadavg()
-    print()
-    print_table(rows)
-    print(f"load average before {meta['machine']['load_avg_before']}, after {meta['machine']['load_avg_after']}")
-    out = out_dir / f"faults-{stamp}.json"
-    out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
-    print(f"written {out} (process logs under {logs_dir})")
+        # Written even when interrupted: the rows measured so far are worth keeping.
+        meta["machine"]["load_avg_after"] = os.getloadavg()
+        print()
+        print_table(rows)
+        print(f"load average before {meta['machine']['load_avg_before']}, after {meta['machine']['load_avg_after']}")
+        out = out_dir / f"faults-{stamp}.json"
+        out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+        print(f"written {out} (process logs under {logs_dir})")
     return 0 if all(r.get("within_30s") and not r.get("unexpected_exits") for r in rows) else 1
 
 
