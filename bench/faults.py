@@ -67,6 +67,12 @@ FROM notifications_notification n
 LEFT JOIN notifications_delivery d ON d.event_id = n.event_id AND d.recipient_id = n.recipient_id
 GROUP BY 1, 2
 """
+# The deliveries still unsent at the end and what holds them: a put-back (breaker open, every
+# slot busy) writes no log line, only last_error and next_attempt_at.
+UNSENT_SQL = """
+SELECT channel, status, attempts, left(last_error, 160), round(extract(epoch FROM next_attempt_at - now()))::int
+FROM notifications_delivery WHERE status <> 'sent' ORDER BY next_attempt_at DESC LIMIT 5
+"""
 
 
 def log(message: str) -> None:
@@ -368,6 +374,10 @@ class Run:
             "all_delivered_after_heal_s": None if all_done is None else round(all_done, 1),
             "lost": len(accepted) - len(done),
             "lost_states": dict(Counter(states.values()).most_common(5)),
+            "unsent_deliveries": [
+                dict(zip(("channel", "status", "attempts", "last_error", "due_in_s"), row, strict=True))
+                for row in harness.query(self.db, UNSENT_SQL)
+            ],
             "duplicate_emails": sum(n - 1 for n in emails.values() if n > 1),
             "duplicate_webhooks": sum(n - 1 for n in hooks.values() if n > 1),
             "webhook_requests": sum(self.hook.seen.values()),
