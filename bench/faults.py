@@ -406,12 +406,11 @@ class Run:
                 raise RuntimeError(f"webhook registration refused: {status} {body}")
 
 
-def make_template(workdir: Path) -> str:
-    name = f"mr_faults_tpl_{uuid.uuid4().hex[:8]}"
+def make_template(name: str, workdir: Path) -> None:
+    """One migrated database that every fault's database is cloned from (faster than migrating)."""
     harness.pg_execute(f"CREATE DATABASE {name}")
     env = harness.Stack(workdir).env(DATABASE_URL=harness.db_url(name), CELERY_BROKER_URL="memory://")
     harness.manage(env, "migrate", "--noinput", timeout=600)
-    return name
 
 
 def print_table(rows: list[dict]) -> None:
@@ -461,9 +460,10 @@ def main() -> int:
         "logs": str(logs_dir),
     }
     rows: list[dict] = []
-    template = None
+    # Named before it exists, so an interrupted migration still drops it.
+    template = f"mr_faults_tpl_{uuid.uuid4().hex[:8]}"
     try:
-        template = make_template(logs_dir)
+        make_template(template, logs_dir)
         for fault in args.only:
             workdir = logs_dir / fault
             workdir.mkdir()
@@ -483,9 +483,8 @@ def main() -> int:
             rows.append(row)
             log(f"{fault}: {json.dumps(row)}")
     finally:
-        if template:
-            with suppress(Exception):
-                harness.pg_execute(f"DROP DATABASE IF EXISTS {template} WITH (FORCE)")
+        with suppress(Exception):
+            harness.pg_execute(f"DROP DATABASE IF EXISTS {template} WITH (FORCE)")
         # Written even when interrupted: the rows measured so far are worth keeping.
         meta["machine"]["load_avg_after"] = os.getloadavg()
         print()
