@@ -627,8 +627,10 @@ class HookHost:
     port) to the breakers and per-destination limits, whatever its endpoints do.
 
     ``mode``: "ok" answers 200, "flaky" answers 500 to every other request (per webhook-id: the
-    first try fails, the retry succeeds), "hang" accepts connections and never answers.
-    Records the arrival time of every request and which webhook-ids were answered 200.
+    first try fails, the retry succeeds), "5xx" answers 500 to every request, "hang" accepts
+    connections and never answers (a keep-alive connection opened before reads its next request
+    and holds it too). ``set_mode`` switches it while it runs. Records the arrival time of every
+    request and which webhook-ids were answered 200.
     """
 
     def __init__(self, address: str, mode: str = "ok"):
@@ -664,9 +666,19 @@ class HookHost:
                 continue
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
+    def set_mode(self, mode: str) -> None:
+        """Switch the answers from the next request on; leaving "hang" drops the held connections."""
+        with self.lock:
+            self.mode = mode
+            held, self.held = (self.held, []) if mode != "hang" else ([], self.held)
+        for conn in held:
+            with contextlib.suppress(OSError):
+                conn.close()
+
     def _handle(self, conn: socket.socket) -> None:
         conn.settimeout(10)
         reader = conn.makefile("rb")
+        held = False
         try:
             while True:
                 request_line = reader.readline()
@@ -679,8 +691,13 @@ class HookHost:
                 reader.read(int(headers.get("content-length") or 0))
                 webhook_id = headers.get("webhook-id", "")
                 with self.lock:
+                    if self.mode == "hang":
+                        # Without this a client's pooled connection would still be answered.
+                        self.held.append(conn)
+                        held = True
+                        return
                     self.seen[webhook_id] += 1
-                    fail = self.mode == "flaky" and self.seen[webhook_id] % 2 == 1
+                    fail = self.mode == "5xx" or (self.mode == "flaky" and self.seen[webhook_id] % 2 == 1)
                     if not fail:
                         self.accepted[webhook_id] += 1
                         self.accepted_at.setdefault(webhook_id, time.time())
@@ -691,7 +708,8 @@ class HookHost:
         except OSError:
             return
         finally:
-            conn.close()
+            if not held:
+                conn.close()
 
     def close(self) -> None:
         self.closing.set()
