@@ -429,6 +429,21 @@ def reopens_at(key: str) -> datetime | None:
     return _open_until(breaker_for(key))
 
 
+def retry_at(key: str) -> datetime:
+    """When a send that ``key``'s breaker refused should come back.
+
+    Open: when it lets its trial through. Otherwise another caller holds the half-open trial,
+    whose outcome closes or reopens the breaker within the send deadline: come back shortly.
+    A whole reset timeout would be wrong there: a send put back while a successful trial
+    releases its destination's waiting deliveries misses that release, and waited out the
+    reset timeout behind a healthy destination (the fault matrix's webhook rows).
+    """
+    until = reopens_at(key)
+    if until is not None:
+        return until
+    return datetime.now(UTC) + timedelta(seconds=settings.NOTIFICATIONS_BUSY_RETRY_SECONDS)
+
+
 def breaker_states() -> dict[str, str]:
     """Every known breaker's state, ``{key: "closed" | "open" | "half-open"}``.
 

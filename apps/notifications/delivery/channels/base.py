@@ -96,7 +96,7 @@ def provider_rows(channel: str) -> list[DeliveryProvider]:
 
 
 def reopens_at(provider_ids: list[str]) -> datetime | None:
-    """The earliest time one of these providers' open breakers lets a trial through."""
-    times = [breakers.reopens_at(breakers.provider_key(pid)) for pid in provider_ids]
-    known = [t for t in times if t is not None]
-    return min(known) if known else None
+    """The earliest time one of these providers' breakers, which refused a send, lets one through
+    (``breakers.retry_at``: an open one's trial, or shortly while another holds the trial)."""
+    times = [breakers.retry_at(breakers.provider_key(pid)) for pid in provider_ids]
+    return min(times) if times else None

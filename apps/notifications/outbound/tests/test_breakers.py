@@ -5,6 +5,7 @@ import sys
 import threading
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,34 @@ def test_breaker_lifecycle_in_one_process_memory_storage(settings, key):
     assert breakers.allow(key)
     assert breakers.reopens_at(key) is None
     assert {move: _transitions("origin", *move) - before[move] for move in moves} == dict.fromkeys(moves, 1)
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["memory", "redis"])
+def test_a_send_refused_while_another_holds_the_trial_comes_back_shortly(settings, key, shared):
+    # Not a whole reset timeout later: the trial decides within the send deadline, and a put-back
+    # racing a successful trial's release would wait behind a healthy destination.
+    if shared and not os.environ.get("REDIS_URL"):
+        pytest.skip("needs REDIS_URL")
+    settings.REDIS_URL = os.environ.get("REDIS_URL", "") if shared else ""
+    settings.BREAKER_FAIL_MAX = 1
+    settings.BREAKER_RESET_TIMEOUT = 0.5
+    settings.NOTIFICATIONS_BUSY_RETRY_SECONDS = 2
+
+    _trip(key, 1)
+    opened = breakers.retry_at(key)
+    assert opened == breakers.reopens_at(key)  # open: when its trial is let through
+    assert opened <= datetime.now(UTC) + timedelta(seconds=0.5)
+    _wait_until_allowed(key, 5)
+    assert breakers.allow(key)  # this caller holds the trial…
+    assert not breakers.allow(key)  # …so another is refused, and comes back within seconds
+    assert breakers.retry_at(key) <= datetime.now(UTC) + timedelta(seconds=2)
+
+    # The trial succeeds between a refusal and the refused send asking when to come back (the
+    # race the fault matrix caught): the breaker reads closed, and the answer is still shortly.
+    breakers.record_success(key)
+    before = datetime.now(UTC)
+    refused_until = breakers.retry_at(key)
+    assert before + timedelta(seconds=1.9) <= refused_until <= datetime.now(UTC) + timedelta(seconds=2)
 
 
 def test_a_success_resets_the_failure_count(settings, key):

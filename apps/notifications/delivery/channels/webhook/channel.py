@@ -95,7 +95,7 @@ class WebhookSession:
             return SendResult(
                 result=Result.SKIPPED,
                 error=f"circuit breaker open for {whose}",
-                reschedule_at=breakers.reopens_at(held),
+                reschedule_at=breakers.retry_at(held),
                 lines=[AttemptLine(target=target, outcome="skipped_open", error="circuit breaker open")],
             )
         body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
