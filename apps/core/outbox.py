@@ -212,7 +212,14 @@ def _send(group: list[OutboxEvent]) -> None:
         [row.trace for row in group],
         attributes={"messaging.destination.name": first.queue, "messaging.batch.message_count": len(group)},
     ):
-        current_app.send_task(first.task_name, args=args, queue=first.queue)
+        # The wait for RabbitMQ's confirmation, where the dispatcher asked for one: bounded, so
+        # a broker that stops answering fails the round instead of holding the dispatcher.
+        current_app.send_task(
+            first.task_name,
+            args=args,
+            queue=first.queue,
+            confirm_timeout=settings.OUTBOX_PUBLISH_CONFIRM_TIMEOUT_SECONDS,
+        )
 
 
 @dataclass(frozen=True)

@@ -34,3 +34,7 @@ OUTBOX_DISPATCHER_HEARTBEAT_FILE = env("OUTBOX_DISPATCHER_HEARTBEAT_FILE", defau
 # A consumer that shares the publisher's database confirms an event with one UPDATE instead of
 # a task round trip through the broker; the notifications deployment (own database) sends it.
 OUTBOX_CONFIRM_INLINE = env.bool("OUTBOX_CONFIRM_INLINE", default=True)
+# On RabbitMQ the dispatcher's publishes wait for the broker's confirmation (publisher
+# confirms), at most this long: a publish into a dropped connection then fails and is sent
+# again at the next round, instead of counting as dispatched.
+OUTBOX_PUBLISH_CONFIRM_TIMEOUT_SECONDS = env.float("OUTBOX_PUBLISH_CONFIRM_TIMEOUT_SECONDS", default=5.0)

@@ -101,8 +101,18 @@ def test_dispatch_sends_one_task_per_batch_with_the_batchs_envelopes(settings):
         assert outbox.outbox_dispatch() == 250
 
     assert send.call_args_list == [
-        mock.call("notifications.ingest_events", args=[[row.envelope for row in rows[:200]]], queue="notifications"),
-        mock.call("notifications.ingest_events", args=[[row.envelope for row in rows[200:]]], queue="notifications"),
+        mock.call(
+            "notifications.ingest_events",
+            args=[[row.envelope for row in rows[:200]]],
+            queue="notifications",
+            confirm_timeout=5.0,
+        ),
+        mock.call(
+            "notifications.ingest_events",
+            args=[[row.envelope for row in rows[200:]]],
+            queue="notifications",
+            confirm_timeout=5.0,
+        ),
     ]
     assert OutboxEvent.objects.filter(dispatched_at__isnull=False, attempts=1, locked_until__isnull=True).count() == 250
     assert _sample("outbox_events_dispatched_total", {"path": "dispatcher", "outcome": "ok"}) == dispatched + 250
@@ -118,10 +128,15 @@ def test_dispatch_groups_by_task_and_queue_and_sends_old_single_envelope_rows_on
         assert outbox.outbox_dispatch() == 5
 
     assert send.call_args_list == [
-        mock.call("notifications.ingest_events", args=[[first.envelope, second.envelope]], queue="notifications"),
-        mock.call("search.index", args=[[other.envelope]], queue="default"),
-        mock.call("notifications.ingest_event", args=[old_a.envelope], queue="notifications"),
-        mock.call("notifications.ingest_event", args=[old_b.envelope], queue="notifications"),
+        mock.call(
+            "notifications.ingest_events",
+            args=[[first.envelope, second.envelope]],
+            queue="notifications",
+            confirm_timeout=5.0,
+        ),
+        mock.call("search.index", args=[[other.envelope]], queue="default", confirm_timeout=5.0),
+        mock.call("notifications.ingest_event", args=[old_a.envelope], queue="notifications", confirm_timeout=5.0),
+        mock.call("notifications.ingest_event", args=[old_b.envelope], queue="notifications", confirm_timeout=5.0),
     ]
 
 
@@ -323,7 +338,7 @@ def test_concurrent_dispatchers_never_send_the_same_row(settings, monkeypatch, r
     sent: list[str] = []
     lock = threading.Lock()
 
-    def send_task(name, *, args, queue):
+    def send_task(name, *, args, queue, confirm_timeout):
         time.sleep(0.002)  # a broker round trip: lets the dispatchers interleave
         with lock:
             sent.extend(envelope["id"] for envelope in args[0])

@@ -79,8 +79,21 @@ def test_the_command_once_dispatches_what_is_due_and_exits(capsys):
         call_command("outbox_dispatcher", "--once")
     assert capsys.readouterr().out == "3 outbox events dispatched\n"
     send.assert_called_once_with(
-        "notifications.ingest_events", args=[[row.envelope for row in rows]], queue="notifications"
+        "notifications.ingest_events", args=[[row.envelope for row in rows]], queue="notifications", confirm_timeout=5.0
     )
+
+
+def test_on_rabbitmq_the_dispatcher_asks_for_publisher_confirms_and_other_brokers_are_left_alone(monkeypatch):
+    from celery import current_app
+
+    from apps.core.management.commands.outbox_dispatcher import publisher_confirms
+
+    for url, confirmed in (("amqp://guest:guest@127.0.0.1:5672//", True), ("redis://127.0.0.1:6379/0", False)):
+        monkeypatch.setitem(current_app.conf, "broker_url", url)
+        monkeypatch.setitem(current_app.conf, "broker_transport_options", {"write_timeout": 3})
+        publisher_confirms()
+        expected = {"write_timeout": 3, "confirm_publish": True} if confirmed else {"write_timeout": 3}
+        assert current_app.conf.broker_transport_options == expected
 
 
 def _database_url() -> str:

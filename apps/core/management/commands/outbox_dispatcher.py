@@ -34,6 +34,24 @@ LISTEN_CONNECT_TIMEOUT = 5
 CONNECTION_CHECK_SECONDS = 1.0
 
 
+def publisher_confirms() -> None:
+    """On RabbitMQ, this process's publishes wait for the broker's confirmation.
+
+    Without it, a batch written into a connection that the broker (or the network) is dropping
+    raises nothing: its events count as dispatched and wait out OUTBOX_CONFIRM_TIMEOUT_SECONDS
+    before they are sent again (the broker-rabbitmq row of ``bench/faults.py``). Confirmed,
+    such a publish fails and the next round sends the batch again. Only
+    here, before the first connection: the dispatcher bounds each wait
+    (OUTBOX_PUBLISH_CONFIRM_TIMEOUT_SECONDS, ``apps.core.outbox``); other publishers do not.
+    """
+    from celery import current_app
+
+    if current_app.conf.broker_url.split("://", 1)[0] in ("amqp", "pyamqp", "amqps"):
+        options = dict(current_app.conf.broker_transport_options or {})
+        options["confirm_publish"] = True
+        current_app.conf.broker_transport_options = options
+
+
 def _backoff(failures: int) -> float:
     return min(BACKOFF_MAX_SECONDS, BACKOFF_FIRST_SECONDS * 2 ** (failures - 1))
 
@@ -157,6 +175,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, once: bool = False, **options):
         tracing.setup("dispatcher")
+        publisher_confirms()
         if once:
             sent = outbox_dispatch(path="dispatcher")
             self.stdout.write(f"{sent} outbox events dispatched")
