@@ -283,6 +283,21 @@ class Stack:
         env.update({k: str(v) for k, v in overrides.items()})
         return env
 
+    def notifications_env(self, *, database_url: str, broker_url: str, cache_url: str, smtp_port: int, **overrides):
+        """The environment of the separate notifications deployment (``config.settings.notifications``):
+        its own database, the main deployment's broker, and what production settings, which
+        these are, refuse to start without (a cache, a token for /metrics)."""
+        return self.env(
+            DJANGO_SETTINGS_MODULE="config.settings.notifications",
+            DATABASE_URL=database_url,
+            CELERY_BROKER_URL=broker_url,
+            REDIS_URL=cache_url,
+            METRICS_TOKEN="system-test-metrics-token",
+            EMAIL_URL=f"smtp://127.0.0.1:{smtp_port}",
+            SECURE_SSL_REDIRECT="false",
+            **overrides,
+        )
+
     def start(self, name: str, args: list[str], env: dict) -> subprocess.Popen:
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         process = subprocess.Popen(

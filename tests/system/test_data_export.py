@@ -19,14 +19,8 @@ def test_the_export_holds_the_inbox_of_the_notifications_deployment(stack, make_
     main = stack.web("main-web", main_env)
     stack.worker("main-worker", main_env, queues="default")
     stack.beat("main-beat", main_env)
-    notifications_env = stack.env(
-        DJANGO_SETTINGS_MODULE="config.settings.notifications",
-        DATABASE_URL=notifications_db,
-        CELERY_BROKER_URL=redis_broker.url,
-        REDIS_URL=cache_redis.url,
-        METRICS_TOKEN="system-test-metrics-token",
-        EMAIL_URL=f"smtp://127.0.0.1:{smtp.port}",
-        SECURE_SSL_REDIRECT="false",
+    notifications_env = stack.notifications_env(
+        database_url=notifications_db, broker_url=redis_broker.url, cache_url=cache_redis.url, smtp_port=smtp.port
     )
     stack.worker("notifications-worker", notifications_env, queues="notifications,deliveries")
 

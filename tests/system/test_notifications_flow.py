@@ -124,16 +124,8 @@ def test_split_deployment_serves_the_inbox_from_its_own_database(stack, make_db,
     main = stack.web("main-web", main_env)
     stack.worker("main-worker", main_env, queues="default")
     stack.beat("main-beat", main_env)
-    notifications_env = stack.env(
-        DJANGO_SETTINGS_MODULE="config.settings.notifications",
-        DATABASE_URL=notifications_db,
-        CELERY_BROKER_URL=rabbit_broker.url,
-        # Production settings (which these are) refuse to start without a cache.
-        REDIS_URL=cache_redis.url,
-        # …nor without a token for /metrics.
-        METRICS_TOKEN="system-test-metrics-token",
-        EMAIL_URL=f"smtp://127.0.0.1:{smtp.port}",
-        SECURE_SSL_REDIRECT="false",
+    notifications_env = stack.notifications_env(
+        database_url=notifications_db, broker_url=rabbit_broker.url, cache_url=cache_redis.url, smtp_port=smtp.port
     )
     notifications = stack.web("notifications-web", notifications_env)
     stack.worker("notifications-worker", notifications_env, queues="notifications,deliveries")

@@ -56,14 +56,11 @@ def test_a_rating_is_one_trace_from_the_post_to_the_email_across_the_split_deplo
     main = stack.web("main-web", main_env)
     stack.worker("main-worker", main_env, queues="default")
     stack.dispatcher("dispatcher", main_env)
-    notifications_env = stack.env(
-        DJANGO_SETTINGS_MODULE="config.settings.notifications",
-        DATABASE_URL=notifications_db,
-        CELERY_BROKER_URL=redis_broker.url,
-        REDIS_URL=cache_redis.url,
-        METRICS_TOKEN="system-test-metrics-token",
-        EMAIL_URL=f"smtp://127.0.0.1:{smtp.port}",
-        SECURE_SSL_REDIRECT="false",
+    notifications_env = stack.notifications_env(
+        database_url=notifications_db,
+        broker_url=redis_broker.url,
+        cache_url=cache_redis.url,
+        smtp_port=smtp.port,
         **tracing,
     )
     stack.worker(
