@@ -4,7 +4,9 @@ The path of one delivery:
 
 1. ``deliveries_enqueue`` (after the ingest commits, or the sweeper) groups deliveries by
    channel and destination (``ChannelSender.destination``: the webhook endpoint, the SMTP relays,
-   the push gateways) and sends one ``notifications.deliver_batch`` task per group chunk.
+   the push gateways) and sends one ``notifications.deliver_batch`` task per chunk of a
+   channel's ``message_key`` (the healthy webhook endpoints of one origin share a task; every
+   other destination is a task of its own).
 2. ``deliveries_send`` claims the group's due rows (compare-and-set, ``SKIP LOCKED``, a lease),
    takes one of the destination's concurrency slots (``outbound.limits``; none free: the group
    is rescheduled without spending an attempt, so a slow host can hold at most its own slots
@@ -68,15 +70,23 @@ def _group_key(delivery: Delivery) -> tuple[str, str]:
     return delivery.channel, channel_for(delivery.channel).destination(delivery)
 
 
+def _message_key(delivery: Delivery) -> tuple[str, str]:
+    """What one task carries: a channel's ``message_key`` when it has one (the healthy webhook
+    endpoints of one origin travel together), else its destination."""
+    channel = channel_for(delivery.channel)
+    key = getattr(channel, "message_key", channel.destination)
+    return delivery.channel, key(delivery)
+
+
 def deliveries_enqueue(*, deliveries: Iterable[Delivery], countdown: float | None = None) -> int:
-    """Send one batch task per (channel, destination) chunk; returns how many tasks were sent.
+    """Send one batch task per (channel, message key) chunk; returns how many tasks were sent.
 
     ``countdown``: the tasks run that many seconds from now (rows put back due shortly).
     A broker failure stops here: the rows stay due in the database and the sweeper sends them.
     """
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
     for delivery in deliveries:
-        groups[_group_key(delivery)].append(str(delivery.pk))
+        groups[_message_key(delivery)].append(str(delivery.pk))
     size = settings.NOTIFICATIONS_DELIVERY_BATCH
     sent = 0
     for ids in groups.values():
@@ -96,12 +106,43 @@ def deliveries_enqueue(*, deliveries: Iterable[Delivery], countdown: float | Non
 _CANCELLED = SendResult(result=Result.SKIPPED, error="cancelled before it was sent")
 
 
-def _send_group(
-    rows: list[Delivery], *, key: tuple[str, str], started: float, lease: Lease, healed: set[str]
+def _send_channel(
+    groups: list[tuple[tuple[str, str], list[Delivery]]], *, started: float, lease: Lease, healed: set[str]
 ) -> list[tuple[Delivery, SendResult, int]]:
-    """Send one destination's rows (``key``: channel, destination) through one session,
-    holding one of the destination's slots. Adds to ``healed`` the breaker keys whose
-    half-open trial this session's sends closed."""
+    """Send one channel's groups (one per destination) through one session, in order. Adds to
+    ``healed`` the breaker keys whose half-open trial this session's sends closed.
+
+    One task may carry several destinations of a channel (the healthy webhook endpoints of one
+    origin: ``message_key``): one claim, one cancellation check, one session (its breaker reads)
+    and one record for all of them. Once a send of one destination ran into a connect error or
+    its deadline, the groups after it are not sent behind it: they go back due at once and are
+    enqueued again as a task of their own.
+    """
+    channel = channel_for(groups[0][0][0])
+    results: list[tuple[Delivery, SendResult, int]] = []
+    with channel.session() as session:
+        # Checked once the session is open (connecting can take a while), right before sending.
+        with lease.lock:
+            held = still_held([row for _, rows in groups for row in rows], lease=lease.until)
+        handed_off: SendResult | None = None
+        for key, rows in groups:
+            if handed_off is not None:
+                results += [(row, handed_off, 0) for row in rows]
+                continue
+            sent = _send_group(session, rows, key=key, started=started, held=held)
+            results += sent
+            if any(outcome.destination_down for _, outcome, _ in sent):
+                handed_off = SendResult(result=Result.SKIPPED, error="", reschedule_at=timezone.now(), requeue=True)
+        gate = getattr(session, "gate", None)
+        if gate is not None:
+            healed.update(gate.healed)
+    return results
+
+
+def _send_group(
+    session, rows: list[Delivery], *, key: tuple[str, str], started: float, held: set
+) -> list[tuple[Delivery, SendResult, int]]:
+    """Send one destination's rows (``key``: channel, destination) holding one of its slots."""
     channel = channel_for(key[0])
     # A webhook endpoint takes its origin's slots, at most its fair share of them.
     slot_key, member = limits.split_member(":".join(key))
@@ -125,34 +166,27 @@ def _send_group(
     results: list[tuple[Delivery, SendResult, int]] = []
     held_back: SendResult | None = None
     try:
-        with channel.session() as session:
-            # Checked once the session is open (connecting can take a while), right before sending.
-            with lease.lock:
-                held = still_held(rows, lease=lease.until)
-            for row in rows:
-                if row.pk not in held:
-                    results.append((row, _CANCELLED, 0))
-                    continue
-                if held_back is None and time.monotonic() - started > budget:
-                    held_back = SendResult(result=Result.SKIPPED, error="", reschedule_at=timezone.now())
-                if held_back is not None:
-                    results.append((row, held_back, 0))
-                    continue
-                sent_started = time.monotonic()
-                # What the channel logs about this send carries the request behind its event.
-                with request_id_scope(row.request_id):
-                    sent = _traced_send(session, row)
-                results.append((row, sent, int((time.monotonic() - sent_started) * 1000)))
-                if sent.destination_down:
-                    # The rest would wait for the same deadline: they go back untouched and
-                    # come again when the failed one is due.
-                    when = retry.next_attempt_at(attempt=row.attempts, now=timezone.now())
-                    held_back = SendResult(
-                        result=Result.SKIPPED, error=f"held back: {sent.error}"[:2000], reschedule_at=when
-                    )
-            gate = getattr(session, "gate", None)
-            if gate is not None:
-                healed.update(gate.healed)
+        for row in rows:
+            if row.pk not in held:
+                results.append((row, _CANCELLED, 0))
+                continue
+            if held_back is None and time.monotonic() - started > budget:
+                held_back = SendResult(result=Result.SKIPPED, error="", reschedule_at=timezone.now())
+            if held_back is not None:
+                results.append((row, held_back, 0))
+                continue
+            sent_started = time.monotonic()
+            # What the channel logs about this send carries the request behind its event.
+            with request_id_scope(row.request_id):
+                sent = _traced_send(session, row)
+            results.append((row, sent, int((time.monotonic() - sent_started) * 1000)))
+            if sent.destination_down:
+                # The rest would wait for the same deadline: they go back untouched and
+                # come again when the failed one is due.
+                when = retry.next_attempt_at(attempt=row.attempts, now=timezone.now())
+                held_back = SendResult(
+                    result=Result.SKIPPED, error=f"held back: {sent.error}"[:2000], reschedule_at=when
+                )
     finally:
         limits.release(slot_key, token)
     return results
@@ -203,8 +237,11 @@ def deliveries_send(*, delivery_ids: Iterable[UUID | str]) -> dict[str, str]:
         groups: dict[tuple[str, str], list[Delivery]] = defaultdict(list)
         for row in rows:
             groups[_group_key(row)].append(row)
+        by_channel: dict[str, list[tuple[tuple[str, str], list[Delivery]]]] = defaultdict(list)
         for key, group in groups.items():
-            outcomes += _send_group(group, key=key, started=started, lease=lease, healed=healed[key[0]])
+            by_channel[key[0]].append((key, group))
+        for channel, its_groups in by_channel.items():
+            outcomes += _send_channel(its_groups, started=started, lease=lease, healed=healed[channel])
     finally:
         held_until = lease.release()
     record(outcomes, lease=held_until)

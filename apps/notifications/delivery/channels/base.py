@@ -78,11 +78,13 @@ class ChannelSender(Protocol):
     channel: str
 
     def destination(self, delivery: Delivery) -> str:
-        """The key deliveries are grouped, batched and concurrency-limited by."""
+        """The key deliveries are grouped, batched and concurrency-limited by (a channel may
+        also define ``message_key(delivery)``: what one task carries, several destinations'
+        groups; the destination when it does not)."""
         ...
 
     def session(self) -> AbstractContextManager[Session]:
-        """Connections that live for one group of sends."""
+        """Connections that live for one task's sends to this channel's destinations."""
         ...
 
 

@@ -339,3 +339,92 @@ def test_a_failing_endpoint_gets_one_of_its_origins_slots_a_healthy_one_its_shar
     assert [r.path for r in receiver.requests] == ["/healthy"]
     for token in held:
         limits.release(slots, token)
+
+
+def _webhook_tasks(send_task) -> list[set[str]]:
+    """The delivery ids of each webhook task sent (emails left out)."""
+    webhooks = {str(pk) for pk in Delivery.objects.filter(channel=Channel.WEBHOOK).values_list("pk", flat=True)}
+    tasks = []
+    for call in send_task.call_args_list:
+        ids = set(call.kwargs["args"][0]) & webhooks
+        if ids:
+            tasks.append(ids)
+    return tasks
+
+
+def test_healthy_endpoints_of_one_origin_share_a_task_a_failing_one_travels_alone(
+    receiver_factory, send_task, django_capture_on_commit_callbacks
+):
+    from apps.notifications.models import WebhookEndpoint
+
+    shared = receiver_factory(reply(204))
+    other = receiver_factory(reply(204))
+    owners = [uuid.uuid4() for _ in range(4)]
+    healthy = [
+        webhook_create(recipient_id=owner, url=shared.url(f"/{n}"), event_types=[])
+        for n, owner in enumerate(owners[:2])
+    ]
+    failing = webhook_create(recipient_id=owners[2], url=shared.url("/failing"), event_types=[])
+    WebhookEndpoint.objects.filter(pk=failing.pk).update(failing_since=timezone.now())
+    elsewhere = webhook_create(recipient_id=owners[3], url=other.url("/x"), event_types=[])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        events_ingest(envelopes=[envelope(recipient_id=owner) for owner in owners])
+
+    def ids(endpoint):
+        return {str(pk) for pk in Delivery.objects.filter(endpoint=endpoint).values_list("pk", flat=True)}
+
+    tasks = _webhook_tasks(send_task)
+    assert sorted(tasks, key=len) == sorted([ids(healthy[0]) | ids(healthy[1]), ids(failing), ids(elsewhere)], key=len)
+    # One task, and still each endpoint its own group: both arrive.
+    [together] = [task for task in tasks if len(task) == 2]
+    assert set(deliveries_send(delivery_ids=list(together)).values()) == {DeliveryStatus.SENT}
+    assert sorted(r.path for r in shared.requests) == ["/0", "/1"]
+
+    # Rows that come without their endpoint (the sweeper's) are sent one endpoint per task.
+    send_task.reset_mock()
+    Delivery.objects.filter(endpoint__in=healthy).update(status=DeliveryStatus.RETRY, next_attempt_at=timezone.now())
+    from apps.notifications.services import deliveries_sweep
+
+    deliveries_sweep()
+    assert sorted(_webhook_tasks(send_task), key=sorted) == sorted([ids(healthy[0]), ids(healthy[1])], key=sorted)
+
+
+def test_an_endpoint_that_starts_hanging_hands_its_task_neighbours_to_a_task_of_their_own(
+    receiver_factory, send_task, django_capture_on_commit_callbacks
+):
+    from apps.notifications.models import WebhookEndpoint
+
+    stop = threading.Event()
+    shared = receiver_factory(_paths({"/hang": _hang(stop), "/good": reply(204)}))
+    try:
+        hang_owner, good_owner = uuid.uuid4(), uuid.uuid4()
+        hanging = webhook_create(recipient_id=hang_owner, url=shared.url("/hang"), event_types=[])
+        good = webhook_create(recipient_id=good_owner, url=shared.url("/good"), event_types=[])
+        with django_capture_on_commit_callbacks(execute=True):
+            events_ingest(envelopes=[envelope(recipient_id=hang_owner), envelope(recipient_id=good_owner)])
+        [task] = _webhook_tasks(send_task)
+        # The hanging endpoint's delivery comes first in the task (it became due first).
+        Delivery.objects.filter(endpoint=hanging).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+        [waiting] = Delivery.objects.filter(endpoint=good)
+        send_task.reset_mock()
+
+        statuses = deliveries_send(delivery_ids=list(task))
+
+        # The good endpoint was not sent behind the deadline: it went back untouched, due now,
+        # and was enqueued again at once in a task of its own.
+        assert statuses[str(waiting.pk)] == DeliveryStatus.RETRY
+        waiting.refresh_from_db()
+        assert waiting.attempts == 0
+        assert [r.path for r in shared.requests] == ["/hang"]
+        assert _webhook_tasks(send_task) == [{str(waiting.pk)}]
+        assert send_task.call_args.kwargs["countdown"] < 1
+        assert deliveries_send(delivery_ids=[waiting.pk]) == {str(waiting.pk): DeliveryStatus.SENT}
+        # From its first failure the hanging endpoint travels alone.
+        assert WebhookEndpoint.objects.get(pk=hanging.pk).failing_since is not None
+        send_task.reset_mock()
+        with django_capture_on_commit_callbacks(execute=True):
+            events_ingest(envelopes=[envelope(recipient_id=hang_owner), envelope(recipient_id=good_owner)])
+        assert len(_webhook_tasks(send_task)) == 2
+    finally:
+        stop.set()

@@ -123,19 +123,19 @@ def _deliver(count, *, stack, django_capture_on_commit_callbacks, monkeypatch, v
 # A batch of ratings, whatever its size: the outbox claim and its mark (2); the consumer's take
 # of the batch (1); ingest (11: erased subjects, the readers' languages and time zones (2),
 # existing items, preferences, inbox INSERT, schedules, endpoints, devices, deliveries INSERT,
-# cancellations); the confirmation (1); per (channel, destination)
-# batch the claim, its rows, the recipients' quiet hours (email), the relays (email), the
-# cancellation check and the outcome (5 for email, 4 for webhooks), and the endpoints' health
-# (webhooks, 1). A webhook destination is one endpoint (a hanging endpoint must never sit in
-# front of another tenant's in one group), so the webhook part is per provider here: the
-# count grows with the endpoints a batch reaches, never with its ratings.
-STATEMENTS_PER_BATCH = 16 + 5 + 5 * PROVIDERS
-# One ingest message, one email batch, one webhook batch per endpoint.
-MESSAGES_PER_BATCH = 2 + PROVIDERS
-# Per (channel, destination) batch: the slot's acquire and release, the breaker read before
-# the first send and its reset after it (7 for email); for a webhook endpoint both its own and
-# its origin's breaker, and its answer taken off the origin's failure witnesses (11). Not per send.
-REDIS_ROUND_TRIPS_PER_BATCH = 7 + 11 * PROVIDERS
+# cancellations); the confirmation (1); per task the claim, its rows, the recipients' quiet
+# hours (email), the relays (email), the cancellation check and the outcome (5 for email, 4 for
+# webhooks), and the endpoints' health (webhooks, 1). The healthy endpoints of one origin share
+# a task (each still its own group, with its own slots and breaker), so the webhook part is one
+# task here however many endpoints a batch reaches.
+STATEMENTS_PER_BATCH = 16 + 5 + 5
+# One ingest message, one email batch, one webhook batch for the receiver's origin.
+MESSAGES_PER_BATCH = 3
+# Per email task: the slot's acquire and release, the breaker read before the first send and
+# its reset after it (7). Per webhook task: the origin's breaker read and reset once (4); per
+# endpoint its slot's acquire and release, its own breaker's read and reset, and its answer taken
+# off the origin's failure witnesses (7). Not per send.
+REDIS_ROUND_TRIPS_PER_BATCH = 7 + 4 + 7 * PROVIDERS
 
 
 # Version 2 is what the ratings app publishes (the intake decides the recipient); version 1,

@@ -148,7 +148,23 @@ class WebhookChannel:
     def destination(self, delivery: Delivery) -> str:
         # One group per endpoint, so a hanging endpoint's sends never sit in front of another's
         # in a group; the slots are the origin's, at most a fair share of them per endpoint.
+        # Several groups may share a task (``message_key``).
         return limits.member_key(breakers.origin_key(delivery.address), breakers.endpoint_key(delivery.endpoint_id))
+
+    def message_key(self, delivery: Delivery) -> str:
+        """What one task carries: every healthy endpoint of an origin together (one claim, one
+        session, one record for all of them); an endpoint that is failing (``failing_since``),
+        or whose row came without its endpoint (the sweeper's, a release's), alone.
+
+        Each endpoint is still its own group inside the task, with its own slots and breaker,
+        and a send that runs into a connect error or its deadline hands the groups after it
+        to a task of their own (``engine``): an endpoint that starts hanging delays the others
+        in its task by one deadline at most, once, and travels alone from its first failure.
+        """
+        endpoint = delivery.endpoint if Delivery.endpoint.is_cached(delivery) else None
+        if endpoint is None or endpoint.failing_since is not None:
+            return self.destination(delivery)
+        return breakers.origin_key(delivery.address)
 
     def slot_share(self, rows: list[Delivery]) -> int:
         """How many of its origin's concurrency slots this endpoint's group may count on.
