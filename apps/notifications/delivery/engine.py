@@ -157,10 +157,13 @@ def _send_group(
         share=channel.slot_share(rows) if member else 0,
     )
     if token is None:
+        # Enqueued again for when it is due: left to the sweeper it would wait for its next
+        # pass, several times the busy wait, behind a destination that may be free long before.
         busy = SendResult(
             result=Result.SKIPPED,
             error="destination busy: every concurrency slot is taken",
             reschedule_at=timezone.now() + timedelta(seconds=settings.NOTIFICATIONS_BUSY_RETRY_SECONDS),
+            requeue=True,
         )
         return [(row, busy, 0) for row in rows]
     results: list[tuple[Delivery, SendResult, int]] = []

@@ -326,9 +326,15 @@ def test_a_failing_endpoint_gets_one_of_its_origins_slots_a_healthy_one_its_shar
 
     held = [hold(failing)]  # one send of the failing endpoint in flight (hanging, say)
     [stuck] = _ingest(failing.recipient_id)
+    send_task.reset_mock()
     assert deliveries_send(delivery_ids=[stuck.pk]) == {str(stuck.pk): DeliveryStatus.RETRY}
     stuck.refresh_from_db()
     assert (stuck.attempts, stuck.last_error) == (0, "destination busy: every concurrency slot is taken")
+    # Enqueued again for when it is due, not left to the sweeper's next pass.
+    send_task.assert_called_once()
+    assert send_task.call_args.kwargs["args"] == [[str(stuck.pk)]]
+    wait = (stuck.next_attempt_at - timezone.now()).total_seconds()
+    assert wait <= send_task.call_args.kwargs["countdown"] <= settings.NOTIFICATIONS_BUSY_RETRY_SECONDS + 1
 
     held.append(hold(healthy))  # the healthy endpoint has one in flight: its share is two
     [fine] = _ingest(healthy.recipient_id)
