@@ -588,8 +588,30 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--hang-rate", type=float, default=25, help="ratings/s of each run of the hanging-host rows (default 25)"
     )
+    parser.add_argument(
+        "--broker",
+        default="rabbitmq",
+        choices=["rabbitmq", "redis"],
+        help="Celery broker: a private vhost of the RabbitMQ on 127.0.0.1:5672 (guest), as every shipped "
+        "topology runs, or Redis database BENCH_REDIS_DB (default rabbitmq)",
+    )
     parser.add_argument("--keep", action="store_true", help="leave the stack running for profiling (Ctrl-C ends)")
     return parser.parse_args()
+
+
+def rabbitmq_vhost(name: str) -> str:
+    """Create a private vhost on the machine's RabbitMQ for this run; its broker URL."""
+    try:
+        for command in (["add_vhost", name], ["set_permissions", "-p", name, "guest", ".*", ".*", ".*"]):
+            subprocess.run(["rabbitmqctl", "-q", *command], check=True, timeout=60, capture_output=True)
+    except (OSError, subprocess.SubprocessError) as exc:
+        sys.exit(f"bench: cannot create a RabbitMQ vhost ({exc}); is RabbitMQ running? --broker redis runs without it")
+    return f"amqp://guest:guest@127.0.0.1:5672/{name}"
+
+
+def rabbitmq_vhost_delete(name: str) -> None:
+    with suppress(OSError, subprocess.SubprocessError):
+        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], timeout=60, capture_output=True)
 
 
 def main() -> int:
@@ -606,6 +628,8 @@ def main() -> int:
     smtp_port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     workdir = Path(tempfile.mkdtemp(prefix="mr-bench-"))
+    # Every shipped topology (compose, Kubernetes) runs RabbitMQ; Redis is the broker's other option.
+    broker_url = rabbitmq_vhost(db_name) if args.broker == "rabbitmq" else f"redis://127.0.0.1:6379/{REDIS_DB}"
     env = {
         **os.environ,
         # production + webhooks allowed to the plain-HTTP receiver on loopback (nothing else).
@@ -616,7 +640,7 @@ def main() -> int:
         "SECURE_SSL_REDIRECT": "false",
         "DATABASE_URL": database_url,
         "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
-        "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+        "CELERY_BROKER_URL": broker_url,
         "CACHE_KEY_PREFIX": f"bench-{os.getpid()}",
         "LOG_LEVEL": "WARNING",
         "NUM_PROXIES": "1",
@@ -863,6 +887,8 @@ def main() -> int:
                 signal.pause()
     finally:
         stack_teardown(stack, created_db=created_db, db_name=db_name, redis_db=REDIS_DB, workdir=workdir)
+        if args.broker == "rabbitmq":
+            rabbitmq_vhost_delete(db_name)
 
     baseline = {r["connections"]: r for r in rows if r.get("scenario") == "baseline"}
     small = {r["connections"]: r for r in rows if r.get("scenario") == "summary10"}
@@ -939,7 +965,8 @@ def main() -> int:
         f"web worker RSS after the run: {meta['web_worker_rss_total_mb']} MB total, per worker "
         f"{meta['web_worker_rss_mb']} MB (target <= {RSS_TARGET_MB} MB per worker: {rss_met})"
     )
-    print(f"machine: {os.cpu_count()} cores, {cpu}; {server_label(args)}; {stamp}")
+    meta["broker"] = args.broker
+    print(f"machine: {os.cpu_count()} cores, {cpu}; {server_label(args)}; broker {args.broker}; {stamp}")
     RESULTS_DIR.mkdir(exist_ok=True)
     out = RESULTS_DIR / f"{stamp}.json"
     out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
