@@ -13,6 +13,8 @@ from rest_framework import pagination
 from rest_framework.exceptions import NotFound
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
+from apps.core.db.page_queries import page_rows
+
 PAGE_SIZE_PARAMETER = "page_size"
 
 
@@ -170,7 +172,7 @@ class CursorPagination(pagination.CursorPagination):
         if current_position is not None:
             queryset = queryset.filter(self._keyset_filter(current_position, self.cursor.reverse, queryset))
 
-        results = list(queryset[offset : offset + self.page_size + 1])
+        results = page_rows(queryset[offset : offset + self.page_size + 1])
         self.page = list(results[: self.page_size])
 
         if len(results) > len(self.page):

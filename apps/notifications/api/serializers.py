@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.core.serializers import JSONInput, QueryInput, iso_datetime
+from apps.core.serializers import CurrentTimeZone, JSONInput, QueryInput, iso_datetime
 from apps.notifications.events import EVENT_TYPE_NAMES, WEBHOOK_TEST
 from apps.notifications.models import Channel, DeliveryStatus, Device, Notification, RatingEmails
 
@@ -12,7 +12,7 @@ class EventTypeField(serializers.CharField):
     the service's 400 (``unknown_event_type``, ``unknown_preference``), which names it."""
 
 
-class NotificationOutput(serializers.ModelSerializer):
+class NotificationOutput(CurrentTimeZone, serializers.ModelSerializer):
     class Meta:
         model = Notification
         fields = ["id", "type", "title", "body", "data", "created_at", "read_at", "seen_at", "archived_at"]
@@ -22,16 +22,17 @@ class NotificationOutput(serializers.ModelSerializer):
     # directly: a ModelSerializer page of twenty built its fields per request and ran each value
     # through them, a large part of an inbox read. A test holds both to the same answer.
     def to_representation(self, notification) -> dict:
+        tz = self.time_zone
         return {
             "id": str(notification.pk),
             "type": notification.type,
             "title": notification.title,
             "body": notification.body,
             "data": notification.data,
-            "created_at": iso_datetime(notification.created_at),
-            "read_at": iso_datetime(notification.read_at),
-            "seen_at": iso_datetime(notification.seen_at),
-            "archived_at": iso_datetime(notification.archived_at),
+            "created_at": iso_datetime(notification.created_at, tz),
+            "read_at": iso_datetime(notification.read_at, tz),
+            "seen_at": iso_datetime(notification.seen_at, tz),
+            "archived_at": iso_datetime(notification.archived_at, tz),
         }
 
 

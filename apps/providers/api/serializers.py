@@ -3,7 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.accounts.api.fields import EmailAddressField, locale_field
-from apps.core.serializers import JSONInput, iso_datetime
+from apps.core.serializers import CurrentTimeZone, JSONInput, iso_datetime
 from apps.core.statistics import bayesian_mean_2dp, mean_2dp
 from apps.core.validators import single_line_text
 from apps.providers.selectors import STAR_FIELDS
@@ -52,7 +52,7 @@ class RatingSummaryOutput(serializers.Serializer):
         return obj["distribution"]
 
 
-class ProviderOutput(serializers.Serializer):
+class ProviderOutput(CurrentTimeZone, serializers.Serializer):
     # A row of provider_list(). The fields below are the contract (and the OpenAPI document);
     # to_representation writes the same dict directly: a page of twenty through DRF's per-field
     # machinery (attribute lookups, nested serializers, a time zone conversion per datetime)
@@ -67,14 +67,15 @@ class ProviderOutput(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
     def to_representation(self, provider) -> dict:
+        tz = self.time_zone
         return {
             "id": str(provider.pk),
             "name": provider.name,
             "description": provider.description,
             "services": [{"slug": s["slug"], "name": s["name"]} for s in provider.services_data],
             "rating": self.get_rating(provider),
-            "created_at": iso_datetime(provider.created_at),
-            "updated_at": iso_datetime(provider.updated_at),
+            "created_at": iso_datetime(provider.created_at, tz),
+            "updated_at": iso_datetime(provider.updated_at, tz),
         }
 
     @extend_schema_field(RatingSummaryOutput)

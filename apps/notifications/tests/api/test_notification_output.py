@@ -36,3 +36,15 @@ def test_unread_and_read_items_are_represented_as_drf_would(provider):
     item = Notification.objects.get(pk=read.pk)
     assert NotificationOutput(item).data["read_at"] == "2026-10-24T10:30:00.000123Z"
     assert NotificationOutput(Notification.objects.get(pk=unread.pk)).data["read_at"] is None
+
+
+def test_a_page_of_items_is_drf_s_in_the_current_time_zone(provider):
+    for _ in range(3):
+        NotificationFactory(recipient_id=provider.user_id)
+    Notification.objects.filter(recipient_id=provider.user_id).update(seen_at=timezone.now())
+    items = list(Notification.objects.filter(recipient_id=provider.user_id))
+    with timezone.override(zoneinfo.ZoneInfo("America/New_York")):
+        page = NotificationOutput(items, many=True).data
+        assert page == [_drf(item) for item in items]
+    assert not page[0]["seen_at"].endswith("Z")
+    assert NotificationOutput(items, many=True).data[0]["seen_at"].endswith("Z")

@@ -70,6 +70,15 @@ def test_datetimes_follow_the_current_time_zone_like_drf(providers):
     assert ProviderOutput(row).data["created_at"] == "2026-03-29T00:30:00.000005Z"
 
 
+def test_a_page_looks_up_the_time_zone_once_and_still_writes_drf_s_datetimes(providers):
+    rows = list(provider_list().filter(pk__in=[p.pk for p in providers]).order_by("created_at"))
+    with timezone.override(zoneinfo.ZoneInfo("Asia/Kolkata")):
+        page = ProviderOutput(rows, many=True).data
+        assert page == [_drf(ProviderOutput, row) for row in rows]
+    assert page[0]["created_at"] == "2026-03-29T06:00:00.000005+05:30"
+    assert ProviderOutput(rows, many=True).data[0]["created_at"] == "2026-03-29T00:30:00.000005Z"
+
+
 def test_a_page_of_providers_is_one_query(api_client, providers):
     more = ProviderFactory.create_batch(5)
     for provider in more:

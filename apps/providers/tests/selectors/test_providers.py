@@ -1,7 +1,7 @@
 import pytest
 
 from apps.core.exceptions import NotFound, PermissionDenied
-from apps.providers.selectors import provider_get, provider_get_for_edit
+from apps.providers.selectors import provider_get, provider_get_for_edit, provider_list
 from tests.factories import CustomerFactory, ProviderFactory, UserFactory, rating_make
 
 
@@ -25,3 +25,19 @@ def test_provider_get_for_edit_owner_and_staff_only():
         provider_get_for_edit(provider_id=provider.pk, user=CustomerFactory().user)
     with pytest.raises(NotFound):
         provider_get(provider_id="00000000-0000-0000-0000-000000000000")
+
+
+@pytest.mark.django_db
+def test_provider_list_is_a_fresh_queryset_on_every_call():
+    # The annotated queryset is built once per process: each call must still see the rows and
+    # summaries of its own moment, and narrowing one call's queryset must not narrow the next.
+    first = ProviderFactory()
+    narrowed = provider_list().filter(pk=first.pk)
+    assert [p.pk for p in narrowed] == [first.pk]
+    second = ProviderFactory()
+    rating_make(provider=second, score=4)
+    rows = {p.pk: p for p in provider_list()}
+    assert set(rows) == {first.pk, second.pk}
+    assert (rows[second.pk].rating_count, rows[second.pk].rating_sum) == (1, 4)
+    assert provider_list() is not provider_list()
+    assert provider_list().query is not provider_list().query

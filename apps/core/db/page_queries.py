@@ -1,0 +1,128 @@
+"""The SQL of a page query compiled once per shape, not once per request.
+
+Turning a queryset into SQL (``SQLCompiler.as_sql``: the select list, the joins, the order, the
+limit) costs as much CPU as fetching and building its rows on the hot list endpoints (the
+provider directory, the inbox), and for a given view it comes out the same on every request
+but for the values in the WHERE clause: a recipient id, a cursor position.
+
+``page_rows(queryset)`` compiles only the WHERE clause of each request. The rest of the query
+is keyed by its structure (model, annotations, joins, order, limits) together with that WHERE
+text, so two querysets share an entry only when their SQL is the same text; an entry is kept
+only when every parameter of the whole statement is a parameter of the WHERE clause, in the
+same order, so that the request's WHERE parameters are the statement's. Rows are built as
+Django's ``ModelIterable`` builds them (the cached compiler's converters, ``Model.from_db``,
+the annotations set as attributes). Querysets this does not cover (related objects loaded
+with them, values(), aggregates, DISTINCT, extra(), unions, locking, deferred fields) go
+through the ORM unchanged.
+
+Django has no compiled-query cache of its own, and the result caches that exist
+(django-cachalot and the like) would cache rows, which these pages must not: they are exact
+at every request.
+"""
+
+from django.core.exceptions import EmptyResultSet, FullResultSet
+from django.db import connections
+from django.db.models import QuerySet
+from django.db.models.query import ModelIterable
+from django.db.models.sql.datastructures import Join
+
+# Distinct shapes are few (orderings x filters present x cursor or not x page size); the bound
+# only matters if a caller builds shapes from unbounded input. Full → start again.
+MAX_SHAPES = 512
+
+_compiled: dict[tuple, tuple | None] = {}
+_UNSEEN = object()
+
+
+def _cacheable(queryset: QuerySet) -> bool:
+    query = queryset.query
+    return (
+        queryset._iterable_class is ModelIterable
+        and not queryset._known_related_objects
+        and not queryset._prefetch_related_lookups
+        and not query.select_related
+        and not query.select
+        and not query.values_select
+        and query.default_cols
+        and not query.extra
+        and not query.extra_select
+        and not query.extra_order_by
+        and not query.combinator
+        and not query.distinct
+        and not query.select_for_update
+        and query.group_by is None
+        and query.deferred_loading == (frozenset(), True)
+        and not query.where.contains_aggregate
+        and not any(a.contains_aggregate for a in query.annotations.values())
+    )
+
+
+def _shape(query, db: str, where_sql: str) -> tuple:
+    joins = tuple(
+        (
+            alias,
+            join.table_name,
+            join.join_type if isinstance(join, Join) else None,
+            join.parent_alias if isinstance(join, Join) else None,
+            query.alias_refcount[alias],
+        )
+        for alias, join in query.alias_map.items()
+    )
+    return (
+        db,
+        query.model,
+        tuple(query.order_by),
+        query.default_ordering,
+        query.standard_ordering,
+        query.low_mark,
+        query.high_mark,
+        tuple((name, repr(annotation)) for name, annotation in query.annotation_select.items()),
+        joins,
+        where_sql,
+    )
+
+
+def _rows(compiler, db: str, results) -> list:
+    # ModelIterable's loop for a queryset without related objects (see _cacheable).
+    select, klass_info, annotation_col_map = compiler.select, compiler.klass_info, compiler.annotation_col_map
+    model_cls = klass_info["model"]
+    start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+    init_list = [column[0].target.attname for column in select[start:end]]
+    objects = []
+    for row in compiler.results_iter(results):
+        obj = model_cls.from_db(db, init_list, row[start:end])
+        for name, position in annotation_col_map.items():
+            setattr(obj, name, row[position])
+        objects.append(obj)
+    return objects
+
+
+def page_rows(queryset: QuerySet) -> list:
+    """``list(queryset)``, with the statement compiled once per shape (see the module)."""
+    if not _cacheable(queryset):
+        return list(queryset)
+    db = queryset.db
+    query = queryset.query
+    compiler = query.get_compiler(using=db)
+    try:
+        where_sql, where_params = compiler.compile(query.where)
+    except FullResultSet:
+        where_sql, where_params = "", ()
+    except EmptyResultSet:
+        return []
+    key = _shape(query, db, where_sql)
+    entry = _compiled.get(key, _UNSEEN)
+    if entry is _UNSEEN:
+        sql, params = compiler.as_sql()
+        kept = tuple(params) == tuple(where_params) and where_sql in sql and compiler.klass_info is not None
+        if len(_compiled) >= MAX_SHAPES:
+            _compiled.clear()
+        # A shape that cannot be kept is remembered too, so it is not compiled twice next time.
+        entry = _compiled[key] = (sql, compiler) if kept else None
+    if entry is None:
+        return list(queryset)
+    sql, cached_compiler = entry
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, where_params)
+        results = [cursor.fetchall()]
+    return _rows(cached_compiler, db, results)
