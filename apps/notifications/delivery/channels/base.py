@@ -95,8 +95,9 @@ def provider_rows(channel: str) -> list[DeliveryProvider]:
     return list(DeliveryProvider.objects.filter(channel=channel, enabled=True).order_by("priority", "name", "id"))
 
 
-def reopens_at(provider_ids: list[str]) -> datetime | None:
-    """The earliest time one of these providers' breakers, which refused a send, lets one through
-    (``breakers.retry_at``: an open one's trial, or shortly while another holds the trial)."""
-    times = [breakers.retry_at(breakers.provider_key(pid)) for pid in provider_ids]
+def reopens_at(breaker_keys: list[str]) -> datetime | None:
+    """The earliest time one of these relays' or gateways' breakers, which refused a send, lets
+    one through (``breakers.retry_at``: an open one's trial, or shortly while another holds the
+    trial)."""
+    times = [breakers.retry_at(key) for key in breaker_keys]
     return min(times) if times else None

@@ -69,7 +69,7 @@ class PushSession:
             return SendResult(
                 result=Result.SKIPPED,
                 error=str(exc),
-                reschedule_at=reopens_at([a.provider_id for a in exc.attempts]),
+                reschedule_at=reopens_at([breakers.provider_key(a.provider_id) for a in exc.attempts]),
                 lines=attempt_lines(exc.attempts),
             )
         except push.AllProvidersFailed as exc:
