@@ -116,10 +116,14 @@ def _send_group(
         share=channel.slot_share(rows) if member else 0,
     )
     if token is None:
+        # Back by itself when a slot is likely free: left to the sweep, a group finding every
+        # slot taken (a healed destination's released backlog, all at once) waited for its
+        # next pass.
         busy = SendResult(
             result=Result.SKIPPED,
             error="destination busy: every concurrency slot is taken",
             reschedule_at=timezone.now() + timedelta(seconds=settings.NOTIFICATIONS_BUSY_RETRY_SECONDS),
+            requeue=True,
         )
         return [(row, busy, 0) for row in rows]
     results: list[tuple[Delivery, SendResult, int]] = []

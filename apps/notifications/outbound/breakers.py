@@ -74,8 +74,15 @@ _clients: dict[str, redis.Redis] = {}
 _local_trials: dict[tuple[str, str], float] = {}
 # Failed trials since each breaker opened, without Redis: (prefix, key) → count.
 _local_failed_trials: dict[tuple[str, str], int] = {}
+# Without Redis: (prefix, key) → monotonic time until which a refused send comes back by itself.
+_local_come_back: dict[tuple[str, str], float] = {}
 # Beyond this many doublings the cap has long been reached; it keeps the power bounded.
 _MAX_DOUBLINGS = 32
+# Seconds the count of failed trials stays in Redis after the last one: it must outlive the open
+# period it lengthens and the quiet spell before the next send (which is the next trial), and
+# goes by itself from a breaker nobody sends through any more; a schedule that lapses only
+# starts over from the shortest timeout.
+_FAILED_TRIALS_TTL = 86400
 
 
 class NotABreakerFailure(Exception):
@@ -478,9 +485,7 @@ def _failed_trials(key: str) -> int:
 
 def _count_failed_trial(key: str, breaker: _Breaker) -> None:
     if settings.REDIS_URL:
-        # Outlives any open period it lengthens, and goes by itself from a breaker nobody uses
-        # any more (a schedule forgotten after a long quiet spell only starts over).
-        expiry = max(int(4 * breaker.max_timeout), 1)
+        expiry = max(_FAILED_TRIALS_TTL, int(breaker.max_timeout) + 1)
         try:
             with _redis_client(settings.REDIS_URL).pipeline(transaction=True) as pipe:
                 pipe.incr(_failed_trials_name(key))
@@ -526,12 +531,14 @@ def forget(key: str) -> None:
             del _breakers[cache_key]
         _local_trials.pop((prefix, key), None)
         _local_failed_trials.pop((prefix, key), None)
+        _local_come_back.pop((prefix, key), None)
     if not settings.REDIS_URL:
         return
     storage = f"{_namespace(key)}:{pybreaker.CircuitRedisStorage.BASE_NAMESPACE}"
     names = [f"{storage}:{part}" for part in ("state", "fail_counter", "success_counter", "opened_at")]
+    names += [_trial_name(key), _failed_trials_name(key), f"{prefix}:{key}:come_back"]
     try:
-        _redis_client(settings.REDIS_URL).delete(*names, _trial_name(key), _failed_trials_name(key))
+        _redis_client(settings.REDIS_URL).delete(*names)
     except redis.RedisError:
         logger.warning("Redis unavailable forgetting breaker %s; its keys stay", key)
 
@@ -554,6 +561,33 @@ def retry_at(key: str) -> datetime:
     if until is not None:
         return until
     return datetime.now(UTC) + timedelta(seconds=settings.NOTIFICATIONS_BUSY_RETRY_SECONDS)
+
+
+def come_back_once(key: str, *, at: datetime) -> bool:
+    """Should this send, refused by ``key``'s breaker until ``at`` (``retry_at``), come back at
+    ``at`` by itself (a task with a countdown) rather than wait for the deliveries sweep?
+
+    True for one refused send per breaker until ``at`` (claimed atomically, in Redis when
+    configured): left to the sweep, the trial would come up to a sweep interval after ``at``
+    once the traffic that makes it has stopped; one send is enough, since a successful trial
+    releases everything its breaker held. With Redis unreachable: no, the sweep is still there.
+    """
+    wait_ms = int((at - datetime.now(UTC)).total_seconds() * 1000)
+    if wait_ms <= 0:
+        return False
+    if settings.REDIS_URL:
+        name = f"{settings.BREAKER_KEY_PREFIX}:{key}:come_back"
+        try:
+            return bool(_redis_client(settings.REDIS_URL).set(name, b"1", nx=True, px=wait_ms))
+        except redis.RedisError:
+            return False
+    name = (settings.BREAKER_KEY_PREFIX, key)
+    now = time.monotonic()
+    with _lock:
+        if _local_come_back.get(name, 0.0) > now:
+            return False
+        _local_come_back[name] = now + wait_ms / 1000
+        return True
 
 
 def breaker_states() -> dict[str, str]:

@@ -60,8 +60,8 @@ class SendResult:
     reschedule_at: datetime | None = None
     provider_id: str | None = None
     lines: list[AttemptLine] = field(default_factory=list)
-    # Put back due shortly (a rate's next free moment): the engine enqueues it again for then
-    # rather than leave it to the sweeper's next pass.
+    # Put back due shortly (a rate's next free moment, a free slot, a breaker's trial): the
+    # engine enqueues it again for then rather than leave it to the sweeper's next pass.
     requeue: bool = False
     # A failure that says the *destination* is unreachable (connect error, deadline): the rest
     # of the group would wait for the same deadline, so the engine stops the group here.

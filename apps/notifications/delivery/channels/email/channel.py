@@ -241,11 +241,13 @@ class EmailSession:
             lines.append(_line(relay, "sent", "", started))
             return SendResult(result=Result.SENT, provider_id=relay.provider_id, lines=lines)
         if skipped and not errors:
+            until = reopens_at(skipped)
             return SendResult(
                 result=Result.SKIPPED,
                 error="all providers skipped: circuit breakers open",
-                reschedule_at=reopens_at(skipped),
+                reschedule_at=until,
                 lines=lines,
+                requeue=any(breakers.come_back_once(key, at=until) for key in skipped),
             )
         return SendResult(
             result=Result.RETRY,
