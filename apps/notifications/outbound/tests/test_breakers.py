@@ -277,6 +277,27 @@ def test_the_grown_timeout_is_the_same_in_every_process(settings, breaker_redis,
     client.close()
 
 
+@pytest.mark.parametrize("shared", [False, True], ids=["memory", "redis"])
+def test_one_refused_send_per_breaker_comes_back_by_itself_at_the_trial(settings, key, shared):
+    if shared and not os.environ.get("REDIS_URL"):
+        pytest.skip("needs REDIS_URL")
+    settings.REDIS_URL = os.environ.get("REDIS_URL", "") if shared else ""
+    settings.BREAKER_FAIL_MAX = 1
+    settings.BREAKER_RESET_TIMEOUT = 1
+    other = breakers.origin_key(f"https://{uuid.uuid4().hex}.example.com/")
+
+    _trip(key, 1)
+    at = breakers.retry_at(key)
+    assert breakers.come_back_once(key, at=at)  # the first refused send comes back at the trial…
+    assert not breakers.come_back_once(key, at=at)  # …the others wait for what its trial releases
+    assert breakers.come_back_once(other, at=at)  # another breaker's refused sends are its own
+    assert not breakers.come_back_once(key, at=datetime.now(UTC))  # nothing to wait for
+    time.sleep(max((at - datetime.now(UTC)).total_seconds(), 0) + 0.05)
+    assert breakers.come_back_once(key, at=datetime.now(UTC) + timedelta(seconds=2))  # the next window
+    breakers.forget(key)
+    breakers.forget(other)
+
+
 def test_an_unreported_trial_lapses_after_one_reset_timeout(settings, key):
     settings.REDIS_URL = ""
     settings.BREAKER_FAIL_MAX = 1

@@ -169,7 +169,7 @@ def test_a_poisoned_message_is_dead_at_once_and_never_trips_the_relay_breaker(se
     assert sink.recipients == ["pipes@example.com"]
 
 
-def test_without_a_free_slot_the_group_waits_without_spending_an_attempt(settings, relay):
+def test_without_a_free_slot_the_group_waits_without_spending_an_attempt(settings, relay, send_task):
     settings.OUTBOUND_HOST_CONCURRENCY = 1
     delivery = DeliveryFactory()
     token = limits.acquire("email:email", limit=1, ttl=60)
@@ -185,6 +185,10 @@ def test_without_a_free_slot_the_group_waits_without_spending_an_attempt(setting
         < delivery.next_attempt_at
         <= timezone.now() + timedelta(seconds=settings.NOTIFICATIONS_BUSY_RETRY_SECONDS)
     )
+    # It comes back by itself when it is due, not at the sweep's next pass.
+    [call] = send_task.call_args_list
+    assert call.kwargs["args"] == [[str(delivery.pk)]]
+    assert 0 < call.kwargs["countdown"] <= settings.NOTIFICATIONS_BUSY_RETRY_SECONDS + 0.05
 
 
 def test_an_unreachable_destination_ends_its_group_after_one_attempt(settings, breaker_redis):
@@ -376,9 +380,14 @@ def test_the_email_url_relay_has_a_breaker_whose_first_success_releases_the_wait
         assert delivery_attempt(delivery_id=delivery.pk) == DeliveryStatus.RETRY
     assert breakers.is_open(EMAIL_URL_BREAKER)  # two refused connections opened it
     put_back = DeliveryFactory(address="put-back@example.com")
+    send_task.reset_mock()
     assert delivery_attempt(delivery_id=put_back.pk) == DeliveryStatus.RETRY
     put_back.refresh_from_db()
     assert (put_back.attempts, put_back.last_error) == (0, "all providers skipped: circuit breakers open")
+    # The first send put back comes back by itself at the trial: the sweep may be far off.
+    [call] = send_task.call_args_list
+    assert call.kwargs["args"] == [[str(put_back.pk)]]
+    assert call.kwargs["countdown"] <= 1.05
     # The refused ones wait out their backoff (an hour here, as after a few attempts); a push
     # and an email its recipient's quiet hours hold wait for something else.
     later = timezone.now() + timedelta(hours=1)
