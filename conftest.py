@@ -64,6 +64,18 @@ def _clear_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _email_url_breaker_closed():
+    """The EMAIL_URL relay's breaker has one fixed key (a provider row's is new in each test):
+    a test whose SMTP is down must not leave it open, or its failures counted, for the next."""
+    from apps.notifications.delivery.channels.email.channel import EMAIL_URL_BREAKER
+    from apps.notifications.outbound import breakers
+
+    breakers.forget(EMAIL_URL_BREAKER)
+    yield
+    breakers.forget(EMAIL_URL_BREAKER)
+
+
 @pytest.fixture
 def closed_port() -> int:
     """A loopback port with nothing listening (connection refused)."""

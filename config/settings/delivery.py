@@ -56,15 +56,22 @@ OUTBOUND_RETRY_BASE_SECONDS = env.float("OUTBOUND_RETRY_BASE_SECONDS", default=6
 OUTBOUND_RETRY_CAP_SECONDS = env.float("OUTBOUND_RETRY_CAP_SECONDS", default=4 * 3600.0)
 OUTBOUND_MAX_ATTEMPTS = env.int("OUTBOUND_MAX_ATTEMPTS", default=20)
 
-# Circuit breakers (one per webhook endpoint, webhook origin and delivery provider), state in
-# REDIS_URL when set.
+# Circuit breakers (one per webhook endpoint, webhook origin and delivery provider, and one for
+# the EMAIL_URL relay), state in REDIS_URL when set.
 BREAKER_FAIL_MAX = env.int("BREAKER_FAIL_MAX", default=5)
-BREAKER_RESET_TIMEOUT = env.float("BREAKER_RESET_TIMEOUT", default=60.0)
+# Seconds an opened breaker waits before its first half-open trial; each failed trial doubles
+# the wait, up to BREAKER_RESET_MAX_TIMEOUT, and a successful one starts over. Short first, so
+# a destination back after a blink gets its waiting deliveries within seconds; capped, so one
+# down for hours is tried at most once per cap.
+BREAKER_RESET_TIMEOUT = env.float("BREAKER_RESET_TIMEOUT", default=10.0)
+BREAKER_RESET_MAX_TIMEOUT = env.float("BREAKER_RESET_MAX_TIMEOUT", default=60.0)
 BREAKER_KEY_PREFIX = env("BREAKER_KEY_PREFIX", default="mr-breaker")
 # A webhook endpoint's own breaker (its timeouts and HTTP errors) waits this long before its
-# trial: longer than an origin's, so an endpoint whose failure spent its origin's half-open
-# trial sits out the origin's next trials (at most BREAKER_RESET_TIMEOUT / this share of them)
-# and another endpoint there gets the chance to show the origin healthy.
+# trial (growing the same way, capped at the larger of this and BREAKER_RESET_MAX_TIMEOUT).
+# Keep it longer than BREAKER_RESET_MAX_TIMEOUT: an endpoint whose failure spent its origin's
+# half-open trial is held until the origin heals or this lapses, so while the origin keeps
+# failing it takes at most BREAKER_RESET_MAX_TIMEOUT / this share of the origin's trials and
+# other endpoints there get the chance to show the origin healthy.
 WEBHOOK_ENDPOINT_RESET_TIMEOUT = env.float("WEBHOOK_ENDPOINT_RESET_TIMEOUT", default=300.0)
 # Timeouts and HTTP errors count against their endpoint; they hold the whole origin only when
 # at least this many distinct endpoints of this many distinct owners failed there within the

@@ -74,7 +74,10 @@ def _env(stack, db, redis_broker):
         OUTBOUND_CONNECT_TIMEOUT="0.5",
         OUTBOUND_TOTAL_TIMEOUT="1",
         BREAKER_FAIL_MAX="3",
+        # A short, fixed origin schedule (the growth has tests of its own): these tests are
+        # about who is held, and how soon a recovery is seen.
         BREAKER_RESET_TIMEOUT="2",
+        BREAKER_RESET_MAX_TIMEOUT="2",
         WEBHOOK_ENDPOINT_RESET_TIMEOUT="10",
         NOTIFICATIONS_SWEEP_INTERVAL="1",
     )

@@ -157,8 +157,9 @@ def _send_group(
         share=channel.slot_share(rows) if member else 0,
     )
     if token is None:
-        # Enqueued again for when it is due: left to the sweeper it would wait for its next
-        # pass, several times the busy wait, behind a destination that may be free long before.
+        # Back by itself when a slot is likely free: left to the sweep, a group finding every
+        # slot taken (a healed destination's released backlog, all at once) waited for its
+        # next pass.
         busy = SendResult(
             result=Result.SKIPPED,
             error="destination busy: every concurrency slot is taken",
@@ -275,8 +276,11 @@ def _requeue(outcomes: list[tuple[Delivery, SendResult, int]]) -> None:
 def deliveries_release(*, channel: str, breaker_keys: Iterable[str], limit: int = 5000) -> int:
     """A destination whose breaker trial just succeeded works again: the deliveries to it that
     wait out a retry backoff (or the open breaker) are due now and enqueued at once, instead of
-    each waiting for its own time. Webhooks: those to the healed endpoints and origins; email
-    and push (provider breakers): the channel's. Returns how many were released.
+    each waiting for its own time. Webhooks: those to the healed endpoints and origins. Email
+    and push (relay and gateway breakers, the ``EMAIL_URL`` relay's included): the channel's,
+    since every one of its deliveries is tried through the same relays or gateways in priority
+    order, so whichever works again can take any of them; not those their recipient's quiet
+    hours hold, which would only be put back. Returns how many were released.
     """
     now = timezone.now()
     db = notifications_db()
@@ -288,6 +292,8 @@ def deliveries_release(*, channel: str, breaker_keys: Iterable[str], limit: int 
         if matches is None:
             return 0
         waiting = waiting.filter(matches)
+    else:
+        waiting = waiting.exclude(last_error=QUIET_HOURS_HELD)
     rows = list(waiting.only("pk", "channel", "address", "endpoint_id")[:limit])
     if not rows:
         return 0
@@ -302,6 +308,8 @@ def deliveries_release(*, channel: str, breaker_keys: Iterable[str], limit: int 
 
 
 _HELD_CHANNELS = (Channel.EMAIL, Channel.PUSH)
+# The error of a delivery put back until its recipient's quiet hours end (nothing else writes it).
+QUIET_HOURS_HELD = "held by the recipient's quiet hours"
 
 
 def _quiet_hours_hold(rows: list[Delivery], *, now: datetime) -> tuple[list[Delivery], list]:
@@ -327,7 +335,7 @@ def _quiet_hours_hold(rows: list[Delivery], *, now: datetime) -> tuple[list[Deli
     outcomes = [
         (
             row,
-            SendResult(result=Result.SKIPPED, error="held by the recipient's quiet hours", reschedule_at=held[row.pk]),
+            SendResult(result=Result.SKIPPED, error=QUIET_HOURS_HELD, reschedule_at=held[row.pk]),
             0,
         )
         for row in rows

@@ -14,6 +14,13 @@ outcome closes the breaker or re-opens it for another reset timeout. A trial tha
 reports (its worker died) gives up its claim after one reset timeout (at least one send's
 deadline, ``OUTBOUND_TOTAL_TIMEOUT``).
 
+The reset timeout grows: the first after a breaker opens is ``BREAKER_RESET_TIMEOUT``, each
+failed trial doubles it up to ``BREAKER_RESET_MAX_TIMEOUT``, and a successful one starts the
+schedule over. A destination back after a blink is tried again within seconds, one down for
+hours at most once per ``BREAKER_RESET_MAX_TIMEOUT``. The count of failed trials is shared
+state like the rest (beside pybreaker's keys in Redis, expiring), so every process computes the
+same timeout: ``_Breaker.reset_timeout``, which pybreaker's own open-state check reads too.
+
 A key names what fails together, and nothing more: ``origin_key(url)`` for a webhook
 destination's origin (scheme, host, port: what a refused connection, a TLS or DNS failure
 says is down), ``endpoint_key(id)`` for one webhook endpoint (what a timeout or an HTTP error
@@ -61,10 +68,21 @@ BREAKER_TRANSITIONS = Counter(
 )
 
 _lock = threading.Lock()
-_breakers: dict[tuple[str, str, str], pybreaker.CircuitBreaker] = {}
+_breakers: dict[tuple[str, str, str], _Breaker] = {}
 _clients: dict[str, redis.Redis] = {}
 # Half-open trial claims without Redis: (prefix, key) → monotonic time the claim lapses.
 _local_trials: dict[tuple[str, str], float] = {}
+# Failed trials since each breaker opened, without Redis: (prefix, key) → count.
+_local_failed_trials: dict[tuple[str, str], int] = {}
+# Without Redis: (prefix, key) → monotonic time until which a refused send comes back by itself.
+_local_come_back: dict[tuple[str, str], float] = {}
+# Beyond this many doublings the cap has long been reached; it keeps the power bounded.
+_MAX_DOUBLINGS = 32
+# Seconds the count of failed trials stays in Redis after the last one: it must outlive the open
+# period it lengthens and the quiet spell before the next send (which is the next trial), and
+# goes by itself from a breaker nobody sends through any more; a schedule that lapses only
+# starts over from the shortest timeout.
+_FAILED_TRIALS_TTL = 86400
 
 
 class NotABreakerFailure(Exception):
@@ -87,6 +105,32 @@ class _TransitionListener(pybreaker.CircuitBreakerListener):
             kind=key_kind(self.key),
             **{"from": old_state.name if old_state else "none", "to": new_state.name},
         ).inc()
+
+
+class _Breaker(pybreaker.CircuitBreaker):
+    """A pybreaker breaker whose reset timeout grows with the failed trials since it opened.
+
+    ``reset_timeout`` is computed at each read from the shared count, so pybreaker's open
+    state (which reads it to decide whether a call may be the trial), ``is_open``,
+    ``reopens_at`` and the trial claim all agree on one schedule, in every process.
+    """
+
+    base_timeout = 60.0
+    max_timeout = 60.0
+
+    @property
+    def reset_timeout(self) -> float:
+        return reset_timeout_after(_failed_trials(self.name), base=self.base_timeout, cap=self.max_timeout)
+
+    @reset_timeout.setter
+    def reset_timeout(self, timeout: float) -> None:
+        self.base_timeout = timeout
+
+
+def reset_timeout_after(failed_trials: int, *, base: float, cap: float) -> float:
+    """The reset timeout of a breaker whose last ``failed_trials`` trials failed since it
+    opened: ``base`` doubled for each, at most ``cap`` (never less than ``base``)."""
+    return min(max(cap, base), base * 2 ** min(failed_trials, _MAX_DOUBLINGS))
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -146,9 +190,9 @@ def _namespace(key: str) -> str:
     return f"{settings.BREAKER_KEY_PREFIX}:{key}"
 
 
-def breaker_for(key: str) -> pybreaker.CircuitBreaker:
-    """The breaker for ``key``, with thresholds from BREAKER_FAIL_MAX / BREAKER_RESET_TIMEOUT
-    (WEBHOOK_ENDPOINT_RESET_TIMEOUT for a webhook endpoint).
+def breaker_for(key: str) -> _Breaker:
+    """The breaker for ``key``, with thresholds from BREAKER_FAIL_MAX, BREAKER_RESET_TIMEOUT
+    (WEBHOOK_ENDPOINT_RESET_TIMEOUT for a webhook endpoint) and BREAKER_RESET_MAX_TIMEOUT.
 
     One instance per key, Redis URL and prefix in this process; the state behind it is shared
     when Redis is configured.
@@ -177,7 +221,7 @@ def breaker_for(key: str) -> pybreaker.CircuitBreaker:
                 cacheable = False
         else:
             storage = pybreaker.CircuitMemoryStorage(STATE_CLOSED)
-        breaker = pybreaker.CircuitBreaker(
+        breaker = _Breaker(
             name=key,
             state_storage=storage,
             listeners=[_TransitionListener(key)],
@@ -191,9 +235,10 @@ def breaker_for(key: str) -> pybreaker.CircuitBreaker:
     # Read on every use so settings changes (and test overrides) apply to cached breakers.
     breaker.fail_max = settings.BREAKER_FAIL_MAX
     # A webhook endpoint backs off on its own, longer schedule: one that failed its origin's
-    # trial sits out several of the origin's trials (``health``).
+    # trial sits out the origin's next trials while the origin is held (``health``).
     endpoint = key_kind(key) == "endpoint"
-    breaker.reset_timeout = settings.WEBHOOK_ENDPOINT_RESET_TIMEOUT if endpoint else settings.BREAKER_RESET_TIMEOUT
+    breaker.base_timeout = settings.WEBHOOK_ENDPOINT_RESET_TIMEOUT if endpoint else settings.BREAKER_RESET_TIMEOUT
+    breaker.max_timeout = max(breaker.base_timeout, settings.BREAKER_RESET_MAX_TIMEOUT)
     return breaker
 
 
@@ -247,9 +292,27 @@ def allow(key: str) -> bool:
 def trip(key: str) -> None:
     """Open the breaker of ``key`` now, for one reset timeout, whatever its failure count (a
     decision made from evidence pybreaker does not count, e.g. ``health``'s quorum), and give
-    up any trial claim on it."""
-    breaker_for(key).open()
+    up any trial claim on it.
+
+    A breaker that was not closed (its trial, or a send after its reset timeout, just failed)
+    re-opens for the next, longer timeout, as a failed trial recorded here would.
+    """
+    breaker = breaker_for(key)
+    if breaker.current_state == STATE_CLOSED:
+        _clear_failed_trials(key)
+    elif not is_open(key):
+        # Half-open, or open past its reset timeout: what trips it now is a failed trial.
+        _count_failed_trial(key, breaker)
+    breaker.open()
     _release_trial(key)
+
+
+def end_wait(key: str) -> None:
+    """Let the next send to ``key``, if its breaker is open, be its half-open trial now rather
+    than after its reset timeout (what held it is over: ``health``, when an origin heals)."""
+    breaker = breaker_for(key)
+    if breaker.current_state == STATE_OPEN:
+        breaker.half_open()
 
 
 def release_trial(key: str) -> None:
@@ -303,6 +366,7 @@ def _record(key: str, failure: _RecordedFailure | None) -> tuple[bool, bool]:
     """Record one outcome; returns ``(was_closed, closed_now)`` as this process saw them."""
     breaker = breaker_for(key)
     was_closed = breaker.current_state == STATE_CLOSED
+    refused = False
     try:
         # Holds pybreaker's lock only for this instant: the send is already over.
         if failure is None:
@@ -313,11 +377,19 @@ def _record(key: str, failure: _RecordedFailure | None) -> tuple[bool, bool]:
         pass
     except pybreaker.CircuitBreakerError:
         # Open within its reset timeout: another send already re-opened it; nothing to add.
-        pass
+        refused = True
     if was_closed:
+        if failure is not None and breaker.current_state == STATE_OPEN:
+            # This failure opened it: a new outage starts the schedule from the shortest timeout.
+            _clear_failed_trials(key)
         # A success leaves a closed breaker closed; a failure may have opened it.
         return True, failure is None
     state = breaker.current_state
+    if state == STATE_CLOSED:
+        _clear_failed_trials(key)
+    elif state == STATE_OPEN and failure is not None and not refused:
+        # The trial (or a send past the reset timeout, which pybreaker takes as one) failed.
+        _count_failed_trial(key, breaker)
     if state != STATE_HALF_OPEN:
         # The trial (if this was it) is decided; the next one waits for the next timeout.
         _release_trial(key)
@@ -394,6 +466,50 @@ def _claim_trial(key: str, *, ttl: float) -> bool:
         return True
 
 
+def _failed_trials_name(key: str) -> str:
+    return f"{settings.BREAKER_KEY_PREFIX}:{key}:failed_trials"
+
+
+def _failed_trials(key: str) -> int:
+    """Failed trials since ``key``'s breaker opened (0 when unknown: the shortest timeout)."""
+    if settings.REDIS_URL:
+        try:
+            value = _redis_client(settings.REDIS_URL).get(_failed_trials_name(key))
+        except redis.RedisError:
+            # pybreaker reads the breaker closed meanwhile; the timeout matters only when open.
+            return 0
+        return int(value or 0)
+    with _lock:
+        return _local_failed_trials.get((settings.BREAKER_KEY_PREFIX, key), 0)
+
+
+def _count_failed_trial(key: str, breaker: _Breaker) -> None:
+    if settings.REDIS_URL:
+        expiry = max(_FAILED_TRIALS_TTL, int(breaker.max_timeout) + 1)
+        try:
+            with _redis_client(settings.REDIS_URL).pipeline(transaction=True) as pipe:
+                pipe.incr(_failed_trials_name(key))
+                pipe.expire(_failed_trials_name(key), expiry)
+                pipe.execute()
+        except redis.RedisError:
+            logger.warning("Redis unavailable counting a failed trial of breaker %s", key)
+        return
+    name = (settings.BREAKER_KEY_PREFIX, key)
+    with _lock:
+        _local_failed_trials[name] = _local_failed_trials.get(name, 0) + 1
+
+
+def _clear_failed_trials(key: str) -> None:
+    if settings.REDIS_URL:
+        try:
+            _redis_client(settings.REDIS_URL).delete(_failed_trials_name(key))
+        except redis.RedisError:
+            logger.warning("Redis unavailable resetting the schedule of breaker %s; it expires", key)
+        return
+    with _lock:
+        _local_failed_trials.pop((settings.BREAKER_KEY_PREFIX, key), None)
+
+
 def _release_trial(key: str) -> None:
     if settings.REDIS_URL:
         try:
@@ -414,12 +530,15 @@ def forget(key: str) -> None:
         for cache_key in [cached for cached in _breakers if cached[1:] == (prefix, key)]:
             del _breakers[cache_key]
         _local_trials.pop((prefix, key), None)
+        _local_failed_trials.pop((prefix, key), None)
+        _local_come_back.pop((prefix, key), None)
     if not settings.REDIS_URL:
         return
     storage = f"{_namespace(key)}:{pybreaker.CircuitRedisStorage.BASE_NAMESPACE}"
     names = [f"{storage}:{part}" for part in ("state", "fail_counter", "success_counter", "opened_at")]
+    names += [_trial_name(key), _failed_trials_name(key), f"{prefix}:{key}:come_back"]
     try:
-        _redis_client(settings.REDIS_URL).delete(*names, _trial_name(key))
+        _redis_client(settings.REDIS_URL).delete(*names)
     except redis.RedisError:
         logger.warning("Redis unavailable forgetting breaker %s; its keys stay", key)
 
@@ -442,6 +561,33 @@ def retry_at(key: str) -> datetime:
     if until is not None:
         return until
     return datetime.now(UTC) + timedelta(seconds=settings.NOTIFICATIONS_BUSY_RETRY_SECONDS)
+
+
+def come_back_once(key: str, *, at: datetime) -> bool:
+    """Should this send, refused by ``key``'s breaker until ``at`` (``retry_at``), come back at
+    ``at`` by itself (a task with a countdown) rather than wait for the deliveries sweep?
+
+    True for one refused send per breaker until ``at`` (claimed atomically, in Redis when
+    configured): left to the sweep, the trial would come up to a sweep interval after ``at``
+    once the traffic that makes it has stopped; one send is enough, since a successful trial
+    releases everything its breaker held. With Redis unreachable: no, the sweep is still there.
+    """
+    wait_ms = int((at - datetime.now(UTC)).total_seconds() * 1000)
+    if wait_ms <= 0:
+        return False
+    if settings.REDIS_URL:
+        name = f"{settings.BREAKER_KEY_PREFIX}:{key}:come_back"
+        try:
+            return bool(_redis_client(settings.REDIS_URL).set(name, b"1", nx=True, px=wait_ms))
+        except redis.RedisError:
+            return False
+    name = (settings.BREAKER_KEY_PREFIX, key)
+    now = time.monotonic()
+    with _lock:
+        if _local_come_back.get(name, 0.0) > now:
+            return False
+        _local_come_back[name] = now + wait_ms / 1000
+        return True
 
 
 def breaker_states() -> dict[str, str]:

@@ -19,11 +19,17 @@ endpoint does would let any tenant who can make their own endpoint fail (a path 
 
 Half-open trials are shared fairly: the endpoint breaker is asked first, so an endpoint held on
 its own schedule never takes its origin's trial; and an endpoint whose own failure spent an
-origin's trial is held for its own reset timeout, so the next trial goes to another endpoint
-(one that may show the origin healthy) rather than to the same failing backlog again.
+origin's trial *sits out*: it is held for its own reset timeout (``WEBHOOK_ENDPOINT_RESET_TIMEOUT``,
+longer than the origin's longest, ``BREAKER_RESET_MAX_TIMEOUT``), so the next trials go to other
+endpoints (that may show the origin healthy) rather than to the same failing backlog again. Its
+failure was the origin's as much as its own, so it sits out only while the origin is held: when
+another endpoint's trial heals the origin, the endpoints sitting out there get a trial of their
+own at once (``breakers.end_wait``) instead of waiting out their reset timeout behind a healthy
+host.
 
 The quorum's witnesses live in Redis (a sorted set per origin, ``BREAKER_KEY_PREFIX`` namespace,
-expiring with the window) so every worker process counts the same failures; without Redis, in
+expiring with the window) so every worker process counts the same failures, and so do the
+endpoints sitting out (a set per origin, expiring with their reset timeout); without Redis, in
 this process (the embedded single-worker default). Redis unreachable: the origin is not held
 (the breakers' own policy — go on rather than stall on no evidence).
 """
@@ -84,6 +90,8 @@ _lock = threading.Lock()
 _clients: dict[str, tuple[redis.Redis, object]] = {}
 # Without Redis: (prefix, origin) → {member: monotonic time noted}.
 _local: dict[tuple[str, str], dict[str, float]] = {}
+# Without Redis: (prefix, origin) → endpoint breaker keys sitting out its trials.
+_local_sitting_out: dict[tuple[str, str], set[str]] = {}
 
 
 def blame(result: OutboundResponse | BaseException) -> str | None:
@@ -156,6 +164,52 @@ def forget_failure(origin: str, *, owner: object, endpoint: object) -> None:
             seen.pop(member, None)
 
 
+def _sitting_out_name(origin: str) -> str:
+    return f"{settings.BREAKER_KEY_PREFIX}:{origin}:sitting_out"
+
+
+def sit_out(origin: str, endpoint: str) -> None:
+    """Hold ``endpoint`` (a breaker key, just tripped for spending ``origin``'s trial) until the
+    origin heals (``end_sit_outs``) or its own reset timeout lapses."""
+    if settings.REDIS_URL:
+        # As long as the longest an endpoint's breaker stays open: by then it has lapsed anyway.
+        expiry = max(int(max(settings.WEBHOOK_ENDPOINT_RESET_TIMEOUT, settings.BREAKER_RESET_MAX_TIMEOUT)), 1)
+        try:
+            client, _script = _client(settings.REDIS_URL)
+            with client.pipeline(transaction=True) as pipe:
+                pipe.sadd(_sitting_out_name(origin), endpoint)
+                pipe.expire(_sitting_out_name(origin), expiry)
+                pipe.execute()
+        except redis.RedisError:
+            logger.warning("Redis unavailable noting an endpoint sitting out %s; it waits its reset timeout", origin)
+        return
+    with _lock:
+        _local_sitting_out.setdefault((settings.BREAKER_KEY_PREFIX, origin), set()).add(endpoint)
+
+
+def end_sit_outs(origin: str) -> list[str]:
+    """``origin`` works again: each endpoint sitting out its trials may send its own trial now.
+    Returns their breaker keys."""
+    if settings.REDIS_URL:
+        name = _sitting_out_name(origin)
+        try:
+            client, _script = _client(settings.REDIS_URL)
+            with client.pipeline(transaction=True) as pipe:
+                pipe.smembers(name)
+                pipe.delete(name)
+                members, _deleted = pipe.execute()
+        except redis.RedisError:
+            logger.warning("Redis unavailable ending the sit-outs at %s; they wait their reset timeout", origin)
+            return []
+        endpoints = sorted(member.decode() for member in members)
+    else:
+        with _lock:
+            endpoints = sorted(_local_sitting_out.pop((settings.BREAKER_KEY_PREFIX, origin), set()))
+    for endpoint in endpoints:
+        breakers.end_wait(endpoint)
+    return endpoints
+
+
 class WebhookHealth:
     """The endpoint and origin breakers as one webhook session sees them.
 
@@ -200,7 +254,10 @@ class WebhookHealth:
         if blamed is None:
             if retry.destination_failed(result) is False:
                 self.gate.record_success(endpoint)
+                healed_before = origin in self.gate.healed
                 self.gate.record_success(origin)
+                if not healed_before and origin in self.gate.healed:
+                    end_sit_outs(origin)
                 if endpoint not in self._cleared:
                     forget_failure(origin, owner=owner, endpoint=endpoint.partition(":")[2])
                     self._cleared.add(endpoint)
@@ -218,10 +275,11 @@ class WebhookHealth:
         self._cleared.discard(endpoint)
         spent_origin_trial = origin in trials
         if spent_origin_trial:
-            # The fair share of trials: this endpoint's backlog waits its own reset timeout
-            # before it may take another of the origin's trials.
+            # The fair share of trials: this endpoint's backlog waits its own reset timeout, or
+            # until another endpoint heals the origin, before it may take another of its trials.
             breakers.trip(endpoint)
             self.gate.forget(endpoint)
+            sit_out(origin, endpoint)
         if note_failure(origin, owner=owner, endpoint=endpoint.partition(":")[2]):
             if spent_origin_trial or not breakers.is_open(origin):
                 breakers.trip(origin)

@@ -60,8 +60,8 @@ class SendResult:
     reschedule_at: datetime | None = None
     provider_id: str | None = None
     lines: list[AttemptLine] = field(default_factory=list)
-    # Put back due shortly (a rate's next free moment): the engine enqueues it again for then
-    # rather than leave it to the sweeper's next pass.
+    # Put back due shortly (a rate's next free moment, a free slot, a breaker's trial): the
+    # engine enqueues it again for then rather than leave it to the sweeper's next pass.
     requeue: bool = False
     # A failure that says the *destination* is unreachable (connect error, deadline): the rest
     # of the group would wait for the same deadline, so the engine stops the group here.
@@ -97,8 +97,9 @@ def provider_rows(channel: str) -> list[DeliveryProvider]:
     return list(DeliveryProvider.objects.filter(channel=channel, enabled=True).order_by("priority", "name", "id"))
 
 
-def reopens_at(provider_ids: list[str]) -> datetime | None:
-    """The earliest time one of these providers' breakers, which refused a send, lets one through
-    (``breakers.retry_at``: an open one's trial, or shortly while another holds the trial)."""
-    times = [breakers.retry_at(breakers.provider_key(pid)) for pid in provider_ids]
+def reopens_at(breaker_keys: list[str]) -> datetime | None:
+    """The earliest time one of these relays' or gateways' breakers, which refused a send, lets
+    one through (``breakers.retry_at``: an open one's trial, or shortly while another holds the
+    trial)."""
+    times = [breakers.retry_at(key) for key in breaker_keys]
     return min(times) if times else None

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import redis
 from prometheus_client import REGISTRY
 
 from apps.core.logging import RepeatFilter
@@ -29,6 +30,7 @@ def _run_in_other_process(code: str, *, settings) -> str:
         "BREAKER_KEY_PREFIX": settings.BREAKER_KEY_PREFIX,
         "BREAKER_FAIL_MAX": str(settings.BREAKER_FAIL_MAX),
         "BREAKER_RESET_TIMEOUT": str(settings.BREAKER_RESET_TIMEOUT),
+        "BREAKER_RESET_MAX_TIMEOUT": str(settings.BREAKER_RESET_MAX_TIMEOUT),
     }
     prelude = "import django; django.setup()\nfrom apps.notifications.outbound import breakers\n"
     result = subprocess.run(
@@ -180,6 +182,122 @@ def test_a_failure_recorded_by_the_trial_reopens(settings, key):
     assert breakers.allow(key)  # the failed trial gave its claim back: the next trial may go
 
 
+def test_the_reset_timeout_doubles_with_each_failed_trial_up_to_its_cap():
+    assert [breakers.reset_timeout_after(n, base=10, cap=60) for n in range(5)] == [10, 20, 40, 60, 60]
+    assert breakers.reset_timeout_after(10_000, base=10, cap=60) == 60
+    # A webhook endpoint's longer base is never cut down to the origins' cap.
+    assert breakers.reset_timeout_after(2, base=300, cap=60) == 300
+
+
+def test_a_failed_trial_reopens_for_longer_and_a_successful_one_starts_over(settings, key):
+    settings.REDIS_URL = ""
+    settings.BREAKER_FAIL_MAX = 1
+    settings.BREAKER_RESET_TIMEOUT = 0.3
+    settings.BREAKER_RESET_MAX_TIMEOUT = 0.6
+    breaker = breakers.breaker_for(key)
+
+    _trip(key, 1)
+    assert breaker.reset_timeout == 0.3
+    _wait_until_allowed(key, 2)
+    assert breakers.allow(key)
+    breakers.record_failure(key)  # the trial fails: open for twice as long
+    assert breaker.reset_timeout == 0.6
+    assert breakers.reopens_at(key) == breaker._state_storage.opened_at + timedelta(seconds=0.6)
+
+    time.sleep(0.4)  # past the first timeout, within the second
+    assert breakers.is_open(key)
+    assert not breakers.allow(key)
+    # pybreaker's own open-state check reads the same timeout: a success reported now (a send
+    # that started before it opened) is refused as "still open", not taken as the trial.
+    breakers.record_success(key)
+    assert breaker.current_state == "open"
+
+    _wait_until_allowed(key, 2)
+    assert breakers.allow(key)
+    breakers.record_failure(key)
+    assert breaker.reset_timeout == 0.6  # the cap
+    _wait_until_allowed(key, 2)
+    assert breakers.allow(key)
+    breakers.record_success(key)
+    assert breaker.current_state == "closed"
+    assert breaker.reset_timeout == 0.3  # the next outage starts from the shortest timeout
+    _trip(key, 1)
+    assert breakers.reopens_at(key) == breaker._state_storage.opened_at + timedelta(seconds=0.3)
+
+
+def test_the_grown_timeout_is_the_same_in_every_process(settings, breaker_redis, key):
+    settings.BREAKER_FAIL_MAX = 1
+    # pybreaker keeps the opening time in whole seconds in Redis: waits of 1 and 2 s.
+    settings.BREAKER_RESET_TIMEOUT = 1
+    settings.BREAKER_RESET_MAX_TIMEOUT = 2
+    counted = f"{settings.BREAKER_KEY_PREFIX}:{key}:failed_trials"
+    client = redis.Redis.from_url(breaker_redis)
+
+    _trip(key, 1)
+    _wait_until_allowed(key, 3)
+    assert breakers.allow(key)
+    breakers.record_failure(key)  # this process's trial fails
+    assert breakers.breaker_for(key).reset_timeout == 2
+
+    # Another process (a fresh interpreter: no cached breaker) reads the same schedule…
+    reopens = breakers.reopens_at(key)
+    out = _run_in_other_process(
+        f"print(breakers.breaker_for({key!r}).reset_timeout, breakers.reopens_at({key!r}).isoformat())",
+        settings=settings,
+    )
+    assert out == f"2.0 {reopens.isoformat()}"
+    # …and its own failed trial counts for this one.
+    _wait_until_allowed(key, 4)
+    out = _run_in_other_process(
+        f"assert breakers.allow({key!r}); breakers.record_failure({key!r}); print(breakers.is_open({key!r}))",
+        settings=settings,
+    )
+    assert out == "True"
+    assert client.get(counted) == b"2"
+    assert 0 < client.ttl(counted) <= 86400  # goes by itself from a breaker nobody uses
+    assert breakers.breaker_for(key).reset_timeout == 2  # capped
+
+    # A successful trial, here, starts the schedule over for every process.
+    _wait_until_allowed(key, 4)
+    assert breakers.allow(key)
+    breakers.record_success(key)
+    assert client.get(counted) is None
+    out = _run_in_other_process(f"print(breakers.breaker_for({key!r}).reset_timeout)", settings=settings)
+    assert out == "1.0"
+
+    # A trip from a failed trial (``health``'s quorum) grows it as a recorded failure would.
+    breakers.trip(key)
+    assert breakers.breaker_for(key).reset_timeout == 1
+    _wait_until_allowed(key, 3)
+    assert breakers.allow(key)
+    breakers.trip(key)
+    assert breakers.breaker_for(key).reset_timeout == 2
+    breakers.forget(key)
+    assert client.get(counted) is None
+    client.close()
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["memory", "redis"])
+def test_one_refused_send_per_breaker_comes_back_by_itself_at_the_trial(settings, key, shared):
+    if shared and not os.environ.get("REDIS_URL"):
+        pytest.skip("needs REDIS_URL")
+    settings.REDIS_URL = os.environ.get("REDIS_URL", "") if shared else ""
+    settings.BREAKER_FAIL_MAX = 1
+    settings.BREAKER_RESET_TIMEOUT = 1
+    other = breakers.origin_key(f"https://{uuid.uuid4().hex}.example.com/")
+
+    _trip(key, 1)
+    at = breakers.retry_at(key)
+    assert breakers.come_back_once(key, at=at)  # the first refused send comes back at the trial…
+    assert not breakers.come_back_once(key, at=at)  # …the others wait for what its trial releases
+    assert breakers.come_back_once(other, at=at)  # another breaker's refused sends are its own
+    assert not breakers.come_back_once(key, at=datetime.now(UTC))  # nothing to wait for
+    time.sleep(max((at - datetime.now(UTC)).total_seconds(), 0) + 0.05)
+    assert breakers.come_back_once(key, at=datetime.now(UTC) + timedelta(seconds=2))  # the next window
+    breakers.forget(key)
+    breakers.forget(other)
+
+
 def test_an_unreported_trial_lapses_after_one_reset_timeout(settings, key):
     settings.REDIS_URL = ""
     settings.BREAKER_FAIL_MAX = 1
@@ -300,8 +418,6 @@ def test_an_infrastructure_error_repeated_by_every_call_is_logged_once_per_windo
 ):
     """Redis goes down: pybreaker logs a traceback on every read of a breaker's state; the
     filter the logging configuration puts on its logger lets one line through per window."""
-    import redis
-
     config = logging_config(log_format="text", level="INFO")
     assert config["loggers"]["pybreaker"]["filters"] == ["repeats"]
     assert config["loggers"]["apps.notifications.outbound.breakers"]["filters"] == ["repeats"]
@@ -336,8 +452,6 @@ def test_an_infrastructure_error_repeated_by_every_call_is_logged_once_per_windo
 
 
 def _breaker_keys(url: str, prefix: str, key: str) -> list[bytes]:
-    import redis
-
     return sorted(redis.Redis.from_url(url).scan_iter(match=f"{prefix}:{key}:*"))
 
 

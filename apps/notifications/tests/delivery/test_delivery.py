@@ -1,6 +1,7 @@
 """The delivery engine, on the email channel: claims, one retry policy, failure classes, groups."""
 
 import socket
+import time
 import uuid
 from datetime import timedelta
 
@@ -9,6 +10,8 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
+from apps.notifications.delivery.channels.email.channel import EMAIL_URL_BREAKER
+from apps.notifications.delivery.engine import QUIET_HOURS_HELD
 from apps.notifications.models import (
     Delivery,
     DeliveryAttempt,
@@ -166,7 +169,7 @@ def test_a_poisoned_message_is_dead_at_once_and_never_trips_the_relay_breaker(se
     assert sink.recipients == ["pipes@example.com"]
 
 
-def test_without_a_free_slot_the_group_waits_without_spending_an_attempt(settings, relay):
+def test_without_a_free_slot_the_group_waits_without_spending_an_attempt(settings, relay, send_task):
     settings.OUTBOUND_HOST_CONCURRENCY = 1
     delivery = DeliveryFactory()
     token = limits.acquire("email:email", limit=1, ttl=60)
@@ -182,6 +185,10 @@ def test_without_a_free_slot_the_group_waits_without_spending_an_attempt(setting
         < delivery.next_attempt_at
         <= timezone.now() + timedelta(seconds=settings.NOTIFICATIONS_BUSY_RETRY_SECONDS)
     )
+    # It comes back by itself when it is due, not at the sweep's next pass.
+    [call] = send_task.call_args_list
+    assert call.kwargs["args"] == [[str(delivery.pk)]]
+    assert 0 < call.kwargs["countdown"] <= settings.NOTIFICATIONS_BUSY_RETRY_SECONDS + 0.05
 
 
 def test_an_unreachable_destination_ends_its_group_after_one_attempt(settings, breaker_redis):
@@ -359,3 +366,58 @@ def test_a_failed_send_observes_no_latency(settings):
     count = _latency("email", "count")
     assert delivery_attempt(delivery_id=delivery.pk) == DeliveryStatus.RETRY
     assert _latency("email", "count") == count
+
+
+def test_the_email_url_relay_has_a_breaker_whose_first_success_releases_the_waiting_emails(settings, send_task):
+    settings.BREAKER_FAIL_MAX = 2
+    # pybreaker keeps the opening time in whole seconds in Redis: open for 2 to 3 s, long enough
+    # for the put-back below on a loaded machine.
+    settings.BREAKER_RESET_TIMEOUT = 3
+    _smtp_down(settings)
+    refused = [DeliveryFactory(address=f"refused{n}@example.com") for n in range(2)]
+    for delivery in refused:
+        assert delivery_attempt(delivery_id=delivery.pk) == DeliveryStatus.RETRY
+    assert breakers.is_open(EMAIL_URL_BREAKER)  # two refused connections opened it
+    put_back = DeliveryFactory(address="put-back@example.com")
+    send_task.reset_mock()
+    assert delivery_attempt(delivery_id=put_back.pk) == DeliveryStatus.RETRY
+    put_back.refresh_from_db()
+    assert (put_back.attempts, put_back.last_error) == (0, "all providers skipped: circuit breakers open")
+    # The first send put back comes back by itself at the trial: the sweep may be far off.
+    [call] = send_task.call_args_list
+    assert call.kwargs["args"] == [[str(put_back.pk)]]
+    assert call.kwargs["countdown"] <= 3.05
+    # The refused ones wait out their backoff (an hour here, as after a few attempts); a push
+    # and an email its recipient's quiet hours hold wait for something else.
+    later = timezone.now() + timedelta(hours=1)
+    Delivery.objects.filter(pk__in=[d.pk for d in refused]).update(next_attempt_at=later)
+    unrelated = [
+        DeliveryFactory(channel="push", address="device", status=DeliveryStatus.RETRY, next_attempt_at=later),
+        DeliveryFactory(status=DeliveryStatus.RETRY, next_attempt_at=later, last_error=QUIET_HOURS_HELD),
+    ]
+
+    sink = CountingSink(port=settings.EMAIL_PORT)  # the relay answers again
+    sink.start()
+    try:
+        deadline = time.monotonic() + 5
+        while breakers.is_open(EMAIL_URL_BREAKER) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        trial = DeliveryFactory(address="trial@example.com")
+        send_task.reset_mock()
+        assert delivery_attempt(delivery_id=trial.pk) == DeliveryStatus.SENT
+        assert breakers.breaker_states()[EMAIL_URL_BREAKER] == "closed"
+
+        waiting = {str(d.pk) for d in [*refused, put_back]}
+        [call] = send_task.call_args_list
+        assert set(call.kwargs["args"][0]) == waiting
+        assert not Delivery.objects.filter(pk__in=waiting, next_attempt_at__gt=timezone.now())
+        for delivery in unrelated:
+            delivery.refresh_from_db()
+            assert (delivery.status, delivery.next_attempt_at) == (DeliveryStatus.RETRY, later)
+
+        assert set(deliveries_send(delivery_ids=list(waiting)).values()) == {DeliveryStatus.SENT}
+        assert sorted(sink.recipients) == sorted(
+            ["trial@example.com", "put-back@example.com", "refused0@example.com", "refused1@example.com"]
+        )
+    finally:
+        sink.stop()

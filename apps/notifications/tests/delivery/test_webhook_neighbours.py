@@ -162,8 +162,10 @@ def test_the_failing_backlog_cannot_take_every_trial_of_an_origin(settings):
     """A quorum holds the origin; its half-open trials are shared: the endpoint whose failure
     spent one sits out the next, so a healthy endpoint there gets a trial and releases it."""
     settings.BREAKER_FAIL_MAX = 100
-    # pybreaker keeps the opening time in whole seconds in Redis: 2 s is at least 1 s open.
+    # pybreaker keeps the opening time in whole seconds in Redis: 2 s is at least 1 s open. The
+    # failed trial below would double it: capped at the same 2 s, the test waits no longer.
     settings.BREAKER_RESET_TIMEOUT = 2
+    settings.BREAKER_RESET_MAX_TIMEOUT = 2
     settings.WEBHOOK_ENDPOINT_RESET_TIMEOUT = 30
     origin = breakers.origin_key(f"https://{uuid.uuid4().hex}.example/")
     bad = [(uuid.uuid4(), uuid.uuid4()) for _ in range(3)]
@@ -200,6 +202,34 @@ def test_the_failing_backlog_cannot_take_every_trial_of_an_origin(settings):
     gate.record(origin=origin, endpoint=healthy, owner=uuid.uuid4(), result=_answer(200))
     assert breakers.breaker_states()[origin] == "closed"
     assert gate.healed == {origin}
+
+    # The origin works again: the endpoint that sat out its trials gets a trial of its own at
+    # once, not after its own 30 s, and its answer closes its breaker.
+    assert breakers.breaker_states()[failing] == "half-open"
+    gate = health.WebhookHealth()
+    assert gate.admit(origin=origin, endpoint=failing) is None
+    assert health.WebhookHealth().admit(origin=origin, endpoint=failing) == failing  # one trial
+    gate.record(origin=origin, endpoint=failing, owner=owner, result=_answer(200))
+    assert breakers.breaker_states()[failing] == "closed"
+    assert gate.healed == {failing}
+
+
+def test_an_endpoint_held_by_its_own_failures_still_waits_when_its_origin_heals(settings):
+    """Only the endpoints that sat out an origin's trials get one when it heals: an endpoint
+    that tripped its own breaker (its failures alone, the origin never held) keeps its schedule."""
+    settings.BREAKER_FAIL_MAX = 1
+    settings.BREAKER_RESET_TIMEOUT = 2
+    settings.WEBHOOK_ENDPOINT_RESET_TIMEOUT = 30
+    origin = breakers.origin_key(f"https://{uuid.uuid4().hex}.example/")
+    owner, own = uuid.uuid4(), uuid.uuid4()
+    failing = breakers.endpoint_key(own)
+    gate = health.WebhookHealth()
+    assert gate.admit(origin=origin, endpoint=failing) is None
+    gate.record(origin=origin, endpoint=failing, owner=owner, result=_answer(503))
+    assert breakers.is_open(failing)
+    assert not breakers.is_open(origin)
+    health.end_sit_outs(origin)
+    assert breakers.is_open(failing)
 
 
 def test_a_whole_origin_down_is_held_and_released_when_it_answers_again(

@@ -10,6 +10,11 @@ serves every message of the group, and a failure is classified:
 - the relay is unreachable or answers 4xx: ``retry``, counted against that relay's breaker,
   and the next relay is tried.
 
+Every relay has a breaker, the ``EMAIL_URL`` one included (``EMAIL_URL_BREAKER``): while it is
+open, emails are put back without spending an attempt, and the trial that finds the relay
+working again releases the emails waiting out their retry backoff (``deliveries_release``)
+instead of leaving each to its own time.
+
 Connections outlive the group (``_Relay``): a worker thread keeps its SMTP connection open for
 the next group, as ``outbound.http`` keeps webhook connections alive.
 """
@@ -43,6 +48,9 @@ from apps.notifications.models import Channel, Delivery, DeliveryProvider
 from apps.notifications.outbound import breakers
 
 EMAIL_URL_TARGET = "EMAIL_URL"
+# The relay from EMAIL_URL is not a DeliveryProvider row, whose ids are UUIDs: its own fixed
+# key of the "provider" kind, so the metrics' kind label stays the same bounded set.
+EMAIL_URL_BREAKER = breakers.provider_key(EMAIL_URL_TARGET)
 
 
 class _Permanent(Exception):
@@ -106,8 +114,8 @@ class _Relay:
         self.last_used = 0.0
 
     @property
-    def breaker_key(self) -> str | None:
-        return breakers.provider_key(self.provider_id) if self.provider_id else None
+    def breaker_key(self) -> str:
+        return breakers.provider_key(self.provider_id) if self.provider_id else EMAIL_URL_BREAKER
 
     def send(self, delivery: Delivery) -> None:
         try:
@@ -204,8 +212,8 @@ class EmailSession:
         unreachable = True
         for relay in self.relays:
             key = relay.breaker_key
-            if key and not self.gate.allow(key):
-                skipped.append(relay.provider_id)
+            if not self.gate.allow(key):
+                skipped.append(key)
                 lines.append(
                     AttemptLine(
                         target=relay.name,
@@ -219,27 +227,27 @@ class EmailSession:
             try:
                 relay.send(delivery)
             except _Permanent as exc:
-                if key and exc.answered:
+                if exc.answered:
                     self.gate.record_success(key)
                 lines.append(_line(relay, "dead", str(exc), started))
                 return SendResult(result=Result.DEAD, error=str(exc), provider_id=relay.provider_id, lines=lines)
             except _Transient as exc:
-                if key:
-                    self.gate.record_failure(key)
+                self.gate.record_failure(key)
                 lines.append(_line(relay, "failed", str(exc), started))
                 errors.append(f"{relay.name}: {exc}")
                 unreachable = unreachable and exc.unreachable
                 continue
-            if key:
-                self.gate.record_success(key)
+            self.gate.record_success(key)
             lines.append(_line(relay, "sent", "", started))
             return SendResult(result=Result.SENT, provider_id=relay.provider_id, lines=lines)
         if skipped and not errors:
+            until = reopens_at(skipped)
             return SendResult(
                 result=Result.SKIPPED,
                 error="all providers skipped: circuit breakers open",
-                reschedule_at=reopens_at(skipped),
+                reschedule_at=until,
                 lines=lines,
+                requeue=any(breakers.come_back_once(key, at=until) for key in skipped),
             )
         return SendResult(
             result=Result.RETRY,

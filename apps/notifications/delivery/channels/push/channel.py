@@ -66,11 +66,14 @@ class PushSession:
             )
             return SendResult(result=Result.GONE, error=str(exc), provider_id=exc.provider_id, lines=[line])
         except push.AllProvidersOpen as exc:
+            keys = [breakers.provider_key(a.provider_id) for a in exc.attempts]
+            until = reopens_at(keys)
             return SendResult(
                 result=Result.SKIPPED,
                 error=str(exc),
-                reschedule_at=reopens_at([a.provider_id for a in exc.attempts]),
+                reschedule_at=until,
                 lines=attempt_lines(exc.attempts),
+                requeue=any(breakers.come_back_once(key, at=until) for key in keys),
             )
         except push.AllProvidersFailed as exc:
             # Every gateway refused this very message: sending it again cannot succeed.

@@ -92,11 +92,13 @@ class WebhookSession:
         held = self.health.admit(origin=origin, endpoint=own)
         if held is not None:
             whose = "the endpoint" if held == own else origin.removeprefix("origin:")
+            until = breakers.retry_at(held)
             return SendResult(
                 result=Result.SKIPPED,
                 error=f"circuit breaker open for {whose}",
-                reschedule_at=breakers.retry_at(held),
+                reschedule_at=until,
                 lines=[AttemptLine(target=target, outcome="skipped_open", error="circuit breaker open")],
+                requeue=breakers.come_back_once(held, at=until),
             )
         body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
         started = time.monotonic()
