@@ -575,7 +575,7 @@ def parse_args() -> argparse.Namespace:
         "--only",
         default="",
         help="comma-separated scenarios (default all): post, baseline, summary10, summary10000, summary1000000, "
-        "summary304, list, search1000000, searchrare1000000, filter1000000, metrics1000000, metrics10, inbox, "
+        "summary304, healthz, list, search1000000, searchrare1000000, filter1000000, metrics1000000, metrics10, inbox, "
         "full (the rate sweep; also: latency), hang",
     )
     parser.add_argument(
@@ -750,6 +750,9 @@ def main() -> int:
                 "summary304",
             )
         )
+        # The stack's floor: a request that touches no database, cache or view logic, through the same
+        # server and middleware. How far a row sits from it is what the application costs.
+        scenarios.append(("GET /healthz (the floor)", "get.lua", {"BENCH_PATH": "/healthz"}, "healthz"))
         list_path = "/api/v1/providers/?ordering=-average&page_size=20"
         scenarios.append(("GET providers/?ordering=-average (20)", "get.lua", {"BENCH_PATH": list_path}, "list"))
         # Searching and filtering one provider's reviews, and its metrics, at the largest size.

@@ -57,18 +57,23 @@ class PublicReadCacheMixin:
         if request.method not in ("GET", "HEAD") or response.status_code != 200:
             return response
         response.render()
-        etag = _etag(response.content)
-        if _matches(request.headers.get("If-None-Match", ""), etag):
-            not_modified = HttpResponseNotModified()
-            for header in ("Vary", "Allow"):
-                if header in response:
-                    not_modified[header] = response[header]
-            response = not_modified
-        response["ETag"] = etag
-        max_age = settings.PUBLIC_READ_MAX_AGE
-        if max_age > 0:
-            patch_cache_control(response, public=True, max_age=max_age)
-        else:
-            # Storable, but revalidated on every use (a 304 when nothing changed).
-            patch_cache_control(response, public=True, no_cache=True)
-        return response
+        return finalize_public_read(request, response)
+
+
+def finalize_public_read(request, response):
+    """ETag and Cache-Control on a rendered 200 of a public read, or the 304 that replaces it."""
+    etag = _etag(response.content)
+    if _matches(request.headers.get("If-None-Match", ""), etag):
+        not_modified = HttpResponseNotModified()
+        for header in ("Vary", "Allow"):
+            if header in response:
+                not_modified[header] = response[header]
+        response = not_modified
+    response["ETag"] = etag
+    max_age = settings.PUBLIC_READ_MAX_AGE
+    if max_age > 0:
+        patch_cache_control(response, public=True, max_age=max_age)
+    else:
+        # Storable, but revalidated on every use (a 304 when nothing changed).
+        patch_cache_control(response, public=True, no_cache=True)
+    return response

@@ -21,7 +21,7 @@ at every request.
 """
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
-from django.db import connections
+from django.db import connections, router
 from django.db.models import QuerySet
 from django.db.models.query import ModelIterable
 from django.db.models.sql.datastructures import Join
@@ -82,19 +82,36 @@ def _shape(query, db: str, where_sql: str) -> tuple:
     )
 
 
-def _rows(compiler, db: str, results) -> list:
-    # ModelIterable's loop for a queryset without related objects (see _cacheable).
-    select, klass_info, annotation_col_map = compiler.select, compiler.klass_info, compiler.annotation_col_map
-    model_cls = klass_info["model"]
-    start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-    init_list = [column[0].target.attname for column in select[start:end]]
-    objects = []
-    for row in compiler.results_iter(results):
-        obj = model_cls.from_db(db, init_list, row[start:end])
-        for name, position in annotation_col_map.items():
-            setattr(obj, name, row[position])
-        objects.append(obj)
-    return objects
+class _RowBuilder:
+    """ModelIterable's loop for a queryset without related objects (see _cacheable), with what
+    it works out per query (the columns' converters, the model's field names) worked out once."""
+
+    def __init__(self, compiler) -> None:
+        select, klass_info = compiler.select, compiler.klass_info
+        self.model = klass_info["model"]
+        self.start, self.end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        self.init_list = [column[0].target.attname for column in select[self.start : self.end]]
+        self.annotations = tuple(compiler.annotation_col_map.items())
+        self.compiler = compiler
+        self.converters = compiler.get_converters([s[0] for s in select[0 : compiler.col_count]])
+
+    def build(self, db: str, rows: list) -> list:
+        if self.converters:
+            rows = list(self.compiler.apply_converters(map(list, rows), self.converters))
+        from_db, init_list, start, end, annotations = (
+            self.model.from_db,
+            self.init_list,
+            self.start,
+            self.end,
+            self.annotations,
+        )
+        objects = []
+        for row in rows:
+            obj = from_db(db, init_list, row[start:end])
+            for name, position in annotations:
+                setattr(obj, name, row[position])
+            objects.append(obj)
+        return objects
 
 
 def page_rows(queryset: QuerySet) -> list:
@@ -118,11 +135,41 @@ def page_rows(queryset: QuerySet) -> list:
         if len(_compiled) >= MAX_SHAPES:
             _compiled.clear()
         # A shape that cannot be kept is remembered too, so it is not compiled twice next time.
-        entry = _compiled[key] = (sql, compiler) if kept else None
+        entry = _compiled[key] = (sql, _RowBuilder(compiler)) if kept else None
     if entry is None:
         return list(queryset)
-    sql, cached_compiler = entry
+    sql, builder = entry
     with connections[db].cursor() as cursor:
         cursor.execute(sql, where_params)
-        results = [cursor.fetchall()]
-    return _rows(cached_compiler, db, results)
+        rows = cursor.fetchall()
+    return builder.build(db, rows)
+
+
+_by_pk: dict[tuple[str, type], tuple] = {}
+
+
+def row_by_pk(model, pk, *, using: str | None = None):
+    """``model.objects.filter(pk=pk).first()`` without the ORM's per-call work, or None.
+
+    A lookup by primary key is one statement whose text never changes: it is compiled at the
+    first call (for the database it runs on) and only its one parameter is prepared after that,
+    the way the ORM prepares it (``get_db_prep_value``: a UUID becomes the backend's form).
+    Rows come out as the ORM builds them (the compiler's converters, ``Model.from_db``).
+    """
+    db = using or router.db_for_read(model)
+    connection = connections[db]
+    pk_field = model._meta.pk
+    param = pk_field.get_db_prep_value(pk_field.to_python(pk), connection)
+    entry = _by_pk.get((db, model))
+    if entry is None:
+        compiler = model._default_manager.using(db).filter(pk=pk).query.get_compiler(using=db)
+        sql, params = compiler.as_sql()
+        if list(params) != [param]:
+            # Not a plain one-parameter key lookup (a custom manager filters): the ORM's way.
+            return model._default_manager.using(db).filter(pk=pk).first()
+        entry = _by_pk[(db, model)] = (sql, _RowBuilder(compiler))
+    sql, builder = entry
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [param])
+        rows = cursor.fetchall()
+    return builder.build(db, rows)[0] if rows else None

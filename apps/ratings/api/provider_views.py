@@ -9,13 +9,15 @@ from rest_framework.response import Response
 
 from apps.core.api.base import APIView
 from apps.core.api.caching import IF_NONE_MATCH_PARAMETER, NOT_MODIFIED_RESPONSE, PublicReadCacheMixin
+from apps.core.api.lean import LeanGetMixin
+from apps.core.exceptions import NotFound
 from apps.core.statistics import mean_2dp
 from apps.providers.api.serializers import RatingSummaryOutput, rating_summary_data
 from apps.ratings.api.serializers import RatingMetricsOutput, RatingMetricsQuery
 from apps.ratings.selectors import rating_metrics_get, rating_summary_get
 
 
-class ProviderRatingSummaryView(PublicReadCacheMixin, APIView):
+class ProviderRatingSummaryView(LeanGetMixin, PublicReadCacheMixin, APIView):
     # Public and the same for everyone: no token to verify, no user to load.
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -34,16 +36,25 @@ class ProviderRatingSummaryView(PublicReadCacheMixin, APIView):
         auth=[{}],
     )
     def get(self, request, provider_id: UUID):
-        summary = rating_summary_get(provider_id=provider_id)
-        return Response(
-            rating_summary_data(
-                provider_id=summary.provider_id,
-                count=summary.count,
-                total=summary.sum,
-                stars=summary.stars,
-                verified_count=summary.verified_count,
-            )
-        )
+        return Response(_summary_data(rating_summary_get(provider_id=provider_id)))
+
+    @classmethod
+    def lean_get(cls, request, provider_id: UUID) -> dict | None:
+        try:
+            summary = rating_summary_get(provider_id=provider_id)
+        except NotFound:
+            return None
+        return _summary_data(summary)
+
+
+def _summary_data(summary) -> dict:
+    return rating_summary_data(
+        provider_id=summary.provider_id,
+        count=summary.count,
+        total=summary.sum,
+        stars=summary.stars,
+        verified_count=summary.verified_count,
+    )
 
 
 @extend_validation_errors(["invalid", "min_value", "max_value"], field_name="months", methods=["get"])

@@ -124,3 +124,21 @@ def test_what_the_shape_cannot_hold_goes_through_the_orm(directory):
     assert list(page_queries._compiled.values()) == [None]  # the select-list parameter's shape
     # A WHERE clause that can match nothing: no query at all.
     assert page_rows(Provider.objects.filter(pk__in=[]).order_by("id")[:3]) == []
+
+
+def test_a_key_lookup_answers_the_orm_s_row_or_none(directory):
+    from apps.ratings.models import RatingSummary
+
+    page_queries._by_pk.clear()
+    provider = directory[4]
+    for _ in range(2):  # compiling the statement, then reading through it
+        row = page_queries.row_by_pk(RatingSummary, provider.pk)
+        expected = RatingSummary.objects.get(pk=provider.pk)
+        fields = [f.attname for f in RatingSummary._meta.concrete_fields]
+        assert [getattr(row, f) for f in fields] == [getattr(expected, f) for f in fields]
+        assert (row.count, row.stars) == (5, [1, 1, 1, 1, 1])
+        assert not row._state.adding and row._state.db == "default"
+    # The key as the URL converter gives it, or as text: the same row.
+    assert page_queries.row_by_pk(RatingSummary, str(provider.pk)).pk == provider.pk
+    assert page_queries.row_by_pk(RatingSummary, "00000000-0000-0000-0000-000000000000") is None
+    assert list(page_queries._by_pk) == [("default", RatingSummary)]
