@@ -20,10 +20,18 @@ Django has no compiled-query cache of its own, and the result caches that exist
 at every request.
 """
 
+import json
+
+import orjson
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections, router
-from django.db.models import QuerySet
+from django.db.models import JSONField, QuerySet
+from django.db.models.base import ModelState
+from django.db.models.fields.json import KeyTransform
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query import ModelIterable
+from django.db.models.query_utils import DeferredAttribute
+from django.db.models.signals import post_init, pre_init
 from django.db.models.sql.datastructures import Join
 
 # Distinct shapes are few (orderings x filters present x cursor or not x page size); the bound
@@ -82,32 +90,76 @@ def _shape(query, db: str, where_sql: str) -> tuple:
     )
 
 
+def _json_from_db(value, expression, connection):
+    # JSONField.from_db_value with orjson, which parses the same text to the same values several
+    # times faster; what it refuses (NaN, integers past 64 bits) is parsed by the stdlib as before.
+    if value is None or (isinstance(expression, KeyTransform) and not isinstance(value, str)):
+        return value
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+
+
+def _fast_converters(converters: dict) -> dict:
+    fast = {}
+    for position, (functions, expression) in converters.items():
+        functions = [
+            _json_from_db
+            if getattr(function, "__func__", None) is JSONField.from_db_value
+            and type(function.__self__) is JSONField
+            and function.__self__.decoder is None
+            else function
+            for function in functions
+        ]
+        fast[position] = (functions, expression)
+    return fast
+
+
+def _plain_attribute(model, attname: str) -> bool:
+    return type(getattr(model, attname, None)) in (DeferredAttribute, ForeignKeyDeferredAttribute)
+
+
 class _RowBuilder:
     """ModelIterable's loop for a queryset without related objects (see _cacheable), with what
-    it works out per query (the columns' converters, the model's field names) worked out once."""
+    it works out per query (the columns' converters, the model's field names) worked out once.
+
+    An instance is ``Model.from_db``'s, built without ``Model.__init__``'s per-field loop when
+    that loop would only set attributes: every concrete field selected, each a plain attribute
+    (no descriptor that acts on assignment), and no ``pre_init``/``post_init`` receiver for the
+    model. Otherwise ``from_db`` builds it.
+    """
 
     def __init__(self, compiler) -> None:
         select, klass_info = compiler.select, compiler.klass_info
-        self.model = klass_info["model"]
+        self.model = model = klass_info["model"]
         self.start, self.end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         self.init_list = [column[0].target.attname for column in select[self.start : self.end]]
         self.annotations = tuple(compiler.annotation_col_map.items())
         self.compiler = compiler
-        self.converters = compiler.get_converters([s[0] for s in select[0 : compiler.col_count]])
+        self.converters = _fast_converters(compiler.get_converters([s[0] for s in select[0 : compiler.col_count]]))
+        self.direct = self.init_list == [f.attname for f in model._meta.concrete_fields] and all(
+            _plain_attribute(model, name) for name in self.init_list
+        )
 
     def build(self, db: str, rows: list) -> list:
         if self.converters:
             rows = list(self.compiler.apply_converters(map(list, rows), self.converters))
-        from_db, init_list, start, end, annotations = (
-            self.model.from_db,
-            self.init_list,
-            self.start,
-            self.end,
-            self.annotations,
-        )
+        model, init_list, start, end, annotations = self.model, self.init_list, self.start, self.end, self.annotations
+        direct = self.direct and not (pre_init.has_listeners(model) or post_init.has_listeners(model))
+        new, from_db = model.__new__, model.from_db
         objects = []
         for row in rows:
-            obj = from_db(db, init_list, row[start:end])
+            if direct:
+                obj = new(model)
+                obj.__dict__.update(zip(init_list, row[start:end], strict=True))
+                state = obj._state = ModelState()
+                state.adding, state.db = False, db
+            else:
+                obj = from_db(db, init_list, row[start:end])
             for name, position in annotations:
                 setattr(obj, name, row[position])
             objects.append(obj)
