@@ -21,6 +21,7 @@ at every request.
 """
 
 import json
+import re
 
 import orjson
 from django.core.exceptions import EmptyResultSet, FullResultSet
@@ -90,18 +91,25 @@ def _shape(query, db: str, where_sql: str) -> tuple:
     )
 
 
+# 19 digits in a row may be an integer past 64 bits, which orjson reads as a float.
+_LONG_NUMBER = re.compile(r"\d{19}")
+
+
 def _json_from_db(value, expression, connection):
     # JSONField.from_db_value with orjson, which parses the same text to the same values several
-    # times faster; what it refuses (NaN, integers past 64 bits) is parsed by the stdlib as before.
+    # times faster; what it reads differently (integers past 64 bits) or refuses (lone
+    # surrogates, numbers out of a float's range) is parsed by the stdlib as before.
     if value is None or (isinstance(expression, KeyTransform) and not isinstance(value, str)):
         return value
     try:
-        return orjson.loads(value)
+        if _LONG_NUMBER.search(value) is None:
+            return orjson.loads(value)
     except orjson.JSONDecodeError:
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
+        pass
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
 
 
 def _fast_converters(converters: dict) -> dict:

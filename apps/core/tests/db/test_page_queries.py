@@ -142,3 +142,30 @@ def test_a_key_lookup_answers_the_orm_s_row_or_none(directory):
     assert page_queries.row_by_pk(RatingSummary, str(provider.pk)).pk == provider.pk
     assert page_queries.row_by_pk(RatingSummary, "00000000-0000-0000-0000-000000000000") is None
     assert list(page_queries._by_pk) == [("default", RatingSummary)]
+
+
+def test_rows_with_json_are_the_orm_s_and_init_receivers_still_hear_of_them():
+    from django.db.models.signals import post_init
+
+    recipient = CustomerFactory().user.pk
+    data = {"nested": {"list": [1, 2.5, "three", None, True]}, "big": 2**70, "text": "é\u2028"}
+    NotificationFactory(recipient_id=recipient, data=data)
+    NotificationFactory(recipient_id=recipient, data={})
+    queryset = notification_list(recipient_id=recipient)[:5]
+    fields = [f.attname for f in Notification._meta.concrete_fields]
+    for _ in range(2):
+        rows = page_rows(queryset)
+        assert [[getattr(r, f) for f in fields] for r in rows] == [[getattr(r, f) for f in fields] for r in queryset]
+    assert rows[1].data == data and type(rows[1].data["big"]) is int
+    assert not rows[0]._state.adding and rows[0]._state.db == "default"
+    # A post_init receiver (a model that needs Model.__init__): every row goes through it.
+    heard = []
+
+    def receiver(sender, instance, **kwargs):
+        heard.append(instance)
+
+    post_init.connect(receiver, sender=Notification)
+    try:
+        assert [r.pk for r in page_rows(queryset)] == [r.pk for r in heard] == [r.pk for r in queryset]
+    finally:
+        post_init.disconnect(receiver, sender=Notification)
