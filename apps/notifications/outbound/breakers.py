@@ -499,26 +499,38 @@ def _count_failed_trial(key: str, breaker: _Breaker) -> None:
         _local_failed_trials[name] = _local_failed_trials.get(name, 0) + 1
 
 
-def _clear_failed_trials(key: str) -> None:
+def _drop(key: str, *, name: str, local: dict, warning: str) -> None:
+    """Delete one of ``key``'s own entries: ``name`` in Redis, else ``key``'s in ``local``.
+
+    ``warning`` (formatted with ``key``) is logged when Redis is unreachable: it says what
+    becomes of the entry left behind.
+    """
     if settings.REDIS_URL:
         try:
-            _redis_client(settings.REDIS_URL).delete(_failed_trials_name(key))
+            _redis_client(settings.REDIS_URL).delete(name)
         except redis.RedisError:
-            logger.warning("Redis unavailable resetting the schedule of breaker %s; it expires", key)
+            logger.warning(warning, key)
         return
     with _lock:
-        _local_failed_trials.pop((settings.BREAKER_KEY_PREFIX, key), None)
+        local.pop((settings.BREAKER_KEY_PREFIX, key), None)
+
+
+def _clear_failed_trials(key: str) -> None:
+    _drop(
+        key,
+        name=_failed_trials_name(key),
+        local=_local_failed_trials,
+        warning="Redis unavailable resetting the schedule of breaker %s; it expires",
+    )
 
 
 def _release_trial(key: str) -> None:
-    if settings.REDIS_URL:
-        try:
-            _redis_client(settings.REDIS_URL).delete(_trial_name(key))
-        except redis.RedisError:
-            logger.warning("Redis unavailable releasing the trial of breaker %s; it lapses by itself", key)
-        return
-    with _lock:
-        _local_trials.pop((settings.BREAKER_KEY_PREFIX, key), None)
+    _drop(
+        key,
+        name=_trial_name(key),
+        local=_local_trials,
+        warning="Redis unavailable releasing the trial of breaker %s; it lapses by itself",
+    )
 
 
 def forget(key: str) -> None:

@@ -413,6 +413,47 @@ def test_unreachable_redis_falls_back_to_a_closed_breaker(settings, closed_port,
     breakers.record_success(key)
 
 
+@pytest.mark.parametrize("redis_down", [False, True], ids=["memory", "redis-down"])
+def test_a_trial_claim_and_a_failed_trials_count_are_dropped_or_left_to_lapse(
+    settings, closed_port, key, caplog, redis_down
+):
+    settings.REDIS_URL = ""
+    settings.BREAKER_FAIL_MAX = 1
+    settings.BREAKER_RESET_TIMEOUT = 0.2
+    _trip(key, 1)
+    _wait_until_allowed(key, 2)
+    assert breakers.allow(key)  # the trial is claimed…
+    breakers.record_failure(key)  # …and fails: one failed trial counted
+    assert breakers.breaker_for(key).reset_timeout == 0.4
+    if redis_down:
+        # Redis goes away: nothing to delete, each entry lapses by itself, and the warning says so.
+        settings.REDIS_URL = f"redis://127.0.0.1:{closed_port}/0"
+        name = "apps.notifications.outbound.breakers"
+        # Without the configured once-per-window filter, which an earlier test may have fed.
+        configured = logging.getLogger(name).filters[:]
+        for existing in configured:
+            logging.getLogger(name).removeFilter(existing)
+        try:
+            with caplog.at_level(logging.WARNING, logger=name):
+                breakers.release_trial(key)
+                breakers._clear_failed_trials(key)
+        finally:
+            for existing in configured:
+                logging.getLogger(name).addFilter(existing)
+        assert [r.getMessage() for r in caplog.records if r.name == name] == [
+            f"Redis unavailable releasing the trial of breaker {key}; it lapses by itself",
+            f"Redis unavailable resetting the schedule of breaker {key}; it expires",
+        ]
+        return
+    _wait_until_allowed(key, 2)
+    assert breakers.allow(key)
+    assert not breakers.allow(key)
+    breakers.release_trial(key)  # given back: the next caller may try at once
+    assert breakers.allow(key)
+    breakers._clear_failed_trials(key)
+    assert breakers.breaker_for(key).reset_timeout == 0.2
+
+
 def test_an_infrastructure_error_repeated_by_every_call_is_logged_once_per_window(
     settings, breaker_redis, closed_port, caplog
 ):
