@@ -70,6 +70,17 @@ def key():
     return breakers.origin_key(f"https://{uuid.uuid4().hex}.example.com/hook")
 
 
+@pytest.fixture(params=[False, True], ids=["memory", "redis"])
+def shared_state(request, settings) -> bool:
+    """The test runs twice: with the breakers' state in this process, and shared in the run's
+    Redis (``REDIS_URL``; skipped when the run has none). True when shared."""
+    shared = request.param
+    if shared and not os.environ.get("REDIS_URL"):
+        pytest.skip("needs REDIS_URL")
+    settings.REDIS_URL = os.environ.get("REDIS_URL", "") if shared else ""
+    return shared
+
+
 def test_breaker_lifecycle_in_one_process_memory_storage(settings, key):
     settings.REDIS_URL = ""
     settings.BREAKER_FAIL_MAX = 3
@@ -96,13 +107,9 @@ def test_breaker_lifecycle_in_one_process_memory_storage(settings, key):
     assert {move: _transitions("origin", *move) - before[move] for move in moves} == dict.fromkeys(moves, 1)
 
 
-@pytest.mark.parametrize("shared", [False, True], ids=["memory", "redis"])
-def test_a_send_refused_while_another_holds_the_trial_comes_back_shortly(settings, key, shared):
+def test_a_send_refused_while_another_holds_the_trial_comes_back_shortly(settings, key, shared_state):
     # Not a whole reset timeout later: the trial decides within the send deadline, and a put-back
     # racing a successful trial's release would wait behind a healthy destination.
-    if shared and not os.environ.get("REDIS_URL"):
-        pytest.skip("needs REDIS_URL")
-    settings.REDIS_URL = os.environ.get("REDIS_URL", "") if shared else ""
     settings.BREAKER_FAIL_MAX = 1
     settings.BREAKER_RESET_TIMEOUT = 0.5
     settings.NOTIFICATIONS_BUSY_RETRY_SECONDS = 2
@@ -277,11 +284,7 @@ def test_the_grown_timeout_is_the_same_in_every_process(settings, breaker_redis,
     client.close()
 
 
-@pytest.mark.parametrize("shared", [False, True], ids=["memory", "redis"])
-def test_one_refused_send_per_breaker_comes_back_by_itself_at_the_trial(settings, key, shared):
-    if shared and not os.environ.get("REDIS_URL"):
-        pytest.skip("needs REDIS_URL")
-    settings.REDIS_URL = os.environ.get("REDIS_URL", "") if shared else ""
+def test_one_refused_send_per_breaker_comes_back_by_itself_at_the_trial(settings, key, shared_state):
     settings.BREAKER_FAIL_MAX = 1
     settings.BREAKER_RESET_TIMEOUT = 1
     other = breakers.origin_key(f"https://{uuid.uuid4().hex}.example.com/")
