@@ -447,23 +447,32 @@ def _trial_name(key: str) -> str:
     return f"{settings.BREAKER_KEY_PREFIX}:{key}:trial"
 
 
-def _claim_trial(key: str, *, ttl: float) -> bool:
-    """Claim the half-open trial for ``ttl`` seconds; True for exactly one claimant."""
+def _claim(key: str, *, name: str, local: dict, ms: int) -> bool | None:
+    """Claim one of ``key``'s own entries for ``ms`` milliseconds (``name`` in Redis, else
+    ``key``'s in ``local``): True for exactly one claimant until it lapses, False for the
+    others, None when Redis is unreachable (the caller's policy decides)."""
     if settings.REDIS_URL:
         try:
-            claimed = _redis_client(settings.REDIS_URL).set(_trial_name(key), b"1", nx=True, px=int(ttl * 1000) or 1)
+            return bool(_redis_client(settings.REDIS_URL).set(name, b"1", nx=True, px=ms))
         except redis.RedisError:
-            # Same policy as pybreaker's fallback state: go on unprotected rather than stall.
-            logger.warning("Redis unavailable for the trial of breaker %s; letting the send through", key)
-            return True
-        return bool(claimed)
-    name = (settings.BREAKER_KEY_PREFIX, key)
+            return None
+    local_key = (settings.BREAKER_KEY_PREFIX, key)
     now = time.monotonic()
     with _lock:
-        if _local_trials.get(name, 0.0) > now:
+        if local.get(local_key, 0.0) > now:
             return False
-        _local_trials[name] = now + ttl
+        local[local_key] = now + ms / 1000
         return True
+
+
+def _claim_trial(key: str, *, ttl: float) -> bool:
+    """Claim the half-open trial for ``ttl`` seconds; True for exactly one claimant."""
+    claimed = _claim(key, name=_trial_name(key), local=_local_trials, ms=int(ttl * 1000) or 1)
+    if claimed is None:
+        # Same policy as pybreaker's fallback state: go on unprotected rather than stall.
+        logger.warning("Redis unavailable for the trial of breaker %s; letting the send through", key)
+        return True
+    return claimed
 
 
 def _failed_trials_name(key: str) -> str:
@@ -587,19 +596,7 @@ def come_back_once(key: str, *, at: datetime) -> bool:
     wait_ms = int((at - datetime.now(UTC)).total_seconds() * 1000)
     if wait_ms <= 0:
         return False
-    if settings.REDIS_URL:
-        name = f"{settings.BREAKER_KEY_PREFIX}:{key}:come_back"
-        try:
-            return bool(_redis_client(settings.REDIS_URL).set(name, b"1", nx=True, px=wait_ms))
-        except redis.RedisError:
-            return False
-    name = (settings.BREAKER_KEY_PREFIX, key)
-    now = time.monotonic()
-    with _lock:
-        if _local_come_back.get(name, 0.0) > now:
-            return False
-        _local_come_back[name] = now + wait_ms / 1000
-        return True
+    return bool(_claim(key, name=f"{settings.BREAKER_KEY_PREFIX}:{key}:come_back", local=_local_come_back, ms=wait_ms))
 
 
 def breaker_states() -> dict[str, str]:
