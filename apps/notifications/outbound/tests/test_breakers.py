@@ -301,6 +301,43 @@ def test_one_refused_send_per_breaker_comes_back_by_itself_at_the_trial(settings
     breakers.forget(other)
 
 
+def test_a_success_after_failures_below_the_threshold_claims_one_release_per_interval(settings, key, shared_state):
+    settings.BREAKER_FAIL_MAX = 3
+    settings.BREAKER_RELEASE_INTERVAL = 0.5
+    quiet = breakers.Gate()
+    quiet.record_success(key)
+    assert quiet.recovered == set()  # nothing failed: nothing waits
+
+    breakers.record_failure(key)
+    breakers.record_failure(key)
+    gate = breakers.Gate()
+    gate.record_success(key)
+    gate.record_success(key)
+    assert (gate.recovered, gate.healed) == ({key}, set())
+    assert breakers.breaker_states()[key] == "closed"
+
+    # Another blink within the interval: the success after it finds the release claimed.
+    breakers.record_failure(key)
+    other = breakers.Gate()
+    other.record_success(key)
+    assert other.recovered == set()
+    time.sleep(0.55)
+    breakers.record_failure(key)
+    later = breakers.Gate()
+    later.record_success(key)
+    assert later.recovered == {key}
+
+    # A breaker that opened heals through its trial instead: that release is the whole backlog's.
+    settings.BREAKER_RESET_TIMEOUT = 1
+    _trip(key, 3)
+    _wait_until_allowed(key, 3)
+    trial = breakers.Gate()
+    assert trial.allow(key)
+    trial.record_success(key)
+    assert (trial.healed, trial.recovered) == ({key}, set())
+    breakers.forget(key)
+
+
 def test_an_unreported_trial_lapses_after_one_reset_timeout(settings, key):
     settings.REDIS_URL = ""
     settings.BREAKER_FAIL_MAX = 1
