@@ -8,7 +8,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from apps.core.admin_mixins import ReadOnlyPageMixin
+from apps.notifications.delivery.channels.email.channel import EMAIL_URL_BREAKER
 from apps.notifications.models import (
+    Channel,
     Delivery,
     DeliveryAttempt,
     DeliveryProvider,
@@ -226,6 +228,14 @@ class DeliveryProviderAdmin(admin.ModelAdmin):
     @admin.display(description="Circuit breaker")
     def breaker_state(self, obj):
         return _breaker_state(breakers.provider_key(obj.pk))
+
+    def changelist_view(self, request, extra_context=None):
+        # The EMAIL_URL relay has no row here, but an operator looks for a relay's breaker here.
+        in_use = not DeliveryProvider.objects.filter(
+            channel=Channel.EMAIL, kind=DeliveryProvider.Kind.SMTP, enabled=True
+        ).exists()
+        relay = {"breaker": _breaker_state(EMAIL_URL_BREAKER), "in_use": in_use}
+        return super().changelist_view(request, {**(extra_context or {}), "email_url_relay": relay})
 
     def save_model(self, request, obj, form, change):
         if form.cleaned_data.get("new_credentials") is not None:

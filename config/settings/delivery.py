@@ -66,6 +66,10 @@ BREAKER_FAIL_MAX = env.int("BREAKER_FAIL_MAX", default=5)
 BREAKER_RESET_TIMEOUT = env.float("BREAKER_RESET_TIMEOUT", default=10.0)
 BREAKER_RESET_MAX_TIMEOUT = env.float("BREAKER_RESET_MAX_TIMEOUT", default=60.0)
 BREAKER_KEY_PREFIX = env("BREAKER_KEY_PREFIX", default="mr-breaker")
+# A destination that failed fewer than BREAKER_FAIL_MAX times (its breaker stayed closed) and
+# answers again: the deliveries waiting out a backoff because of its failures are due at once,
+# released by one worker per destination per this many seconds (the others find it claimed).
+BREAKER_RELEASE_INTERVAL = env.float("BREAKER_RELEASE_INTERVAL", default=5.0)
 # A webhook endpoint's own breaker (its timeouts and HTTP errors) waits this long before its
 # trial (growing the same way, capped at the larger of this and BREAKER_RESET_MAX_TIMEOUT).
 # Keep it longer than BREAKER_RESET_MAX_TIMEOUT: an endpoint whose failure spent its origin's

@@ -28,7 +28,9 @@ event: ``apps.core.tracing``), linked to the batch task's span; the HTTP or SMTP
 is its child.
 """
 
+import functools
 import logging
+import operator
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -51,8 +53,8 @@ from apps.notifications.delivery.channels.webhook.channel import waiting_for
 from apps.notifications.delivery.claims import Lease, claim, still_held
 from apps.notifications.delivery.records import record
 from apps.notifications.events import EVENT_TYPES
-from apps.notifications.models import Channel, Delivery, DeliveryStatus
-from apps.notifications.outbound import limits, retry
+from apps.notifications.models import Blame, Channel, Delivery, DeliveryStatus
+from apps.notifications.outbound import breakers, limits, retry
 from apps.notifications.periods import quiet_until
 from apps.notifications.selectors import delivery_get, schedules_of
 
@@ -107,10 +109,16 @@ _CANCELLED = SendResult(result=Result.SKIPPED, error="cancelled before it was se
 
 
 def _send_channel(
-    groups: list[tuple[tuple[str, str], list[Delivery]]], *, started: float, lease: Lease, healed: set[str]
+    groups: list[tuple[tuple[str, str], list[Delivery]]],
+    *,
+    started: float,
+    lease: Lease,
+    healed: set[str],
+    recovered: set[str],
 ) -> list[tuple[Delivery, SendResult, int]]:
     """Send one channel's groups (one per destination) through one session, in order. Adds to
-    ``healed`` the breaker keys whose half-open trial this session's sends closed.
+    ``healed`` the breaker keys whose half-open trial this session's sends closed, to
+    ``recovered`` those whose closed breaker's failures they ended (``breakers.Gate``).
 
     One task may carry several destinations of a channel (the healthy webhook endpoints of one
     origin: ``message_key``): one claim, one cancellation check, one session (its breaker reads)
@@ -136,6 +144,7 @@ def _send_channel(
         gate = getattr(session, "gate", None)
         if gate is not None:
             healed.update(gate.healed)
+            recovered.update(gate.recovered)
     return results
 
 
@@ -189,7 +198,10 @@ def _send_group(
                 # come again when the failed one is due.
                 when = retry.next_attempt_at(attempt=row.attempts, now=timezone.now())
                 held_back = SendResult(
-                    result=Result.SKIPPED, error=f"held back: {sent.error}"[:2000], reschedule_at=when
+                    result=Result.SKIPPED,
+                    error=f"held back: {sent.error}"[:2000],
+                    reschedule_at=when,
+                    blamed=sent.blamed,
                 )
     finally:
         limits.release(slot_key, token)
@@ -235,6 +247,7 @@ def deliveries_send(*, delivery_ids: Iterable[UUID | str]) -> dict[str, str]:
         return {}
     lease.hold([row.pk for row in rows])
     healed: dict[str, set[str]] = defaultdict(set)
+    recovered: dict[str, set[str]] = defaultdict(set)
     try:
         started = time.monotonic()
         rows, outcomes = _quiet_hours_hold(rows, now=now)
@@ -245,7 +258,9 @@ def deliveries_send(*, delivery_ids: Iterable[UUID | str]) -> dict[str, str]:
         for key, group in groups.items():
             by_channel[key[0]].append((key, group))
         for channel, its_groups in by_channel.items():
-            outcomes += _send_channel(its_groups, started=started, lease=lease, healed=healed[channel])
+            outcomes += _send_channel(
+                its_groups, started=started, lease=lease, healed=healed[channel], recovered=recovered[channel]
+            )
     finally:
         held_until = lease.release()
     record(outcomes, lease=held_until)
@@ -253,6 +268,10 @@ def deliveries_send(*, delivery_ids: Iterable[UUID | str]) -> dict[str, str]:
     for channel, keys in healed.items():
         if keys:
             deliveries_release(channel=channel, breaker_keys=keys)
+    # After the record: a row of this very task that failed is among those released.
+    for channel, keys in recovered.items():
+        if keys - healed[channel]:
+            deliveries_release(channel=channel, breaker_keys=keys - healed[channel], failed_only=True)
     return {str(row.pk): row.status for row, _, _ in outcomes}
 
 
@@ -273,7 +292,9 @@ def _requeue(outcomes: list[tuple[Delivery, SendResult, int]]) -> None:
     )
 
 
-def deliveries_release(*, channel: str, breaker_keys: Iterable[str], limit: int = 5000) -> int:
+def deliveries_release(
+    *, channel: str, breaker_keys: Iterable[str], limit: int = 5000, failed_only: bool = False
+) -> int:
     """A destination whose breaker trial just succeeded works again: the deliveries to it that
     wait out a retry backoff (or the open breaker) are due now and enqueued at once, instead of
     each waiting for its own time. Webhooks: those to the healed endpoints and origins. Email
@@ -281,17 +302,26 @@ def deliveries_release(*, channel: str, breaker_keys: Iterable[str], limit: int 
     since every one of its deliveries is tried through the same relays or gateways in priority
     order, so whichever works again can take any of them; not those their recipient's quiet
     hours hold, which would only be put back. Returns how many were released.
+
+    ``failed_only``: a destination that failed without its breaker opening answers again
+    (``breakers.Gate.recovered``): only the deliveries waiting out a failure of that kind of
+    destination (``Delivery.blamed``) are released, at a webhook origin or endpoint only those
+    whose failure counted against it; not those a message's own failure, an answer's
+    ``Retry-After`` or anything else holds.
     """
     now = timezone.now()
     db = notifications_db()
     # Those already due too: the sweeper would only find them at its next run.
     waiting = Delivery.objects.using(db).filter(status=DeliveryStatus.RETRY, channel=channel)
+    breaker_keys = list(breaker_keys)
     if channel == Channel.WEBHOOK:
         # The healed endpoints' deliveries, and every endpoint's at a healed origin.
-        matches = waiting_for(breaker_keys)
+        matches = _blamed_on(breaker_keys) if failed_only else waiting_for(breaker_keys)
         if matches is None:
             return 0
         waiting = waiting.filter(matches)
+    elif failed_only:
+        waiting = waiting.filter(blamed=Blame.PROVIDER)
     else:
         waiting = waiting.exclude(last_error=QUIET_HOURS_HELD)
     rows = list(waiting.only("pk", "channel", "address", "endpoint_id")[:limit])
@@ -305,6 +335,14 @@ def deliveries_release(*, channel: str, breaker_keys: Iterable[str], limit: int 
     logger.info("notifications: %d %s deliveries released: their destination works again", released, channel)
     deliveries_enqueue(deliveries=rows)
     return released
+
+
+def _blamed_on(breaker_keys: list[str]) -> Q | None:
+    """The webhook deliveries ``waiting_for`` each of these breakers whose failure counted
+    against it (an origin's: a transport failure; an endpoint's: a timeout or an HTTP error)."""
+    matches = [(waiting_for([key]), breakers.key_kind(key)) for key in breaker_keys]
+    found = [match & Q(blamed=kind) for match, kind in matches if match is not None]
+    return functools.reduce(operator.or_, found) if found else None
 
 
 _HELD_CHANNELS = (Channel.EMAIL, Channel.PUSH)

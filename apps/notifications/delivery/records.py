@@ -33,6 +33,7 @@ _RECORDED_FIELDS = [
     "provider_id",
     "sent_at",
     "last_duration_ms",
+    "blamed",
 ]
 
 
@@ -49,6 +50,7 @@ def _apply(delivery: Delivery, sent: SendResult, *, now: datetime, duration_ms: 
             sent.reschedule_at or now + timedelta(seconds=settings.BREAKER_RESET_TIMEOUT), now
         )
         delivery.last_error = sent.error[:2000]
+        delivery.blamed = sent.blamed
         delivery.attempts -= 1
         return
     delivery.last_error = sent.error[:2000]
@@ -63,6 +65,7 @@ def _apply(delivery: Delivery, sent: SendResult, *, now: datetime, duration_ms: 
         delivery.next_attempt_at = retry.next_attempt_at(
             attempt=delivery.attempts, now=now, retry_after_header=sent.retry_after
         )
+    delivery.blamed = sent.blamed if delivery.status == DeliveryStatus.RETRY else ""
 
 
 def record(outcomes: list[tuple[Delivery, SendResult, int]], *, lease: datetime) -> None:

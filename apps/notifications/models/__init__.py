@@ -5,7 +5,7 @@ these tables may live in a database of their own (``NOTIFICATIONS_DATABASE_URL``
 per wing: ``inbox`` (the intake's), ``subscriptions``, ``delivery``; ``choices`` they share.
 """
 
-from apps.notifications.models.choices import Channel, DeliveryStatus, RatingEmails
+from apps.notifications.models.choices import Blame, Channel, DeliveryStatus, RatingEmails
 from apps.notifications.models.delivery import NOTICE_KEY, Delivery, DeliveryAttempt, DeliveryProvider
 from apps.notifications.models.inbox import DeliveryCancellation, Digest, DigestItem, ErasedSubject, Notification
 from apps.notifications.models.subscriptions import (
@@ -18,6 +18,7 @@ from apps.notifications.models.subscriptions import (
 
 __all__ = [
     "NOTICE_KEY",
+    "Blame",
     "Channel",
     "Delivery",
     "DeliveryAttempt",

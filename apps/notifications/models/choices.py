@@ -20,6 +20,17 @@ class DeliveryStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class Blame(models.TextChoices):
+    """Whose failure a delivery waits out: the kind of circuit breaker its last failed attempt
+    counted against (``outbound.breakers.key_kind``). Empty when it waits for anything else: a
+    failure of the message itself, an open breaker, a free slot, its recipient's quiet hours."""
+
+    NONE = "", "Nothing of its destination's"
+    PROVIDER = "provider", "Its SMTP relay or push gateway"
+    ORIGIN = "origin", "Its webhook origin (scheme, host, port)"
+    ENDPOINT = "endpoint", "Its webhook endpoint"
+
+
 class RatingEmails(models.TextChoices):
     """How a recipient's new-rating emails arrive: one per rating, or one digest per period."""
 

@@ -5,7 +5,7 @@ from django.db.models import Q, Value
 from django.utils import timezone
 
 from apps.core.models import UUIDModel
-from apps.notifications.models.choices import Channel, DeliveryStatus
+from apps.notifications.models.choices import Blame, Channel, DeliveryStatus
 from apps.notifications.models.inbox import Notification
 from apps.notifications.models.subscriptions import Device, WebhookEndpoint
 
@@ -75,6 +75,9 @@ class Delivery(UUIDModel):
     next_attempt_at = models.DateTimeField(default=timezone.now)
     locked_until = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # Set with each recorded attempt: whose failure a ``retry`` row waits out (a destination that
+    # answers again releases those waiting for it, engine.deliveries_release).
+    blamed = models.CharField(max_length=10, choices=Blame.choices, blank=True, default="", db_default="")
     created_at = models.DateTimeField(default=timezone.now)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_duration_ms = models.PositiveIntegerField(null=True, blank=True)

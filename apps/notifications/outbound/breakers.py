@@ -14,6 +14,12 @@ outcome closes the breaker or re-opens it for another reset timeout. A trial tha
 reports (its worker died) gives up its claim after one reset timeout (at least one send's
 deadline, ``OUTBOUND_TOTAL_TIMEOUT``).
 
+A destination that blinks (fails fewer than ``BREAKER_FAIL_MAX`` times, so its breaker never
+opens) has no trial to say it is back; its next success says so instead. The reset of the failure
+count that success makes reads the count it replaces (the same Redis command), and one caller per
+destination and ``BREAKER_RELEASE_INTERVAL`` (``claim_release``, atomic like the trial claim)
+has the engine release the deliveries waiting out those failures.
+
 The reset timeout grows: the first after a breaker opens is ``BREAKER_RESET_TIMEOUT``, each
 failed trial doubles it up to ``BREAKER_RESET_MAX_TIMEOUT``, and a successful one starts the
 schedule over. A destination back after a blink is tried again within seconds, one down for
@@ -42,6 +48,7 @@ import logging
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import pybreaker
@@ -76,6 +83,8 @@ _local_trials: dict[tuple[str, str], float] = {}
 _local_failed_trials: dict[tuple[str, str], int] = {}
 # Without Redis: (prefix, key) → monotonic time until which a refused send comes back by itself.
 _local_come_back: dict[tuple[str, str], float] = {}
+# Without Redis: (prefix, key) → monotonic time until which a blink's release is claimed.
+_local_releases: dict[tuple[str, str], float] = {}
 # Beyond this many doublings the cap has long been reached; it keeps the power bounded.
 _MAX_DOUBLINGS = 32
 # Seconds the count of failed trials stays in Redis after the last one: it must outlive the open
@@ -105,6 +114,32 @@ class _TransitionListener(pybreaker.CircuitBreakerListener):
             kind=key_kind(self.key),
             **{"from": old_state.name if old_state else "none", "to": new_state.name},
         ).inc()
+
+
+# What this thread's last reset of a failure count found there (the storages below).
+_reset_found = threading.local()
+
+
+class _RedisStorage(pybreaker.CircuitRedisStorage):
+    """pybreaker's Redis storage, whose reset of the failure count reads the count it replaces
+    in the same command (``SET … GET``): a success learns that failures came before it (a
+    blink) for no Redis round trip more."""
+
+    def reset_counter(self) -> None:
+        try:
+            found = self._redis.set(self._namespace("fail_counter"), 0, get=True)
+        except redis.RedisError:
+            self.logger.exception("RedisError")
+            return
+        _reset_found.count = int(found or 0)
+
+
+class _MemoryStorage(pybreaker.CircuitMemoryStorage):
+    """pybreaker's memory storage, noting the failure count each reset replaces."""
+
+    def reset_counter(self) -> None:
+        _reset_found.count = self._fail_counter
+        super().reset_counter()
 
 
 class _Breaker(pybreaker.CircuitBreaker):
@@ -206,7 +241,7 @@ def breaker_for(key: str) -> _Breaker:
         cacheable = True
         if redis_url:
             try:
-                storage = pybreaker.CircuitRedisStorage(
+                storage = _RedisStorage(
                     STATE_CLOSED,
                     _redis_client(redis_url),
                     namespace=_namespace(key),
@@ -217,10 +252,10 @@ def breaker_for(key: str) -> _Breaker:
                 # error handling. Same policy as its fallback: a closed breaker, not cached,
                 # so the next call tries Redis again.
                 logger.warning("Redis unavailable for breaker %s; using a closed local breaker", key, exc_info=True)
-                storage = pybreaker.CircuitMemoryStorage(STATE_CLOSED)
+                storage = _MemoryStorage(STATE_CLOSED)
                 cacheable = False
         else:
-            storage = pybreaker.CircuitMemoryStorage(STATE_CLOSED)
+            storage = _MemoryStorage(STATE_CLOSED)
         breaker = _Breaker(
             name=key,
             state_storage=storage,
@@ -362,11 +397,21 @@ def _raise(exc: BaseException) -> None:
     raise exc
 
 
-def _record(key: str, failure: _RecordedFailure | None) -> tuple[bool, bool]:
-    """Record one outcome; returns ``(was_closed, closed_now)`` as this process saw them."""
+class _Recorded(NamedTuple):
+    """One recorded outcome as this process saw it."""
+
+    was_closed: bool
+    closed_now: bool
+    # The failures a closed breaker had counted before this success reset them.
+    failures_before: int = 0
+
+
+def _record(key: str, failure: _RecordedFailure | None) -> _Recorded:
+    """Record one outcome."""
     breaker = breaker_for(key)
     was_closed = breaker.current_state == STATE_CLOSED
     refused = False
+    _reset_found.count = 0
     try:
         # Holds pybreaker's lock only for this instant: the send is already over.
         if failure is None:
@@ -382,8 +427,9 @@ def _record(key: str, failure: _RecordedFailure | None) -> tuple[bool, bool]:
         if failure is not None and breaker.current_state == STATE_OPEN:
             # This failure opened it: a new outage starts the schedule from the shortest timeout.
             _clear_failed_trials(key)
-        # A success leaves a closed breaker closed; a failure may have opened it.
-        return True, failure is None
+        # A success leaves a closed breaker closed (its reset noted the failures it replaced);
+        # a failure may have opened it.
+        return _Recorded(True, failure is None, _reset_found.count if failure is None else 0)
     state = breaker.current_state
     if state == STATE_CLOSED:
         _clear_failed_trials(key)
@@ -393,7 +439,7 @@ def _record(key: str, failure: _RecordedFailure | None) -> tuple[bool, bool]:
     if state != STATE_HALF_OPEN:
         # The trial (if this was it) is decided; the next one waits for the next timeout.
         _release_trial(key)
-    return False, state == STATE_CLOSED
+    return _Recorded(False, state == STATE_CLOSED)
 
 
 class Gate:
@@ -405,12 +451,16 @@ class Gate:
     shared state at once (counted, and opening the breaker for every process at the
     threshold), and the key is read again before the next send. ``healed`` holds the keys whose
     breaker this session's trial closed: the engine releases the deliveries held for them.
-    Same methods as the module, so a caller takes either.
+    ``recovered`` holds the keys whose breaker stayed closed through failures (fewer than
+    ``BREAKER_FAIL_MAX``) that a success of this session ended, when this process claimed
+    their release (``claim_release``): the engine releases the deliveries waiting out those
+    failures. Same methods as the module, so a caller takes either.
     """
 
     def __init__(self) -> None:
         self._trusted: set[str] = set()
         self.healed: set[str] = set()
+        self.recovered: set[str] = set()
 
     def allow(self, key: str) -> bool:
         return self.admit(key) is not None
@@ -425,11 +475,13 @@ class Gate:
     def record_success(self, key: str) -> None:
         if key in self._trusted:
             return
-        was_closed, closed_now = _record(key, None)
-        if closed_now:
+        recorded = _record(key, None)
+        if recorded.closed_now:
             self._trusted.add(key)
-            if not was_closed:
+            if not recorded.was_closed:
                 self.healed.add(key)
+            elif recorded.failures_before and claim_release(key):
+                self.recovered.add(key)
 
     def record_failure(self, key: str) -> None:
         self._trusted.discard(key)
@@ -447,23 +499,45 @@ def _trial_name(key: str) -> str:
     return f"{settings.BREAKER_KEY_PREFIX}:{key}:trial"
 
 
-def _claim_trial(key: str, *, ttl: float) -> bool:
-    """Claim the half-open trial for ``ttl`` seconds; True for exactly one claimant."""
+def _claim(key: str, *, name: str, local: dict, ms: int) -> bool | None:
+    """Claim one of ``key``'s own entries for ``ms`` milliseconds (``name`` in Redis, else
+    ``key``'s in ``local``): True for exactly one claimant until it lapses, False for the
+    others, None when Redis is unreachable (the caller's policy decides)."""
     if settings.REDIS_URL:
         try:
-            claimed = _redis_client(settings.REDIS_URL).set(_trial_name(key), b"1", nx=True, px=int(ttl * 1000) or 1)
+            return bool(_redis_client(settings.REDIS_URL).set(name, b"1", nx=True, px=ms))
         except redis.RedisError:
-            # Same policy as pybreaker's fallback state: go on unprotected rather than stall.
-            logger.warning("Redis unavailable for the trial of breaker %s; letting the send through", key)
-            return True
-        return bool(claimed)
-    name = (settings.BREAKER_KEY_PREFIX, key)
+            return None
+    local_key = (settings.BREAKER_KEY_PREFIX, key)
     now = time.monotonic()
     with _lock:
-        if _local_trials.get(name, 0.0) > now:
+        if local.get(local_key, 0.0) > now:
             return False
-        _local_trials[name] = now + ttl
+        local[local_key] = now + ms / 1000
         return True
+
+
+def _claim_trial(key: str, *, ttl: float) -> bool:
+    """Claim the half-open trial for ``ttl`` seconds; True for exactly one claimant."""
+    claimed = _claim(key, name=_trial_name(key), local=_local_trials, ms=int(ttl * 1000) or 1)
+    if claimed is None:
+        # Same policy as pybreaker's fallback state: go on unprotected rather than stall.
+        logger.warning("Redis unavailable for the trial of breaker %s; letting the send through", key)
+        return True
+    return claimed
+
+
+def _release_name(key: str) -> str:
+    return f"{settings.BREAKER_KEY_PREFIX}:{key}:release"
+
+
+def claim_release(key: str) -> bool:
+    """May this caller release the deliveries waiting out ``key``'s failures now? True for one
+    caller per ``BREAKER_RELEASE_INTERVAL`` (claimed atomically, in Redis when configured), so
+    the workers whose sends find a destination answering again do not all run the same
+    release. With Redis unreachable: no, they wait out their backoff as before."""
+    ms = max(int(settings.BREAKER_RELEASE_INTERVAL * 1000), 1)
+    return bool(_claim(key, name=_release_name(key), local=_local_releases, ms=ms))
 
 
 def _failed_trials_name(key: str) -> str:
@@ -499,26 +573,38 @@ def _count_failed_trial(key: str, breaker: _Breaker) -> None:
         _local_failed_trials[name] = _local_failed_trials.get(name, 0) + 1
 
 
-def _clear_failed_trials(key: str) -> None:
+def _drop(key: str, *, name: str, local: dict, warning: str) -> None:
+    """Delete one of ``key``'s own entries: ``name`` in Redis, else ``key``'s in ``local``.
+
+    ``warning`` (formatted with ``key``) is logged when Redis is unreachable: it says what
+    becomes of the entry left behind.
+    """
     if settings.REDIS_URL:
         try:
-            _redis_client(settings.REDIS_URL).delete(_failed_trials_name(key))
+            _redis_client(settings.REDIS_URL).delete(name)
         except redis.RedisError:
-            logger.warning("Redis unavailable resetting the schedule of breaker %s; it expires", key)
+            logger.warning(warning, key)
         return
     with _lock:
-        _local_failed_trials.pop((settings.BREAKER_KEY_PREFIX, key), None)
+        local.pop((settings.BREAKER_KEY_PREFIX, key), None)
+
+
+def _clear_failed_trials(key: str) -> None:
+    _drop(
+        key,
+        name=_failed_trials_name(key),
+        local=_local_failed_trials,
+        warning="Redis unavailable resetting the schedule of breaker %s; it expires",
+    )
 
 
 def _release_trial(key: str) -> None:
-    if settings.REDIS_URL:
-        try:
-            _redis_client(settings.REDIS_URL).delete(_trial_name(key))
-        except redis.RedisError:
-            logger.warning("Redis unavailable releasing the trial of breaker %s; it lapses by itself", key)
-        return
-    with _lock:
-        _local_trials.pop((settings.BREAKER_KEY_PREFIX, key), None)
+    _drop(
+        key,
+        name=_trial_name(key),
+        local=_local_trials,
+        warning="Redis unavailable releasing the trial of breaker %s; it lapses by itself",
+    )
 
 
 def forget(key: str) -> None:
@@ -532,11 +618,12 @@ def forget(key: str) -> None:
         _local_trials.pop((prefix, key), None)
         _local_failed_trials.pop((prefix, key), None)
         _local_come_back.pop((prefix, key), None)
+        _local_releases.pop((prefix, key), None)
     if not settings.REDIS_URL:
         return
     storage = f"{_namespace(key)}:{pybreaker.CircuitRedisStorage.BASE_NAMESPACE}"
     names = [f"{storage}:{part}" for part in ("state", "fail_counter", "success_counter", "opened_at")]
-    names += [_trial_name(key), _failed_trials_name(key), f"{prefix}:{key}:come_back"]
+    names += [_trial_name(key), _failed_trials_name(key), f"{prefix}:{key}:come_back", _release_name(key)]
     try:
         _redis_client(settings.REDIS_URL).delete(*names)
     except redis.RedisError:
@@ -575,19 +662,7 @@ def come_back_once(key: str, *, at: datetime) -> bool:
     wait_ms = int((at - datetime.now(UTC)).total_seconds() * 1000)
     if wait_ms <= 0:
         return False
-    if settings.REDIS_URL:
-        name = f"{settings.BREAKER_KEY_PREFIX}:{key}:come_back"
-        try:
-            return bool(_redis_client(settings.REDIS_URL).set(name, b"1", nx=True, px=wait_ms))
-        except redis.RedisError:
-            return False
-    name = (settings.BREAKER_KEY_PREFIX, key)
-    now = time.monotonic()
-    with _lock:
-        if _local_come_back.get(name, 0.0) > now:
-            return False
-        _local_come_back[name] = now + wait_ms / 1000
-        return True
+    return bool(_claim(key, name=f"{settings.BREAKER_KEY_PREFIX}:{key}:come_back", local=_local_come_back, ms=wait_ms))
 
 
 def breaker_states() -> dict[str, str]:

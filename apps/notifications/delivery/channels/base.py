@@ -66,6 +66,11 @@ class SendResult:
     # A failure that says the *destination* is unreachable (connect error, deadline): the rest
     # of the group would wait for the same deadline, so the engine stops the group here.
     destination_down: bool = False
+    # A ``retry`` (or a send held back behind one) caused by its destination failing: the kind
+    # of breaker that failure counted against (``Blame``). Empty for a failure of the message
+    # itself, or an answer that said when to come back (``Retry-After``): a success of the same
+    # destination releases only rows it names (``engine.deliveries_release``).
+    blamed: str = ""
 
 
 class Session(Protocol):

@@ -70,6 +70,17 @@ def key():
     return breakers.origin_key(f"https://{uuid.uuid4().hex}.example.com/hook")
 
 
+@pytest.fixture(params=[False, True], ids=["memory", "redis"])
+def shared_state(request, settings) -> bool:
+    """The test runs twice: with the breakers' state in this process, and shared in the run's
+    Redis (``REDIS_URL``; skipped when the run has none). True when shared."""
+    shared = request.param
+    if shared and not os.environ.get("REDIS_URL"):
+        pytest.skip("needs REDIS_URL")
+    settings.REDIS_URL = os.environ.get("REDIS_URL", "") if shared else ""
+    return shared
+
+
 def test_breaker_lifecycle_in_one_process_memory_storage(settings, key):
     settings.REDIS_URL = ""
     settings.BREAKER_FAIL_MAX = 3
@@ -96,13 +107,9 @@ def test_breaker_lifecycle_in_one_process_memory_storage(settings, key):
     assert {move: _transitions("origin", *move) - before[move] for move in moves} == dict.fromkeys(moves, 1)
 
 
-@pytest.mark.parametrize("shared", [False, True], ids=["memory", "redis"])
-def test_a_send_refused_while_another_holds_the_trial_comes_back_shortly(settings, key, shared):
+def test_a_send_refused_while_another_holds_the_trial_comes_back_shortly(settings, key, shared_state):
     # Not a whole reset timeout later: the trial decides within the send deadline, and a put-back
     # racing a successful trial's release would wait behind a healthy destination.
-    if shared and not os.environ.get("REDIS_URL"):
-        pytest.skip("needs REDIS_URL")
-    settings.REDIS_URL = os.environ.get("REDIS_URL", "") if shared else ""
     settings.BREAKER_FAIL_MAX = 1
     settings.BREAKER_RESET_TIMEOUT = 0.5
     settings.NOTIFICATIONS_BUSY_RETRY_SECONDS = 2
@@ -277,11 +284,7 @@ def test_the_grown_timeout_is_the_same_in_every_process(settings, breaker_redis,
     client.close()
 
 
-@pytest.mark.parametrize("shared", [False, True], ids=["memory", "redis"])
-def test_one_refused_send_per_breaker_comes_back_by_itself_at_the_trial(settings, key, shared):
-    if shared and not os.environ.get("REDIS_URL"):
-        pytest.skip("needs REDIS_URL")
-    settings.REDIS_URL = os.environ.get("REDIS_URL", "") if shared else ""
+def test_one_refused_send_per_breaker_comes_back_by_itself_at_the_trial(settings, key, shared_state):
     settings.BREAKER_FAIL_MAX = 1
     settings.BREAKER_RESET_TIMEOUT = 1
     other = breakers.origin_key(f"https://{uuid.uuid4().hex}.example.com/")
@@ -296,6 +299,43 @@ def test_one_refused_send_per_breaker_comes_back_by_itself_at_the_trial(settings
     assert breakers.come_back_once(key, at=datetime.now(UTC) + timedelta(seconds=2))  # the next window
     breakers.forget(key)
     breakers.forget(other)
+
+
+def test_a_success_after_failures_below_the_threshold_claims_one_release_per_interval(settings, key, shared_state):
+    settings.BREAKER_FAIL_MAX = 3
+    settings.BREAKER_RELEASE_INTERVAL = 0.5
+    quiet = breakers.Gate()
+    quiet.record_success(key)
+    assert quiet.recovered == set()  # nothing failed: nothing waits
+
+    breakers.record_failure(key)
+    breakers.record_failure(key)
+    gate = breakers.Gate()
+    gate.record_success(key)
+    gate.record_success(key)
+    assert (gate.recovered, gate.healed) == ({key}, set())
+    assert breakers.breaker_states()[key] == "closed"
+
+    # Another blink within the interval: the success after it finds the release claimed.
+    breakers.record_failure(key)
+    other = breakers.Gate()
+    other.record_success(key)
+    assert other.recovered == set()
+    time.sleep(0.55)
+    breakers.record_failure(key)
+    later = breakers.Gate()
+    later.record_success(key)
+    assert later.recovered == {key}
+
+    # A breaker that opened heals through its trial instead: that release is the whole backlog's.
+    settings.BREAKER_RESET_TIMEOUT = 1
+    _trip(key, 3)
+    _wait_until_allowed(key, 3)
+    trial = breakers.Gate()
+    assert trial.allow(key)
+    trial.record_success(key)
+    assert (trial.healed, trial.recovered) == ({key}, set())
+    breakers.forget(key)
 
 
 def test_an_unreported_trial_lapses_after_one_reset_timeout(settings, key):
@@ -411,6 +451,47 @@ def test_unreachable_redis_falls_back_to_a_closed_breaker(settings, closed_port,
     assert breakers.allow(key)
     breakers.record_failure(key)
     breakers.record_success(key)
+
+
+@pytest.mark.parametrize("redis_down", [False, True], ids=["memory", "redis-down"])
+def test_a_trial_claim_and_a_failed_trials_count_are_dropped_or_left_to_lapse(
+    settings, closed_port, key, caplog, redis_down
+):
+    settings.REDIS_URL = ""
+    settings.BREAKER_FAIL_MAX = 1
+    settings.BREAKER_RESET_TIMEOUT = 0.2
+    _trip(key, 1)
+    _wait_until_allowed(key, 2)
+    assert breakers.allow(key)  # the trial is claimed…
+    breakers.record_failure(key)  # …and fails: one failed trial counted
+    assert breakers.breaker_for(key).reset_timeout == 0.4
+    if redis_down:
+        # Redis goes away: nothing to delete, each entry lapses by itself, and the warning says so.
+        settings.REDIS_URL = f"redis://127.0.0.1:{closed_port}/0"
+        name = "apps.notifications.outbound.breakers"
+        # Without the configured once-per-window filter, which an earlier test may have fed.
+        configured = logging.getLogger(name).filters[:]
+        for existing in configured:
+            logging.getLogger(name).removeFilter(existing)
+        try:
+            with caplog.at_level(logging.WARNING, logger=name):
+                breakers.release_trial(key)
+                breakers._clear_failed_trials(key)
+        finally:
+            for existing in configured:
+                logging.getLogger(name).addFilter(existing)
+        assert [r.getMessage() for r in caplog.records if r.name == name] == [
+            f"Redis unavailable releasing the trial of breaker {key}; it lapses by itself",
+            f"Redis unavailable resetting the schedule of breaker {key}; it expires",
+        ]
+        return
+    _wait_until_allowed(key, 2)
+    assert breakers.allow(key)
+    assert not breakers.allow(key)
+    breakers.release_trial(key)  # given back: the next caller may try at once
+    assert breakers.allow(key)
+    breakers._clear_failed_trials(key)
+    assert breakers.breaker_for(key).reset_timeout == 0.2
 
 
 def test_an_infrastructure_error_repeated_by_every_call_is_logged_once_per_window(

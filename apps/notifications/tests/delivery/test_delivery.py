@@ -421,3 +421,76 @@ def test_the_email_url_relay_has_a_breaker_whose_first_success_releases_the_wait
         )
     finally:
         sink.stop()
+
+
+class GreylistingSink(CountingSink):
+    """The SMTP sink, answering 450 to one recipient: it refuses that email for now and works."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("greylisted@"):
+            return "450 4.2.0 Greylisted, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_success_after_an_smtp_blink_below_the_breaker_threshold_releases_the_emails_it_failed(settings, send_task):
+    settings.BREAKER_FAIL_MAX = 5
+    settings.BREAKER_RELEASE_INTERVAL = 60
+    _smtp_down(settings)
+    blinked = DeliveryFactory(address="blinked@example.com")
+    assert delivery_attempt(delivery_id=blinked.pk) == DeliveryStatus.RETRY
+    blinked.refresh_from_db()
+    assert breakers.breaker_for(EMAIL_URL_BREAKER).current_state == "closed"  # one failure: still closed
+    assert blinked.blamed == "provider"
+    assert blinked.next_attempt_at > timezone.now()
+    # Its backoff as after a few attempts; beside it, emails and a push waiting for something else.
+    later = timezone.now() + timedelta(hours=1)
+    Delivery.objects.filter(pk=blinked.pk).update(next_attempt_at=later)
+    unrelated = [
+        DeliveryFactory(status=DeliveryStatus.RETRY, next_attempt_at=later, last_error=QUIET_HOURS_HELD),
+        DeliveryFactory(
+            channel="push", address="device", status=DeliveryStatus.RETRY, next_attempt_at=later, blamed="provider"
+        ),
+    ]
+
+    sink = GreylistingSink(port=settings.EMAIL_PORT)  # the relay answers again a moment later
+    sink.start()
+    try:
+        # A refusal of one email (4xx) counts against the relay but is the message's: it waits.
+        greylisted = DeliveryFactory(address="greylisted@example.com")
+        assert delivery_attempt(delivery_id=greylisted.pk) == DeliveryStatus.RETRY
+        greylisted.refresh_from_db()
+        assert greylisted.blamed == ""
+        unrelated.append(greylisted)
+        waited = {row.pk: row.next_attempt_at for row in unrelated}
+
+        answered = DeliveryFactory(address="answered@example.com")
+        send_task.reset_mock()
+        assert delivery_attempt(delivery_id=answered.pk) == DeliveryStatus.SENT
+        assert breakers.breaker_for(EMAIL_URL_BREAKER).current_state == "closed"
+
+        # The email the blink failed is due now and enqueued, not an hour from now.
+        [call] = send_task.call_args_list
+        assert call.kwargs["args"] == [[str(blinked.pk)]]
+        blinked.refresh_from_db()
+        assert (blinked.status, blinked.attempts) == (DeliveryStatus.RETRY, 1)
+        assert blinked.next_attempt_at <= timezone.now()
+        for row in unrelated:
+            row.refresh_from_db()
+            assert (row.status, row.next_attempt_at) == (DeliveryStatus.RETRY, waited[row.pk])
+        assert deliveries_send(delivery_ids=[blinked.pk]) == {str(blinked.pk): DeliveryStatus.SENT}
+        assert sorted(sink.recipients) == ["answered@example.com", "blinked@example.com"]
+
+        # Another blink within BREAKER_RELEASE_INTERVAL: its email waits out its backoff, since
+        # one release per relay and interval is all the workers run.
+        sink.stop()
+        again = DeliveryFactory(address="again@example.com")
+        assert delivery_attempt(delivery_id=again.pk) == DeliveryStatus.RETRY
+        sink.start()
+        send_task.reset_mock()
+        assert delivery_attempt(delivery_id=DeliveryFactory().pk) == DeliveryStatus.SENT
+        assert send_task.call_args_list == []
+        again.refresh_from_db()
+        assert again.next_attempt_at > timezone.now()
+    finally:
+        sink.stop()

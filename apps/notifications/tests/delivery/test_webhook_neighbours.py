@@ -268,6 +268,47 @@ def test_a_whole_origin_down_is_held_and_released_when_it_answers_again(
         revived.close()
 
 
+def test_an_origin_that_blinks_below_the_threshold_releases_what_it_failed_at_its_next_answer(send_task, closed_port):
+    first, second = uuid.uuid4(), uuid.uuid4()
+    blinked_to = webhook_create(recipient_id=first, url=f"http://127.0.0.1:{closed_port}/a", event_types=[])
+    webhook_create(recipient_id=second, url=f"http://127.0.0.1:{closed_port}/b", event_types=[])
+    origin = breakers.origin_key(blinked_to.url)
+    [refused] = _ingest(first)
+    assert deliveries_send(delivery_ids=[refused.pk]) == {str(refused.pk): DeliveryStatus.RETRY}
+    assert breakers.breaker_states()[origin] == "closed"  # one refused connection: below the threshold
+    refused.refresh_from_db()
+    assert refused.blamed == "origin"
+    later = timezone.now() + timedelta(hours=1)
+    Delivery.objects.filter(pk=refused.pk).update(next_attempt_at=later)
+    # The same endpoint's delivery its own 503 holds waits on: the origin answering says nothing
+    # about that path.
+    own_failure = Delivery.objects.create(
+        event_id=uuid.uuid4(),
+        recipient_id=first,
+        channel=Channel.WEBHOOK,
+        address=blinked_to.url,
+        endpoint=blinked_to,
+        status=DeliveryStatus.RETRY,
+        next_attempt_at=later,
+        blamed="endpoint",
+    )
+
+    revived = Receiver(reply(204), port=closed_port)
+    try:
+        [answered] = _ingest(second)
+        send_task.reset_mock()
+        assert deliveries_send(delivery_ids=[answered.pk]) == {str(answered.pk): DeliveryStatus.SENT}
+        [call] = send_task.call_args_list
+        assert call.kwargs["args"] == [[str(refused.pk)]]
+        refused.refresh_from_db()
+        assert refused.next_attempt_at <= timezone.now()
+        own_failure.refresh_from_db()
+        assert own_failure.next_attempt_at == later
+        assert deliveries_send(delivery_ids=[refused.pk]) == {str(refused.pk): DeliveryStatus.SENT}
+    finally:
+        revived.close()
+
+
 def test_held_deliveries_are_found_by_their_endpoint_or_origin():
     endpoint_id = uuid.uuid4()
     rows = [

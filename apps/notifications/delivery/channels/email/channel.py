@@ -13,7 +13,9 @@ serves every message of the group, and a failure is classified:
 Every relay has a breaker, the ``EMAIL_URL`` one included (``EMAIL_URL_BREAKER``): while it is
 open, emails are put back without spending an attempt, and the trial that finds the relay
 working again releases the emails waiting out their retry backoff (``deliveries_release``)
-instead of leaving each to its own time.
+instead of leaving each to its own time. A relay that did not answer for less than the
+breaker's threshold is found back by its next success, which releases the emails whose relay
+did not answer (``Blame.PROVIDER``), not those a relay refused.
 
 Connections outlive the group (``_Relay``): a worker thread keeps its SMTP connection open for
 the next group, as ``outbound.http`` keeps webhook connections alive.
@@ -44,7 +46,7 @@ from apps.notifications.delivery.channels.base import (
     reopens_at,
 )
 from apps.notifications.delivery.channels.email.message import email_message
-from apps.notifications.models import Channel, Delivery, DeliveryProvider
+from apps.notifications.models import Blame, Channel, Delivery, DeliveryProvider
 from apps.notifications.outbound import breakers
 
 EMAIL_URL_TARGET = "EMAIL_URL"
@@ -210,6 +212,7 @@ class EmailSession:
         skipped: list[str] = []
         errors: list[str] = []
         unreachable = True
+        any_unreachable = False
         for relay in self.relays:
             key = relay.breaker_key
             if not self.gate.allow(key):
@@ -236,6 +239,7 @@ class EmailSession:
                 lines.append(_line(relay, "failed", str(exc), started))
                 errors.append(f"{relay.name}: {exc}")
                 unreachable = unreachable and exc.unreachable
+                any_unreachable = any_unreachable or exc.unreachable
                 continue
             self.gate.record_success(key)
             lines.append(_line(relay, "sent", "", started))
@@ -254,6 +258,9 @@ class EmailSession:
             error=("; ".join(errors) or "no email relay is enabled")[:2000],
             lines=lines,
             destination_down=bool(errors) and unreachable,
+            # A relay that did not answer (a 4xx reply is about this message or recipient): when
+            # one answers again, this email may go at once.
+            blamed=Blame.PROVIDER if any_unreachable else Blame.NONE,
         )
 
 

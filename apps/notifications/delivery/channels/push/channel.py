@@ -15,7 +15,7 @@ from apps.notifications.delivery.channels.base import (
     reopens_at,
 )
 from apps.notifications.delivery.channels.push import gateway as push
-from apps.notifications.models import Channel, Delivery, DeliveryProvider
+from apps.notifications.models import Blame, Channel, Delivery, DeliveryProvider
 from apps.notifications.outbound import breakers
 
 
@@ -78,7 +78,15 @@ class PushSession:
         except push.AllProvidersFailed as exc:
             # Every gateway refused this very message: sending it again cannot succeed.
             result = Result.DEAD if exc.permanent else Result.RETRY
-            return SendResult(result=result, error=str(exc)[:2000], lines=attempt_lines(exc.attempts))
+            # A gateway failed (rather than refused the message): when one answers again, this
+            # push may go at once.
+            failed = any(a.outcome == "failed" and not a.permanent for a in exc.attempts)
+            return SendResult(
+                result=result,
+                error=str(exc)[:2000],
+                lines=attempt_lines(exc.attempts),
+                blamed=Blame.PROVIDER if failed else Blame.NONE,
+            )
         lines = attempt_lines(sent.attempts)
         if lines:
             lines[-1] = AttemptLine(**{**vars(lines[-1]), "duration_ms": elapsed_ms(started)})

@@ -122,10 +122,11 @@ class WebhookSession:
         outcome = _RESULTS[retry.classify(result)]
         # Any answer proves the endpoint and its origin work; a transient failure counts against
         # the one it says is failing; a message refused before sending says nothing.
-        self.health.record(origin=origin, endpoint=own, owner=endpoint.recipient_id, result=result)
+        blamed = self.health.record(origin=origin, endpoint=own, owner=endpoint.recipient_id, result=result)
         error = retry.describe(result)
         response = result if isinstance(result, http.OutboundResponse) else None
         status = response.status if response else None
+        retry_after = response.header("retry-after") if response else None
         line = AttemptLine(
             target=target,
             outcome=outcome.value,
@@ -138,9 +139,11 @@ class WebhookSession:
             result=outcome,
             error=error,
             status_code=status,
-            retry_after=response.header("retry-after") if response else None,
+            retry_after=retry_after,
             lines=[line],
             destination_down=isinstance(result, _UNREACHABLE),
+            # An answer that said when to come back is taken at its word, whatever else succeeds.
+            blamed="" if retry_after or blamed is None else blamed,
         )
 
 
