@@ -4,18 +4,54 @@ from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.drainage import set_override
 from rest_framework_simplejwt import authentication
-from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import Token
+from rest_framework_simplejwt.utils import aware_utcnow
 
 from apps.accounts.revocation import token_revoked
+
+# Tokens whose signature and claims were verified, by their bytes and the keys they were
+# verified with: the same bytes verify the same way under the same keys, so a client's next
+# request skips the signature check and the claims' decoding. Only the expiry moves with time,
+# and it is checked on every use. Bounded: full, it starts again (a cache, never the truth).
+_VERIFIED_MAX = 1024
+_verified: dict[tuple, Token] = {}
+
+
+def _verification_key(raw_token) -> tuple:
+    return (
+        raw_token,
+        api_settings.SIGNING_KEY,
+        api_settings.VERIFYING_KEY,
+        api_settings.ALGORITHM,
+        api_settings.AUDIENCE,
+        api_settings.ISSUER,
+        tuple(api_settings.AUTH_TOKEN_CLASSES),
+    )
 
 
 class RevocationCheckMixin:
     """Refuses a token revoked by its account's deletion or deactivation (``revocation``):
     one Redis read, no database query, on every Bearer request."""
 
-    def get_validated_token(self, raw_token):
+    def _verified_token(self, raw_token) -> Token:
+        key = _verification_key(raw_token)
+        token = _verified.get(key)
+        if token is not None:
+            try:
+                token.check_exp(current_time=aware_utcnow())
+                return token
+            except TokenError:
+                _verified.pop(key, None)  # simplejwt's own check below says why, as it always has
         token = super().get_validated_token(raw_token)
+        if len(_verified) >= _VERIFIED_MAX:
+            _verified.clear()
+        _verified[key] = token
+        return token
+
+    def get_validated_token(self, raw_token):
+        token = self._verified_token(raw_token)
         user_id = token.get(api_settings.USER_ID_CLAIM)
         issued_at = token.get("iat")
         if not isinstance(issued_at, int) or token_revoked(user_id=user_id, issued_at=issued_at):
