@@ -10,6 +10,7 @@ from rest_framework_simplejwt.tokens import Token
 from rest_framework_simplejwt.utils import aware_utcnow
 
 from apps.accounts.revocation import token_revoked
+from apps.core.db.page_queries import row_by_pk
 
 # Tokens whose signature and claims were verified, by their bytes and the keys they were
 # verified with: the same bytes verify the same way under the same keys, so a client's next
@@ -69,9 +70,25 @@ class JWTAuthentication(RevocationCheckMixin, authentication.JWTAuthentication):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         users = self.user_model
-        self.user_model = SimpleNamespace(
-            objects=users.objects.select_related("customer", "provider"), DoesNotExist=users.DoesNotExist
-        )
+        self.user_model = SimpleNamespace(objects=_UserLookup(users), DoesNotExist=users.DoesNotExist)
+
+
+class _UserLookup:
+    """What simplejwt's ``get_user`` asks of the users' manager (``get(id=...)``): the user and
+    both profiles by a statement compiled once per worker (``row_by_pk``), not per request."""
+
+    def __init__(self, users) -> None:
+        self.users = users
+
+    def get(self, **lookup):
+        with_profiles = self.users.objects.select_related("customer", "provider")
+        (field, value), *others = lookup.items()
+        if others or field not in ("id", "pk"):
+            return with_profiles.get(**lookup)
+        user = row_by_pk(with_profiles, value)
+        if user is None:
+            raise self.users.DoesNotExist
+        return user
 
 
 JWT_SCHEME_DESCRIPTION = (

@@ -30,7 +30,7 @@ from django.db.models import JSONField, QuerySet
 from django.db.models.base import ModelState
 from django.db.models.fields.json import KeyTransform
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
-from django.db.models.query import ModelIterable
+from django.db.models.query import ModelIterable, get_related_populators
 from django.db.models.query_utils import DeferredAttribute
 from django.db.models.signals import post_init, pre_init
 from django.db.models.sql.datastructures import Join
@@ -141,8 +141,10 @@ class _RowBuilder:
     model. Otherwise ``from_db`` builds it.
     """
 
-    def __init__(self, compiler) -> None:
+    def __init__(self, compiler, *, db: str | None = None) -> None:
         select, klass_info = compiler.select, compiler.klass_info
+        # The objects joined by select_related (row_by_pk only: page_rows keeps no such shape).
+        self.related = get_related_populators(klass_info, select, db) if db else []
         self.model = model = klass_info["model"]
         self.start, self.end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         self.init_list = [column[0].target.attname for column in select[self.start : self.end]]
@@ -168,6 +170,8 @@ class _RowBuilder:
                 state.adding, state.db = False, db
             else:
                 obj = from_db(db, init_list, row[start:end])
+            for populator in self.related:
+                populator.populate(row, obj)
             for name, position in annotations:
                 setattr(obj, name, row[position])
             objects.append(obj)
@@ -205,29 +209,63 @@ def page_rows(queryset: QuerySet) -> list:
     return builder.build(db, rows)
 
 
-_by_pk: dict[tuple[str, type], tuple] = {}
+_by_pk: dict[tuple, tuple | None] = {}
 
 
-def row_by_pk(model, pk, *, using: str | None = None):
-    """``model.objects.filter(pk=pk).first()`` without the ORM's per-call work, or None.
+def _plain_base(queryset: QuerySet) -> bool:
+    # What a key lookup may start from: the model's rows, with related rows joined at most.
+    query = queryset.query
+    return (
+        queryset._iterable_class is ModelIterable
+        and not queryset._known_related_objects
+        and not queryset._prefetch_related_lookups
+        and not query.where
+        and not query.annotations
+        and not query.order_by
+        and not query.extra
+        and not query.extra_select
+        and not query.combinator
+        and not query.distinct
+        and not query.select_for_update
+        and query.default_cols
+        and query.low_mark == 0
+        and query.high_mark is None
+        and query.deferred_loading == (frozenset(), True)
+    )
 
-    A lookup by primary key is one statement whose text never changes: it is compiled at the
-    first call (for the database it runs on) and only its one parameter is prepared after that,
-    the way the ORM prepares it (``get_db_prep_value``: a UUID becomes the backend's form).
-    Rows come out as the ORM builds them (the compiler's converters, ``Model.from_db``).
+
+def row_by_pk(base, pk, *, using: str | None = None):
+    """``base.filter(pk=pk)``'s one row without the ORM's per-call work, or None.
+
+    ``base`` is a model or a queryset of its rows, ``select_related`` allowed (a user with its
+    profiles). A lookup by primary key is one statement whose text never changes: it is
+    compiled at the first call (per database, model and joins) and only its one parameter is
+    prepared after that, the way the ORM prepares it (``get_db_prep_value``: a UUID becomes
+    the backend's form). Rows come out as the ORM builds them (the compiler's converters,
+    ``Model.from_db``, the related objects' populators). Any other queryset goes through the
+    ORM.
     """
-    db = using or router.db_for_read(model)
+    queryset = base if isinstance(base, QuerySet) else base._default_manager.all()
+    model = queryset.model
+    db = using or queryset._db or router.db_for_read(model)
     connection = connections[db]
     pk_field = model._meta.pk
     param = pk_field.get_db_prep_value(pk_field.to_python(pk), connection)
-    entry = _by_pk.get((db, model))
+    key = (db, model, repr(queryset.query.select_related))
+    entry = _by_pk.get(key, _UNSEEN)
+    if entry is _UNSEEN:
+        entry = None
+        if _plain_base(queryset):
+            compiler = queryset.using(db).filter(pk=pk).query.get_compiler(using=db)
+            sql, params = compiler.as_sql()
+            # Anything but a plain one-parameter key lookup (a manager that filters): the ORM's way.
+            if list(params) == [param]:
+                entry = (sql, _RowBuilder(compiler, db=db))
+        if len(_by_pk) >= MAX_SHAPES:
+            _by_pk.clear()
+        _by_pk[key] = entry
     if entry is None:
-        compiler = model._default_manager.using(db).filter(pk=pk).query.get_compiler(using=db)
-        sql, params = compiler.as_sql()
-        if list(params) != [param]:
-            # Not a plain one-parameter key lookup (a custom manager filters): the ORM's way.
-            return model._default_manager.using(db).filter(pk=pk).first()
-        entry = _by_pk[(db, model)] = (sql, _RowBuilder(compiler))
+        return next(iter(queryset.using(db).filter(pk=pk)), None)
     sql, builder = entry
     with connection.cursor() as cursor:
         cursor.execute(sql, [param])

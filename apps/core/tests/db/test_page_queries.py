@@ -141,7 +141,7 @@ def test_a_key_lookup_answers_the_orm_s_row_or_none(directory):
     # The key as the URL converter gives it, or as text: the same row.
     assert page_queries.row_by_pk(RatingSummary, str(provider.pk)).pk == provider.pk
     assert page_queries.row_by_pk(RatingSummary, "00000000-0000-0000-0000-000000000000") is None
-    assert list(page_queries._by_pk) == [("default", RatingSummary)]
+    assert list(page_queries._by_pk) == [("default", RatingSummary, "False")]
 
 
 def test_rows_with_json_are_the_orm_s_and_init_receivers_still_hear_of_them():
@@ -169,3 +169,36 @@ def test_rows_with_json_are_the_orm_s_and_init_receivers_still_hear_of_them():
         assert [r.pk for r in page_rows(queryset)] == [r.pk for r in heard] == [r.pk for r in queryset]
     finally:
         post_init.disconnect(receiver, sender=Notification)
+
+
+def test_a_key_lookup_joins_what_select_related_joins():
+    from apps.accounts.models import User
+
+    page_queries._by_pk.clear()
+    customer, provider = CustomerFactory(), ProviderFactory()
+    staff = User.objects.create_user(email="staff@example.com", password="x" * 12, name="Staff Member")
+    with_profiles = User.objects.select_related("customer", "provider")
+    for _ in range(2):
+        for user in (customer.user, provider.user, staff):
+            row = page_queries.row_by_pk(with_profiles, user.pk)
+            assert (row.pk, row.email, row.is_customer, row.is_provider) == (
+                user.pk,
+                user.email,
+                user.is_customer,
+                user.is_provider,
+            )
+    row = page_queries.row_by_pk(with_profiles, customer.user.pk)
+    assert row.customer.pk == customer.pk and row.customer.user is row
+    assert page_queries.row_by_pk(with_profiles, provider.user.pk).provider.name == provider.name
+    # The profiles came with the user: reading them costs no query.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        row = page_queries.row_by_pk(with_profiles, provider.user.pk)
+        assert (row.is_customer, row.provider.pk) == (False, provider.pk)
+    assert len(queries) == 1
+    # Another join, or a filtered base, is a shape of its own or the ORM's way.
+    assert page_queries.row_by_pk(User.objects.select_related("customer"), staff.pk).pk == staff.pk
+    assert page_queries.row_by_pk(User.objects.filter(is_active=False), staff.pk) is None
+    assert len(page_queries._by_pk) == 3
