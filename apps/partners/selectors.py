@@ -3,6 +3,7 @@ the same 404 as for an id that names nothing, so a partner cannot tell them apar
 
 from django.db.models import QuerySet
 
+from apps.core.db.page_queries import values_by
 from apps.core.exceptions import NotFound
 from apps.customers.models import Customer
 from apps.partners.ids import parse_id
@@ -37,7 +38,8 @@ def partner_rating_get(*, partner: Partner, rating_id) -> Rating:
 
 def partner_provider_ids(*, provider_id) -> list:
     """The partners that have this provider (created or granted): its ratings go to their feeds."""
-    return list(PartnerProvider.objects.filter(provider_id=provider_id).values_list("partner_id", flat=True))
+    # On the path of every rating: its statement is compiled once, not per rating.
+    return values_by(PartnerProvider, "partner_id", key="provider_id", value=provider_id)
 
 
 def partner_invitation_list(*, partner: Partner) -> QuerySet[RatingInvitation]:

@@ -271,3 +271,37 @@ def row_by_pk(base, pk, *, using: str | None = None):
         cursor.execute(sql, [param])
         rows = cursor.fetchall()
     return builder.build(db, rows)[0] if rows else None
+
+
+_values_by: dict[tuple, tuple | None] = {}
+
+
+def values_by(model, column: str, *, key: str, value, using: str | None = None) -> list:
+    """``list(model.objects.filter(<key>=value).values_list(column, flat=True))``, its statement
+    compiled once per (database, model, column, key) and only the key's value prepared per call
+    (as the ORM prepares it), the column's values converted as the ORM converts them."""
+    db = using or router.db_for_read(model)
+    connection = connections[db]
+    key_field = model._meta.get_field(key)
+    param = key_field.get_db_prep_value(key_field.to_python(value), connection)
+    queryset = model._default_manager.using(db)
+    shape = (db, model, column, key)
+    entry = _values_by.get(shape, _UNSEEN)
+    if entry is _UNSEEN:
+        compiler = queryset.filter(**{key: value}).values_list(column, flat=True).query.get_compiler(using=db)
+        sql, params = compiler.as_sql()
+        # A manager that filters adds parameters of its own: the ORM's way then.
+        converters = compiler.get_converters([s[0] for s in compiler.select[0 : compiler.col_count]])
+        entry = (sql, compiler, converters) if list(params) == [param] else None
+        if len(_values_by) >= MAX_SHAPES:
+            _values_by.clear()
+        _values_by[shape] = entry
+    if entry is None:
+        return list(queryset.filter(**{key: value}).values_list(column, flat=True))
+    sql, compiler, converters = entry
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [param])
+        rows = cursor.fetchall()
+    if converters:
+        rows = compiler.apply_converters(map(list, rows), converters)
+    return [row[0] for row in rows]

@@ -202,3 +202,23 @@ def test_a_key_lookup_joins_what_select_related_joins():
     assert page_queries.row_by_pk(User.objects.select_related("customer"), staff.pk).pk == staff.pk
     assert page_queries.row_by_pk(User.objects.filter(is_active=False), staff.pk) is None
     assert len(page_queries._by_pk) == 3
+
+
+def test_values_by_a_key_are_the_orm_s():
+    from apps.partners.models import Partner, PartnerProvider
+
+    page_queries._values_by.clear()
+    provider, other = ProviderFactory(), ProviderFactory()
+    partners = [Partner.objects.create(name=f"Partner {i}") for i in range(3)]
+    for partner in partners[:2]:
+        PartnerProvider.objects.create(partner=partner, provider=provider)
+    for _ in range(2):
+        for who in (provider, other):
+            found = page_queries.values_by(PartnerProvider, "partner_id", key="provider_id", value=who.pk)
+            expected = list(PartnerProvider.objects.filter(provider_id=who.pk).values_list("partner_id", flat=True))
+            assert sorted(found) == sorted(expected)
+            assert all(type(v) is type(e) for v, e in zip(found, expected, strict=True))
+    assert sorted(page_queries.values_by(PartnerProvider, "partner_id", key="provider_id", value=str(provider.pk))) == (
+        sorted(p.pk for p in partners[:2])
+    )
+    assert len(page_queries._values_by) == 1
