@@ -213,13 +213,14 @@ _by_pk: dict[tuple, tuple | None] = {}
 
 
 def _plain_base(queryset: QuerySet) -> bool:
-    # What a key lookup may start from: the model's rows, with related rows joined at most.
+    # What a key lookup may start from: the model's rows, with related rows joined at most and
+    # filtered by conditions without parameters of their own (checked when compiled).
     query = queryset.query
     return (
         queryset._iterable_class is ModelIterable
         and not queryset._known_related_objects
         and not queryset._prefetch_related_lookups
-        and not query.where
+        and not query.where.contains_aggregate
         and not query.annotations
         and not query.order_by
         and not query.extra
@@ -238,9 +239,10 @@ def row_by_pk(base, pk, *, using: str | None = None):
     """``base.filter(pk=pk)``'s one row without the ORM's per-call work, or None.
 
     ``base`` is a model or a queryset of its rows, ``select_related`` allowed (a user with its
-    profiles). A lookup by primary key is one statement whose text never changes: it is
-    compiled at the first call (per database, model and joins) and only its one parameter is
-    prepared after that, the way the ORM prepares it (``get_db_prep_value``: a UUID becomes
+    profiles), filtered or not by conditions that take no parameter (``deleted_at IS NULL``).
+    A lookup by primary key is one statement whose text never changes: it is compiled at the
+    first call (per database, model, joins and filters) and only its one parameter is prepared
+    after that, the way the ORM prepares it (``get_db_prep_value``: a UUID becomes
     the backend's form). Rows come out as the ORM builds them (the compiler's converters,
     ``Model.from_db``, the related objects' populators). Any other queryset goes through the
     ORM.
@@ -251,7 +253,9 @@ def row_by_pk(base, pk, *, using: str | None = None):
     connection = connections[db]
     pk_field = model._meta.pk
     param = pk_field.get_db_prep_value(pk_field.to_python(pk), connection)
-    key = (db, model, repr(queryset.query.select_related))
+    query = queryset.query
+    # The filters' text tells two bases apart (values included): their statements differ.
+    key = (db, model, repr(query.select_related), str(query.where) if query.where else "")
     entry = _by_pk.get(key, _UNSEEN)
     if entry is _UNSEEN:
         entry = None

@@ -11,6 +11,7 @@ from rest_framework.settings import api_settings
 
 from apps.accounts.permissions import IsCustomer
 from apps.core.api.base import APIView, GenericAPIView
+from apps.core.db.page_queries import row_by_pk
 from apps.core.exceptions import PermissionDenied
 from apps.core.idempotency import InvalidIdempotencyKey, idempotent
 from apps.core.openapi import conflict_response, database_unavailable_response, raises, unprocessable_response
@@ -159,7 +160,8 @@ class RatingListView(GenericAPIView):
     def _create(self, request) -> Response:
         data = RatingCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        provider = providers_active().select_related("user").filter(pk=data.validated_data["provider_id"]).first()
+        # A key lookup compiled once per worker: building and compiling it was a fifth of a POST.
+        provider = row_by_pk(providers_active().select_related("user"), data.validated_data["provider_id"])
         if provider is None:
             raise ValidationError({"provider_id": ["Provider not found."]}, code="does_not_exist")
         customer = request.user.customer

@@ -141,7 +141,7 @@ def test_a_key_lookup_answers_the_orm_s_row_or_none(directory):
     # The key as the URL converter gives it, or as text: the same row.
     assert page_queries.row_by_pk(RatingSummary, str(provider.pk)).pk == provider.pk
     assert page_queries.row_by_pk(RatingSummary, "00000000-0000-0000-0000-000000000000") is None
-    assert list(page_queries._by_pk) == [("default", RatingSummary, "False")]
+    assert list(page_queries._by_pk) == [("default", RatingSummary, "False", "")]
 
 
 def test_rows_with_json_are_the_orm_s_and_init_receivers_still_hear_of_them():
@@ -201,7 +201,14 @@ def test_a_key_lookup_joins_what_select_related_joins():
     # Another join, or a filtered base, is a shape of its own or the ORM's way.
     assert page_queries.row_by_pk(User.objects.select_related("customer"), staff.pk).pk == staff.pk
     assert page_queries.row_by_pk(User.objects.filter(is_active=False), staff.pk) is None
-    assert len(page_queries._by_pk) == 3
+    assert page_queries.row_by_pk(User.objects.filter(is_active=True), staff.pk).pk == staff.pk
+    staff.is_active = False
+    staff.save()
+    assert page_queries.row_by_pk(User.objects.filter(is_active=False), staff.pk).pk == staff.pk
+    assert page_queries.row_by_pk(User.objects.filter(is_active=True), staff.pk) is None
+    # A filter with a parameter of its own: the ORM's way, remembered as such.
+    assert page_queries.row_by_pk(User.objects.filter(email=staff.email), staff.pk).pk == staff.pk
+    assert [entry is None for entry in page_queries._by_pk.values()] == [False, False, False, False, True]
 
 
 def test_values_by_a_key_are_the_orm_s():
