@@ -13,8 +13,9 @@ script answers the same question at a low, steady rate that leaves a shared mach
    provider directory (``?ordering=-average&page_size=20``), the inbox, a rating search and
    the rating metrics;
 4. prints each worker's RSS (``VmRSS`` of the granian master's children, as ``worker_rss`` in
-   ``bench/run.py`` reads it, with the anonymous / file-backed split) before and after the load,
-   and the workers' CPU (utime + stime) per request;
+   ``bench/run.py`` reads it, with the anonymous / file-backed split and the peak, ``VmHWM``)
+   after start, right after the load and after a few idle seconds, and the workers' CPU
+   (utime + stime) per request;
 5. stops the server and drops the database, whatever happens.
 
 ``--env KEY=VALUE`` (repeatable) sets a variable for the server only, to compare a setting
@@ -61,6 +62,7 @@ from bench.run import (  # noqa: E402
 )
 
 INBOX_SIZE = 1000
+IDLE_SECONDS = 3
 
 
 def log(message: str) -> None:
@@ -88,11 +90,11 @@ def children(pid: int) -> list[int]:
 
 
 def memory(pid: int) -> dict[str, float]:
-    """VmRSS and its anonymous / file-backed parts, in MiB."""
+    """VmRSS, its anonymous / file-backed parts and its peak (VmHWM), in MiB."""
     fields = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         key, _, value = line.partition(":")
-        if key in ("VmRSS", "RssAnon", "RssFile", "Threads"):
+        if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile", "Threads"):
             number = int(value.split()[0])
             fields[key] = number if key == "Threads" else number / 1024
     return fields
@@ -103,7 +105,7 @@ def report(label: str, master_pid: int) -> None:
         m = memory(pid)
         print(
             f"{label:<14} worker {pid}: RSS {m['VmRSS']:6.1f} MiB "
-            f"(anon {m['RssAnon']:6.1f}, file {m['RssFile']:5.1f}), {m['Threads']} threads",
+            f"(anon {m['RssAnon']:6.1f}, file {m['RssFile']:5.1f}; peak {m['VmHWM']:6.1f}), {m['Threads']} threads",
             flush=True,
         )
 
@@ -270,8 +272,11 @@ def main() -> int:
         cpu = sum(after[pid] - before[pid] for pid in workers if pid in after)
         restarted = sorted(set(children(master.pid)) - set(workers))
         log(f"{len(plan)} requests in {result['seconds']:.1f}s, statuses {result['statuses']}")
-        time.sleep(1)
         report("after load", master.pid)
+        # bench/run.py reads the RSS well after its last row; an idle worker may have given
+        # free heap back by then (config/watchdog.py).
+        time.sleep(IDLE_SECONDS)
+        report(f"idle {IDLE_SECONDS} s", master.pid)
         total = sum(memory(pid)["VmRSS"] for pid in children(master.pid))
         print(f"workers' RSS in all: {total:.1f} MiB", flush=True)
         print(
