@@ -10,10 +10,18 @@ the limit is set well above any request's normal time.
 
 The timer covers the application call (middleware, view, rendering); a streamed body's
 iteration is the server's and is not timed (the web role's streams end at once).
+
+The same thread hands the worker's free heap back to the system once the worker is idle: glibc
+keeps what a request freed in the arena of the thread that freed it, and a worker's request
+threads and granian's runtime threads each have their own arena, so pages freed after a burst
+stay resident. When no request has been in flight for a whole tick after the last one ended,
+``malloc_trim`` returns the free pages of every arena. It runs only between requests, never on a
+request's path; a request arriving during a trim waits at most for the arena it allocates in.
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import logging
 import os
@@ -32,14 +40,27 @@ logger = logging.getLogger("config.watchdog")
 EXIT_STATUS = 70
 
 
+def _malloc_trim():
+    """glibc's ``malloc_trim``, or None where the C library has none (musl, macOS)."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    return lambda: trim(0)
+
+
 class RequestWatchdog:
-    def __init__(self, app, *, timeout: float) -> None:
+    def __init__(self, app, *, timeout: float, trim=None) -> None:
         self.app = app
         self.timeout = timeout
         # thread id -> (started, method, path, request id); one entry per request in flight.
         self._running: dict[int, tuple[float, str, str, str]] = {}
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._trim = trim
+        # When the last request ended; None once the heap has been trimmed since.
+        self._last_end: float | None = None
 
     def __call__(self, environ, start_response):
         if self._thread is None:
@@ -55,6 +76,7 @@ class RequestWatchdog:
             return self.app(environ, start_response)
         finally:
             self._running.pop(ident, None)
+            self._last_end = time.monotonic()
 
     def _start(self) -> None:
         # Started by the first request, in the worker process (never in a parent that forks).
@@ -68,9 +90,20 @@ class RequestWatchdog:
         while True:
             time.sleep(interval)
             now = time.monotonic()
-            stuck = [(ident, *entry) for ident, entry in list(self._running.items()) if now - entry[0] > self.timeout]
+            running = list(self._running.items())
+            stuck = [(ident, *entry) for ident, entry in running if now - entry[0] > self.timeout]
             if stuck:
                 self._exit(stuck, now)
+            if not running:
+                self._trim_when_idle(now, interval)
+
+    def _trim_when_idle(self, now: float, interval: float) -> None:
+        # A whole tick without a request: not a gap between two requests of a busy worker,
+        # whose next request would fault the same pages back in.
+        last_end = self._last_end
+        if self._trim is not None and last_end is not None and now - last_end >= interval and not self._running:
+            self._last_end = None
+            self._trim()
 
     def _exit(self, stuck, now: float) -> None:
         frames = sys._current_frames()
@@ -90,7 +123,7 @@ class RequestWatchdog:
 
 
 def wrap(app, timeout: float | None):
-    return RequestWatchdog(app, timeout=timeout) if timeout else app
+    return RequestWatchdog(app, timeout=timeout, trim=_malloc_trim()) if timeout else app
 
 
 def freeze_loaded_objects() -> None:
