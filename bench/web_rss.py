@@ -75,7 +75,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--clients", type=int, default=8, help="client threads (default 8)")
     p.add_argument("--rate", type=float, default=150, help="requests a second in all (default 150)")
     p.add_argument("--workers", type=int, default=2, help="web worker processes (default 2)")
-    p.add_argument("--threads", type=int, default=4, help="threads per web worker (default 4)")
+    p.add_argument("--threads", type=int, default=2, help="threads per web worker (default 2, as production)")
     p.add_argument("--big", type=int, default=10_000, help="ratings of the largest provider (default 10000)")
     p.add_argument("--redis-db", type=int, default=8)
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="for the server only")

@@ -56,7 +56,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="0.0.0.0")
     p.add_argument("--port", type=int, default=env.port())
     p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
-    p.add_argument("--threads", type=int, default=4, help="threads per web worker (default 4; stream: unused)")
+    p.add_argument("--threads", type=int, default=2, help="threads per web worker (default 2; stream: unused)")
     p.add_argument("--graceful-timeout", type=int, help="seconds a request in flight gets after SIGTERM")
     p.add_argument("--timeout", type=int, default=30, help="seconds before a stuck web request ends its worker")
     p.add_argument("--header-timeout", type=float, default=10, help="seconds a client has to send a request head")

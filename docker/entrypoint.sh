@@ -48,7 +48,7 @@ serve_web() {
   # running longer ends its worker, which is replaced (config/watchdog.py). The access line per
   # request is written by the app (it carries the request and trace ids).
   run python -m config.server web --port "${PORT:-8000}" --workers "${WEB_CONCURRENCY:-2}" \
-    --threads "${WEB_THREADS:-4}" --timeout 30 --graceful-timeout 30
+    --threads "${WEB_THREADS:-2}" --timeout 30 --graceful-timeout 30
 }
 
 serve_stream() {
