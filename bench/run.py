@@ -561,7 +561,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--workers", type=int, default=None, help="worker processes (default: granian cores, gunicorn 2 x cores + 1)"
     )
-    parser.add_argument("--threads", type=int, default=2, help="threads per worker (granian, gthread; default 2, as production)")
+    parser.add_argument(
+        "--threads", type=int, default=2, help="threads per worker (granian, gthread; default 2, as production)"
+    )
     parser.add_argument("--db-pool", action="store_true", help="psycopg connection pool instead of CONN_MAX_AGE")
     # threads x 8 measured far ahead of prefork x 2 and x 8 on commit -> inbox (README "Performance").
     parser.add_argument("--worker-pool", default="threads", choices=["prefork", "threads"], help="Celery worker pool")
