@@ -43,27 +43,56 @@ _compiled: dict[tuple, tuple | None] = {}
 _UNSEEN = object()
 
 
-def _cacheable(queryset: QuerySet) -> bool:
+def _model_rows(queryset: QuerySet) -> bool:
+    # What both compiled forms need: rows built as model instances of every column, nothing the
+    # ORM adds around the statement (prefetches, known related objects, locking, extra()).
     query = queryset.query
     return (
         queryset._iterable_class is ModelIterable
         and not queryset._known_related_objects
         and not queryset._prefetch_related_lookups
-        and not query.select_related
-        and not query.select
-        and not query.values_select
         and query.default_cols
         and not query.extra
         and not query.extra_select
-        and not query.extra_order_by
         and not query.combinator
         and not query.distinct
         and not query.select_for_update
-        and query.group_by is None
         and query.deferred_loading == (frozenset(), True)
         and not query.where.contains_aggregate
+    )
+
+
+def _cacheable(queryset: QuerySet) -> bool:
+    query = queryset.query
+    return (
+        _model_rows(queryset)
+        and not query.select_related
+        and not query.select
+        and not query.values_select
+        and not query.extra_order_by
+        and query.group_by is None
         and not any(a.contains_aggregate for a in query.annotations.values())
     )
+
+
+def _remember(cache: dict, key, entry):
+    # Bounded by MAX_SHAPES. An entry of None (a shape the ORM answers) is remembered too, so
+    # it is not compiled twice.
+    if len(cache) >= MAX_SHAPES:
+        cache.clear()
+    cache[key] = entry
+    return entry
+
+
+def _fetchall(db: str, sql: str, params) -> list:
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _prepared(field, value, connection):
+    # A lookup's value as the ORM sends it (a UUID in the backend's form, a text key parsed).
+    return field.get_db_prep_value(field.to_python(value), connection)
 
 
 def _shape(query, db: str, where_sql: str) -> tuple:
@@ -196,17 +225,11 @@ def page_rows(queryset: QuerySet) -> list:
     if entry is _UNSEEN:
         sql, params = compiler.as_sql()
         kept = tuple(params) == tuple(where_params) and where_sql in sql and compiler.klass_info is not None
-        if len(_compiled) >= MAX_SHAPES:
-            _compiled.clear()
-        # A shape that cannot be kept is remembered too, so it is not compiled twice next time.
-        entry = _compiled[key] = (sql, _RowBuilder(compiler)) if kept else None
+        entry = _remember(_compiled, key, (sql, _RowBuilder(compiler)) if kept else None)
     if entry is None:
         return list(queryset)
     sql, builder = entry
-    with connections[db].cursor() as cursor:
-        cursor.execute(sql, where_params)
-        rows = cursor.fetchall()
-    return builder.build(db, rows)
+    return builder.build(db, _fetchall(db, sql, where_params))
 
 
 _by_pk: dict[tuple, tuple | None] = {}
@@ -217,21 +240,11 @@ def _plain_base(queryset: QuerySet) -> bool:
     # filtered by conditions without parameters of their own (checked when compiled).
     query = queryset.query
     return (
-        queryset._iterable_class is ModelIterable
-        and not queryset._known_related_objects
-        and not queryset._prefetch_related_lookups
-        and not query.where.contains_aggregate
+        _model_rows(queryset)
         and not query.annotations
         and not query.order_by
-        and not query.extra
-        and not query.extra_select
-        and not query.combinator
-        and not query.distinct
-        and not query.select_for_update
-        and query.default_cols
         and query.low_mark == 0
         and query.high_mark is None
-        and query.deferred_loading == (frozenset(), True)
     )
 
 
@@ -250,9 +263,7 @@ def row_by_pk(base, pk, *, using: str | None = None):
     queryset = base if isinstance(base, QuerySet) else base._default_manager.all()
     model = queryset.model
     db = using or queryset._db or router.db_for_read(model)
-    connection = connections[db]
-    pk_field = model._meta.pk
-    param = pk_field.get_db_prep_value(pk_field.to_python(pk), connection)
+    param = _prepared(model._meta.pk, pk, connections[db])
     query = queryset.query
     # The filters' text tells two bases apart (values included): their statements differ.
     key = (db, model, repr(query.select_related), str(query.where) if query.where else "")
@@ -265,15 +276,11 @@ def row_by_pk(base, pk, *, using: str | None = None):
             # Anything but a plain one-parameter key lookup (a manager that filters): the ORM's way.
             if list(params) == [param]:
                 entry = (sql, _RowBuilder(compiler, db=db))
-        if len(_by_pk) >= MAX_SHAPES:
-            _by_pk.clear()
-        _by_pk[key] = entry
+        _remember(_by_pk, key, entry)
     if entry is None:
         return next(iter(queryset.using(db).filter(pk=pk)), None)
     sql, builder = entry
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [param])
-        rows = cursor.fetchall()
+    rows = _fetchall(db, sql, [param])
     return builder.build(db, rows)[0] if rows else None
 
 
@@ -285,9 +292,7 @@ def values_by(model, column: str, *, key: str, value, using: str | None = None) 
     compiled once per (database, model, column, key) and only the key's value prepared per call
     (as the ORM prepares it), the column's values converted as the ORM converts them."""
     db = using or router.db_for_read(model)
-    connection = connections[db]
-    key_field = model._meta.get_field(key)
-    param = key_field.get_db_prep_value(key_field.to_python(value), connection)
+    param = _prepared(model._meta.get_field(key), value, connections[db])
     queryset = model._default_manager.using(db)
     shape = (db, model, column, key)
     entry = _values_by.get(shape, _UNSEEN)
@@ -296,16 +301,11 @@ def values_by(model, column: str, *, key: str, value, using: str | None = None) 
         sql, params = compiler.as_sql()
         # A manager that filters adds parameters of its own: the ORM's way then.
         converters = compiler.get_converters([s[0] for s in compiler.select[0 : compiler.col_count]])
-        entry = (sql, compiler, converters) if list(params) == [param] else None
-        if len(_values_by) >= MAX_SHAPES:
-            _values_by.clear()
-        _values_by[shape] = entry
+        entry = _remember(_values_by, shape, (sql, compiler, converters) if list(params) == [param] else None)
     if entry is None:
         return list(queryset.filter(**{key: value}).values_list(column, flat=True))
     sql, compiler, converters = entry
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [param])
-        rows = cursor.fetchall()
+    rows = _fetchall(db, sql, [param])
     if converters:
         rows = compiler.apply_converters(map(list, rows), converters)
     return [row[0] for row in rows]
