@@ -194,6 +194,28 @@ def wait_notifications_idle(database_url: str, timeout: float = 300) -> None:
             time.sleep(0.5)
 
 
+def stack_env(*, database_url: str, redis_url: str, broker_url: str, cache_prefix: str, **extra: str) -> dict:
+    """The environment a bench stack's roles start with (``bench/run.py``, ``bench/web_rss.py``,
+    ``bench/sse_latency.py``): production settings with webhooks allowed to the plain-HTTP
+    receivers on loopback (``config.settings.bench``), throwaway secrets, warnings only; ``extra``
+    adds or overrides variables."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.bench",
+        "SECRET_KEY": secrets.token_urlsafe(64),
+        "METRICS_TOKEN": secrets.token_urlsafe(32),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "false",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": broker_url,
+        "CACHE_KEY_PREFIX": cache_prefix,
+        "LOG_LEVEL": "WARNING",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        **extra,
+    }
+
+
 def free_port() -> int:
     import socket
 
@@ -632,30 +654,21 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="mr-bench-"))
     # Every shipped topology (compose, Kubernetes) runs RabbitMQ; Redis is the broker's other option.
     broker_url = rabbitmq_vhost(db_name) if args.broker == "rabbitmq" else f"redis://127.0.0.1:6379/{REDIS_DB}"
-    env = {
-        **os.environ,
-        # production + webhooks allowed to the plain-HTTP receiver on loopback (nothing else).
-        "DJANGO_SETTINGS_MODULE": "config.settings.bench",
-        "SECRET_KEY": secrets.token_urlsafe(64),
-        "METRICS_TOKEN": secrets.token_urlsafe(32),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_SSL_REDIRECT": "false",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
-        "CELERY_BROKER_URL": broker_url,
-        "CACHE_KEY_PREFIX": f"bench-{os.getpid()}",
-        "LOG_LEVEL": "WARNING",
-        "NUM_PROXIES": "1",
+    env = stack_env(
+        database_url=database_url,
+        redis_url=f"redis://127.0.0.1:6379/{REDIS_DB}",
+        broker_url=broker_url,
+        cache_prefix=f"bench-{os.getpid()}",
+        NUM_PROXIES="1",
         # Emails go to a local SMTP sink (aiosmtpd) through the real SMTP backend: the send is
         # measured as in production, and no message body ends up in the logs.
-        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
-        "CELERY_BEAT_SCHEDULE_FILENAME": str(workdir / "celerybeat-schedule"),
+        EMAIL_URL=f"smtp://127.0.0.1:{smtp_port}",
+        CELERY_BEAT_SCHEDULE_FILENAME=str(workdir / "celerybeat-schedule"),
         # The inbox scenario is one provider reading as fast as wrk can: with the default
         # 1200/min per user it would measure the throttle's 429s. The throttle still runs.
-        "THROTTLE_USER": "10000000/min",
-        "JWT_ACCESS_MINUTES": "120",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
+        THROTTLE_USER="10000000/min",
+        JWT_ACCESS_MINUTES="120",
+    )
     if args.db_pool:
         env["DB_POOL"] = "1"
         env["CONN_MAX_AGE"] = "0"

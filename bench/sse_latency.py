@@ -23,7 +23,6 @@ import datetime as dt
 import http.client
 import json
 import os
-import secrets
 import signal
 import statistics
 import subprocess
@@ -39,6 +38,7 @@ ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
 sys.path.insert(0, str(ROOT))
 
+from bench.run import stack_env  # noqa: E402
 from tests.system.harness import free_port, pg_execute, wait_until  # noqa: E402
 from tests.system.harness import http as http_call  # noqa: E402
 
@@ -90,22 +90,14 @@ def main() -> int:
     args = parser.parse_args()
 
     db_name = f"mr_bench_sse_{os.getpid()}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.bench",
-        "SECRET_KEY": secrets.token_urlsafe(64),
-        "METRICS_TOKEN": secrets.token_urlsafe(32),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_SSL_REDIRECT": "false",
-        "DATABASE_URL": f"{PG_URL}/{db_name}",
-        "REDIS_URL": f"redis://127.0.0.1:6379/{args.redis_db}",
-        "CELERY_BROKER_URL": "memory://",
-        "CACHE_KEY_PREFIX": f"bench-sse-{os.getpid()}",
+    env = stack_env(
+        database_url=f"{PG_URL}/{db_name}",
+        redis_url=f"redis://127.0.0.1:6379/{args.redis_db}",
+        broker_url="memory://",
+        cache_prefix=f"bench-sse-{os.getpid()}",
         # Pub/sub channels ignore the database number: a prefix of this run's own.
-        "NOTIFICATIONS_STREAM_CHANNEL_PREFIX": f"bench-sse-{os.getpid()}",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
+        NOTIFICATIONS_STREAM_CHANNEL_PREFIX=f"bench-sse-{os.getpid()}",
+    )
     os.environ.update(env)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     server = None

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -57,6 +56,7 @@ from bench.run import (  # noqa: E402
     free_port,
     psql,
     seed,
+    stack_env,
     uuid_py,
     wait_http,
 )
@@ -207,25 +207,17 @@ def main() -> int:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     workdir = Path(tempfile.mkdtemp(prefix="mr-rss-"))
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.bench",
-        "SECRET_KEY": secrets.token_urlsafe(64),
-        "METRICS_TOKEN": secrets.token_urlsafe(32),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_SSL_REDIRECT": "false",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
+    env = stack_env(
+        database_url=database_url,
+        redis_url=redis_url,
         # No Celery worker runs: what the web role publishes waits in this Redis DB, dropped at the end.
-        "CELERY_BROKER_URL": redis_url,
-        "CACHE_KEY_PREFIX": f"rss-{os.getpid()}",
-        "LOG_LEVEL": "WARNING",
-        "NUM_PROXIES": "1",
-        "EMAIL_URL": "dummymail://",
-        "THROTTLE_USER": "10000000/min",
-        "JWT_ACCESS_MINUTES": "120",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
+        broker_url=redis_url,
+        cache_prefix=f"rss-{os.getpid()}",
+        NUM_PROXIES="1",
+        EMAIL_URL="dummymail://",
+        THROTTLE_USER="10000000/min",
+        JWT_ACCESS_MINUTES="120",
+    )
     os.environ.update(env)
     os.environ["PGAPPNAME"] = DRIVER_APPLICATION_NAME
     server_env = dict(env)
